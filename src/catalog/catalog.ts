@@ -1,0 +1,127 @@
+// The resource tree from catalog.json: validated at start, with each feature layer's load state.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { insideFolder, PathEscapeError } from '../common/paths.js';
+import { loadLayer, type SourceOptions } from '../store/open.js';
+import type { FeatureLayer } from '../store/types.js';
+import { RESOURCE_CLASSES, type ResourceClass } from './classes.js';
+import type { ResourceEntry } from './types.js';
+
+/** Start-up must stop: the catalog itself is wrong. The message names the entry. */
+export class CatalogError extends Error {}
+
+export const ROOT_ID = 0;
+
+export type LayerState =
+  | { status: 'loading'; ready: Promise<void> }
+  | { status: 'ready'; layer: FeatureLayer }
+  | { status: 'error'; error: string };
+
+export class Catalog {
+  readonly resources = new Map<number, ResourceEntry>();
+  private readonly children = new Map<number, number[]>();
+  private readonly layers = new Map<number, LayerState>();
+
+  constructor(entries: ResourceEntry[], readonly dataDir: string, readonly stylesDir: string) {
+    this.add({ id: ROOT_ID, cls: 'resource_group', parent: null, display_name: 'Main resource group' });
+    for (const e of entries) this.add(e);
+    for (const e of entries) this.link(e);
+  }
+
+  static read(dataDir: string, stylesDir: string): Catalog {
+    const file = join(dataDir, 'catalog.json');
+    let text: string;
+    try { text = readFileSync(file, 'utf8'); } catch { throw new CatalogError(`${file}: cannot be read`); }
+    let doc: { resources?: unknown };
+    try { doc = JSON.parse(text); } catch (e) { throw new CatalogError(`${file}: not valid JSON (${(e as Error).message})`); }
+    if (!doc || !Array.isArray(doc.resources)) throw new CatalogError(`${file}: must be {"resources": [...]}`);
+    return new Catalog(doc.resources as ResourceEntry[], dataDir, stylesDir);
+  }
+
+  private add(e: ResourceEntry): void {
+    const name = `resource ${JSON.stringify(e?.id ?? e)}`;
+    if (!e || typeof e !== 'object' || !Number.isSafeInteger(e.id) || e.id < 0) throw new CatalogError(`${name}: "id" must be a non-negative integer`);
+    if (this.resources.has(e.id)) throw new CatalogError(`resource ${e.id}: duplicate id`);
+    const cls = RESOURCE_CLASSES[e.cls];
+    if (!cls) throw new CatalogError(`resource ${e.id}: unknown cls "${e.cls}"`);
+    if (typeof e.display_name !== 'string' || !e.display_name) throw new CatalogError(`resource ${e.id}: "display_name" is required`);
+    if (e.keyname != null) {
+      if (typeof e.keyname !== 'string' || !/^[A-Za-z][\w-]*$/.test(e.keyname)) throw new CatalogError(`resource ${e.id}: keyname "${e.keyname}" is not a valid identifier`);
+      for (const other of this.resources.values()) {
+        if (other.keyname === e.keyname) throw new CatalogError(`resource ${e.id}: keyname "${e.keyname}" is already used by resource ${other.id}`);
+      }
+    }
+    const paths: [keyof ResourceEntry, string][] = [];
+    if (cls.featureLayer && e.source !== undefined) paths.push(['source', this.dataDir]);
+    if (cls.style && e.qml !== undefined) paths.push(['qml', this.stylesDir]);
+    for (const [key, dir] of paths) {
+      if (typeof e[key] !== 'string') throw new CatalogError(`resource ${e.id}: "${String(key)}" must be a file name`);
+      try { insideFolder(dir, e[key] as string); } catch (err) {
+        if (err instanceof PathEscapeError) throw new CatalogError(`resource ${e.id}: ${String(key)} ${err.message}`);
+        throw err;
+      }
+    }
+    if (cls.featureLayer && typeof e.source !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "source"`);
+    if (cls.style && typeof e.qml !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "qml"`);
+    this.resources.set(e.id, { ...e, parent: e.id === ROOT_ID ? null : e.parent ?? ROOT_ID });
+  }
+
+  private link(e: ResourceEntry): void {
+    const parent = e.parent ?? ROOT_ID;
+    if (parent === e.id) throw new CatalogError(`resource ${e.id}: cannot be its own parent`);
+    const p = this.resources.get(parent);
+    if (!p) throw new CatalogError(`resource ${e.id}: unknown parent ${parent}`);
+    if (RESOURCE_CLASSES[e.cls].style && !RESOURCE_CLASSES[p.cls].featureLayer) {
+      throw new CatalogError(`resource ${e.id}: a style's parent must be a layer, ${parent} is a ${p.cls}`);
+    }
+    if (!RESOURCE_CLASSES[e.cls].style && p.cls !== 'resource_group') {
+      throw new CatalogError(`resource ${e.id}: parent ${parent} is a ${p.cls}, not a resource_group`);
+    }
+    const list = this.children.get(parent) ?? [];
+    list.push(e.id);
+    this.children.set(parent, list);
+  }
+
+  get(id: number): ResourceEntry | undefined {
+    return this.resources.get(id);
+  }
+
+  classOf(entry: ResourceEntry): ResourceClass {
+    return RESOURCE_CLASSES[entry.cls];
+  }
+
+  childrenOf(id: number): ResourceEntry[] {
+    return (this.children.get(id) ?? []).map((c) => this.resources.get(c)!);
+  }
+
+  /** Ancestors from the parent up to the root. */
+  ancestorsOf(id: number): ResourceEntry[] {
+    const out: ResourceEntry[] = [];
+    for (let p = this.resources.get(id)?.parent; p != null; p = this.resources.get(p)?.parent) out.push(this.resources.get(p)!);
+    return out;
+  }
+
+  layerState(id: number): LayerState | undefined {
+    return this.layers.get(id);
+  }
+
+  /** Starts loading every feature layer; a layer that fails is logged and kept in error state. */
+  loadLayers(log: Logger): Promise<void> {
+    const loads: Promise<void>[] = [];
+    for (const e of this.resources.values()) {
+      if (!RESOURCE_CLASSES[e.cls].featureLayer) continue;
+      const { source, ...rest } = e;
+      const ready = loadLayer(insideFolder(this.dataDir, source!), rest as SourceOptions, `${e.id}:${e.display_name}`, log)
+        .then((layer) => { this.layers.set(e.id, { status: 'ready', layer }); })
+        .catch((err: NodeJS.ErrnoException) => {
+          const error = err.code === 'ENOENT' ? `source file "${source}" does not exist` : `${source}: ${err.message}`;
+          log.error({ resource: e.id, error }, 'layer unavailable');
+          this.layers.set(e.id, { status: 'error', error });
+        });
+      this.layers.set(e.id, { status: 'loading', ready });
+      loads.push(ready);
+    }
+    return Promise.all(loads).then(() => undefined);
+  }
+}

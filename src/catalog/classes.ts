@@ -1,0 +1,23 @@
+// The resource classes Meridian publishes, as NextGIS Web names them, with what each one offers.
+export interface ResourceClass {
+  /** NGW interface names listed in the resource JSON. */
+  interfaces: string[];
+  /** Permission scopes that apply to it. */
+  scopes: string[];
+  /** A layer holding features, reached by the feature, export, tile and identify endpoints. */
+  featureLayer?: boolean;
+  /** A style that renders its parent layer. */
+  style?: boolean;
+}
+
+const BASE = ['resource', 'metadata'];
+
+export const RESOURCE_CLASSES: Record<string, ResourceClass> = {
+  resource_group: { interfaces: [], scopes: BASE },
+  vector_layer: {
+    interfaces: ['IFeatureLayer', 'IBboxLayer'],
+    scopes: [...BASE, 'datastruct', 'data'],
+    featureLayer: true,
+  },
+  qgis_vector_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true },
+};

@@ -1,0 +1,53 @@
+// A resource as NextGIS Web's /api/resource/{id} presents it.
+import type { Services } from '../services.js';
+import type { ResourceEntry } from './types.js';
+
+export interface ResourceJson {
+  resource: Record<string, unknown>;
+  [block: string]: unknown;
+}
+
+export function resourceJson(services: Services, entry: ResourceEntry): ResourceJson {
+  const { catalog } = services;
+  const cls = catalog.classOf(entry);
+  const json: ResourceJson = {
+    resource: {
+      id: entry.id,
+      cls: entry.cls,
+      parent: entry.parent === null ? null : { id: entry.parent },
+      owner_user: { id: 1 },
+      permissions: [],
+      keyname: entry.keyname ?? null,
+      display_name: entry.display_name,
+      description: entry.description ?? null,
+      children: catalog.childrenOf(entry.id).length > 0,
+      interfaces: cls.interfaces,
+      scopes: cls.scopes,
+    },
+    resmeta: { items: {} },
+  };
+  if (cls.featureLayer) {
+    const state = catalog.layerState(entry.id);
+    const layer = state?.status === 'ready' ? state.layer : null;
+    json[entry.cls] = {
+      srs: { id: 3857 },
+      geometry_type: layer?.schema.geometryType ?? null,
+      status: state?.status ?? 'error',
+      ...(state?.status === 'error' ? { error: state.error } : {}),
+    };
+    json.feature_layer = {
+      fields: (layer?.schema.fields ?? []).map((f, i) => ({
+        id: i + 1,
+        keyname: f.keyname,
+        datatype: f.datatype,
+        typemod: null,
+        display_name: f.keyname,
+        label_field: f.keyname === entry.label_field,
+        grid_visibility: true,
+        lookup_table: null,
+      })),
+    };
+  }
+  if (cls.style) json[entry.cls] = { file_name: entry.qml };
+  return json;
+}

@@ -1,0 +1,16 @@
+// A published resource as catalog.json declares it.
+export interface ResourceEntry {
+  id: number;
+  cls: string;
+  parent: number | null;
+  display_name: string;
+  keyname?: string | null;
+  description?: string | null;
+  /** Feature layers: file under the data directory, plus reader options (csv columns, gpkg layer, srs). */
+  source?: string;
+  /** Feature layers: the field whose value labels a feature (identify, popups). */
+  label_field?: string;
+  /** Styles: QML file under the styles directory. */
+  qml?: string;
+  [option: string]: unknown;
+}

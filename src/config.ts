@@ -1,0 +1,65 @@
+// Settings, from (lowest to highest precedence) defaults, a JSON file, the environment, the command line.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Holds catalog.json and the layer sources. */
+  dataDir: string;
+  /** Holds QML styles. */
+  stylesDir: string;
+  /** Cache-Control sent with tiles and rendered images. */
+  tileCacheControl: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+const DEFAULTS: Config = {
+  port: 8080,
+  host: '0.0.0.0',
+  dataDir: 'data',
+  stylesDir: 'styles',
+  tileCacheControl: 'public, max-age=3600',
+  logLevel: 'info',
+};
+
+function port(value: unknown, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
+  return n;
+}
+
+export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Config {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' },
+        styles: { type: 'string' }, config: { type: 'string' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const file = args.config ?? env.MERIDIAN_CONFIG;
+  let fromFile: Partial<Config> = {};
+  if (file) {
+    try { fromFile = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new ConfigError(`config file ${file}: ${(e as Error).message}`); }
+  }
+  const c: Config = { ...DEFAULTS, ...fromFile };
+  const pick = (arg: string | undefined, envName: string) => arg ?? env[envName];
+  const p = pick(args.port, 'PORT');
+  if (p !== undefined) c.port = port(p, args.port ? '--port' : 'PORT');
+  else c.port = port(c.port, 'port');
+  c.host = pick(args.host, 'HOST') ?? c.host;
+  c.dataDir = resolve(pick(args.data, 'MERIDIAN_DATA') ?? c.dataDir);
+  c.stylesDir = resolve(pick(args.styles, 'MERIDIAN_STYLES') ?? c.stylesDir);
+  c.tileCacheControl = env.MERIDIAN_TILE_CACHE_CONTROL ?? c.tileCacheControl;
+  c.logLevel = env.LOG_LEVEL ?? c.logLevel;
+  return c;
+}

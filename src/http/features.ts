@@ -1,0 +1,52 @@
+// Features as the NextGIS Web feature API and exports write them.
+import type { Geometry } from 'geojson';
+import wkx from 'wkx';
+import { transform, transformGeometry } from '../store/crs.js';
+import type { Feature, FieldDef, FieldValue } from '../store/types.js';
+
+export type DateFormat = 'obj' | 'iso';
+
+/** NGW's "obj" form of DATE/TIME/DATETIME values, e.g. {"year":2020,"month":5,"day":1}. */
+function dateObject(value: string, type: FieldDef['datatype']): Record<string, number> {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  const t = /(?:^|T)(\d{2}):(\d{2})(?::(\d{2}))?/.exec(value);
+  const out: Record<string, number> = {};
+  if (m && type !== 'TIME') Object.assign(out, { year: +m[1], month: +m[2], day: +m[3] });
+  if (t && type !== 'DATE') Object.assign(out, { hour: +t[1], minute: +t[2], second: +(t[3] ?? 0) });
+  return out;
+}
+
+/** A value for JSON: bigints beyond 2^53 as strings, dates in the requested form. */
+export function jsonValue(value: FieldValue, type: FieldDef['datatype'], dates: DateFormat = 'iso'): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value !== null && dates === 'obj' && (type === 'DATE' || type === 'TIME' || type === 'DATETIME')) {
+    return dateObject(String(value), type);
+  }
+  return value;
+}
+
+export function toWkt(g: Geometry): string {
+  return wkx.Geometry.parseGeoJSON(g).toWkt();
+}
+
+/** Reprojects stored EPSG:4326 geometry for output; identity for 4326. */
+export function outputProjector(srs: number): (g: Geometry | null) => Geometry | null {
+  const t = transform(4326, srs);
+  return (g) => (g ? transformGeometry(g, t) : null);
+}
+
+export function featureJson(
+  f: Feature, fields: FieldDef[], project: (g: Geometry | null) => Geometry | null,
+  opts: { geom: boolean; dates: DateFormat },
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: f.fid };
+  if (opts.geom) {
+    const g = project(f.geometry);
+    out.geom = g ? toWkt(g) : null;
+  }
+  const values: Record<string, unknown> = {};
+  for (const d of fields) values[d.keyname] = jsonValue(f.fields[d.keyname], d.datatype, opts.dates);
+  out.fields = values;
+  out.extensions = { description: null, attachment: null };
+  return out;
+}

@@ -1,0 +1,62 @@
+// Query and path parameters, read strictly: a bad value is a 400 that names the parameter.
+import type { Geometry } from 'geojson';
+import wkx from 'wkx';
+import { CrsError, parseSrs } from '../store/crs.js';
+import { badParameter } from './errors.js';
+
+export function intParam(value: unknown, name: string, min = -Infinity, max = Infinity): number {
+  const text = String(value ?? '');
+  if (!/^-?\d+$/.test(text)) throw badParameter(name, value == null || value === '' ? 'is required' : 'must be an integer');
+  const n = Number(text);
+  if (n < min || n > max) throw badParameter(name, `must be between ${min} and ${max}`);
+  return n;
+}
+
+export function optionalInt(value: unknown, name: string, fallback: number, min = -Infinity, max = Infinity): number {
+  return value === undefined || value === '' ? fallback : intParam(value, name, min, max);
+}
+
+/** A single query value (the last one when repeated). */
+export function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+export function srsParam(value: string | undefined, fallback: number, name = 'srs'): number {
+  if (value === undefined || value === '') return fallback;
+  try {
+    return parseSrs(value);
+  } catch (e) {
+    if (e instanceof CrsError) throw badParameter(name, `is not usable: ${e.message}`);
+    throw e;
+  }
+}
+
+export function boolParam(value: string | undefined, name: string, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  const v = value.toLowerCase();
+  if (['yes', 'true', '1', 'on'].includes(v)) return true;
+  if (['no', 'false', '0', 'off'].includes(v)) return false;
+  throw badParameter(name, 'must be yes or no');
+}
+
+export function wktParam(value: string, name: string): Geometry {
+  let g: Geometry;
+  try {
+    g = wkx.Geometry.parse(value).toGeoJSON() as Geometry;
+  } catch {
+    throw badParameter(name, 'is not valid WKT');
+  }
+  const coords = JSON.stringify(g);
+  if (/null|NaN/.test(coords)) throw badParameter(name, 'is not valid WKT');
+  return g;
+}
+
+/** A comma-separated list of field names, each one checked against the layer's fields. */
+export function fieldsParam(value: string | undefined, known: string[], name = 'fields'): string[] {
+  if (value === undefined) return known;
+  if (value === '') return [];
+  const wanted = value.split(',').map((s) => s.trim());
+  const unknown = wanted.filter((f) => !known.includes(f));
+  if (unknown.length) throw badParameter(name, `names unknown fields: ${unknown.join(', ')}`);
+  return wanted;
+}

@@ -1,0 +1,33 @@
+// `npm start`: read settings, start the server, stop gracefully on SIGTERM/SIGINT.
+import { CatalogError } from './catalog/catalog.js';
+import { ConfigError, readConfig } from './config.js';
+import { createLogger } from './log.js';
+import { start } from './server.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = readConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) { console.error(`meridian: ${e.message}`); process.exit(2); }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  let running;
+  try {
+    running = await start(config, log);
+  } catch (e) {
+    if (e instanceof CatalogError) { console.error(`meridian: catalog error: ${e.message}`); process.exit(1); }
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') { console.error(`meridian: port ${config.port} is already in use`); process.exit(1); }
+    throw e;
+  }
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    running.close().then(() => { log.info('stopped'); process.exit(0); });
+    setTimeout(() => { log.warn('in-flight requests did not finish in 10 s; exiting'); process.exit(1); }, 10_000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main();

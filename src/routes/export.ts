@@ -1,0 +1,138 @@
+// /api/resource/{id}/geojson, /csv and /qml: whole-layer exports, streamed feature by feature.
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import Router from '@koa/router';
+import { stringify } from 'csv-stringify';
+import type { Context } from 'koa';
+import yazl from 'yazl';
+import type { ResourceEntry } from '../catalog/types.js';
+import { insideFolder } from '../common/paths.js';
+import { ApiError, badParameter } from '../http/errors.js';
+import { jsonValue, outputProjector, toWkt } from '../http/features.js';
+import { boolParam, fieldsParam, single, srsParam, wktParam } from '../http/params.js';
+import { featureLayerOf, resourceById } from '../http/resources.js';
+import type { Services } from '../services.js';
+import { transform, transformGeometry } from '../store/crs.js';
+import type { Feature, FeatureLayer, FieldDef } from '../store/types.js';
+
+const CHUNK = 64 * 1024;
+
+interface ExportRequest {
+  entry: ResourceEntry;
+  layer: FeatureLayer;
+  fields: FieldDef[];
+  srs: number;
+  features: AsyncIterable<Feature>;
+}
+
+function q(ctx: Context, name: string): string | undefined {
+  return single(ctx.query[name] as string | string[] | undefined);
+}
+
+/** The options every export shares: srs (default 4326), fields, intersects (WKT in srs). */
+async function exportRequest(services: Services, ctx: Context): Promise<ExportRequest> {
+  const entry = resourceById(services, ctx.params.id);
+  const layer = await featureLayerOf(services, entry);
+  const srs = srsParam(q(ctx, 'srs'), 4326);
+  const wanted = fieldsParam(q(ctx, 'fields'), layer.schema.fields.map((f) => f.keyname));
+  const wkt = q(ctx, 'intersects');
+  const intersects = wkt ? transformGeometry(wktParam(wkt, 'intersects'), transform(srs, 4326)) : undefined;
+  return {
+    entry, layer, srs,
+    fields: layer.schema.fields.filter((f) => wanted.includes(f.keyname)),
+    features: layer.features({ intersects }),
+  };
+}
+
+function fileName(entry: ResourceEntry, ext: string): string {
+  return `${(entry.keyname ?? `resource_${entry.id}`).replace(/[^\w.-]/g, '_')}.${ext}`;
+}
+
+/** Sends a stream as a download, zipped on request. */
+function sendFile(ctx: Context, body: Readable, name: string, type: string): void {
+  if (boolParam(q(ctx, 'zipped'), 'zipped', false)) {
+    const zip = new yazl.ZipFile();
+    zip.addReadStream(body, name);
+    zip.end();
+    ctx.type = 'application/zip';
+    ctx.attachment(name.replace(/\.\w+$/, '.zip'));
+    ctx.body = zip.outputStream;
+  } else {
+    ctx.type = type;
+    ctx.attachment(name, { type: 'attachment' });
+    ctx.body = body;
+  }
+}
+
+async function* geojsonText(r: ExportRequest, fidName: string | undefined): AsyncGenerator<string> {
+  const project = outputProjector(r.srs);
+  const crs = r.srs === 4326 ? '' : `"crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::${r.srs}"}},`;
+  let buf = `{"type":"FeatureCollection",${crs}"features":[`;
+  let first = true;
+  for await (const f of r.features) {
+    const properties: Record<string, unknown> = {};
+    if (fidName) properties[fidName] = f.fid;
+    for (const d of r.fields) properties[d.keyname] = jsonValue(f.fields[d.keyname], d.datatype);
+    buf += (first ? '' : ',') + JSON.stringify({ type: 'Feature', id: f.fid, properties, geometry: project(f.geometry) });
+    first = false;
+    if (buf.length >= CHUNK) { yield buf; buf = ''; }
+  }
+  yield buf + ']}\n';
+}
+
+async function* csvRows(r: ExportRequest): AsyncGenerator<unknown[]> {
+  const project = outputProjector(r.srs);
+  yield ['geom', ...r.fields.map((f) => f.keyname)];
+  for await (const f of r.features) {
+    const g = project(f.geometry);
+    yield [g ? toWkt(g) : '', ...r.fields.map((d) => {
+      const v = jsonValue(f.fields[d.keyname], d.datatype);
+      return v === null ? '' : v;
+    })];
+  }
+}
+
+function csvBom(ctx: Context): boolean {
+  const e = (q(ctx, 'encoding') ?? 'utf-8').toLowerCase();
+  if (e === 'utf-8' || e === 'utf8') return false;
+  if (e === 'utf-8-bom' || e === 'utf-8-sig') return true;
+  throw badParameter('encoding', 'must be UTF-8 or UTF-8-BOM');
+}
+
+export function exportRoutes(services: Services): Router {
+  const router = new Router();
+
+  const geojson = async (ctx: Context) => {
+    const fid = q(ctx, 'fid');
+    if (fid !== undefined && !/^\w+$/.test(fid)) throw badParameter('fid', 'must be a field name');
+    const r = await exportRequest(services, ctx);
+    sendFile(ctx, Readable.from(geojsonText(r, fid || undefined)), fileName(r.entry, 'geojson'), 'application/geo+json');
+  };
+  router.get('/api/resource/:id/geojson', geojson);
+  router.get('/resource/:id/geojson/', geojson); // deprecated NGW form
+
+  router.get('/api/resource/:id/csv', async (ctx) => {
+    const bom = csvBom(ctx);
+    const r = await exportRequest(services, ctx);
+    const csv = Readable.from(csvRows(r)).pipe(stringify({ bom, record_delimiter: '\r\n', cast: { boolean: (b) => (b ? '1' : '0') } }));
+    sendFile(ctx, csv, fileName(r.entry, 'csv'), 'text/csv; charset=utf-8');
+  });
+
+  router.get('/api/resource/:id/qml', async (ctx) => {
+    const entry = resourceById(services, ctx.params.id);
+    if (!services.catalog.classOf(entry).style || !entry.qml) {
+      throw new ApiError(422, 'NOT_A_QGIS_STYLE', `Resource ${entry.id} is a ${entry.cls}, not a qgis_vector_style.`);
+    }
+    let xml: Buffer;
+    try {
+      xml = await readFile(insideFolder(services.catalog.stylesDir, entry.qml));
+    } catch {
+      throw new ApiError(503, 'STYLE_UNAVAILABLE', `The QML file of resource ${entry.id} cannot be read.`);
+    }
+    ctx.type = 'application/xml';
+    ctx.attachment(fileName(entry, 'qml'));
+    ctx.body = xml;
+  });
+
+  return router;
+}

@@ -1,0 +1,71 @@
+// /api/resource/{id}/feature/, /feature/{fid}, /feature_count, /extent (NextGIS Web feature API).
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { ApiError, badParameter } from '../http/errors.js';
+import { featureJson, outputProjector, type DateFormat } from '../http/features.js';
+import { boolParam, fieldsParam, intParam, optionalInt, single, srsParam, wktParam } from '../http/params.js';
+import { featureLayerOf, resourceById } from '../http/resources.js';
+import type { Services } from '../services.js';
+import { transform, transformGeometry } from '../store/crs.js';
+import type { FeatureLayer } from '../store/types.js';
+
+/** NGW stores vector layers in Web Mercator; its feature API answers in it unless told otherwise. */
+const LAYER_SRS = 3857;
+const MAX_PAGE = 10_000;
+
+function q(ctx: Context, name: string): string | undefined {
+  return single(ctx.query[name] as string | string[] | undefined);
+}
+
+function dateFormat(ctx: Context): DateFormat {
+  const v = q(ctx, 'dt_format') ?? 'obj';
+  if (v !== 'obj' && v !== 'iso') throw badParameter('dt_format', 'must be obj or iso');
+  return v;
+}
+
+async function layerOf(services: Services, ctx: Context): Promise<FeatureLayer> {
+  return featureLayerOf(services, resourceById(services, ctx.params.id));
+}
+
+export function featureRoutes(services: Services): Router {
+  const router = new Router();
+
+  router.get('/api/resource/:id/feature/', async (ctx) => {
+    const layer = await layerOf(services, ctx);
+    const srs = srsParam(q(ctx, 'srs'), LAYER_SRS);
+    const known = layer.schema.fields.map((f) => f.keyname);
+    const wanted = fieldsParam(q(ctx, 'fields'), known);
+    const fields = layer.schema.fields.filter((f) => wanted.includes(f.keyname));
+    const limit = optionalInt(q(ctx, 'limit'), 'limit', MAX_PAGE, 0, MAX_PAGE);
+    const offset = optionalInt(q(ctx, 'offset'), 'offset', 0, 0);
+    const wkt = q(ctx, 'intersects');
+    const intersects = wkt ? transformGeometry(wktParam(wkt, 'intersects'), transform(srs, 4326)) : undefined;
+    const opts = { geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx) };
+    const project = outputProjector(srs);
+    const out: unknown[] = [];
+    for await (const f of layer.features({ intersects, limit, offset })) out.push(featureJson(f, fields, project, opts));
+    ctx.body = out;
+  });
+
+  router.get('/api/resource/:id/feature/:fid', async (ctx) => {
+    const layer = await layerOf(services, ctx);
+    const fid = intParam(ctx.params.fid, 'fid', 1);
+    const feature = await layer.feature(fid);
+    if (!feature) throw new ApiError(404, 'FEATURE_NOT_FOUND', `Feature ${fid} not found in resource ${ctx.params.id}.`, 'Feature not found');
+    const srs = srsParam(q(ctx, 'srs'), LAYER_SRS);
+    ctx.body = featureJson(feature, layer.schema.fields, outputProjector(srs), {
+      geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx),
+    });
+  });
+
+  router.get('/api/resource/:id/feature_count', async (ctx) => {
+    ctx.body = { total_count: await (await layerOf(services, ctx)).count() };
+  });
+
+  router.get('/api/resource/:id/extent', async (ctx) => {
+    const e = await (await layerOf(services, ctx)).extent();
+    ctx.body = { extent: e ? { minLon: e[0], minLat: e[1], maxLon: e[2], maxLat: e[3] } : { minLon: null, minLat: null, maxLon: null, maxLat: null } };
+  });
+
+  return router;
+}

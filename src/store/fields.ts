@@ -1,0 +1,78 @@
+// Field types: inferred from values when a format does not declare them, and values coerced to them.
+import type { FieldDef, FieldType, FieldValue } from './types.js';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIME = /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const INT32_MAX = 2 ** 31 - 1;
+
+function typeOf(v: unknown): FieldType | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'boolean') return 'INTEGER';
+  if (typeof v === 'bigint') return 'BIGINT';
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) return 'REAL';
+    return Math.abs(v) > INT32_MAX ? 'BIGINT' : 'INTEGER';
+  }
+  if (v instanceof Date) return 'DATETIME';
+  if (typeof v === 'string') {
+    if (DATE.test(v)) return 'DATE';
+    if (TIME.test(v)) return 'TIME';
+    if (DATETIME.test(v)) return 'DATETIME';
+  }
+  return 'STRING';
+}
+
+/** The narrowest type that holds both. */
+function widen(a: FieldType | null, b: FieldType | null): FieldType | null {
+  if (a === null) return b;
+  if (b === null || a === b) return a;
+  const numeric: FieldType[] = ['INTEGER', 'BIGINT', 'REAL'];
+  if (numeric.includes(a) && numeric.includes(b)) return numeric[Math.max(numeric.indexOf(a), numeric.indexOf(b))];
+  return 'STRING';
+}
+
+/** Accumulates the type of every property seen, in first-seen key order. */
+export class FieldInference {
+  private types = new Map<string, FieldType | null>();
+  observe(properties: Record<string, unknown>): void {
+    for (const key in properties) {
+      this.types.set(key, widen(this.types.get(key) ?? null, typeOf(properties[key])));
+    }
+  }
+  fields(): FieldDef[] {
+    return [...this.types].map(([keyname, t]) => ({ keyname, datatype: t ?? 'STRING' }));
+  }
+}
+
+function pad(n: number, w = 2): string { return String(n).padStart(w, '0'); }
+
+/** Brings a raw value to the declared type; what cannot be read as that type becomes null. */
+export function coerce(v: unknown, type: FieldType): FieldValue {
+  if (v === null || v === undefined || v === '') return type === 'STRING' && v === '' ? '' : null;
+  switch (type) {
+    case 'INTEGER':
+    case 'REAL': {
+      const n = typeof v === 'boolean' ? Number(v) : typeof v === 'number' ? v : Number(v);
+      if (!Number.isFinite(n)) return null;
+      return type === 'INTEGER' ? Math.trunc(n) : n;
+    }
+    case 'BIGINT': {
+      if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+      const n = Number(v);
+      return Number.isFinite(n) ? Math.trunc(n) : null;
+    }
+    case 'DATE':
+    case 'DATETIME':
+      if (v instanceof Date) {
+        if (Number.isNaN(v.getTime())) return null;
+        const d = `${v.getUTCFullYear()}-${pad(v.getUTCMonth() + 1)}-${pad(v.getUTCDate())}`;
+        return type === 'DATE' ? d : `${d}T${pad(v.getUTCHours())}:${pad(v.getUTCMinutes())}:${pad(v.getUTCSeconds())}`;
+      }
+      return String(v).replace(' ', 'T');
+    case 'TIME':
+      return String(v);
+    case 'STRING':
+      return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+}

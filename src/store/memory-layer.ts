@@ -1,0 +1,88 @@
+// The embedded feature layer: packed geometry, a spatial index and attribute rows, all in memory.
+import { booleanIntersects } from '@turf/turf';
+import type { Geometry } from 'geojson';
+import { candidates, geometryAt, type PackedGeometry } from './packed.js';
+import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema } from './types.js';
+
+export class MemoryLayer implements FeatureLayer {
+  /** fid → row; null while fids are simply row + 1. */
+  private readonly rowByFid: Map<number, number> | null;
+
+  constructor(
+    readonly schema: LayerSchema,
+    readonly geometry: PackedGeometry,
+    readonly fids: Float64Array,
+    /** Values per row, in schema field order. */
+    readonly rows: FieldValue[][],
+  ) {
+    let sequential = true;
+    for (let i = 0; i < fids.length && sequential; i++) sequential = fids[i] === i + 1;
+    this.rowByFid = sequential ? null : new Map(Array.from(fids, (fid, i) => [fid, i]));
+  }
+
+  async count(): Promise<number> {
+    return this.fids.length;
+  }
+
+  async extent(): Promise<BBox | null> {
+    const { index } = this.geometry;
+    return this.fids.length && Number.isFinite(index.minX) ? [index.minX, index.minY, index.maxX, index.maxY] : null;
+  }
+
+  rowOf(fid: number): number {
+    if (this.rowByFid) return this.rowByFid.get(fid) ?? -1;
+    return Number.isInteger(fid) && fid >= 1 && fid <= this.fids.length ? fid - 1 : -1;
+  }
+
+  featureAt(row: number): Feature {
+    const values = this.rows[row];
+    const fields: Record<string, FieldValue> = {};
+    this.schema.fields.forEach((f, k) => { fields[f.keyname] = values[k]; });
+    return { fid: this.fids[row], geometry: geometryAt(this.geometry, row), fields };
+  }
+
+  async feature(fid: number): Promise<Feature | null> {
+    const row = this.rowOf(fid);
+    return row < 0 ? null : this.featureAt(row);
+  }
+
+  /** Rows matching the query, in fid order, before offset/limit. */
+  *matchingRows(query: FeatureQuery = {}): Generator<number> {
+    const box = query.bbox ?? (query.intersects ? bboxOf(query.intersects) : undefined);
+    const rows = box ? candidates(this.geometry, box[0], box[1], box[2], box[3]) : null;
+    const total = rows ? rows.length : this.fids.length;
+    for (let k = 0; k < total; k++) {
+      const row = rows ? rows[k] : k;
+      if (query.intersects) {
+        const g = geometryAt(this.geometry, row);
+        if (!g || !booleanIntersects(g, query.intersects)) continue;
+      }
+      yield row;
+    }
+  }
+
+  async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
+    let skip = query.offset ?? 0;
+    let left = query.limit ?? Infinity;
+    if (left <= 0) return;
+    for (const row of this.matchingRows(query)) {
+      if (skip > 0) { skip--; continue; }
+      yield this.featureAt(row);
+      if (--left <= 0) return;
+    }
+  }
+}
+
+export function bboxOf(g: Geometry): BBox {
+  let minx = Infinity, miny = Infinity, maxx = -Infinity, maxy = -Infinity;
+  const visit = (c: unknown): void => {
+    if (typeof (c as number[])[0] === 'number') {
+      const [x, y] = c as number[];
+      if (x < minx) minx = x; if (x > maxx) maxx = x;
+      if (y < miny) miny = y; if (y > maxy) maxy = y;
+    } else (c as unknown[]).forEach(visit);
+  };
+  if (g.type === 'GeometryCollection') g.geometries.forEach((x) => visit([bboxOf(x).slice(0, 2), bboxOf(x).slice(2)]));
+  else visit(g.coordinates);
+  return [minx, miny, maxx, maxy];
+}

@@ -1,0 +1,27 @@
+// Opens a layer source by its file type and builds the in-memory layer from it.
+import { extname } from 'node:path';
+import type { Logger } from 'pino';
+import { buildLayer } from './build.js';
+import type { MemoryLayer } from './memory-layer.js';
+import { SourceError, type SourceReader } from './source.js';
+import { openCsv, type CsvOptions } from './sources/csv.js';
+import { openGeoJson } from './sources/geojson.js';
+import { openGeoPackage, type GeoPackageOptions } from './sources/geopackage.js';
+import { openShapefile } from './sources/shapefile.js';
+
+/** Source options a catalog entry may carry beside `source`. */
+export type SourceOptions = CsvOptions & GeoPackageOptions;
+
+function reader(path: string, options: SourceOptions): Promise<SourceReader> {
+  switch (extname(path).toLowerCase()) {
+    case '.geojson': case '.json': return openGeoJson(path);
+    case '.csv': return openCsv(path, options);
+    case '.shp': case '.zip': return openShapefile(path);
+    case '.gpkg': return openGeoPackage(path, options);
+    default: throw new SourceError(`unsupported source type "${extname(path)}" (GeoJSON, CSV, Shapefile, zip, GeoPackage)`);
+  }
+}
+
+export async function loadLayer(path: string, options: SourceOptions, name: string, log: Logger): Promise<MemoryLayer> {
+  return buildLayer(await reader(path, options), name, log);
+}

@@ -1,0 +1,55 @@
+// The layer store's public vocabulary: what a feature layer is, whatever holds its data.
+import type { Geometry } from 'geojson';
+
+/** NextGIS Web field data types. */
+export type FieldType = 'INTEGER' | 'BIGINT' | 'REAL' | 'STRING' | 'DATE' | 'TIME' | 'DATETIME';
+
+export interface FieldDef {
+  keyname: string;
+  datatype: FieldType;
+}
+
+/** NGW geometry type names. */
+export type GeometryType =
+  | 'POINT' | 'LINESTRING' | 'POLYGON'
+  | 'MULTIPOINT' | 'MULTILINESTRING' | 'MULTIPOLYGON';
+
+/** A value as kept in the store: DATE/TIME/DATETIME are ISO strings, BIGINT may be a bigint. */
+export type FieldValue = string | number | bigint | null;
+
+/** A feature in EPSG:4326; `fid` is the stable positive NGW feature id. */
+export interface Feature {
+  fid: number;
+  geometry: Geometry | null;
+  fields: Record<string, FieldValue>;
+}
+
+/** [minx, miny, maxx, maxy] in EPSG:4326 degrees. */
+export type BBox = [number, number, number, number];
+
+export interface LayerSchema {
+  fields: FieldDef[];
+  geometryType: GeometryType;
+  /** EPSG code of the source before it was brought to EPSG:4326. */
+  sourceSrs: number | string;
+}
+
+export interface FeatureQuery {
+  /** Candidates whose bounding box meets this box (EPSG:4326). */
+  bbox?: BBox;
+  /** Exact filter, in EPSG:4326: only features that intersect it. */
+  intersects?: Geometry;
+  offset?: number;
+  limit?: number;
+}
+
+/** A readable feature layer. Every method is async so database-backed layers fit the same shape. */
+export interface FeatureLayer {
+  readonly schema: LayerSchema;
+  count(): Promise<number>;
+  /** null for a layer without geometries. */
+  extent(): Promise<BBox | null>;
+  feature(fid: number): Promise<Feature | null>;
+  /** Features in fid order, one at a time, so a large export never holds them all. */
+  features(query?: FeatureQuery): AsyncIterable<Feature>;
+}

@@ -1,0 +1,47 @@
+// Starts a real Meridian server on a free port for a test, over a data folder the test chooses.
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { readConfig } from '../../src/config.js';
+import { start, type Running } from '../../src/server.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const SAMPLE_DATA = join(ROOT, 'data');
+export const SAMPLE_STYLES = join(ROOT, 'styles');
+export const SHARED = resolve(ROOT, '../shared/fixtures/qgis');
+
+export interface TestServer extends Running {
+  get(path: string, init?: RequestInit): Promise<Response>;
+  json(path: string, init?: RequestInit): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/** A temporary copy of the sample data (or an empty folder), with an optional catalog written in. */
+export function tempData(opts: { copySample?: boolean; catalog?: unknown } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-test-'));
+  if (opts.copySample) cpSync(SAMPLE_DATA, dir, { recursive: true });
+  if (opts.catalog) writeFileSync(join(dir, 'catalog.json'), JSON.stringify(opts.catalog));
+  return dir;
+}
+
+export async function startServer(opts: { dataDir?: string; stylesDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const config = readConfig(['--port', '0', '--host', '127.0.0.1',
+    '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES], { ...opts.env });
+  const running = await start(config, pino({ level: process.env.TEST_LOG ?? 'silent' }));
+  await running.layersLoaded;
+  const get = (path: string, init?: RequestInit) => fetch(running.url + path, init);
+  return {
+    ...running,
+    get,
+    async json(path, init) {
+      const res = await get(path, init);
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+    },
+    async stop() {
+      await running.close();
+      if (opts.dataDir?.includes('meridian-test-')) rmSync(opts.dataDir, { recursive: true, force: true });
+    },
+  };
+}
