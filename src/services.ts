@@ -2,9 +2,12 @@
 import type { Logger } from 'pino';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
+import type { Authorize } from './http/resources.js';
 
 export interface Services {
   config: Config;
   log: Logger;
   catalog: Catalog;
+  /** Permission check used by every resource endpoint (see http/resources.ts). */
+  authorize: Authorize;
 }

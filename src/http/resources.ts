@@ -1,13 +1,32 @@
-// Finding the resource a request names, and the feature layer behind it.
+// Finding the resource a request names, checking the caller may use it, and the layer behind it.
+// Every endpoint that touches a resource goes through `resourceFor`, so permissions apply everywhere.
+import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
 import type { Services } from '../services.js';
 import type { FeatureLayer } from '../store/types.js';
 import { ApiError, badParameter, resourceNotFound } from './errors.js';
 
+/** NextGIS Web permissions, as scope.permission. */
+export type Permission =
+  | 'resource.read' | 'resource.create' | 'resource.update' | 'resource.delete'
+  | 'resource.manage_children' | 'resource.change_permissions'
+  | 'datastruct.read' | 'datastruct.write' | 'data.read' | 'data.write'
+  | 'metadata.read' | 'metadata.write';
+
+/** Decides whether the request's caller holds `permission` on `entry`; throws 401/403 when not. */
+export type Authorize = (ctx: Context, entry: ResourceEntry, permission: Permission) => void;
+
 export function resourceById(services: Services, idText: string | undefined, name = 'id'): ResourceEntry {
   if (!idText || !/^\d+$/.test(idText)) throw badParameter(name, 'must be a resource id (a non-negative integer)');
   const entry = services.catalog.get(Number(idText));
   if (!entry) throw resourceNotFound(idText);
+  return entry;
+}
+
+/** The resource named by `idText`, once the caller is known to hold `permission` on it. */
+export function resourceFor(ctx: Context, services: Services, idText: string | undefined, permission: Permission, name = 'id'): ResourceEntry {
+  const entry = resourceById(services, idText, name);
+  services.authorize(ctx, entry, permission);
   return entry;
 }
 

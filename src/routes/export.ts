@@ -10,7 +10,7 @@ import { insideFolder } from '../common/paths.js';
 import { ApiError, badParameter } from '../http/errors.js';
 import { jsonValue, outputProjector, toWkt } from '../http/features.js';
 import { boolParam, fieldsParam, single, srsParam, wktParam } from '../http/params.js';
-import { featureLayerOf, resourceById } from '../http/resources.js';
+import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import type { Feature, FeatureLayer, FieldDef } from '../store/types.js';
@@ -31,7 +31,7 @@ function q(ctx: Context, name: string): string | undefined {
 
 /** The options every export shares: srs (default 4326), fields, intersects (WKT in srs). */
 async function exportRequest(services: Services, ctx: Context): Promise<ExportRequest> {
-  const entry = resourceById(services, ctx.params.id);
+  const entry = resourceFor(ctx, services, ctx.params.id, 'data.read');
   const layer = await featureLayerOf(services, entry);
   const srs = srsParam(q(ctx, 'srs'), 4326);
   const wanted = fieldsParam(q(ctx, 'fields'), layer.schema.fields.map((f) => f.keyname));
@@ -119,7 +119,7 @@ export function exportRoutes(services: Services): Router {
   });
 
   router.get('/api/resource/:id/qml', async (ctx) => {
-    const entry = resourceById(services, ctx.params.id);
+    const entry = resourceFor(ctx, services, ctx.params.id, 'data.read');
     if (!services.catalog.classOf(entry).style || !entry.qml) {
       throw new ApiError(422, 'NOT_A_QGIS_STYLE', `Resource ${entry.id} is a ${entry.cls}, not a qgis_vector_style.`);
     }

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { ApiError, badParameter } from '../http/errors.js';
 import { featureJson, outputProjector, type DateFormat } from '../http/features.js';
 import { boolParam, fieldsParam, intParam, optionalInt, single, srsParam, wktParam } from '../http/params.js';
-import { featureLayerOf, resourceById } from '../http/resources.js';
+import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import type { FeatureLayer } from '../store/types.js';
@@ -24,7 +24,7 @@ function dateFormat(ctx: Context): DateFormat {
 }
 
 async function layerOf(services: Services, ctx: Context): Promise<FeatureLayer> {
-  return featureLayerOf(services, resourceById(services, ctx.params.id));
+  return featureLayerOf(services, resourceFor(ctx, services, ctx.params.id, 'data.read'));
 }
 
 export function featureRoutes(services: Services): Router {

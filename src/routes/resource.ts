@@ -2,7 +2,7 @@
 import Router from '@koa/router';
 import { resourceJson } from '../catalog/resource-json.js';
 import { badParameter } from '../http/errors.js';
-import { resourceById } from '../http/resources.js';
+import { resourceFor } from '../http/resources.js';
 import { single } from '../http/params.js';
 import type { Services } from '../services.js';
 
@@ -12,12 +12,12 @@ export function resourceRoutes(services: Services): Router {
   router.get('/api/resource/', (ctx) => {
     const parent = single(ctx.query.parent as string | string[] | undefined);
     if (parent === undefined) throw badParameter('parent', 'is required (the id of the resource whose children to list)');
-    const entry = resourceById(services, parent, 'parent');
+    const entry = resourceFor(ctx, services, parent, 'resource.read', 'parent');
     ctx.body = services.catalog.childrenOf(entry.id).map((c) => resourceJson(services, c));
   });
 
   router.get('/api/resource/:id', (ctx) => {
-    ctx.body = resourceJson(services, resourceById(services, ctx.params.id));
+    ctx.body = resourceJson(services, resourceFor(ctx, services, ctx.params.id, 'resource.read'));
   });
 
   return router;
