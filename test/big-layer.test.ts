@@ -1,0 +1,104 @@
+// A generated layer of 200,000 features (~50 MB of GeoJSON): loading it leaves the server
+// responsive, and exporting it streams with memory that stays far below the size of the export.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { readConfig } from '../src/config.js';
+import { start } from '../src/server.js';
+import { startMeridian } from './helpers/child.js';
+
+const FEATURES = 200_000;
+const NOTE = 'x'.repeat(120); // pads each feature to ~260 bytes, so the file is ~50 MB
+
+async function writeBigLayer(dir: string): Promise<void> {
+  const out = createWriteStream(join(dir, 'big.geojson'));
+  out.write('{"type":"FeatureCollection","features":[\n');
+  for (let i = 0; i < FEATURES; i += 1000) {
+    const batch: string[] = [];
+    for (let k = i; k < i + 1000; k++) {
+      const lon = -180 + (k % 3600) / 10, lat = -80 + Math.floor(k / 3600) / 4;
+      batch.push(`{"type":"Feature","properties":{"n":${k},"name":"feature ${k}","value":${k / 7},"note":"${NOTE}"},"geometry":{"type":"Point","coordinates":[${lon},${lat}]}}`);
+    }
+    if (!out.write((i ? ',\n' : '') + batch.join(',\n'))) await once(out, 'drain');
+  }
+  out.end(']}\n');
+  await once(out, 'finish');
+  writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ resources: [
+    { id: 1, cls: 'vector_layer', parent: 0, display_name: 'Big', keyname: 'big', source: 'big.geojson' },
+    { id: 2, cls: 'resource_group', parent: 0, display_name: 'Other' },
+  ] }));
+}
+
+/** Reads a response to the end, counting bytes and newlines, holding none of it. */
+async function drain(res: Response): Promise<{ bytes: number; lines: number }> {
+  let bytes = 0, lines = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+  }
+  return { bytes, lines };
+}
+
+describe('a layer of 200,000 features', () => {
+  let dir: string;
+  before(async () => { dir = mkdtempSync(join(tmpdir(), 'meridian-big-')); await writeBigLayer(dir); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads without blocking the event loop: other requests are answered meanwhile', async () => {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    const config = readConfig(['--port', '0', '--host', '127.0.0.1', '--data', dir], {});
+    const running = await start(config, pino({ level: 'silent' }));
+    delay.enable();
+    let loaded = false, answered = 0, slowest = 0;
+    running.layersLoaded.then(() => { loaded = true; });
+    while (!loaded) {
+      const t0 = performance.now();
+      const res = await fetch(`${running.url}/api/resource/2`);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      slowest = Math.max(slowest, performance.now() - t0);
+      answered++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    delay.disable();
+    const { body } = { body: await (await fetch(`${running.url}/api/resource/1/feature_count`)).json() };
+    await running.close();
+    assert.equal(body.total_count, FEATURES);
+    assert.ok(answered >= 10, `only ${answered} requests were answered while loading`);
+    // Generous bounds for a shared CI machine; one JSON.parse of the whole file would block far longer.
+    const maxDelayMs = delay.max / 1e6;
+    console.log(`# loading: ${answered} requests answered, slowest ${slowest.toFixed(0)} ms, event-loop delay max ${maxDelayMs.toFixed(0)} ms`);
+    assert.ok(maxDelayMs < 400, `the event loop was blocked for ${maxDelayMs.toFixed(0)} ms`);
+    assert.ok(slowest < 800, `a request took ${slowest.toFixed(0)} ms while loading`);
+  });
+
+  it('exports GeoJSON and CSV as streams: the server RSS grows by a small fraction of the export', async () => {
+    const server = await startMeridian(['--data', dir], { LOG_LEVEL: 'info' });
+    try {
+      await server.waitForLog((l) => l.msg === 'layer loaded', 120_000);
+      const baseline = server.rss();
+      let peak = baseline;
+      const sampler = setInterval(() => { peak = Math.max(peak, server.rss()); }, 25);
+      const geojson = await drain(await fetch(`${server.url}/api/resource/1/geojson`));
+      const geojsonPeak = peak - baseline;
+      const csv = await drain(await fetch(`${server.url}/api/resource/1/csv`));
+      clearInterval(sampler);
+      const growth = peak - baseline;
+      const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+      console.log(`# GeoJSON ${mb(geojson.bytes)}, CSV ${mb(csv.bytes)}; server RSS ${mb(baseline)} → peak +${mb(growth)}`);
+      assert.ok(geojson.bytes > 40 * 2 ** 20, `GeoJSON export is only ${mb(geojson.bytes)}`);
+      assert.equal(csv.lines, FEATURES + 1, 'a header and one row per feature');
+      // Holding either document whole would take at least its own size; streaming takes a small buffer.
+      assert.ok(geojsonPeak < geojson.bytes / 3, `RSS grew ${mb(geojsonPeak)} while sending ${mb(geojson.bytes)} of GeoJSON`);
+      assert.ok(growth < (geojson.bytes + csv.bytes) / 4, `RSS grew ${mb(growth)} while sending ${mb(geojson.bytes + csv.bytes)}`);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});
