@@ -9,7 +9,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { readConfig } from '../src/config.js';
-import { start } from '../src/server.js';
+import { start, type Running } from '../src/server.js';
+import type { Feature, FeatureLayer } from '../src/store/types.js';
 import { startMeridian } from './helpers/child.js';
 
 const FEATURES = 200_000;
@@ -46,13 +47,20 @@ async function drain(res: Response): Promise<{ bytes: number; lines: number }> {
 
 describe('a layer of 200,000 features', () => {
   let dir: string;
-  before(async () => { dir = mkdtempSync(join(tmpdir(), 'meridian-big-')); await writeBigLayer(dir); });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  let running: Running;
+  let probe: { answered: number; slowest: number; maxDelayMs: number };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meridian-big-'));
+    await writeBigLayer(dir);
+    probe = await loadWhileProbing();
+  });
+  after(async () => { await running?.close(); rmSync(dir, { recursive: true, force: true }); });
 
-  it('loads without blocking the event loop: other requests are answered meanwhile', async () => {
+  /** Starts an in-process server over the big layer, asking it for another resource while it loads. */
+  async function loadWhileProbing() {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     const config = readConfig(['--port', '0', '--host', '127.0.0.1', '--data', dir], {});
-    const running = await start(config, pino({ level: 'silent' }));
+    running = await start(config, pino({ level: 'silent' }));
     delay.enable();
     let loaded = false, answered = 0, slowest = 0;
     running.layersLoaded.then(() => { loaded = true; });
@@ -66,13 +74,16 @@ describe('a layer of 200,000 features', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     delay.disable();
-    const { body } = { body: await (await fetch(`${running.url}/api/resource/1/feature_count`)).json() };
-    await running.close();
+    return { answered, slowest, maxDelayMs: delay.max / 1e6 };
+  }
+
+  it('loads without blocking the event loop: other requests are answered meanwhile', async () => {
+    const { answered, slowest, maxDelayMs } = probe;
+    console.log(`# loading: ${answered} requests answered, slowest ${slowest.toFixed(0)} ms, event-loop delay max ${maxDelayMs.toFixed(0)} ms`);
+    const body = await (await fetch(`${running.url}/api/resource/1/feature_count`)).json();
     assert.equal(body.total_count, FEATURES);
     assert.ok(answered >= 10, `only ${answered} requests were answered while loading`);
-    // Generous bounds for a shared CI machine; one JSON.parse of the whole file would block far longer.
-    const maxDelayMs = delay.max / 1e6;
-    console.log(`# loading: ${answered} requests answered, slowest ${slowest.toFixed(0)} ms, event-loop delay max ${maxDelayMs.toFixed(0)} ms`);
+    // Generous bounds for a shared CI machine; one JSON.parse of the whole file blocks for over a second.
     assert.ok(maxDelayMs < 400, `the event loop was blocked for ${maxDelayMs.toFixed(0)} ms`);
     assert.ok(slowest < 800, `a request took ${slowest.toFixed(0)} ms while loading`);
   });
@@ -101,4 +112,45 @@ describe('a layer of 200,000 features', () => {
       await server.exited;
     }
   });
+
+  /** Counts the features the export pulls from the layer, and notes when it stops pulling. */
+  function watchIteration(): { produced: () => number; finished: () => boolean; restore: () => void } {
+    const state = running.services.catalog.layerState(1);
+    assert.equal(state?.status, 'ready');
+    const layer = (state as { layer: FeatureLayer }).layer;
+    const original = layer.features;
+    let produced = 0, finished = false;
+    (layer as { features: FeatureLayer['features'] }).features = (query) => (async function* () {
+      try {
+        for await (const f of original.call(layer, query)) { produced++; yield f as Feature; }
+      } finally { finished = true; }
+    })();
+    return { produced: () => produced, finished: () => finished, restore: () => { (layer as { features: unknown }).features = original; } };
+  }
+
+  for (const format of ['geojson', 'csv', 'geojson?zipped=yes', 'csv?zipped=yes']) {
+    it(`${format}: a slow reader holds the export back, and a disconnect stops it`, async () => {
+      const watch = watchIteration();
+      try {
+        const abort = new AbortController();
+        const res = await fetch(`${running.url}/api/resource/1/${format}`, { signal: abort.signal });
+        const reader = res.body!.getReader();
+        await reader.read();
+        await new Promise((r) => setTimeout(r, 300)); // the client stops reading: backpressure
+        const whilePaused = watch.produced();
+        assert.ok(whilePaused < FEATURES / 4, `${whilePaused} features were produced for a client that read one chunk`);
+        abort.abort();
+        await reader.cancel().catch(() => {});
+        const deadline = Date.now() + 2000;
+        while (!watch.finished() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(watch.finished(), 'the feature iteration ended after the client went away');
+        const atStop = watch.produced();
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(watch.produced(), atStop);
+        assert.ok(atStop < FEATURES, 'the export did not run to the end');
+      } finally {
+        watch.restore();
+      }
+    });
+  }
 });
