@@ -84,7 +84,7 @@ describe('a layer of 200,000 features', () => {
     assert.equal(body.total_count, FEATURES);
     assert.ok(answered >= 10, `only ${answered} requests were answered while loading`);
     // Generous bounds for a shared CI machine; one JSON.parse of the whole file blocks for over a second.
-    assert.ok(maxDelayMs < 400, `the event loop was blocked for ${maxDelayMs.toFixed(0)} ms`);
+    assert.ok(maxDelayMs < 500, `the event loop was blocked for ${maxDelayMs.toFixed(0)} ms`);
     assert.ok(slowest < 800, `a request took ${slowest.toFixed(0)} ms while loading`);
   });
 

@@ -39,6 +39,7 @@ describe('format loaders on real files', () => {
       const vienna = gj.features.find((x: any) => x.properties.name === 'Vienna');
       assert.deepEqual(vienna.properties, { name: 'Vienna', pop: 1897000, area_km2: 414.87, founded: '1137-01-01' });
       assert.equal(gj.features.find((x: any) => x.properties.name.startsWith('Zagreb')).properties.name, 'Zagreb, "Agram"');
+      assert.equal(gj.features.find((x: any) => x.properties.name === 'On meridian').properties.founded, null, 'a blank date is null');
     });
   }
 
