@@ -14,7 +14,7 @@ export function createApp(services: Services): Koa {
   app.use(errorHandler(services.log));
   for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services)]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }
   return app;
 }

@@ -39,7 +39,9 @@ async function next(items: AsyncIterator<Picked>): Promise<IteratorResult<Picked
   try {
     return await items.next();
   } catch (e) {
-    throw e instanceof SourceError ? e : new SourceError(`not valid JSON: ${(e as Error).message}`);
+    // File system errors (a missing or unreadable file) pass through as they are; the rest is the JSON.
+    if (e instanceof SourceError || (e as NodeJS.ErrnoException).syscall) throw e;
+    throw new SourceError(`not valid JSON: ${(e as Error).message}`);
   }
 }
 
