@@ -1,5 +1,6 @@
 // What the HTTP routes are built on: one object, created at start, handed to each router.
 import type { Logger } from 'pino';
+import type { AuthServices } from './auth/setup.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import type { Authorize } from './http/resources.js';
@@ -10,4 +11,6 @@ export interface Services {
   catalog: Catalog;
   /** Permission check used by every resource endpoint (see http/resources.ts). */
   authorize: Authorize;
+  /** Users, groups, sessions and ACLs (src/auth/); the caller is ctx.state.user (http/auth.ts). */
+  auth: AuthServices;
 }
