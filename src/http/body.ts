@@ -5,7 +5,15 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { ApiError } from './errors.js';
 
-const LIMITS = { jsonLimit: '64kb', formLimit: '64kb' };
+const LIMITS = {
+  jsonLimit: '64kb',
+  formLimit: '64kb',
+  onError(err: Error & { status?: number }): never {
+    if (err.status === 413) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than 64 KiB.');
+    if (err.status === 415) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', err.message);
+    throw new ApiError(400, 'INVALID_BODY', `The request body cannot be parsed: ${err.message}`);
+  },
+};
 
 export const readJson = bodyParser({ enableTypes: ['json'], detectJSON: () => true, ...LIMITS });
 
