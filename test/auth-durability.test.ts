@@ -1,12 +1,12 @@
-// Process-level auth behaviour: writes answered 200 survive SIGKILL, and the generated administrator
-// password is printed once, at first start only. Runs `node --import tsx src/main.ts` as a child.
+// Process-level auth behaviour: the generated administrator password is printed at first start only,
+// and writes answered 200 survive SIGKILL. Runs `node --import tsx src/main.ts` as a child.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
-import { ADMIN, AUTH_ENV, basic } from './helpers/auth.js';
+import { basic } from './helpers/auth.js';
 import { ROOT, tempData } from './helpers/server.js';
 
 interface Child {
@@ -36,7 +36,7 @@ function kill(child: Child): Promise<void> {
   return new Promise((resolve) => { child.proc.once('exit', () => resolve()); child.proc.kill('SIGKILL'); });
 }
 
-async function call(child: Child, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
+async function call(child: Child, method: string, path: string, body: unknown, headers: Record<string, string>) {
   const res = await fetch(child.url + path, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
@@ -45,57 +45,38 @@ describe('auth state across process deaths', () => {
   const dirs: string[] = [];
   after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-  it('keeps a user, a group and an ACL answered 200 right before SIGKILL', async () => {
-    const dir = tempData({ copySample: true });
-    dirs.push(dir);
-    let child = await startChild(dir, AUTH_ENV);
-    const group = await call(child, 'POST', '/api/component/auth/group/', { keyname: 'editors' });
-    assert.equal(group.status, 200);
-    const acl = await call(child, 'PUT', '/api/resource/9', { resource: { permissions: [{ action: 'deny', principal: { keyname: 'everyone' }, scope: 'data', permission: 'read' }] } });
-    assert.equal(acl.status, 200);
-    const user = await call(child, 'POST', '/api/component/auth/user/', { keyname: 'durable', password: 'durable-password', member_of: [group.body.id] });
-    assert.equal(user.status, 200);
-    await kill(child);
-
-    child = await startChild(dir, AUTH_ENV);
-    try {
-      const got = await call(child, 'GET', `/api/component/auth/user/${user.body.id}`);
-      assert.equal(got.status, 200);
-      assert.equal(got.body.keyname, 'durable');
-      assert.deepEqual(got.body.member_of, [group.body.id]);
-      assert.equal((await call(child, 'GET', '/api/component/auth/current_user', undefined, basic('durable', 'durable-password'))).body.keyname, 'durable');
-      assert.equal((await call(child, 'GET', '/api/resource/9/feature_count', undefined, {})).status, 401, 'the run-time ACL is still in force');
-    } finally {
-      await kill(child);
-    }
-
-    // catalog.json may now name the group; such a group cannot be deleted.
-    const catalog = JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8'));
-    catalog.resources[0].permissions = [{ action: 'allow', principal: { keyname: 'editors' }, scope: 'data', permission: 'write' }];
-    writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog));
-    child = await startChild(dir, AUTH_ENV);
-    try {
-      const del = await call(child, 'DELETE', `/api/component/auth/group/${group.body.id}`);
-      assert.equal(del.status, 409);
-      assert.equal(del.body.code, 'PRINCIPAL_IN_USE');
-    } finally {
-      await kill(child);
-    }
-  });
-
-  it('generates and prints the administrator password at first start only', async () => {
+  it('prints a generated administrator password once, and keeps writes answered 200 right before SIGKILL', async () => {
     const dir = tempData({ copySample: true });
     dirs.push(dir);
     const env = { MERIDIAN_PASSWORD_COST: '10' };
     let child = await startChild(dir, env);
     const printed = child.lines.map((l) => JSON.parse(l)).find((e) => e.keyname === 'administrator' && e.password);
-    assert.ok(printed, 'the generated password is logged');
-    assert.equal((await call(child, 'GET', '/api/component/auth/current_user', undefined, basic('administrator', printed.password))).body.keyname, 'administrator');
+    assert.ok(printed, 'the generated password is logged at first start');
+    const admin = basic('administrator', printed.password);
+    const group = await call(child, 'POST', '/api/component/auth/group/', { keyname: 'editors' }, admin);
+    assert.equal(group.status, 200);
+    const acl = await call(child, 'PUT', '/api/resource/9', { resource: { permissions: [{ action: 'deny', principal: { keyname: 'everyone' }, scope: 'data', permission: 'read' }] } }, admin);
+    assert.equal(acl.status, 200);
+    const user = await call(child, 'POST', '/api/component/auth/user/', { keyname: 'durable', password: 'durable-password', member_of: [group.body.id] }, admin);
+    assert.equal(user.status, 200);
     await kill(child);
+
+    // Meanwhile catalog.json starts naming the group; such a group cannot be deleted.
+    const catalog = JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8'));
+    catalog.resources[0].permissions = [{ action: 'allow', principal: { keyname: 'editors' }, scope: 'data', permission: 'write' }];
+    writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog));
     child = await startChild(dir, env);
     try {
-      assert.ok(!child.lines.some((l) => l.includes(printed.password)), 'not printed again');
-      assert.equal((await call(child, 'GET', '/api/component/auth/user/', undefined, basic('administrator', printed.password))).status, 200);
+      assert.ok(!child.lines.some((l) => l.includes(printed.password)), 'the password is not printed again');
+      const got = await call(child, 'GET', `/api/component/auth/user/${user.body.id}`, undefined, admin);
+      assert.equal(got.status, 200);
+      assert.equal(got.body.keyname, 'durable');
+      assert.deepEqual(got.body.member_of, [group.body.id]);
+      assert.equal((await call(child, 'GET', '/api/component/auth/current_user', undefined, basic('durable', 'durable-password'))).body.keyname, 'durable');
+      assert.equal((await call(child, 'GET', '/api/resource/9/feature_count', undefined, {})).status, 401, 'the run-time ACL is still in force');
+      const del = await call(child, 'DELETE', `/api/component/auth/group/${group.body.id}`, undefined, admin);
+      assert.equal(del.status, 409);
+      assert.equal(del.body.code, 'PRINCIPAL_IN_USE');
     } finally {
       await kill(child);
     }
