@@ -82,29 +82,20 @@ export class SqliteAuthStore implements AuthStore {
     for (const o of new Set(others)) add.run(id, o);
   }
 
-  async createUser(f: UserFields, system = false) {
+  /** Inserts (no id) or updates a principal together with its memberships, in one transaction. */
+  private save(cls: 'U' | 'G', id: number | undefined, f: UserFields | GroupFields, system: boolean, others: number[]): number {
     return this.db.transaction(() => {
-      const id = this.insert('U', f, system);
-      this.setMemberships('user_id', id, f.member_of);
-      return id;
+      const saved = id ?? this.insert(cls, f, system);
+      if (id !== undefined) this.update(id, f);
+      this.setMemberships(cls === 'U' ? 'user_id' : 'group_id', saved, others);
+      return saved;
     })();
   }
 
-  async updateUser(id: number, f: UserFields) {
-    this.db.transaction(() => { this.update(id, f); this.setMemberships('user_id', id, f.member_of); })();
-  }
-
-  async createGroup(f: GroupFields, system = false) {
-    return this.db.transaction(() => {
-      const id = this.insert('G', f, system);
-      this.setMemberships('group_id', id, f.members);
-      return id;
-    })();
-  }
-
-  async updateGroup(id: number, f: GroupFields) {
-    this.db.transaction(() => { this.update(id, f); this.setMemberships('group_id', id, f.members); })();
-  }
+  async createUser(f: UserFields, system = false) { return this.save('U', undefined, f, system, f.member_of); }
+  async updateUser(id: number, f: UserFields) { this.save('U', id, f, false, f.member_of); }
+  async createGroup(f: GroupFields, system = false) { return this.save('G', undefined, f, system, f.members); }
+  async updateGroup(id: number, f: GroupFields) { this.save('G', id, f, false, f.members); }
 
   async deletePrincipal(id: number) {
     this.db.prepare('DELETE FROM principal WHERE id = ?').run(id);
