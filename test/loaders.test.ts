@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FIXTURES, startServer, tempData, type TestServer } from './helpers/server.js';
+import { FIXTURES, fixtureData, startServer, tempData, type TestServer } from './helpers/server.js';
 
 /** The lon/lat GDAL started from when it wrote the projected fixtures. */
 const TOWNS = JSON.parse(readFileSync(join(FIXTURES, 'src/towns.geojson'), 'utf8')).features as
@@ -19,7 +19,7 @@ const fieldsOf = (body: any) => body.feature_layer.fields.map((f: any) => `${f.k
 
 describe('format loaders on real files', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ dataDir: FIXTURES }); });
+  before(async () => { s = await startServer({ dataDir: fixtureData() }); });
   after(() => s.stop());
 
   for (const [id, kind] of [[2, 'Shapefile'], [3, 'zipped Shapefile'], [5, 'CSV with X/Y columns in EPSG:32633']] as const) {

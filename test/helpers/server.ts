@@ -28,6 +28,13 @@ export function tempData(opts: { copySample?: boolean; catalog?: unknown } = {})
   return dir;
 }
 
+/** A temporary copy of test/fixtures, so that what a server writes (its database) stays out of the repository. */
+export function fixtureData(): string {
+  const dir = tempData();
+  cpSync(FIXTURES, dir, { recursive: true, filter: (src) => !basename(src).startsWith('meridian.db') });
+  return dir;
+}
+
 export async function startServer(opts: { dataDir?: string; stylesDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
   const config = readConfig(['--port', '0', '--host', '127.0.0.1',
     '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES], { ...opts.env });
