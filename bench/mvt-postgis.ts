@@ -13,16 +13,25 @@ export const POSTGIS_HOWTO = `PostGIS row skipped: set MERIDIAN_BENCH_PG_URL to 
     createdb -h /tmp/meridian-pg -p 55432 bench && psql -h /tmp/meridian-pg -p 55432 -d bench -c 'create extension postgis'"
   MERIDIAN_BENCH_PG_URL=postgresql://postgres@localhost:55432/bench npm run bench:mvt`;
 
+/** GDAL's PG: connection string (libpq keywords) for a postgresql:// URL. */
+function gdalConnection(url: string): string {
+  const u = new URL(url);
+  const parts = [`dbname=${u.pathname.slice(1)}`, `host=${u.hostname}`, `port=${u.port || 5432}`];
+  if (u.username) parts.push(`user=${decodeURIComponent(u.username)}`);
+  if (u.password) parts.push(`password=${decodeURIComponent(u.password)}`);
+  return `PG:${parts.join(' ')}`;
+}
+
 /** Loads `file` into `table` (EPSG:3857, clipped to the Web Mercator square) unless already there. */
 async function ensureTable(client: pg.Client, url: string, file: string, table: string, features: number): Promise<number> {
   const existing = await client.query(`SELECT count(*)::int AS n FROM ${table}`).catch(() => null);
   if (existing?.rows[0].n === features) return 0;
   const started = performance.now();
   execFileSync('ogr2ogr', [
-    '-f', 'PostgreSQL', `PG:${url.replace(/^postgres(ql)?:\/\//, 'postgresql://')}`, file, '-nln', table, '-overwrite',
+    '-f', 'PostgreSQL', gdalConnection(url), file, '-nln', table, '-overwrite',
     '-t_srs', 'EPSG:3857', '-clipsrc', '-180', '-85.0511', '180', '85.0511', '-nlt', 'PROMOTE_TO_MULTI',
     '-lco', 'GEOMETRY_NAME=geom', '-lco', 'FID=fid', '-lco', 'SPATIAL_INDEX=GIST', '-gt', '65536',
-  ], { stdio: 'inherit' });
+  ], { stdio: 'inherit', env: { ...process.env, OGR_GEOJSON_MAX_OBJ_SIZE: '0' } });
   await client.query(`ANALYZE ${table}`);
   return performance.now() - started;
 }
