@@ -81,6 +81,8 @@ interface Slot {
   /** Layer key → version this worker holds. */
   layers: Map<string, number>;
   health: WorkerHealth | null;
+  /** Tasks go only to started workers, so start-up time (seconds under tsx) never counts toward a timeout. */
+  ready: boolean;
   tasksDone: number;
   tasksFailed: number;
   retiring: boolean;
@@ -210,15 +212,13 @@ export class WorkerPool {
   private spawn(): Slot {
     const worker = spawnWorker();
     const slot: Slot = {
-      id: this.nextSlotId++, worker, job: null, jobId: 0, timer: null, layers: new Map(), health: null,
+      id: this.nextSlotId++, worker, job: null, jobId: 0, timer: null, layers: new Map(), health: null, ready: false,
       tasksDone: 0, tasksFailed: 0, retiring: false, ending: false, started: Date.now(),
       exited: new Promise((resolve) => worker.once('exit', () => resolve())),
     };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.log?.error({ worker: slot.id, err }, 'worker crashed'));
     worker.once('exit', (code) => this.onExit(slot, code));
-    // Idle workers must not keep the process alive.
-    worker.unref();
     return slot;
   }
 
@@ -232,7 +232,14 @@ export class WorkerPool {
 
   private onMessage(slot: Slot, msg: FromWorker): void {
     slot.health = msg.health;
-    if (msg.type === 'ready' || msg.id !== slot.jobId || !slot.job) return;
+    if (msg.type === 'ready') {
+      slot.ready = true;
+      // Idle workers must not keep the process alive (a starting one does, for the tasks queued meanwhile).
+      slot.worker.unref();
+      this.dispatch();
+      return;
+    }
+    if (msg.id !== slot.jobId || !slot.job) return;
     const job = slot.job;
     slot.job = null;
     slot.worker.unref();
@@ -274,7 +281,7 @@ export class WorkerPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.job || slot.retiring) continue;
+      if (slot.job || slot.retiring || !slot.ready) continue;
       const job = this.queue.shift()!;
       const shipments: LayerShipment[] = job.layers.map((l) => {
         if (slot.layers.get(l.key) === l.version) return { key: l.key, version: l.version };
