@@ -6,6 +6,7 @@ import { principalRoutes } from './routes/auth-principals.js';
 import { sessionRoutes } from './routes/auth-session.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
+import { mvtRoutes } from './routes/mvt.js';
 import { permissionRoutes } from './routes/permission.js';
 import { resourceRoutes } from './routes/resource.js';
 import type { Services } from './services.js';
@@ -17,10 +18,10 @@ export function createApp(services: Services): Koa {
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
   app.use(resolveCaller(services));
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
+  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services),
     sessionRoutes(services), principalRoutes(services), permissionRoutes(services)]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }
   return app;
 }

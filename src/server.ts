@@ -8,7 +8,9 @@ import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { authorizeBy } from './http/auth.js';
 import { createLogger } from './log.js';
+import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
+import { TileCache } from './tiles/cache.js';
 
 export interface Running {
   services: Services;
@@ -24,7 +26,10 @@ export interface Running {
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
   const auth = await setUpAuth(config, catalog, log);
-  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth };
+  const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, log });
+  const tileCache = new TileCache(config.tileCacheBytes);
+  catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
+  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache };
   const layersLoaded = catalog.loadLayers(log);
   const app = createApp(services);
   const server = createServer(app.callback());
@@ -44,7 +49,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         server.close(() => { auth.store.close().then(resolve); });
         // Keep-alive sockets with no request in flight would hold close() open.
         server.closeIdleConnections();
-      });
+      }).then(() => pool.close());
       return closing;
     },
   };
