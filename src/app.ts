@@ -18,8 +18,8 @@ export function createApp(services: Services): Koa {
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
   app.use(resolveCaller(services));
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services),
-    sessionRoutes(services), principalRoutes(services), permissionRoutes(services)]) {
+  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
+    sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services)]) {
     app.use(router.routes());
     app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }

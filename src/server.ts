@@ -25,10 +25,10 @@ export interface Running {
 
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
-  const auth = await setUpAuth(config, catalog, log);
   const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, log });
   const tileCache = new TileCache(config.tileCacheBytes);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
+  const auth = await setUpAuth(config, catalog, log);
   const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache };
   const layersLoaded = catalog.loadLayers(log);
   const app = createApp(services);

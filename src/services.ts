@@ -13,10 +13,10 @@ export interface Services {
   catalog: Catalog;
   /** Permission check used by every resource endpoint (see http/resources.ts). */
   authorize: Authorize;
-  /** Users, groups, sessions and ACLs (src/auth/); the caller is ctx.state.user (http/auth.ts). */
-  auth: AuthServices;
   /** Worker threads for CPU-heavy work (tiles, rendering); see pool/pool.ts. */
   pool: WorkerPool;
   /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */
   tileCache: TileCache;
+  /** Users, groups, sessions and ACLs (src/auth/); the caller is ctx.state.user (http/auth.ts). */
+  auth: AuthServices;
 }
