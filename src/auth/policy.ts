@@ -89,10 +89,7 @@ export class AccessPolicy {
   }
 
   allows(caller: Caller, entry: ResourceEntry, permission: Permission): boolean {
-    // A permission outside the class's scopes (data on a group) is the endpoint's to refuse (422);
-    // here only reading the resource is checked, so a hidden one still answers 401/403.
-    const inScope = this.catalog.classOf(entry).scopes.includes(permission.split('.')[0]);
-    return this.permissionsOf(caller, entry).has(inScope ? permission : 'resource.read');
+    return this.permissionsOf(caller, entry).has(permission);
   }
 }
 
