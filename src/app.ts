@@ -1,6 +1,8 @@
 // The Koa application: cross-cutting middleware, then one router per API area.
 import Koa from 'koa';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
+import { requireAdministratorOnPublicPort } from './management/access.js';
+import { managementRouters } from './management/routes.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
 import { resourceRoutes } from './routes/resource.js';
@@ -12,7 +14,9 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services)]) {
+  app.use(services.plugins.middleware());
+  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
+    ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

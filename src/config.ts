@@ -13,6 +13,19 @@ export interface Config {
   /** Cache-Control sent with tiles and rendered images. */
   tileCacheControl: string;
   logLevel: string;
+  /** QGIS projects root (see src/qgis/). */
+  projectsDir: string;
+  /** Most QGIS projects cached per thread, preloaded ones not counted. */
+  projectCacheSize: number;
+  /** Seconds between checks that a cached project's file changed; 0 = on every request. */
+  projectCheckInterval: number;
+  /** Project URIs loaded at start and never evicted by LRU. */
+  preloadProjects: string[];
+  /** Server plugins folder (see src/plugins/). */
+  pluginsDir: string;
+  /** Management API port on managementHost; 0 = any free port, null = no management port. */
+  managementPort: number | null;
+  managementHost: string;
 }
 
 export class ConfigError extends Error {}
@@ -24,7 +37,20 @@ const DEFAULTS: Config = {
   stylesDir: 'styles',
   tileCacheControl: 'public, max-age=3600',
   logLevel: 'info',
+  projectsDir: 'data/projects',
+  projectCacheSize: 10,
+  projectCheckInterval: 10,
+  preloadProjects: [],
+  pluginsDir: 'plugins',
+  managementPort: 19876,
+  managementHost: '127.0.0.1',
 };
+
+function count(value: unknown, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number >= 0, got "${value}"`);
+  return n;
+}
 
 function port(value: unknown, name: string): number {
   const n = Number(value);
@@ -61,5 +87,14 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.stylesDir = resolve(pick(args.styles, 'MERIDIAN_STYLES') ?? c.stylesDir);
   c.tileCacheControl = env.MERIDIAN_TILE_CACHE_CONTROL ?? c.tileCacheControl;
   c.logLevel = env.LOG_LEVEL ?? c.logLevel;
+  c.projectsDir = resolve(env.MERIDIAN_PROJECTS ?? c.projectsDir);
+  c.projectCacheSize = count(env.MERIDIAN_PROJECT_CACHE_SIZE ?? c.projectCacheSize, 'MERIDIAN_PROJECT_CACHE_SIZE');
+  c.projectCheckInterval = count(env.MERIDIAN_PROJECT_CHECK_INTERVAL ?? c.projectCheckInterval, 'MERIDIAN_PROJECT_CHECK_INTERVAL');
+  if (env.MERIDIAN_PROJECT_PRELOAD !== undefined) c.preloadProjects = env.MERIDIAN_PROJECT_PRELOAD.split(',').map((u) => u.trim()).filter(Boolean);
+  if (!Array.isArray(c.preloadProjects)) throw new ConfigError('preloadProjects must be a list of project URIs');
+  c.pluginsDir = resolve(env.MERIDIAN_PLUGINS ?? c.pluginsDir);
+  const mgmt = env.MERIDIAN_MANAGEMENT_PORT ?? c.managementPort;
+  c.managementPort = mgmt === 'off' || mgmt === null ? null : port(mgmt, 'MERIDIAN_MANAGEMENT_PORT');
+  c.managementHost = env.MERIDIAN_MANAGEMENT_HOST ?? c.managementHost;
   return c;
 }

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import type { Authorize } from './http/resources.js';
+import type { Plugins } from './plugins/registry.js';
+import type { ProjectCache } from './qgis/project-cache.js';
 
 export interface Services {
   config: Config;
@@ -10,4 +12,8 @@ export interface Services {
   catalog: Catalog;
   /** Permission check used by every resource endpoint (see http/resources.ts). */
   authorize: Authorize;
+  /** QGIS projects cached in this thread (src/qgis/). */
+  projects: ProjectCache;
+  /** Server plugins loaded at start (src/plugins/). */
+  plugins: Plugins;
 }

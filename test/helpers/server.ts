@@ -27,7 +27,9 @@ export function tempData(opts: { copySample?: boolean; catalog?: unknown } = {})
 
 export async function startServer(opts: { dataDir?: string; stylesDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
   const config = readConfig(['--port', '0', '--host', '127.0.0.1',
-    '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES], { ...opts.env });
+    '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES],
+    // The management port is off unless a test asks for it ("0" = any free port), so parallel runs never collide.
+    { MERIDIAN_MANAGEMENT_PORT: 'off', ...opts.env });
   const running = await start(config, pino({ level: process.env.TEST_LOG ?? 'silent' }));
   await running.layersLoaded;
   const get = (path: string, init?: RequestInit) => fetch(running.url + path, init);
