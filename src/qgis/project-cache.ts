@@ -1,6 +1,7 @@
 // The projects one thread holds in memory: loaded on demand, reloaded when the file changes on disk
 // (checked at most every `checkInterval` seconds), bounded by LRU except for pinned (preloaded) ones.
-// Every change bumps `generation` so pool workers can tell they must sync (see cache-sync.ts).
+// Every change bumps `generation`; pool workers mirror the main thread's cache through `state()`
+// and `syncTo()`, so they all answer from the same project versions (see pool-task.ts).
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ApiError } from '../http/errors.js';
@@ -18,11 +19,24 @@ export interface ProjectCacheOptions {
   log: Logger;
 }
 
+/** What a worker needs to hold the same projects, at the same versions, as the main thread. */
+export interface CacheState {
+  generation: number;
+  entries: { key: string; filename: string; version: number; pinned: boolean }[];
+}
+
 export class CachedProject {
   private readonly layers = new Map<string, Promise<FeatureLayer>>();
   checkedAt = Date.now();
 
-  constructor(readonly key: string, readonly project: QgisProject, public pinned: boolean, private readonly log: Logger) {}
+  constructor(
+    readonly key: string,
+    readonly project: QgisProject,
+    public pinned: boolean,
+    /** The cache generation that loaded it: a reload, even of an unchanged file, gives a new one. */
+    readonly version: number,
+    private readonly log: Logger,
+  ) {}
 
   /** A vector layer of the project as a feature layer, read once through Meridian's layer store. */
   featureLayer(layerId: string): Promise<FeatureLayer> {
@@ -99,6 +113,26 @@ export class ProjectCache {
     return true;
   }
 
+  state(): CacheState {
+    return {
+      generation: this.generation,
+      entries: this.list().map((e) => ({ key: e.key, filename: e.project.filename, version: e.version, pinned: e.pinned })),
+    };
+  }
+
+  /** Makes this cache hold exactly the projects of `state`, at their versions (a worker mirroring the main thread). */
+  async syncTo(state: CacheState): Promise<void> {
+    if (state.generation === this.generation) return;
+    const wanted = new Map(state.entries.map((e) => [e.key, e]));
+    for (const key of this.entries.keys()) if (!wanted.has(key)) this.entries.delete(key);
+    await Promise.all(state.entries.map(async (e) => {
+      if (this.entries.get(e.key)?.version !== e.version) await this.load({ key: e.key, filename: e.filename }, e.pinned, e.version);
+    }));
+    // Keep the main thread's LRU order, so the listing reads the same everywhere.
+    for (const e of state.entries) { const entry = this.entries.get(e.key)!; this.entries.delete(e.key); this.entries.set(e.key, entry); }
+    this.generation = state.generation;
+  }
+
   private async changedOnDisk(entry: CachedProject): Promise<boolean> {
     const now = Date.now();
     if (now - entry.checkedAt < this.options.checkInterval * 1000) return false;
@@ -111,19 +145,19 @@ export class ProjectCache {
     }
   }
 
-  private load(ref: ProjectRef, pinned: boolean): Promise<CachedProject> {
+  /** `version` is given when mirroring; otherwise the load is a change of this cache's own. */
+  private load(ref: ProjectRef, pinned: boolean, version?: number): Promise<CachedProject> {
     // Concurrent requests for one project share one read.
     const pending = this.loading.get(ref.key);
     if (pending) return pending;
     const started = Date.now();
     const loading = readProject(ref.filename, this.options.root)
       .then((project) => {
-        const entry = new CachedProject(ref.key, project, pinned, this.options.log);
+        const entry = new CachedProject(ref.key, project, pinned, version ?? ++this.generation, this.options.log);
         this.entries.delete(ref.key);
         this.entries.set(ref.key, entry);
-        this.generation++;
         this.options.log.info({ project: ref.key, layers: project.layers.length, bad: project.layers.filter((l) => !l.valid).length, ms: Date.now() - started }, 'project loaded');
-        this.trim();
+        if (version === undefined) this.trim();
         return entry;
       })
       .catch((e) => {
