@@ -5,6 +5,7 @@ import { requireAdministratorOnPublicPort } from './management/access.js';
 import { managementRouters } from './management/routes.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
+import { mvtRoutes } from './routes/mvt.js';
 import { resourceRoutes } from './routes/resource.js';
 import type { Services } from './services.js';
 
@@ -15,7 +16,7 @@ export function createApp(services: Services): Koa {
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
   app.use(services.plugins.middleware());
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
+  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services),
     ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

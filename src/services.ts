@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 import type { Authorize } from './http/resources.js';
 import type { Plugins } from './plugins/registry.js';
 import type { ProjectCache } from './qgis/project-cache.js';
+import type { WorkerPool } from './pool/pool.js';
+import type { TileCache } from './tiles/cache.js';
 
 export interface Services {
   config: Config;
@@ -16,4 +18,8 @@ export interface Services {
   projects: ProjectCache;
   /** Server plugins loaded at start (src/plugins/). */
   plugins: Plugins;
+  /** Worker threads for CPU-heavy work (tiles, rendering); see pool/pool.ts. */
+  pool: WorkerPool;
+  /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */
+  tileCache: TileCache;
 }
