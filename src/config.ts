@@ -19,6 +19,8 @@ export interface Config {
   workers: number;
   /** A worker task running longer is abandoned and its worker replaced (MERIDIAN_TASK_TIMEOUT_MS). */
   taskTimeoutMs: number;
+  /** Workers' memory past which the largest is recycled; 0 = never (MERIDIAN_POOL_MEMORY_MB). */
+  poolMemoryHighWaterMark: number;
   logLevel: string;
   /** QGIS projects root (see src/qgis/). */
   projectsDir: string;
@@ -46,6 +48,7 @@ const DEFAULTS: Config = {
   tileCacheBytes: 256 * 1024 * 1024,
   workers: availableParallelism(),
   taskTimeoutMs: 20_000,
+  poolMemoryHighWaterMark: 2048 * 1024 * 1024,
   logLevel: 'info',
   projectsDir: 'data/projects',
   projectCacheSize: 10,
@@ -105,6 +108,7 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (env.MERIDIAN_TILE_CACHE_MB !== undefined) c.tileCacheBytes = positive(env.MERIDIAN_TILE_CACHE_MB, 'MERIDIAN_TILE_CACHE_MB') * 1024 * 1024;
   if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));
   if (env.MERIDIAN_TASK_TIMEOUT_MS !== undefined) c.taskTimeoutMs = positive(env.MERIDIAN_TASK_TIMEOUT_MS, 'MERIDIAN_TASK_TIMEOUT_MS');
+  if (env.MERIDIAN_POOL_MEMORY_MB !== undefined) c.poolMemoryHighWaterMark = count(env.MERIDIAN_POOL_MEMORY_MB, 'MERIDIAN_POOL_MEMORY_MB') * 1024 * 1024;
   c.logLevel = env.LOG_LEVEL ?? c.logLevel;
   c.projectsDir = resolve(env.MERIDIAN_PROJECTS ?? c.projectsDir);
   c.projectCacheSize = count(env.MERIDIAN_PROJECT_CACHE_SIZE ?? c.projectCacheSize, 'MERIDIAN_PROJECT_CACHE_SIZE');

@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { startManagementServer } from './management/server.js';
 import { Plugins } from './plugins/registry.js';
 import { ProjectCache } from './qgis/project-cache.js';
+import { ProjectWorkers } from './qgis/workers.js';
 import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
 import { TileCache } from './tiles/cache.js';
@@ -29,12 +30,13 @@ export interface Running {
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
   // Until users and ACLs exist, every caller may read every resource.
-  const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, log });
+  const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log });
   const tileCache = new TileCache(config.tileCacheBytes);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
-  const plugins = await Plugins.load(config.pluginsDir, log);
-  const services: Services = { config, log, catalog, authorize: () => {}, pool, tileCache, projects, plugins };
+  const plugins = await Plugins.load(config.pluginsDir, log, pool);
+  const services: Services = { config, log, catalog, authorize: () => {}, pool, tileCache, projects, plugins,
+    projectWorkers: new ProjectWorkers(pool, projects, config.logLevel) };
   await preloadProjects(projects, config.preloadProjects, log);
   const layersLoaded = catalog.loadLayers(log);
   const app = createApp(services);

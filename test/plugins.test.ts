@@ -11,7 +11,7 @@ const GENERAL = (name: string, server = 'True') =>
 function plugin(dir: string, name: string, metadata: string | null, entry: string | null) {
   mkdirSync(join(dir, name));
   if (metadata !== null) writeFileSync(join(dir, name, 'metadata.txt'), metadata);
-  if (entry !== null) writeFileSync(join(dir, name, 'index.js'), entry);
+  if (entry !== null) writeFileSync(join(dir, name, 'index.mjs'), entry);
 }
 
 describe('server plugins', () => {
@@ -53,7 +53,7 @@ describe('server plugins', () => {
   it('describes a loaded plugin with its metadata', async () => {
     const body = await (await fetch(`${s.managementUrl}/plugins/hello`)).json() as any;
     assert.equal(body.status, 'loaded');
-    assert.equal(body.path, join(dir, 'hello/index.js'));
+    assert.equal(body.path, join(dir, 'hello/index.mjs'));
     assert.deepEqual(body.metadata.general, {
       name: 'hello', version: '1.0.0', author: 'Meridian', description: 'Example server plugin: answers GET /qgis/hello and tags responses',
       email: '', qgisminimumversion: '3.0', server: 'True',
@@ -67,7 +67,7 @@ describe('server plugins', () => {
     assert.match(broken.error_log, /cannot start: no licence/);
     assert.match((await (await fetch(`${s.managementUrl}/plugins/desktop`)).json() as any).error_log, /not a server plugin/);
     assert.match((await (await fetch(`${s.managementUrl}/plugins/nometa`)).json() as any).error_log, /metadata\.txt/);
-    assert.match((await (await fetch(`${s.managementUrl}/plugins/syntax`)).json() as any).error_log, /syntax\/index\.js/);
+    assert.match((await (await fetch(`${s.managementUrl}/plugins/syntax`)).json() as any).error_log, /SyntaxError/);
     assert.equal((await s.get('/qgis/halfway')).status, 404);
   });
 

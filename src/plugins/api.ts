@@ -1,9 +1,12 @@
 // The hook interface a Meridian server plugin sees. A plugin is a folder with a QGIS-style
-// metadata.txt and an `index.js` (ES module) whose default export is called once at start:
+// metadata.txt and an `index.mjs` ES module (or `index.js` under a package.json with "type": "module")
+// whose default export is called once at start:
 //
 //   export default function register(server) {
 //     server.route('GET', '/hello', (ctx) => { ctx.body = { hello: 'world' }; });   // → GET /qgis/hello
 //     server.filter(async (ctx, next) => { await next(); ctx.set('X-Seen-By', 'hello'); });
+//     server.task('heavy', './heavy.mjs');                    // CPU work runs in the worker pool:
+//     server.route('GET', '/heavy', async (ctx) => { ctx.body = await server.run('heavy', ctx.query); });
 //   }
 //
 // Throwing (or rejecting) from register marks the plugin failed; the server runs on without it.
@@ -27,6 +30,13 @@ export interface PluginServer {
   route(method: PluginMethod, path: string, handler: PluginHandler): void;
   /** Adds a request filter, run for every request in plugin load order. */
   filter(filter: PluginFilter): void;
+  /**
+   * Declares a task run in the worker pool: `module` is a path inside the plugin's folder whose default
+   * export is a TaskHandler (src/pool/protocol.ts) taking the payload and returning a cloneable result.
+   */
+  task(name: string, module: string): void;
+  /** Runs one of the plugin's tasks in a pool worker; a worker that dies rejects with a 503 ApiError. */
+  run<T = unknown>(name: string, payload: unknown): Promise<T>;
 }
 
 export type RegisterPlugin = (server: PluginServer) => void | Promise<void>;

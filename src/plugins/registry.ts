@@ -7,10 +7,13 @@ import { pathToFileURL } from 'node:url';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { insideFolder } from '../common/paths.js';
+import type { WorkerPool } from '../pool/pool.js';
 import type { PluginFilter, PluginMethod, PluginServer, RegisterPlugin } from './api.js';
 import { isServerPlugin, readMetadata, type PluginMetadata } from './metadata.js';
 
-export const PLUGIN_ENTRY = 'index.js';
+/** The entry module: `index.mjs`, or `index.js` when a package.json around it says "type": "module". */
+const ENTRIES = ['index.mjs', 'index.js'];
 const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']);
 
 export type PluginRecord =
@@ -23,10 +26,10 @@ export class Plugins {
   readonly router = new Router({ prefix: '/qgis' });
   private readonly filters: PluginFilter[] = [];
 
-  private constructor(private readonly log: Logger) {}
+  private constructor(private readonly log: Logger, private readonly pool: WorkerPool) {}
 
-  static async load(dir: string, log: Logger): Promise<Plugins> {
-    const plugins = new Plugins(log);
+  static async load(dir: string, log: Logger, pool: WorkerPool): Promise<Plugins> {
+    const plugins = new Plugins(log, pool);
     if (!existsSync(dir)) {
       log.info({ dir }, 'no plugins folder');
       return plugins;
@@ -45,17 +48,20 @@ export class Plugins {
   }
 
   private async loadOne(name: string, folder: string): Promise<void> {
-    const path = join(folder, PLUGIN_ENTRY);
+    const path = join(folder, ENTRIES.find((e) => existsSync(join(folder, e))) ?? ENTRIES[0]);
     let metadata: PluginMetadata | undefined;
     // Routes and filters are kept aside until register() succeeds, so a failed plugin leaves nothing behind.
     const routes: [PluginMethod, string, Parameters<PluginServer['route']>[2]][] = [];
     const filters: PluginFilter[] = [];
+    const tasks = new Map<string, string>();
+    const poolTask = (task: string) => `plugin:${name}:${task}`;
+    const { pool } = this;
     try {
       metadata = await readMetadata(join(folder, 'metadata.txt'));
       if (!isServerPlugin(metadata)) throw new Error('not a server plugin (metadata.txt [general] server is not True)');
       const module = await import(pathToFileURL(path).href);
       const register: RegisterPlugin = module.default;
-      if (typeof register !== 'function') throw new Error(`${PLUGIN_ENTRY} has no default export function`);
+      if (typeof register !== 'function') throw new Error(`${path} has no default export function`);
       const log = this.log.child({ plugin: name });
       await register({
         metadata, log,
@@ -65,6 +71,11 @@ export class Plugins {
           routes.push([method, routePath, handler]);
         },
         filter(f) { filters.push(f); },
+        task(task, module) { tasks.set(task, pathToFileURL(insideFolder(folder, module)).href); },
+        run(task, payload) {
+          if (!tasks.has(task)) return Promise.reject(new Error(`plugin ${name} has no task "${task}"`));
+          return pool.run(poolTask(task), payload);
+        },
       });
     } catch (e) {
       const error_log = (e as Error)?.stack ?? String(e);
@@ -76,6 +87,7 @@ export class Plugins {
       this.router.register(routePath, [method], async (ctx: Context) => { await handler(ctx); });
     }
     this.filters.push(...filters);
+    for (const [task, module] of tasks) this.pool.register(poolTask(task), module);
     this.records.set(name, { name, status: 'loaded', path, metadata: metadata! });
     this.log.info({ plugin: name, version: metadata!.general.version, routes: routes.length, filters: filters.length }, 'plugin loaded');
   }
