@@ -260,16 +260,20 @@ export class WorkerPool {
   /** A fresh worker takes the slot's place at once; the old one ends when its task (if any) is done. */
   private retire(slot: Slot): void {
     slot.retiring = true;
-    this.slots.push(this.spawn());
-    this.dropPinned(slot);
+    this.handOver(slot, this.spawn());
     if (!slot.job) this.end(slot);
   }
 
-  /** Jobs only this worker could run have nowhere to go once it stops serving. */
-  private dropPinned(slot: Slot): void {
+  /**
+   * A worker leaves the pool: `fresh` (when it is replaced) joins it and takes over the jobs queued for
+   * the old one alone (a broadcast still reaches every serving worker); without a replacement they fail.
+   */
+  private handOver(slot: Slot, fresh?: Slot): void {
+    if (fresh) this.slots.push(fresh);
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (this.queue[i].slotId !== slot.id) continue;
-      this.queue.splice(i, 1)[0].reject(new ApiError(503, 'WORKER_RETIRED', 'The worker left the pool before running this task.'));
+      if (fresh) this.queue[i].slotId = fresh.id;
+      else this.queue.splice(i, 1)[0].reject(new ApiError(503, 'WORKER_RETIRED', 'The worker left the pool before running this task.'));
     }
   }
 
@@ -287,7 +291,6 @@ export class WorkerPool {
 
   private end(slot: Slot): void {
     slot.ending = true;
-    this.dropPinned(slot);
     if (slot.timer) clearTimeout(slot.timer);
     void slot.worker.terminate();
     const i = this.slots.indexOf(slot);
@@ -319,8 +322,8 @@ export class WorkerPool {
     job?.reject(new ApiError(503, 'WORKER_FAILED', `The worker running "${job.task}" failed; please retry.`));
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
-    this.dropPinned(slot);
-    if (!slot.retiring && !this.closed) this.slots.push(this.spawn());
+    // A retiring worker's replacement exists already and holds its pinned jobs.
+    if (!slot.retiring) this.handOver(slot, this.closed ? undefined : this.spawn());
     this.dispatch();
   }
 
@@ -331,9 +334,8 @@ export class WorkerPool {
     slot.job = null;
     this.log?.warn({ worker: slot.id, task: job.task, ms: job.timeoutMs }, 'task timed out; replacing its worker');
     job.reject(new ApiError(503, 'WORKER_TIMEOUT', `"${job.task}" took longer than ${job.timeoutMs} ms.`));
-    const retiring = slot.retiring;
     this.end(slot);
-    if (!retiring && !this.closed) this.slots.push(this.spawn());
+    if (!slot.retiring) this.handOver(slot, this.closed ? undefined : this.spawn());
     this.dispatch();
   }
 
