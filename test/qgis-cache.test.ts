@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ZipFile } from 'yazl';
 import { tempProjectsRoot, SKIP_SHARED } from './helpers/qgis.js';
 import { SHARED, startServer, type TestServer } from './helpers/server.js';
 
@@ -132,9 +133,13 @@ describe('QGIS project cache API on QGIS-written projects', { skip: SKIP_SHARED 
     assert.match(entry.project.layers[0].qml, /<qgis [^>]*>[\s\S]*<renderer-v2 [\s\S]*<\/qgis>/);
   });
 
-  it('requires an administrator on the public port', async () => {
-    assertManagementError(await call(s.url, '/cache/'), 403);
-    assertManagementError(await call(s.url, '/cache/projects/world110', { method: 'DELETE' }), 403);
+  it('refuses a caller who is not an administrator on the public port', async () => {
+    for (const [path, method] of [['/cache/', 'GET'], ['/cache/projects/world110', 'DELETE']]) {
+      const r = await call(s.url, path, { method });
+      // 401 for a guest once users exist, 403 before then.
+      assertManagementError(r, r.status === 401 ? 401 : 403);
+    }
+    assert.ok((await call(m, '/cache/')).body.cached.some((c: any) => c.name === 'projects/world110'), 'the DELETE was not applied');
   });
 });
 
@@ -157,5 +162,24 @@ describe('QGIS project cache bound', { skip: SKIP_SHARED }, () => {
     assert.deepEqual(await cached(), ['projects/missing_layer', 'projects/world110']);
     await call(m, '/cache/projects/world110.qgz');
     assert.deepEqual(await cached(), ['projects/missing_layer', 'projects/world110.qgz']);
+  });
+
+  it('checks a cached project\'s file at most every check interval; PUT reloads at once', async () => {
+    const m = s.managementUrl!;
+    const file = join(root, 'projects/world110.qgz');
+    const names = async (init?: RequestInit) => (await call(m, '/cache/projects/world110.qgz', init)).body.layers.map((l: any) => l.name);
+    assert.deepEqual(await names(), ['countries110', 'sites']);
+    // Replace the project by another one (three layers) with a later modification time.
+    const zip = new ZipFile();
+    zip.addFile(join(root, 'projects/world110.qgs'), 'world110.qgs');
+    zip.end();
+    const chunks: Buffer[] = [];
+    for await (const c of zip.outputStream) chunks.push(c as Buffer);
+    writeFileSync(file, Buffer.concat(chunks));
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(file, later, later);
+    // The default interval (10 s) has not passed: the cached version still answers.
+    assert.deepEqual(await names(), ['countries110', 'sites']);
+    assert.deepEqual(await names({ method: 'PUT' }), ['countries110', 'parallels', 'sites']);
   });
 });
