@@ -19,7 +19,7 @@ export function createApp(services: Services): Koa {
   for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services),
     ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }
   return app;
 }
