@@ -102,6 +102,8 @@ interface Slot {
   tasksDone: number;
   tasksFailed: number;
   retiring: boolean;
+  /** The worker has booted: only then does a task's timeout start counting (booting under load can take seconds). */
+  ready: boolean;
   /** Set when we end the worker ourselves, so its exit is not taken for a crash. */
   ending: boolean;
   started: number;
@@ -246,14 +248,13 @@ export class WorkerPool {
     const worker = spawnWorker();
     const slot: Slot = {
       id: this.nextSlotId++, worker, job: null, jobId: 0, timer: null, layers: new Map(), health: null,
-      tasksDone: 0, tasksFailed: 0, retiring: false, ending: false, started: Date.now(),
+      tasksDone: 0, tasksFailed: 0, retiring: false, ready: false, ending: false, started: Date.now(),
       exited: new Promise((resolve) => worker.once('exit', () => resolve())),
     };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.log?.error({ worker: slot.id, err }, 'worker crashed'));
     worker.once('exit', (code) => this.onExit(slot, code));
-    // Idle workers must not keep the process alive.
-    worker.unref();
+    // Idle workers must not keep the process alive (a booting one does, until it is ready: tasks may wait for it).
     return slot;
   }
 
@@ -299,7 +300,13 @@ export class WorkerPool {
 
   private onMessage(slot: Slot, msg: FromWorker): void {
     slot.health = msg.health;
-    if (msg.type === 'ready' || msg.id !== slot.jobId || !slot.job) return;
+    if (msg.type === 'ready') {
+      slot.ready = true;
+      slot.worker.unref();
+      this.dispatch();
+      return;
+    }
+    if (msg.id !== slot.jobId || !slot.job) return;
     const job = slot.job;
     slot.job = null;
     slot.worker.unref();
@@ -342,7 +349,7 @@ export class WorkerPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.job || slot.retiring) continue;
+      if (slot.job || slot.retiring || !slot.ready) continue;
       const next = this.queue.findIndex((j) => j.slotId === undefined || j.slotId === slot.id);
       if (next < 0) continue;
       const job = this.queue.splice(next, 1)[0];
