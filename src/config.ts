@@ -35,6 +35,18 @@ export interface Config {
   /** Management API port on managementHost; 0 = any free port, null = no management port. */
   managementPort: number | null;
   managementHost: string;
+  /** SQLite file holding users, groups, sessions and run-time ACLs; default <dataDir>/meridian.db. */
+  database: string;
+  /** Whether POST /api/component/auth/register is open. */
+  registration: boolean;
+  /** Keyname of the group self-registered users join (created at start if missing); null: none. */
+  registrationGroup: string | null;
+  /** From MERIDIAN_ADMIN_PASSWORD only (never the config file): the built-in administrator's password. */
+  adminPassword?: string;
+  /** scrypt cost as log2 N (memory use is 2^N KiB); 16 = 64 MiB per hash. */
+  passwordCost: number;
+  /** Session lifetime in seconds. */
+  sessionTtl: number;
 }
 
 export class ConfigError extends Error {}
@@ -57,6 +69,11 @@ const DEFAULTS: Config = {
   pluginsDir: 'plugins',
   managementPort: 19876,
   managementHost: '127.0.0.1',
+  database: '',
+  registration: false,
+  registrationGroup: null,
+  passwordCost: 16,
+  sessionTtl: 7 * 24 * 3600,
 };
 
 function count(value: unknown, name: string): number {
@@ -74,6 +91,12 @@ function positive(value: unknown, name: string): number {
 function port(value: unknown, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
+  return n;
+}
+
+function integer(value: unknown, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
   return n;
 }
 
@@ -119,5 +142,12 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const mgmt = env.MERIDIAN_MANAGEMENT_PORT ?? c.managementPort;
   c.managementPort = mgmt === 'off' || mgmt === null ? null : port(mgmt, 'MERIDIAN_MANAGEMENT_PORT');
   c.managementHost = env.MERIDIAN_MANAGEMENT_HOST ?? c.managementHost;
+  c.database = resolve(c.dataDir, env.MERIDIAN_DATABASE ?? (c.database || 'meridian.db'));
+  if (env.MERIDIAN_REGISTRATION !== undefined) c.registration = ['1', 'true', 'yes', 'on'].includes(env.MERIDIAN_REGISTRATION.toLowerCase());
+  if (typeof c.registration !== 'boolean') throw new ConfigError('registration must be true or false');
+  c.registrationGroup = env.MERIDIAN_REGISTRATION_GROUP ?? c.registrationGroup;
+  c.adminPassword = env.MERIDIAN_ADMIN_PASSWORD;
+  c.passwordCost = integer(env.MERIDIAN_PASSWORD_COST ?? c.passwordCost, 'passwordCost', 10, 20);
+  c.sessionTtl = integer(env.MERIDIAN_SESSION_TTL ?? c.sessionTtl, 'sessionTtl', 60, 365 * 24 * 3600);
   return c;
 }

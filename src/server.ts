@@ -3,8 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
+import { setUpAuth } from './auth/setup.js';
 import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
+import { authorizeBy } from './http/auth.js';
 import { createLogger } from './log.js';
 import { startManagementServer } from './management/server.js';
 import { Plugins } from './plugins/registry.js';
@@ -29,13 +31,13 @@ export interface Running {
 
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
-  // Until users and ACLs exist, every caller may read every resource.
   const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log });
   const tileCache = new TileCache(config.tileCacheBytes);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
+  const auth = await setUpAuth(config, catalog, log);
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
-  const services: Services = { config, log, catalog, authorize: () => {}, pool, tileCache, projects, plugins,
+  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, projects, plugins,
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel) };
   await preloadProjects(projects, config.preloadProjects, log);
   const layersLoaded = catalog.loadLayers(log);
@@ -58,7 +60,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         s.closeIdleConnections();
-      }))).then(() => pool.close());
+      }))).then(() => auth.store.close()).then(() => pool.close());
       return closing;
     },
   };

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ZipFile } from 'yazl';
 import { tempProjectsRoot, SKIP_SHARED } from './helpers/qgis.js';
-import { SHARED, startServer, type TestServer } from './helpers/server.js';
+import { ADMIN, AUTH_ENV, basic, createUser } from './helpers/auth.js';
+import { SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
 
 async function call(base: string, path: string, init?: RequestInit) {
   const res = await fetch(base + path, init);
@@ -26,7 +27,7 @@ describe('QGIS project cache API on QGIS-written projects', { skip: SKIP_SHARED 
   let m: string;
   before(async () => {
     root = tempProjectsRoot();
-    s = await startServer({ env: { MERIDIAN_PROJECTS: root, MERIDIAN_MANAGEMENT_PORT: '0', MERIDIAN_PROJECT_CHECK_INTERVAL: '0' } });
+    s = await startServer({ dataDir: tempData({ copySample: true }), env: { ...AUTH_ENV, MERIDIAN_PROJECTS: root, MERIDIAN_MANAGEMENT_PORT: '0', MERIDIAN_PROJECT_CHECK_INTERVAL: '0' } });
     m = s.managementUrl!;
   });
   after(async () => { await s.stop(); rmSync(root, { recursive: true, force: true }); });
@@ -133,13 +134,17 @@ describe('QGIS project cache API on QGIS-written projects', { skip: SKIP_SHARED 
     assert.match(entry.project.layers[0].qml, /<qgis [^>]*>[\s\S]*<renderer-v2 [\s\S]*<\/qgis>/);
   });
 
-  it('refuses a caller who is not an administrator on the public port', async () => {
+  it('serves administrators only on the public port: 401 for a guest, 403 for another user', async () => {
+    await createUser(s, 'mapper', 'mapper-password');
+    const mapper = basic('mapper', 'mapper-password');
     for (const [path, method] of [['/cache/', 'GET'], ['/cache/projects/world110', 'DELETE']]) {
-      const r = await call(s.url, path, { method });
-      // 401 for a guest once users exist, 403 before then.
-      assertManagementError(r, r.status === 401 ? 401 : 403);
+      assertManagementError(await call(s.url, path, { method }), 401);
+      assertManagementError(await call(s.url, path, { method, headers: mapper }), 403);
     }
-    assert.ok((await call(m, '/cache/')).body.cached.some((c: any) => c.name === 'projects/world110'), 'the DELETE was not applied');
+    assert.ok((await call(m, '/cache/')).body.cached.some((c: any) => c.name === 'projects/world110'), 'no refused DELETE was applied');
+    const admin = await call(s.url, '/cache/projects/world110', { headers: ADMIN });
+    assert.equal(admin.status, 200);
+    assert.equal(admin.body.cache_key, 'projects/world110');
   });
 });
 

@@ -2,18 +2,13 @@
 // check, as in py-qgis-server; on the public port the caller must be an administrator.
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { ApiError } from '../http/errors.js';
+import { requireAdministrator } from '../http/auth.js';
 import { managementErrors } from './errors.js';
 
 export type ManagementGuard = (ctx: Context) => void;
 
-/**
- * Public-port guard. Users do not exist yet (the auth issue brings them), so nobody is an administrator
- * and the public port refuses; once `requireAdministrator(ctx)` lands, it replaces this body.
- */
-export const requireAdministratorOnPublicPort: ManagementGuard = () => {
-  throw new ApiError(403, 'ADMINISTRATOR_REQUIRED', 'The management API requires an administrator; use the management port or sign in as an administrator.');
-};
+/** Public-port guard: administrators only (401 for a guest, 403 for another user). */
+export const requireAdministratorOnPublicPort: ManagementGuard = (ctx) => { requireAdministrator(ctx); };
 
 export const managementPortGuard: ManagementGuard = () => {};
 
