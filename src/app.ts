@@ -2,6 +2,8 @@
 import Koa from 'koa';
 import { resolveCaller } from './http/auth.js';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
+import { requireAdministratorOnPublicPort } from './management/access.js';
+import { managementRouters } from './management/routes.js';
 import { principalRoutes } from './routes/auth-principals.js';
 import { sessionRoutes } from './routes/auth-session.js';
 import { exportRoutes } from './routes/export.js';
@@ -18,8 +20,11 @@ export function createApp(services: Services): Koa {
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
   app.use(resolveCaller(services));
+  // Plugin filters run after the caller is known, so they may look at ctx.state.user.
+  app.use(services.plugins.middleware());
   for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
-    sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services)]) {
+    sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services),
+    ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router]) {
     app.use(router.routes());
     app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }

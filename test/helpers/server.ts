@@ -41,7 +41,9 @@ export async function startServer(opts: { dataDir?: string; stylesDir?: string; 
   const dbDir = temporary ? undefined : mkdtempSync(join(tmpdir(), 'meridian-db-'));
   const database = dbDir ? { MERIDIAN_DATABASE: join(dbDir, 'meridian.db') } : {};
   const config = readConfig(['--port', '0', '--host', '127.0.0.1',
-    '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES], { ...database, ...opts.env });
+    '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES],
+    // The management port is off unless a test asks for it ("0" = any free port), so parallel runs never collide.
+    { MERIDIAN_MANAGEMENT_PORT: 'off', ...database, ...opts.env });
   const running = await start(config, pino({ level: process.env.TEST_LOG ?? 'silent' }));
   await running.layersLoaded;
   const get = (path: string, init?: RequestInit) => fetch(running.url + path, init);
