@@ -1,18 +1,31 @@
 // The Koa application: cross-cutting middleware, then one router per API area.
 import Koa from 'koa';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
+import { monitorScope } from './monitor/access.js';
+import { countRequests } from './monitor/count.js';
+import { refuseDenied } from './monitor/keyvals.js';
+import { createMetrics } from './monitor/prometheus.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
+import { monitorRoutes } from './routes/monitor.js';
 import { resourceRoutes } from './routes/resource.js';
 import type { Services } from './services.js';
 
 export function createApp(services: Services): Koa {
   const app = new Koa();
   app.proxy = false;
+  const metrics = services.config.monitor ? createMetrics(services.monitor) : undefined;
+  if (metrics) app.use(countRequests(services.monitor.http, metrics.observeTile));
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services)]) {
+  if (metrics) {
+    app.use(monitorScope(services.config));
+    app.use(refuseDenied(services.monitor.keyvals.get('denylist')!, `${services.config.monitorPath}/1/http/keyvals/denylist`));
+  }
+  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services)];
+  if (metrics) routers.push(monitorRoutes(services, metrics));
+  for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -13,6 +13,13 @@ export interface Config {
   /** Cache-Control sent with tiles and rendered images. */
   tileCacheControl: string;
   logLevel: string;
+  /** Monitoring: counting middleware, the API under monitorPath and /metrics (see src/monitor/). */
+  monitor: boolean;
+  monitorPath: string;
+  /** Anyone may read the monitoring API and /metrics (else administrators only). */
+  monitorPublic: boolean;
+  /** DELETE/POST/PATCH on the monitoring API (nginx's `api write=on`). */
+  monitorWrite: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -24,12 +31,23 @@ const DEFAULTS: Config = {
   stylesDir: 'styles',
   tileCacheControl: 'public, max-age=3600',
   logLevel: 'info',
+  monitor: true,
+  monitorPath: '/monitor',
+  monitorPublic: false,
+  monitorWrite: false,
 };
 
 function port(value: unknown, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
   return n;
+}
+
+function flag(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new ConfigError(`${name} must be 1 or 0, got "${value}"`);
 }
 
 export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Config {
@@ -61,5 +79,10 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.stylesDir = resolve(pick(args.styles, 'MERIDIAN_STYLES') ?? c.stylesDir);
   c.tileCacheControl = env.MERIDIAN_TILE_CACHE_CONTROL ?? c.tileCacheControl;
   c.logLevel = env.LOG_LEVEL ?? c.logLevel;
+  c.monitor = flag(env.MERIDIAN_MONITOR ?? c.monitor, 'MERIDIAN_MONITOR');
+  c.monitorPublic = flag(env.MERIDIAN_MONITOR_PUBLIC ?? c.monitorPublic, 'MERIDIAN_MONITOR_PUBLIC');
+  c.monitorWrite = flag(env.MERIDIAN_MONITOR_WRITE ?? c.monitorWrite, 'MERIDIAN_MONITOR_WRITE');
+  c.monitorPath = env.MERIDIAN_MONITOR_PATH ?? c.monitorPath;
+  if (!/^(\/[\w.-]+)+$/.test(c.monitorPath)) throw new ConfigError(`monitorPath must look like /monitor, got "${c.monitorPath}"`);
   return c;
 }

@@ -6,6 +6,7 @@ import { createApp } from './app.js';
 import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { createLogger } from './log.js';
+import { Monitor } from './monitor/monitor.js';
 import type { Services } from './services.js';
 
 export interface Running {
@@ -22,10 +23,11 @@ export interface Running {
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
   // Until users and ACLs exist, every caller may read every resource.
-  const services: Services = { config, log, catalog, authorize: () => {} };
+  const services: Services = { config, log, catalog, authorize: () => {}, monitor: new Monitor(config.monitorPath) };
   const layersLoaded = catalog.loadLayers(log);
   const app = createApp(services);
   const server = createServer(app.callback());
+  if (config.monitor) services.monitor.connections.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import type { Authorize } from './http/resources.js';
+import type { Monitor } from './monitor/monitor.js';
 
 export interface Services {
   config: Config;
@@ -10,4 +11,6 @@ export interface Services {
   catalog: Catalog;
   /** Permission check used by every resource endpoint (see http/resources.ts). */
   authorize: Authorize;
+  /** Counters and statistics sources for the monitoring API; tile caches and the pool register here. */
+  monitor: Monitor;
 }

@@ -1,0 +1,38 @@
+// Who may use the monitoring API and /metrics, and which methods it accepts.
+import type { Context, Next } from 'koa';
+import type { Config } from '../config.js';
+import { ApiError } from '../http/errors.js';
+import { nginxErrorFormat } from './errors.js';
+
+/**
+ * Administrators only. Users do not exist on main yet (every caller may read every resource, see
+ * services.authorize), so this lets everyone through; when the auth branch lands, its body becomes
+ * `requireAdministrator(ctx)` — the one line to switch.
+ */
+function requireAdministrator(_ctx: Context): void {}
+
+const WRITES = new Set(['DELETE', 'POST', 'PATCH']);
+/** API versions served (GET {monitorPath}/). */
+export const VERSIONS = [1];
+
+/**
+ * Everything under the monitoring path answers errors as nginx does, needs an administrator unless
+ * public, refuses writes unless enabled (nginx's `api write=on`) and knows only API version 1.
+ */
+export function monitorScope(config: Config) {
+  const prefix = config.monitorPath;
+  return async (ctx: Context, next: Next) => {
+    const inApi = ctx.path === prefix || ctx.path.startsWith(prefix + '/');
+    if (!inApi && ctx.path !== '/metrics') return next();
+    if (inApi) ctx.state.errorFormat = nginxErrorFormat;
+    if (!config.monitorPublic) requireAdministrator(ctx);
+    if (inApi) {
+      const version = ctx.path.slice(prefix.length + 1).split('/')[0];
+      if (version && !VERSIONS.includes(Number(version))) throw new ApiError(404, 'UnknownVersion', `API version "${version}" is not supported; see ${prefix}/.`);
+      if (WRITES.has(ctx.method) && !config.monitorWrite) {
+        throw new ApiError(405, 'MethodDisabled', `${ctx.method} is disabled: set MERIDIAN_MONITOR_WRITE=1 or "monitorWrite": true to allow writes.`);
+      }
+    }
+    await next();
+  };
+}
