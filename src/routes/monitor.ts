@@ -17,9 +17,9 @@ import type { Services } from '../services.js';
 
 const BODY_LIMIT = '64kb';
 
-/** Answers a GET, narrowed by `fields=`. */
+/** Answers a GET, narrowed by `fields=` (after toJSON, so counters classes are seen as they are served). */
 function answer(ctx: Context, value: unknown, collection = false): void {
-  ctx.body = selectFields(value, single(ctx.query.fields as string | string[] | undefined), collection);
+  ctx.body = selectFields(JSON.parse(JSON.stringify(value)), single(ctx.query.fields as string | string[] | undefined), collection);
 }
 
 function found<T>(value: T | undefined, code: string, what: string): T {
