@@ -8,6 +8,7 @@ import { createMetrics } from './monitor/prometheus.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
 import { monitorRoutes } from './routes/monitor.js';
+import { mvtRoutes } from './routes/mvt.js';
 import { resourceRoutes } from './routes/resource.js';
 import type { Services } from './services.js';
 
@@ -23,7 +24,7 @@ export function createApp(services: Services): Koa {
     app.use(monitorScope(services.config));
     app.use(refuseDenied(services.monitor.keyvals.get('denylist')!, `${services.config.monitorPath}/1/http/keyvals/denylist`));
   }
-  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services)];
+  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services)];
   if (metrics) routers.push(monitorRoutes(services, metrics));
   for (const router of routers) {
     app.use(router.routes());

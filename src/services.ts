@@ -4,6 +4,8 @@ import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import type { Authorize } from './http/resources.js';
 import type { Monitor } from './monitor/monitor.js';
+import type { WorkerPool } from './pool/pool.js';
+import type { TileCache } from './tiles/cache.js';
 
 export interface Services {
   config: Config;
@@ -13,4 +15,8 @@ export interface Services {
   authorize: Authorize;
   /** Counters and statistics sources for the monitoring API; tile caches and the pool register here. */
   monitor: Monitor;
+  /** Worker threads for CPU-heavy work (tiles, rendering); see pool/pool.ts. */
+  pool: WorkerPool;
+  /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */
+  tileCache: TileCache;
 }
