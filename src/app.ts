@@ -16,7 +16,13 @@ export function createApp(services: Services): Koa {
   const app = new Koa();
   app.proxy = false;
   const metrics = services.config.monitor ? createMetrics(services.monitor) : undefined;
-  if (metrics) app.use(countRequests(services.monitor.http, metrics.observeTile));
+  if (metrics) {
+    const { monitor } = services;
+    app.use(countRequests(monitor.http, (zone, seconds, outcome, sent) => {
+      metrics.observeTile(zone, seconds);
+      monitor.tileServed(seconds, outcome, sent);
+    }));
+  }
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));

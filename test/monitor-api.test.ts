@@ -2,6 +2,8 @@
 // every error code, in nginx's error object.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { settledZone } from './helpers/monitor.js';
+import { rawRequest } from './helpers/raw-http.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -143,16 +145,42 @@ describe('monitoring API with writes enabled', () => {
     assertError(await send('DELETE', '/monitor/1/server'), 405, 'MethodNotSupported');
   });
 
-  it('reports a registered tile cache and resets its counters', async () => {
-    // The tiling core registers its cache through services.monitor.addCache; this one counts by hand.
-    const totals = { size: 10, max_size: 100, hit: { responses: 3, bytes: 300 }, miss: { responses: 1, bytes: 50 }, bypass: { responses: 0, bytes: 0 } };
-    s.services.monitor.addCache('probe', { stats: () => structuredClone(totals) });
-    assert.deepEqual((await s.json('/monitor/1/http/caches/')).body, { probe: totals });
-    assert.equal((await send('DELETE', '/monitor/1/http/caches/probe')).status, 204);
-    totals.hit.responses += 2; totals.hit.bytes += 200; totals.size = 30;
-    const after = (await s.json('/monitor/1/http/caches/probe')).body;
-    assert.deepEqual([after.hit, after.miss, after.size], [{ responses: 2, bytes: 200 }, { responses: 0, bytes: 0 }, 30]);
-    assert.equal((await s.json('/monitor/1/tiles')).body.cache_hit, 2);
+  it('reports the tile cache: misses, hits and bypasses with their bytes, and resets them', async () => {
+    const cache = async () => (await s.json('/monitor/1/http/caches/tiles')).body;
+    assert.deepEqual(Object.keys((await s.json('/monitor/1/http/caches/')).body), ['tiles']);
+    const before = await cache();
+    const tile = '/api/resource/2/1/1/0.mvt';
+    const first = await rawRequest(s.url + tile), second = await rawRequest(s.url + tile);
+    const bypass = await rawRequest(s.url + tile, { headers: { 'cache-control': 'no-cache' } });
+    assert.deepEqual([first.status, second.status, bypass.status], [200, 200, 200]);
+    assert.ok(first.body.length > 0);
+    await settledZone(s, 'tiles');
+    const after = await cache();
+    const moved = (k: 'hit' | 'miss' | 'bypass') => [after[k].responses - before[k].responses, after[k].bytes - before[k].bytes];
+    assert.deepEqual(moved('miss'), [1, first.body.length]);
+    assert.deepEqual(moved('hit'), [1, second.body.length]);
+    assert.deepEqual(moved('bypass'), [1, bypass.body.length]);
+    assert.ok(after.size > before.size && after.size <= after.max_size);
+    const plugin = (await s.json('/monitor/1/tiles')).body;
+    assert.deepEqual([plugin.cache_hit, plugin.cache_miss], [after.hit.responses, after.miss.responses]);
+
+    assert.equal((await s.get('/monitor/1/http/caches/tiles', { method: 'DELETE' })).status, 204);
+    const reset = await cache();
+    assert.deepEqual([reset.hit, reset.miss, reset.bypass], [{ responses: 0, bytes: 0 }, { responses: 0, bytes: 0 }, { responses: 0, bytes: 0 }]);
+    assert.equal(reset.size, after.size, 'a reset leaves the cached tiles alone');
+    await rawRequest(s.url + tile);
+    await settledZone(s, 'tiles');
+    assert.deepEqual((await cache()).hit, { responses: 1, bytes: second.body.length });
+  });
+
+  it('lists the pool workers in processlist and pool', async () => {
+    const pool = (await s.json('/monitor/1/pool')).body;
+    assert.equal(pool.num_workers, s.services.pool.stats().size);
+    assert.ok(pool.num_workers >= 1);
+    const list = (await s.json('/monitor/1/processlist')).body;
+    assert.equal(list.length, 1 + pool.num_workers);
+    const workers = (await s.json('/monitor/1/processlist/role/worker')).body.worker;
+    assert.deepEqual(workers.map((w: any) => w.thread_id).sort(), s.services.pool.stats().workers.map((w) => w.threadId).sort());
   });
 });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { settledZone } from './helpers/monitor.js';
 import { parsePrometheus, type Exposition } from './helpers/prometheus.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -13,15 +14,7 @@ describe('monitoring counters', () => {
   after(() => s.stop());
 
   const zone = async (name: string) => (await s.json(`/monitor/1/http/server_zones/${name}`)).body;
-  /** The 'close' that ends a request's counting may trail the client's read by a tick: wait for it. */
-  async function settled(name: string) {
-    for (let i = 0; i < 100; i++) {
-      const z = await zone(name);
-      if (z.processing === (name === 'monitor' ? 1 : 0)) return z;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`zone ${name} never settled`);
-  }
+  const settled = (name: string) => settledZone(s, name);
 
   it('counts requests, response classes and codes, received and sent bytes per zone', async () => {
     const resource0 = await settled('resource'), feature0 = await settled('feature');

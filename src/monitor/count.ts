@@ -12,9 +12,10 @@ import type { ZoneName } from './zones.js';
 const READ = Symbol('bytesCounted');
 type CountedSocket = Socket & { [READ]?: number };
 
-export type TileLatency = (zone: ZoneName, seconds: number) => void;
+/** Called once per finished tile request: latency, the X-Tile-Cache answer, body bytes sent. */
+export type TileServed = (zone: ZoneName, seconds: number, cacheOutcome: unknown, sent: number) => void;
 
-export function countRequests(http: HttpCounters, tileLatency: TileLatency) {
+export function countRequests(http: HttpCounters, tileServed: TileServed) {
   return async (ctx: Context, next: Next) => {
     const rule = http.classify(ctx.path);
     const zone = rule && http.zones.get(rule.zone);
@@ -30,11 +31,12 @@ export function countRequests(http: HttpCounters, tileLatency: TileLatency) {
       const socket = ctx.req.socket as CountedSocket;
       zone.received += socket.bytesRead - (socket[READ] ?? 0);
       socket[READ] = socket.bytesRead;
-      zone.sent += sent();
+      const bytes = sent();
+      zone.sent += bytes;
       // nginx counts a request closed before its response as discarded, not as a response.
       if (ctx.res.writableFinished) zone.respond(ctx.res.statusCode);
       else zone.discarded++;
-      if (started) tileLatency(rule.zone, (performance.now() - started) / 1000);
+      if (started) tileServed(rule.zone, (performance.now() - started) / 1000, ctx.res.getHeader('x-tile-cache'), bytes);
     });
     await next();
   };

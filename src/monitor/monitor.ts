@@ -4,6 +4,7 @@ import { ConnectionCounters } from './connections.js';
 import { HttpCounters } from './counters.js';
 import { createKeyvals, type KeyvalZone } from './keyvals.js';
 import type { CacheStats, MonitoredCache, MonitoredPool } from './sources.js';
+import type { CacheOutcome } from './tile-sources.js';
 import { SystemStats } from './system.js';
 
 const ZERO_CACHE: CacheStats = { size: 0, max_size: 0, hit: { responses: 0, bytes: 0 }, miss: { responses: 0, bytes: 0 }, bypass: { responses: 0, bytes: 0 } };
@@ -22,12 +23,20 @@ export class Monitor {
   readonly loadedAt = Date.now();
   /** Tile requests timed and their total seconds (the Prometheus histogram has the distribution). */
   readonly tileLatency = { count: 0, seconds: 0 };
+  /** Tile body bytes sent per X-Tile-Cache answer (the tile cache counts responses, not bytes). */
+  readonly tileBytes: Record<CacheOutcome, number> = { hit: 0, miss: 0, bypass: 0 };
   private readonly caches = new Map<string, { cache: MonitoredCache; base: CacheStats }>();
   private pool?: MonitoredPool;
   private respawnedBase = 0;
 
   constructor(monitorPath: string) {
     this.http = new HttpCounters(monitorPath);
+  }
+
+  tileServed(seconds: number, cacheOutcome: unknown, sent: number): void {
+    this.tileLatency.count++;
+    this.tileLatency.seconds += seconds;
+    if (cacheOutcome === 'hit' || cacheOutcome === 'miss' || cacheOutcome === 'bypass') this.tileBytes[cacheOutcome] += sent;
   }
 
   addCache(name: string, cache: MonitoredCache): void {

@@ -64,8 +64,6 @@ export function createMetrics(monitor: Monitor): Metrics {
     registry,
     observeTile(zone, seconds) {
       tileSeconds.observe({ zone }, seconds);
-      monitor.tileLatency.count++;
-      monitor.tileLatency.seconds += seconds;
     },
   };
 }
