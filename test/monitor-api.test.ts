@@ -29,6 +29,9 @@ describe('monitoring API with writes enabled', () => {
     const root = (await s.json('/monitor/1/')).body;
     for (const name of ['server', 'processes', 'connections', 'http', 'status', 'pluginslist', 'cpu', 'processlist']) assert.ok(root.includes(name), name);
     assert.deepEqual((await s.json('/monitor/1/http/')).body, ['requests', 'server_zones', 'caches', 'keyvals']);
+    for (const path of ['/monitor', '/monitor/1', '/monitor/1/http', '/monitor/1/http/keyvals']) {
+      assert.deepEqual((await s.json(path)).body, (await s.json(`${path}/`)).body, `${path} with or without the slash`);
+    }
     const server = (await s.json('/monitor/1/server')).body;
     assert.equal(server.pid, process.pid);
     assert.equal(server.ppid, process.ppid);

@@ -75,7 +75,7 @@ export function createKeyvals(): Map<string, KeyvalZone> {
 export function refuseDenied(denylist: KeyvalZone, ownPath: string) {
   return async (ctx: Context, next: Next) => {
     const address = ctx.req.socket.remoteAddress;
-    if (denylist.entries.size && address && ctx.path !== ownPath && denylist.entries.has(canonicalAddress(address))) {
+    if (denylist.entries.size && address && denylist.entries.has(canonicalAddress(address)) && ctx.path.replace(/\/$/, '') !== ownPath) {
       throw new ApiError(403, 'ADDRESS_DENIED', 'Your address is in the denylist.', 'Forbidden');
     }
     await next();

@@ -48,6 +48,7 @@ export function monitorRoutes(services: Services, metrics: Metrics): Router {
   const { http, connections, keyvals } = monitor;
   const plugins = createPlugins(monitor, services.catalog);
   const v = `${config.monitorPath}/1`;
+  // Paths are declared without a trailing slash: the router then takes both forms, as nginx does.
   const router = new Router();
 
   const zoneOf = (name: string) => found(http.zones.get(name as ZoneName), 'ServerZoneNotFound', `Server zone "${name}"`);
@@ -59,25 +60,25 @@ export function monitorRoutes(services: Services, metrics: Metrics): Router {
     return plugin();
   };
 
-  router.get(`${config.monitorPath}/`, (ctx) => { ctx.body = VERSIONS; });
-  router.get(`${v}/`, (ctx) => { ctx.body = ['server', 'processes', 'connections', 'http', 'status', 'pluginslist', ...plugins.keys()]; });
+  router.get(config.monitorPath, (ctx) => { ctx.body = VERSIONS; });
+  router.get(v, (ctx) => { ctx.body = ['server', 'processes', 'connections', 'http', 'status', 'pluginslist', ...plugins.keys()]; });
   router.get(`${v}/server`, (ctx) => answer(ctx, serverInfo(ctx, monitor.loadedAt)));
   router.get(`${v}/processes`, (ctx) => answer(ctx, { respawned: monitor.respawned() }));
   router.delete(`${v}/processes`, (ctx) => reset(ctx, () => monitor.resetRespawned()));
   router.get(`${v}/connections`, (ctx) => answer(ctx, connections.toJSON(http.current)));
   router.delete(`${v}/connections`, (ctx) => reset(ctx, () => connections.reset()));
 
-  router.get(`${v}/http/`, (ctx) => { ctx.body = ['requests', 'server_zones', 'caches', 'keyvals']; });
+  router.get(`${v}/http`, (ctx) => { ctx.body = ['requests', 'server_zones', 'caches', 'keyvals']; });
   router.get(`${v}/http/requests`, (ctx) => answer(ctx, http.requestsJSON()));
   router.delete(`${v}/http/requests`, (ctx) => reset(ctx, () => { http.total = 0; }));
-  router.get(`${v}/http/server_zones/`, (ctx) => answer(ctx, Object.fromEntries(http.zones), true));
+  router.get(`${v}/http/server_zones`, (ctx) => answer(ctx, Object.fromEntries(http.zones), true));
   router.get(`${v}/http/server_zones/:zone`, (ctx) => answer(ctx, zoneOf(ctx.params.zone)));
   router.delete(`${v}/http/server_zones/:zone`, (ctx) => reset(ctx, () => zoneOf(ctx.params.zone).reset()));
-  router.get(`${v}/http/caches/`, (ctx) => answer(ctx, Object.fromEntries(monitor.cacheNames().map((n) => [n, monitor.cache(n)])), true));
+  router.get(`${v}/http/caches`, (ctx) => answer(ctx, Object.fromEntries(monitor.cacheNames().map((n) => [n, monitor.cache(n)])), true));
   router.get(`${v}/http/caches/:cache`, (ctx) => answer(ctx, cacheOf(ctx.params.cache)));
   router.delete(`${v}/http/caches/:cache`, (ctx) => reset(ctx, () => { cacheOf(ctx.params.cache); monitor.resetCache(ctx.params.cache); }));
 
-  router.get(`${v}/http/keyvals/`, (ctx) => answer(ctx, Object.fromEntries(keyvals), true));
+  router.get(`${v}/http/keyvals`, (ctx) => answer(ctx, Object.fromEntries(keyvals), true));
   router.get(`${v}/http/keyvals/:zone`, (ctx) => {
     const zone = keyvalOf(ctx.params.zone);
     const key = single(ctx.query.key as string | string[] | undefined);
