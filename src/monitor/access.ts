@@ -21,7 +21,8 @@ export const VERSIONS = [1];
  */
 export function monitorScope(config: Config) {
   const prefix = config.monitorPath;
-  return async (ctx: Context, next: Next) => {
+  // Not async: other paths pass through with one prefix test.
+  return (ctx: Context, next: Next) => {
     const inApi = ctx.path === prefix || ctx.path.startsWith(prefix + '/');
     if (!inApi && ctx.path !== '/metrics') return next();
     if (inApi) ctx.state.errorFormat = nginxErrorFormat;
@@ -33,6 +34,6 @@ export function monitorScope(config: Config) {
         throw new ApiError(405, 'MethodDisabled', `${ctx.method} is disabled: set MERIDIAN_MONITOR_WRITE=1 or "monitorWrite": true to allow writes.`);
       }
     }
-    await next();
+    return next();
   };
 }

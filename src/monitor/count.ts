@@ -16,7 +16,7 @@ type CountedSocket = Socket & { [READ]?: number };
 export type TileServed = (zone: ZoneName, seconds: number, cacheOutcome: unknown, sent: number) => void;
 
 export function countRequests(http: HttpCounters, tileServed: TileServed) {
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context, next: Next) => {
     const rule = http.classify(ctx.path);
     const zone = rule && http.zones.get(rule.zone);
     const started = rule?.tile ? performance.now() : 0;
@@ -38,6 +38,6 @@ export function countRequests(http: HttpCounters, tileServed: TileServed) {
       else zone.discarded++;
       if (started) tileServed(rule.zone, (performance.now() - started) / 1000, ctx.res.getHeader('x-tile-cache'), bytes);
     });
-    await next();
+    return next();
   };
 }
