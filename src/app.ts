@@ -34,7 +34,7 @@ export function createApp(services: Services): Koa {
   if (metrics) routers.push(monitorRoutes(services, metrics));
   for (const router of routers) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }
   return app;
 }
