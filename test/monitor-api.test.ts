@@ -118,6 +118,7 @@ describe('monitoring API with writes enabled', () => {
     assertError(await send('POST', path, '{"10.0.0.1": '), 415, 'JsonError');
     assertError(await send('POST', path, '10.0.0.1=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'JsonError');
     assertError(await send('PATCH', path, 'plain', { 'content-type': 'text/plain' }), 415, 'JsonError');
+    assertError(await send('POST', path, { '10.0.0.1': 'x'.repeat(70_000) }), 413, 'RequestEntityTooLarge');
     assert.deepEqual((await s.json(path)).body, {}, 'nothing was stored');
   });
 

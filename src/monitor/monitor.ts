@@ -57,10 +57,9 @@ export class Monitor {
     return c && sinceReset(c.cache.stats(), c.base);
   }
 
-  resetCache(name: string): boolean {
+  resetCache(name: string): void {
     const c = this.caches.get(name);
     if (c) c.base = c.cache.stats();
-    return !!c;
   }
 
   poolWorkers() {
