@@ -2,6 +2,7 @@
 // every error code, in nginx's error object.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { taskModule } from '../src/pool/pool.js';
 import { settledZone } from './helpers/monitor.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -185,6 +186,20 @@ describe('monitoring API with writes enabled', () => {
     assert.equal(list.length, 1 + pool.num_workers);
     const workers = (await s.json('/monitor/1/processlist/role/worker')).body.worker;
     assert.deepEqual(workers.map((w: any) => w.thread_id).sort(), s.services.pool.stats().workers.map((w) => w.threadId).sort());
+  });
+
+  it('counts a crashed pool worker as respawned, and DELETE resets the count', async () => {
+    s.services.pool.register('fixture', taskModule('./fixtures/pool-tasks.js', import.meta.url));
+    const before = (await s.json('/monitor/1/processes')).body.respawned;
+    const threadsBefore = (await s.json('/monitor/1/processlist/role/worker')).body.worker.map((w: any) => w.thread_id);
+    await assert.rejects(s.services.pool.run('fixture', { action: 'crash' }));
+    assert.equal((await s.json('/monitor/1/processes')).body.respawned, before + 1);
+    assert.equal((await s.json('/monitor/1/pool')).body.respawned, before + 1);
+    const threadsAfter = (await s.json('/monitor/1/processlist/role/worker')).body.worker.map((w: any) => w.thread_id);
+    assert.equal(threadsAfter.length, threadsBefore.length);
+    assert.equal(threadsAfter.filter((t: number) => !threadsBefore.includes(t)).length, 1, 'one new worker thread');
+    assert.equal((await s.get('/monitor/1/processes', { method: 'DELETE' })).status, 204);
+    assert.equal((await s.json('/monitor/1/processes')).body.respawned, 0);
   });
 });
 
