@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { taskModule } from '../src/pool/pool.js';
-import { settledZone } from './helpers/monitor.js';
+import { PUBLIC_MONITOR, settledZone, WRITABLE_MONITOR } from './helpers/monitor.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -20,7 +20,7 @@ function assertError(res: { status: number; body: any }, status: number, code: s
 
 describe('monitoring API with writes enabled', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ env: { MERIDIAN_MONITOR_WRITE: '1' } }); });
+  before(async () => { s = await startServer({ env: WRITABLE_MONITOR }); });
   after(() => s.stop());
   const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = JSON_HEADERS) =>
     s.json(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
@@ -205,7 +205,7 @@ describe('monitoring API with writes enabled', () => {
 
 describe('monitoring API with writes disabled (the default)', () => {
   let s: TestServer;
-  before(async () => { s = await startServer(); });
+  before(async () => { s = await startServer({ env: PUBLIC_MONITOR }); });
   after(() => s.stop());
 
   it('refuses every write with MethodDisabled and changes nothing', async () => {
@@ -221,7 +221,7 @@ describe('monitoring API with writes disabled (the default)', () => {
 
 describe('monitoring configuration', () => {
   it('mounts the API at a configured path', async () => {
-    const s = await startServer({ env: { MERIDIAN_MONITOR_PATH: '/stats' } });
+    const s = await startServer({ env: { ...PUBLIC_MONITOR, MERIDIAN_MONITOR_PATH: '/stats' } });
     try {
       assert.deepEqual((await s.json('/stats/')).body, [1]);
       assert.equal((await s.json('/stats/1/http/server_zones/monitor')).body.requests, 2);

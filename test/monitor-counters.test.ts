@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { settledZone } from './helpers/monitor.js';
+import { settledZone, WRITABLE_MONITOR } from './helpers/monitor.js';
 import { parsePrometheus, type Exposition } from './helpers/prometheus.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 describe('monitoring counters', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ env: { MERIDIAN_MONITOR_WRITE: '1' } }); });
+  before(async () => { s = await startServer({ env: WRITABLE_MONITOR }); });
   after(() => s.stop());
 
   const zone = async (name: string) => (await s.json(`/monitor/1/http/server_zones/${name}`)).body;

@@ -1,5 +1,9 @@
-// Reading monitoring counters in tests.
+// Monitoring in tests: servers whose monitoring API anyone may read (access itself is tested
+// apart), and reading counters.
 import type { TestServer } from './server.js';
+
+export const PUBLIC_MONITOR = { MERIDIAN_MONITOR_PUBLIC: '1' };
+export const WRITABLE_MONITOR = { ...PUBLIC_MONITOR, MERIDIAN_MONITOR_WRITE: '1' };
 
 /**
  * A server zone's counters once no request of it is in flight (the asking request itself, in the
