@@ -1,14 +1,18 @@
 // The Koa application: cross-cutting middleware, then one router per API area.
 import Koa from 'koa';
+import { resolveCaller } from './http/auth.js';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
 import { monitorScope } from './monitor/access.js';
 import { countRequests } from './monitor/count.js';
 import { refuseDenied } from './monitor/keyvals.js';
 import { createMetrics } from './monitor/prometheus.js';
+import { principalRoutes } from './routes/auth-principals.js';
+import { sessionRoutes } from './routes/auth-session.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
+import { permissionRoutes } from './routes/permission.js';
 import { resourceRoutes } from './routes/resource.js';
 import type { Services } from './services.js';
 
@@ -26,11 +30,13 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
+  app.use(resolveCaller(services));
   if (metrics) {
     app.use(monitorScope(services.config));
     app.use(refuseDenied(services.monitor.keyvals.get('denylist')!, `${services.config.monitorPath}/1/http/keyvals/denylist`));
   }
-  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services)];
+  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
+    sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services)];
   if (metrics) routers.push(monitorRoutes(services, metrics));
   for (const router of routers) {
     app.use(router.routes());

@@ -27,6 +27,18 @@ export interface Config {
   monitorPublic: boolean;
   /** DELETE/POST/PATCH on the monitoring API (nginx's `api write=on`). */
   monitorWrite: boolean;
+  /** SQLite file holding users, groups, sessions and run-time ACLs; default <dataDir>/meridian.db. */
+  database: string;
+  /** Whether POST /api/component/auth/register is open. */
+  registration: boolean;
+  /** Keyname of the group self-registered users join (created at start if missing); null: none. */
+  registrationGroup: string | null;
+  /** From MERIDIAN_ADMIN_PASSWORD only (never the config file): the built-in administrator's password. */
+  adminPassword?: string;
+  /** scrypt cost as log2 N (memory use is 2^N KiB); 16 = 64 MiB per hash. */
+  passwordCost: number;
+  /** Session lifetime in seconds. */
+  sessionTtl: number;
 }
 
 export class ConfigError extends Error {}
@@ -45,6 +57,11 @@ const DEFAULTS: Config = {
   monitorPath: '/monitor',
   monitorPublic: false,
   monitorWrite: false,
+  database: '',
+  registration: false,
+  registrationGroup: null,
+  passwordCost: 16,
+  sessionTtl: 7 * 24 * 3600,
 };
 
 function positive(value: unknown, name: string): number {
@@ -64,6 +81,12 @@ function flag(value: unknown, name: string): boolean {
   if (value === '1' || value === 'true') return true;
   if (value === '0' || value === 'false') return false;
   throw new ConfigError(`${name} must be 1 or 0, got "${value}"`);
+}
+
+function integer(value: unknown, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  return n;
 }
 
 export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Config {
@@ -103,5 +126,12 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.monitorWrite = flag(env.MERIDIAN_MONITOR_WRITE ?? c.monitorWrite, 'MERIDIAN_MONITOR_WRITE');
   c.monitorPath = env.MERIDIAN_MONITOR_PATH ?? c.monitorPath;
   if (!/^(\/[\w.-]+)+$/.test(c.monitorPath)) throw new ConfigError(`monitorPath must look like /monitor, got "${c.monitorPath}"`);
+  c.database = resolve(c.dataDir, env.MERIDIAN_DATABASE ?? (c.database || 'meridian.db'));
+  if (env.MERIDIAN_REGISTRATION !== undefined) c.registration = ['1', 'true', 'yes', 'on'].includes(env.MERIDIAN_REGISTRATION.toLowerCase());
+  if (typeof c.registration !== 'boolean') throw new ConfigError('registration must be true or false');
+  c.registrationGroup = env.MERIDIAN_REGISTRATION_GROUP ?? c.registrationGroup;
+  c.adminPassword = env.MERIDIAN_ADMIN_PASSWORD;
+  c.passwordCost = integer(env.MERIDIAN_PASSWORD_COST ?? c.passwordCost, 'passwordCost', 10, 20);
+  c.sessionTtl = integer(env.MERIDIAN_SESSION_TTL ?? c.sessionTtl, 'sessionTtl', 60, 365 * 24 * 3600);
   return c;
 }

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { taskModule } from '../src/pool/pool.js';
 import { PUBLIC_MONITOR, settledZone, WRITABLE_MONITOR } from './helpers/monitor.js';
 import { rawRequest } from './helpers/raw-http.js';
+import { ADMIN, authServer, basic, createUser } from './helpers/auth.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -216,6 +217,22 @@ describe('monitoring API with writes disabled (the default)', () => {
     }
     assert.deepEqual((await s.json('/monitor/1/http/keyvals/denylist')).body, {});
     assert.equal((await s.get('/api/resource/2')).status, 200);
+  });
+});
+
+describe('monitoring access', () => {
+  let s: TestServer;
+  before(async () => { s = await authServer(); });
+  after(() => s.stop());
+
+  it('lets only administrators read /monitor and /metrics unless it is public', async () => {
+    await createUser(s, 'alice', 'alice-secret-1');
+    for (const path of ['/monitor/1/server', '/monitor/1/http/server_zones/', '/monitor/1/cpu', '/metrics']) {
+      assert.equal((await s.get(path)).status, 401, `${path} as guest`);
+      assert.equal((await s.get(path, { headers: basic('alice', 'alice-secret-1') })).status, 403, `${path} as a user`);
+      assert.equal((await s.get(path, { headers: ADMIN })).status, 200, `${path} as administrator`);
+    }
+    assertError(await s.json('/monitor/1/server'), 401, 'UNAUTHORIZED');
   });
 });
 

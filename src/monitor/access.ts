@@ -1,15 +1,9 @@
 // Who may use the monitoring API and /metrics, and which methods it accepts.
 import type { Context, Next } from 'koa';
 import type { Config } from '../config.js';
+import { requireAdministrator } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { nginxErrorFormat } from './errors.js';
-
-/**
- * Administrators only. Users do not exist on main yet (every caller may read every resource, see
- * services.authorize), so this lets everyone through; when the auth branch lands, its body becomes
- * `requireAdministrator(ctx)` — the one line to switch.
- */
-function requireAdministrator(_ctx: Context): void {}
 
 const WRITES = new Set(['DELETE', 'POST', 'PATCH']);
 /** API versions served (GET {monitorPath}/). */

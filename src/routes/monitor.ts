@@ -1,8 +1,8 @@
 // {monitorPath}/ (default /monitor): live statistics in the manner of the nginx Plus API
 // (server, processes, connections, http/…) and Glances (status, pluginslist, /{plugin}/{field}/{value}),
 // plus GET /metrics for Prometheus. Access, write and version rules: monitor/access.ts.
+import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
-import coBody from 'co-body';
 import type { Context } from 'koa';
 import { ApiError } from '../http/errors.js';
 import { single } from '../http/params.js';
@@ -32,15 +32,20 @@ function reset(ctx: Context, action: () => void): void {
   ctx.status = 204;
 }
 
+const parseJson = bodyParser({
+  enableTypes: ['json'],
+  jsonLimit: BODY_LIMIT,
+  onError(err: Error & { status?: number }): never {
+    if (err.status === 413) throw new ApiError(413, 'RequestEntityTooLarge', `The body is larger than ${BODY_LIMIT}.`);
+    throw new ApiError(415, 'JsonError', `The body is not valid JSON: ${err.message}`);
+  },
+});
+
 /** A JSON request body; anything else is nginx's JsonError. */
 async function jsonBody(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json')) throw new ApiError(415, 'JsonError', 'The body must be JSON (Content-Type: application/json).');
-  try {
-    return await coBody.json(ctx, { limit: BODY_LIMIT, strict: true });
-  } catch (e) {
-    if ((e as { status?: number }).status === 413) throw new ApiError(413, 'RequestEntityTooLarge', `The body is larger than ${BODY_LIMIT}.`);
-    throw new ApiError(415, 'JsonError', `The body is not valid JSON: ${(e as Error).message}`);
-  }
+  await parseJson(ctx, async () => {});
+  return ctx.request.body;
 }
 
 export function monitorRoutes(services: Services, metrics: Metrics): Router {
