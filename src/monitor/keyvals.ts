@@ -58,7 +58,7 @@ export class KeyvalZone {
 }
 
 /** Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d; the denylist keys them as a.b.c.d. */
-export function canonicalAddress(address: string): string {
+function canonicalAddress(address: string): string {
   const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
   if (!isIP(plain)) throw formatError(`"${address}" is not an IP address.`);
   return plain;

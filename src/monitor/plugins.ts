@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Monitor } from './monitor.js';
 
 type Stats = Record<string, unknown> | Record<string, unknown>[];
-export type Plugin = () => Stats | Promise<Stats>;
+type Plugin = () => Stats | Promise<Stats>;
 
 function processlist(monitor: Monitor): Record<string, unknown>[] {
   const cpu = process.cpuUsage();
