@@ -35,6 +35,13 @@ export interface Config {
   /** Management API port on managementHost; 0 = any free port, null = no management port. */
   managementPort: number | null;
   managementHost: string;
+  /** Monitoring: counting middleware, the API under monitorPath and /metrics (see src/monitor/). */
+  monitor: boolean;
+  monitorPath: string;
+  /** Anyone may read the monitoring API and /metrics (else administrators only). */
+  monitorPublic: boolean;
+  /** DELETE/POST/PATCH on the monitoring API (nginx's `api write=on`). */
+  monitorWrite: boolean;
   /** SQLite file holding users, groups, sessions and run-time ACLs; default <dataDir>/meridian.db. */
   database: string;
   /** Whether POST /api/component/auth/register is open. */
@@ -69,6 +76,10 @@ const DEFAULTS: Config = {
   pluginsDir: 'plugins',
   managementPort: 19876,
   managementHost: '127.0.0.1',
+  monitor: true,
+  monitorPath: '/monitor',
+  monitorPublic: false,
+  monitorWrite: false,
   database: '',
   registration: false,
   registrationGroup: null,
@@ -92,6 +103,13 @@ function port(value: unknown, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
   return n;
+}
+
+function flag(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new ConfigError(`${name} must be 1 or 0, got "${value}"`);
 }
 
 function integer(value: unknown, name: string, min: number, max: number): number {
@@ -142,6 +160,11 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const mgmt = env.MERIDIAN_MANAGEMENT_PORT ?? c.managementPort;
   c.managementPort = mgmt === 'off' || mgmt === null ? null : port(mgmt, 'MERIDIAN_MANAGEMENT_PORT');
   c.managementHost = env.MERIDIAN_MANAGEMENT_HOST ?? c.managementHost;
+  c.monitor = flag(env.MERIDIAN_MONITOR ?? c.monitor, 'MERIDIAN_MONITOR');
+  c.monitorPublic = flag(env.MERIDIAN_MONITOR_PUBLIC ?? c.monitorPublic, 'MERIDIAN_MONITOR_PUBLIC');
+  c.monitorWrite = flag(env.MERIDIAN_MONITOR_WRITE ?? c.monitorWrite, 'MERIDIAN_MONITOR_WRITE');
+  c.monitorPath = env.MERIDIAN_MONITOR_PATH ?? c.monitorPath;
+  if (!/^(\/[\w.-]+)+$/.test(c.monitorPath)) throw new ConfigError(`monitorPath must look like /monitor, got "${c.monitorPath}"`);
   c.database = resolve(c.dataDir, env.MERIDIAN_DATABASE ?? (c.database || 'meridian.db'));
   if (env.MERIDIAN_REGISTRATION !== undefined) c.registration = ['1', 'true', 'yes', 'on'].includes(env.MERIDIAN_REGISTRATION.toLowerCase());
   if (typeof c.registration !== 'boolean') throw new ConfigError('registration must be true or false');

@@ -12,6 +12,8 @@ import { startManagementServer } from './management/server.js';
 import { Plugins } from './plugins/registry.js';
 import { ProjectCache } from './qgis/project-cache.js';
 import { ProjectWorkers } from './qgis/workers.js';
+import { Monitor } from './monitor/monitor.js';
+import { poolSource, tileCacheSource } from './monitor/tile-sources.js';
 import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
 import { TileCache } from './tiles/cache.js';
@@ -34,15 +36,19 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log });
   const tileCache = new TileCache(config.tileCacheBytes);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
+  const monitor = new Monitor(config.monitorPath);
+  monitor.addCache('tiles', tileCacheSource(tileCache, monitor.tileBytes));
+  monitor.setPool(poolSource(pool));
   const auth = await setUpAuth(config, catalog, log);
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
   const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, projects, plugins,
-    projectWorkers: new ProjectWorkers(pool, projects, config.logLevel) };
+    projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
   await preloadProjects(projects, config.preloadProjects, log);
   const layersLoaded = catalog.loadLayers(log);
   const app = createApp(services);
   const server = createServer(app.callback());
+  if (config.monitor) services.monitor.connections.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });

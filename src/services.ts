@@ -7,6 +7,7 @@ import type { Authorize } from './http/resources.js';
 import type { Plugins } from './plugins/registry.js';
 import type { ProjectCache } from './qgis/project-cache.js';
 import type { ProjectWorkers } from './qgis/workers.js';
+import type { Monitor } from './monitor/monitor.js';
 import type { WorkerPool } from './pool/pool.js';
 import type { TileCache } from './tiles/cache.js';
 
@@ -22,6 +23,8 @@ export interface Services {
   projectWorkers: ProjectWorkers;
   /** Server plugins loaded at start (src/plugins/). */
   plugins: Plugins;
+  /** Counters and statistics sources for the monitoring API; tile caches and the pool register here. */
+  monitor: Monitor;
   /** Worker threads for CPU-heavy work (tiles, rendering); see pool/pool.ts. */
   pool: WorkerPool;
   /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */
