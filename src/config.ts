@@ -54,6 +54,12 @@ export interface Config {
   passwordCost: number;
   /** Session lifetime in seconds. */
   sessionTtl: number;
+  /** PostgreSQL named connections for postgis_layer resources; "default" is MERIDIAN_DATABASE_URL. */
+  connections: Record<string, string>;
+  /** Most connections per PostgreSQL pool (MERIDIAN_DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
+  /** Waiting longer for a PostgreSQL connection answers 503 (MERIDIAN_DATABASE_TIMEOUT_MS). */
+  databaseTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -85,6 +91,9 @@ const DEFAULTS: Config = {
   registrationGroup: null,
   passwordCost: 16,
   sessionTtl: 7 * 24 * 3600,
+  connections: {},
+  databasePoolSize: 10,
+  databaseTimeoutMs: 5000,
 };
 
 function count(value: unknown, name: string): number {
@@ -172,5 +181,12 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.adminPassword = env.MERIDIAN_ADMIN_PASSWORD;
   c.passwordCost = integer(env.MERIDIAN_PASSWORD_COST ?? c.passwordCost, 'passwordCost', 10, 20);
   c.sessionTtl = integer(env.MERIDIAN_SESSION_TTL ?? c.sessionTtl, 'sessionTtl', 60, 365 * 24 * 3600);
+  c.connections = { ...c.connections };
+  if (env.MERIDIAN_DATABASE_URL) c.connections.default = env.MERIDIAN_DATABASE_URL;
+  for (const [name, url] of Object.entries(c.connections)) {
+    if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) throw new ConfigError(`connection "${name}" must be a postgres:// URL`);
+  }
+  c.databasePoolSize = integer(env.MERIDIAN_DATABASE_POOL_SIZE ?? c.databasePoolSize, 'databasePoolSize', 1, 1000);
+  c.databaseTimeoutMs = positive(env.MERIDIAN_DATABASE_TIMEOUT_MS ?? c.databaseTimeoutMs, 'databaseTimeoutMs');
   return c;
 }

@@ -12,6 +12,7 @@ import { startManagementServer } from './management/server.js';
 import { Plugins } from './plugins/registry.js';
 import { ProjectCache } from './qgis/project-cache.js';
 import { ProjectWorkers } from './qgis/workers.js';
+import { DatabaseConnections } from './store/postgis/connections.js';
 import { Monitor } from './monitor/monitor.js';
 import { poolSource, tileCacheSource } from './monitor/tile-sources.js';
 import { WorkerPool } from './pool/pool.js';
@@ -45,7 +46,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, projects, plugins,
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
   await preloadProjects(projects, config.preloadProjects, log);
-  const layersLoaded = catalog.loadLayers(log);
+  const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);
+  const layersLoaded = catalog.loadLayers(log, databases);
   const app = createApp(services);
   const server = createServer(app.callback());
   if (config.monitor) services.monitor.connections.watch(server);
@@ -66,7 +68,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         s.closeIdleConnections();
-      }))).then(() => auth.store.close()).then(() => pool.close());
+      }))).then(() => auth.store.close()).then(() => databases.close()).then(() => pool.close());
       return closing;
     },
   };

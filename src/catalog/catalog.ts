@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { insideFolder, PathEscapeError } from '../common/paths.js';
 import { loadLayer, type SourceOptions } from '../store/open.js';
+import { isUnavailable, type DatabaseConnections } from '../store/postgis/connections.js';
+import { PostgisLayer } from '../store/postgis/postgis-layer.js';
 import type { FeatureLayer } from '../store/types.js';
 import { RESOURCE_CLASSES, type ResourceClass } from './classes.js';
+import { postgisSource } from './postgis-entry.js';
 import type { ResourceEntry } from './types.js';
 
 /** Start-up must stop: the catalog itself is wrong. The message names the entry. */
@@ -13,10 +16,14 @@ export class CatalogError extends Error {}
 
 export const ROOT_ID = 0;
 
+/** A PostGIS layer whose database could not be reached at start is tried again this often. */
+const RETRY_OPEN_MS = 5000;
+
 export type LayerState =
   | { status: 'loading'; ready: Promise<void> }
   | { status: 'ready'; layer: FeatureLayer }
-  | { status: 'error'; error: string };
+  /** `code`: the ApiError code requests get (default LAYER_UNAVAILABLE). */
+  | { status: 'error'; error: string; code?: string };
 
 export class Catalog {
   readonly resources = new Map<number, ResourceEntry>();
@@ -55,7 +62,7 @@ export class Catalog {
       }
     }
     const paths: [keyof ResourceEntry, string][] = [];
-    if (cls.featureLayer && e.source !== undefined) paths.push(['source', this.dataDir]);
+    if (cls.storage === 'file' && e.source !== undefined) paths.push(['source', this.dataDir]);
     if (cls.style && e.qml !== undefined) paths.push(['qml', this.stylesDir]);
     for (const [key, dir] of paths) {
       if (typeof e[key] !== 'string') throw new CatalogError(`resource ${e.id}: "${String(key)}" must be a file name`);
@@ -64,7 +71,10 @@ export class Catalog {
         throw err;
       }
     }
-    if (cls.featureLayer && typeof e.source !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "source"`);
+    if (cls.storage === 'postgis') {
+      try { postgisSource(e); } catch (err) { throw new CatalogError(`resource ${e.id}: ${(err as Error).message}`); }
+    }
+    if (cls.storage === 'file' && typeof e.source !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "source"`);
     if (cls.style && typeof e.qml !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "qml"`);
     this.resources.set(e.id, { ...e, parent: e.id === ROOT_ID ? null : e.parent ?? ROOT_ID });
   }
@@ -120,23 +130,57 @@ export class Catalog {
   }
 
   /** Starts loading every feature layer; a layer that fails is logged and kept in error state. */
-  loadLayers(log: Logger): Promise<void> {
+  loadLayers(log: Logger, databases: DatabaseConnections): Promise<void> {
     const loads: Promise<void>[] = [];
     for (const e of this.resources.values()) {
-      if (!RESOURCE_CLASSES[e.cls].featureLayer) continue;
-      const { source, ...rest } = e;
-      const ready = loadLayer(insideFolder(this.dataDir, source!), rest as SourceOptions, `${e.id}:${e.display_name}`, log)
-        .then((layer) => this.setLayer(e.id, layer))
-        .catch((err: NodeJS.ErrnoException) => {
-          // Messages reach clients: name the source as the catalog does, never the absolute path.
-          const error = err.code === 'ENOENT' ? `source file "${source}" does not exist`
-            : err.syscall ? `source file "${source}" cannot be read (${err.code})` : `${source}: ${err.message}`;
-          log.error({ resource: e.id, error }, 'layer unavailable');
-          this.layers.set(e.id, { status: 'error', error });
-        });
-      this.layers.set(e.id, { status: 'loading', ready });
-      loads.push(ready);
+      const storage = RESOURCE_CLASSES[e.cls].storage;
+      if (storage === 'file') loads.push(this.loadFile(e, log));
+      if (storage === 'postgis') loads.push(this.openPostgis(e, log, databases));
     }
     return Promise.all(loads).then(() => undefined);
+  }
+
+  private loadFile(e: ResourceEntry, log: Logger): Promise<void> {
+    const { source, ...rest } = e;
+    const ready = loadLayer(insideFolder(this.dataDir, source!), rest as SourceOptions, `${e.id}:${e.display_name}`, log)
+      .then((layer) => this.setLayer(e.id, layer))
+      .catch((err: NodeJS.ErrnoException) => {
+        // Messages reach clients: name the source as the catalog does, never the absolute path.
+        const error = err.code === 'ENOENT' ? `source file "${source}" does not exist`
+          : err.syscall ? `source file "${source}" cannot be read (${err.code})` : `${source}: ${err.message}`;
+        log.error({ resource: e.id, error }, 'layer unavailable');
+        this.layers.set(e.id, { status: 'error', error });
+      });
+    this.layers.set(e.id, { status: 'loading', ready });
+    return ready;
+  }
+
+  /**
+   * Reads the table's structure. A database that cannot be reached leaves the layer answering 503
+   * DATABASE_UNAVAILABLE and is tried again until it answers; a wrong table or column is final.
+   */
+  private openPostgis(e: ResourceEntry, log: Logger, databases: DatabaseConnections): Promise<void> {
+    const source = postgisSource(e);
+    const name = `resource ${e.id}`;
+    const attempt = (): Promise<void> => {
+      if (!databases.has(source.connection)) {
+        const error = `database connection "${source.connection}" is not configured`;
+        log.error({ resource: e.id, error }, 'layer unavailable');
+        this.layers.set(e.id, { status: 'error', error });
+        return Promise.resolve();
+      }
+      return PostgisLayer.open(databases.pool(source.connection), name, source)
+        .then((layer) => this.setLayer(e.id, layer))
+        .catch((err: Error) => {
+          const unavailable = isUnavailable(err) || (err as { status?: number }).status === 503;
+          const error = unavailable ? `its database cannot be reached` : `${source.schema}.${source.table}: ${err.message}`;
+          log.error({ resource: e.id, error: err.message }, 'layer unavailable');
+          this.layers.set(e.id, { status: 'error', error, code: unavailable ? 'DATABASE_UNAVAILABLE' : undefined });
+          if (unavailable && !databases.closed) setTimeout(() => { if (!databases.closed) void attempt(); }, RETRY_OPEN_MS).unref();
+        });
+    };
+    const ready = attempt();
+    this.layers.set(e.id, { status: 'loading', ready });
+    return ready;
   }
 }

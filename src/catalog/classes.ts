@@ -6,6 +6,8 @@ export interface ResourceClass {
   scopes: string[];
   /** A layer holding features, reached by the feature, export, tile and identify endpoints. */
   featureLayer?: boolean;
+  /** Where a feature layer's data lives: a file under the data directory, or a PostGIS table. */
+  storage?: 'file' | 'postgis';
   /** A style that renders its parent layer. */
   style?: boolean;
 }
@@ -18,6 +20,13 @@ export const RESOURCE_CLASSES: Record<string, ResourceClass> = {
     interfaces: ['IFeatureLayer', 'IBboxLayer'],
     scopes: [...BASE, 'datastruct', 'data'],
     featureLayer: true,
+    storage: 'file',
+  },
+  postgis_layer: {
+    interfaces: ['IFeatureLayer', 'IBboxLayer'],
+    scopes: [...BASE, 'datastruct', 'data'],
+    featureLayer: true,
+    storage: 'postgis',
   },
   qgis_vector_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true },
 };

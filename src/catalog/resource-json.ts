@@ -1,5 +1,6 @@
 // A resource as NextGIS Web's /api/resource/{id} presents it.
 import type { Services } from '../services.js';
+import { postgisSource } from './postgis-entry.js';
 import type { ResourceEntry } from './types.js';
 
 export interface ResourceJson {
@@ -35,6 +36,7 @@ export function resourceJson(services: Services, entry: ResourceEntry, visible: 
       geometry_type: layer?.schema.geometryType ?? null,
       status: state?.status ?? 'error',
       ...(state?.status === 'error' ? { error: state.error } : {}),
+      ...(cls.storage === 'postgis' ? postgisJson(entry) : {}),
     };
     json.feature_layer = {
       fields: (layer?.schema.fields ?? []).map((f, i) => ({
@@ -51,4 +53,10 @@ export function resourceJson(services: Services, entry: ResourceEntry, visible: 
   }
   if (cls.style) json[entry.cls] = { file_name: entry.qml };
   return json;
+}
+
+/** NGW's postgis_layer keys; the connection by name only (its URL holds credentials). */
+function postgisJson(entry: ResourceEntry): Record<string, unknown> {
+  const s = postgisSource(entry);
+  return { connection: { keyname: s.connection }, schema: s.schema, table: s.table, column_id: s.columnId, column_geom: s.columnGeom, fields: 'update' };
 }

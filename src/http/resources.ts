@@ -49,7 +49,7 @@ export async function featureLayerOf(services: Services, entry: ResourceEntry): 
     state = services.catalog.layerState(entry.id);
   }
   if (state?.status !== 'ready') {
-    throw new ApiError(503, 'LAYER_UNAVAILABLE', `Layer ${entry.id} is unavailable: ${state?.status === 'error' ? state.error : 'not loaded'}.`);
+    throw new ApiError(503, (state?.status === 'error' && state.code) || 'LAYER_UNAVAILABLE', `Layer ${entry.id} is unavailable: ${state?.status === 'error' ? state.error : 'not loaded'}.`);
   }
   return state.layer;
 }

@@ -40,8 +40,31 @@ async function exportRequest(services: Services, ctx: Context): Promise<ExportRe
   return {
     entry, layer, srs,
     fields: layer.schema.fields.filter((f) => wanted.includes(f.keyname)),
-    features: layer.features({ intersects }),
+    features: await started(layer.features({ intersects })),
   };
+}
+
+/**
+ * Reads the first feature before the response starts, so that a source failing at once (a
+ * database that cannot be reached) answers its JSON error instead of a cut 200. `return` goes on
+ * to the source even before the first read, so a client gone early still frees its cursor.
+ */
+async function started<T>(items: AsyncIterable<T>): Promise<AsyncIterableIterator<T>> {
+  const it = items[Symbol.asyncIterator]();
+  let first: IteratorResult<T> | null = await it.next();
+  const resumed: AsyncIterableIterator<T> = {
+    [Symbol.asyncIterator]: () => resumed,
+    next() {
+      const r = first;
+      first = null;
+      return r ? Promise.resolve(r) : it.next();
+    },
+    return(value?: unknown) {
+      first = null;
+      return it.return ? it.return(value) : Promise.resolve({ done: true, value: undefined });
+    },
+  };
+  return resumed;
 }
 
 function fileName(entry: ResourceEntry, ext: string): string {

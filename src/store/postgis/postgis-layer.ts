@@ -1,0 +1,101 @@
+// A feature layer read from a PostGIS table on every request: bbox queries use the GiST index
+// (&&), exact filters ST_Intersects, and long reads a server-side cursor so an export of any
+// size holds one batch in memory.
+import type { Geometry } from 'geojson';
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import { coerce } from '../fields.js';
+import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema } from '../types.js';
+import { databaseUnavailable, guarded, isUnavailable } from './connections.js';
+import { describeTable, qualified, type TableAddress, type TableColumns } from './table.js';
+
+/** Rows fetched per cursor read: small enough to stream, large enough to keep round trips few. */
+const BATCH = 500;
+
+interface Row { fid: number | string; geom: string | null; [value: string]: unknown }
+
+export class PostgisLayer implements FeatureLayer {
+  readonly schema: LayerSchema;
+  private readonly from: string;
+  private readonly select: string;
+  private readonly geom: string;
+  private readonly fidColumn: string;
+
+  private constructor(private readonly db: pg.Pool, private readonly name: string, t: TableAddress, private readonly columns: TableColumns) {
+    this.schema = { fields: columns.fields, geometryType: columns.geometryType, sourceSrs: columns.srid };
+    this.from = qualified(t);
+    this.geom = pg.escapeIdentifier(t.columnGeom);
+    this.fidColumn = pg.escapeIdentifier(t.columnId);
+    this.select = [`${this.fidColumn} AS fid`, `ST_AsGeoJSON(ST_Transform(${this.geom}, 4326)) AS geom`,
+      ...columns.selects.map((s, i) => `${s} AS f${i}`)].join(', ');
+  }
+
+  /** Reads the table's structure; fails with a 503 ApiError if the database cannot be reached. */
+  static async open(db: pg.Pool, name: string, t: TableAddress): Promise<PostgisLayer> {
+    return new PostgisLayer(db, name, t, await guarded(name, () => describeTable(db, t)));
+  }
+
+  private featureOf(row: Row): Feature {
+    const fields: Record<string, FieldValue> = {};
+    this.schema.fields.forEach((f, i) => { fields[f.keyname] = coerce(row[`f${i}`], f.datatype); });
+    return { fid: Number(row.fid), geometry: row.geom ? JSON.parse(row.geom) as Geometry : null, fields };
+  }
+
+  async count(): Promise<number> {
+    const r = await guarded(this.name, () => this.db.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${this.from}`));
+    return r.rows[0].n;
+  }
+
+  async extent(): Promise<BBox | null> {
+    const r = await guarded(this.name, () => this.db.query<{ e: number[] | null }>(
+      `SELECT CASE WHEN e IS NULL THEN NULL ELSE ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] END AS e
+         FROM (SELECT ST_Extent(ST_Transform(${this.geom}, 4326)) AS e FROM ${this.from}) s`));
+    return (r.rows[0].e as BBox | null) ?? null;
+  }
+
+  async feature(fid: number): Promise<Feature | null> {
+    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.select} FROM ${this.from} WHERE ${this.fidColumn} = $1`, [fid]));
+    return r.rowCount ? this.featureOf(r.rows[0]) : null;
+  }
+
+  /** The WHERE clause and its parameters for a query (boxes and filters in EPSG:4326, brought to the table's SRID). */
+  private where(query: FeatureQuery): { sql: string; params: unknown[] } {
+    const params: unknown[] = [];
+    const terms: string[] = [];
+    const srid = this.columns.srid;
+    if (query.bbox) {
+      params.push(...query.bbox);
+      terms.push(`${this.geom} && ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, 4326), ${srid})`);
+    }
+    if (query.intersects) {
+      params.push(JSON.stringify(query.intersects));
+      terms.push(`ST_Intersects(${this.geom}, ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON($${params.length}), 4326), ${srid}))`);
+    }
+    return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
+  }
+
+  async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
+    if (query.limit !== undefined && query.limit <= 0) return;
+    const { sql, params } = this.where(query);
+    const page = `${query.offset ? ` OFFSET ${Math.trunc(query.offset)}` : ''}${query.limit !== undefined ? ` LIMIT ${Math.trunc(query.limit)}` : ''}`;
+    const client = await guarded(this.name, () => this.db.connect());
+    let failure: Error | undefined;
+    const cursor = client.query(new Cursor<Row>(`SELECT ${this.select} FROM ${this.from} ${sql} ORDER BY ${this.fidColumn}${page}`, params));
+    try {
+      for (;;) {
+        const rows = await cursor.read(BATCH);
+        for (const row of rows) yield this.featureOf(row);
+        if (rows.length < BATCH) return;
+      }
+    } catch (err) {
+      failure = err as Error;
+      if (isUnavailable(err)) throw databaseUnavailable(this.name, err);
+      throw err;
+    } finally {
+      // A consumer that stops early (a client gone mid-export) lands here too: close the cursor
+      // so the connection goes back to the pool; a broken connection is discarded instead.
+      if (!failure) await cursor.close().catch((err: Error) => { failure = err; });
+      client.release(failure);
+    }
+  }
+}

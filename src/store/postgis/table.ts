@@ -1,0 +1,83 @@
+// What a PostGIS table looks like to Meridian: its fields as NGW types (with the SQL that reads
+// each one in the store's value form), its geometry type and SRID.
+import pg from 'pg';
+import { SourceError } from '../source.js';
+import type { FieldDef, FieldType, GeometryType } from '../types.js';
+
+export interface TableAddress {
+  schema: string;
+  table: string;
+  columnId: string;
+  columnGeom: string;
+}
+
+export interface TableColumns {
+  fields: FieldDef[];
+  /** Per field, in order: the SELECT expression reading it (dates as ISO text, numerics as float8). */
+  selects: string[];
+  geometryType: GeometryType;
+  srid: number;
+}
+
+const id = (name: string) => pg.escapeIdentifier(name);
+export const qualified = (t: TableAddress) => `${id(t.schema)}.${id(t.table)}`;
+
+/** NGW type and read expression of a column of PostgreSQL type `udt`. */
+function fieldOf(column: string, udt: string): { datatype: FieldType; select: string } {
+  const c = id(column);
+  const iso = (e: string) => `to_char(${e}, 'YYYY-MM-DD"T"HH24:MI:SS')`;
+  switch (udt) {
+    case 'int2': case 'int4': return { datatype: 'INTEGER', select: c };
+    case 'bool': return { datatype: 'INTEGER', select: `${c}::int` };
+    case 'int8': return { datatype: 'BIGINT', select: c };
+    case 'float4': case 'float8': case 'numeric': return { datatype: 'REAL', select: `${c}::float8` };
+    case 'date': return { datatype: 'DATE', select: `${c}::text` };
+    case 'time': case 'timetz': return { datatype: 'TIME', select: `${c}::text` };
+    case 'timestamp': return { datatype: 'DATETIME', select: iso(c) };
+    case 'timestamptz': return { datatype: 'DATETIME', select: iso(`${c} AT TIME ZONE 'UTC'`) };
+    default: return { datatype: 'STRING', select: `${c}::text` };
+  }
+}
+
+const GEOMETRY_TYPES = new Set<string>(['POINT', 'LINESTRING', 'POLYGON', 'MULTIPOINT', 'MULTILINESTRING', 'MULTIPOLYGON']);
+
+/** Reads the table's columns; a table or column that is not there is the catalog's mistake (SourceError). */
+export async function describeTable(db: pg.Pool, t: TableAddress): Promise<TableColumns> {
+  const columns = await db.query<{ name: string; udt: string }>(
+    `SELECT a.attname AS name, ty.typname AS udt
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_type ty ON ty.oid = a.atttypid
+      WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`, [t.schema, t.table]);
+  if (!columns.rowCount) throw new SourceError(`table ${t.schema}.${t.table} does not exist`);
+  const udtOf = new Map(columns.rows.map((r) => [r.name, r.udt]));
+  if (!['int2', 'int4', 'int8'].includes(udtOf.get(t.columnId) ?? '')) {
+    throw new SourceError(`column_id "${t.columnId}" must be an integer column of ${t.schema}.${t.table}`);
+  }
+  if (udtOf.get(t.columnGeom) !== 'geometry') {
+    throw new SourceError(`column_geom "${t.columnGeom}" must be a geometry column of ${t.schema}.${t.table}`);
+  }
+  const fields: FieldDef[] = [];
+  const selects: string[] = [];
+  for (const { name, udt } of columns.rows) {
+    if (name === t.columnId || name === t.columnGeom) continue;
+    const f = fieldOf(name, udt);
+    fields.push({ keyname: name, datatype: f.datatype });
+    selects.push(f.select);
+  }
+  const declared = await db.query<{ type: string; srid: number }>(
+    'SELECT upper(type) AS type, srid FROM geometry_columns WHERE f_table_schema = $1 AND f_table_name = $2 AND f_geometry_column = $3',
+    [t.schema, t.table, t.columnGeom]);
+  let type = declared.rows[0]?.type ?? 'GEOMETRY';
+  let srid = declared.rows[0]?.srid ?? 0;
+  if (!GEOMETRY_TYPES.has(type) || !srid) {
+    // A generic geometry column: the first stored geometry tells.
+    const first = await db.query<{ type: string; srid: number }>(
+      `SELECT upper(GeometryType(${id(t.columnGeom)})) AS type, ST_SRID(${id(t.columnGeom)}) AS srid
+         FROM ${qualified(t)} WHERE ${id(t.columnGeom)} IS NOT NULL LIMIT 1`);
+    if (!GEOMETRY_TYPES.has(type)) type = first.rows[0]?.type ?? 'POINT';
+    if (!srid) srid = first.rows[0]?.srid || 4326;
+  }
+  if (!GEOMETRY_TYPES.has(type)) throw new SourceError(`${type} geometries are not supported`);
+  return { fields, selects, geometryType: type as GeometryType, srid };
+}

@@ -1,0 +1,210 @@
+// PostGIS layers: the sample countries and sites loaded into PostgreSQL, served through the same
+// HTTP API as the embedded store and compared with it; permissions through the catalog ACL; a
+// database that is down or goes away answers 503 and the server recovers. Needs a real server:
+// MERIDIAN_TEST_PG_URL (scripts/pg-test-server.sh starts one); skipped without it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import wkx from 'wkx';
+import { authServer, basic, createUser } from './helpers/auth.js';
+import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
+
+const PG_URL = process.env.MERIDIAN_TEST_PG_URL;
+const SCHEMA = `meridian_test_${process.pid}`;
+const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'));
+const rule = (action: string, keyname: string, scope: string, permission: string) =>
+  ({ action, principal: { keyname }, scope, permission, propagate: true });
+
+/** Copies a sample GeoJSON file into table SCHEMA.name (fid 1..n in file order, as the embedded store numbers them). */
+async function loadTable(db: pg.Client, file: string, name: string, columns: Record<string, string>): Promise<void> {
+  const { features } = JSON.parse(readFileSync(join(SAMPLE_DATA, file), 'utf8'));
+  const keys = Object.keys(columns);
+  await db.query(`CREATE TABLE ${SCHEMA}.${name} (fid integer PRIMARY KEY, ${keys.map((k) => `${k} ${columns[k]}`).join(', ')}, geom geometry(Geometry, 4326))`);
+  for (const [i, f] of features.entries()) {
+    await db.query(`INSERT INTO ${SCHEMA}.${name} VALUES ($1, ${keys.map((_, k) => `$${k + 2}`).join(', ')}, ST_SetSRID(ST_GeomFromGeoJSON($${keys.length + 2}), 4326))`,
+      [i + 1, ...keys.map((k) => f.properties[k]), JSON.stringify(f.geometry)]);
+  }
+  await db.query(`CREATE INDEX ON ${SCHEMA}.${name} USING gist (geom)`);
+}
+
+/** A TCP relay to the database that the test can cut and restore, standing for a database that goes away. */
+class Relay {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+  constructor(private readonly target: URL) {}
+  async open(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = new Socket().connect(Number(this.target.port || 5432), this.target.hostname);
+      for (const s of [client, upstream]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); s.on('error', () => s.destroy()); }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+  async cut(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => this.server!.close(resolve));
+  }
+}
+
+describe('PostGIS layers', { skip: PG_URL ? false : 'MERIDIAN_TEST_PG_URL is not set: run scripts/pg-test-server.sh to test PostGIS layers' }, () => {
+  let db: pg.Client;
+  let s: TestServer;        // sample catalog, countries (2) and sites (9) from PostGIS
+  let embedded: TestServer; // the same data from the files
+  let relay: Relay;
+  let configDir: string;
+
+  before(async () => {
+    db = new pg.Client({ connectionString: PG_URL });
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
+    await loadTable(db, 'countries110.geojson', 'countries', { name: 'text', code: 'text', band: 'integer' });
+    await loadTable(db, 'sites.geojson', 'sites', { id: 'integer', score: 'integer' });
+    relay = new Relay(new URL(PG_URL!));
+    await relay.open();
+    const relayed = new URL(PG_URL!);
+    relayed.port = String(relay.port);
+    configDir = mkdtempSync(join(tmpdir(), 'meridian-pg-'));
+    writeFileSync(join(configDir, 'config.json'), JSON.stringify({
+      // Port 1: nothing listens there, so this database is down from the start.
+      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: relayed.href },
+    }));
+    const table = (t: string) => ({ cls: 'postgis_layer', schema: SCHEMA, table: t, column_id: 'fid', column_geom: 'geom', fields: 'update' });
+    const catalog = {
+      permissions: [rule('allow', 'everyone', 'resource', 'read')],
+      resources: [
+        ...sample.resources.map((r: any) => {
+          if (r.id === 1) return { ...r, permissions: [rule('allow', 'everyone', 'data', 'read')] };
+          if (r.id === 8) return { ...r, permissions: [rule('allow', 'authenticated', 'data', 'read')] };
+          if (r.id === 2) return { ...r, source: undefined, ...table('countries') };
+          if (r.id === 9) return { ...r, source: undefined, ...table('sites') };
+          return r;
+        }),
+        { id: 20, parent: 1, display_name: 'Down', ...table('countries'), connection: 'broken' },
+        { id: 21, parent: 1, display_name: 'Relayed', ...table('sites'), connection: 'relayed' },
+      ],
+    };
+    s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: PG_URL!, MERIDIAN_CONFIG: join(configDir, 'config.json')} });
+    await createUser(s, 'bob', 'bob-password');
+    embedded = await startServer();
+  });
+  after(async () => {
+    await s?.stop();
+    await embedded?.stop();
+    await relay?.cut().catch(() => {});
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+    await db?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+    await db?.end();
+  });
+
+  const bob = () => basic('bob', 'bob-password');
+  /** The same request to both servers (as bob, who may read both groups' data). */
+  const both = async (path: string) => {
+    const [a, b] = await Promise.all([s.json(path, { headers: bob() }), embedded.json(path)]);
+    assert.equal(a.status, 200, `${path}: ${JSON.stringify(a.body)}`);
+    assert.equal(b.status, 200, path);
+    return [a.body, b.body];
+  };
+
+  it('resource JSON: the postgis_layer block with NGW names, fields typed from the table as the file store types them', async () => {
+    const [pgJson, fileJson] = await both('/api/resource/2');
+    assert.equal(pgJson.resource.cls, 'postgis_layer');
+    assert.deepEqual(pgJson.resource.interfaces, fileJson.resource.interfaces);
+    const block = pgJson.postgis_layer;
+    assert.equal(block.status, 'ready');
+    assert.deepEqual({ ...block, status: undefined, srs: undefined }, {
+      status: undefined, srs: undefined, geometry_type: fileJson.vector_layer.geometry_type,
+      connection: { keyname: 'default' }, schema: SCHEMA, table: 'countries', column_id: 'fid', column_geom: 'geom', fields: 'update',
+    });
+    assert.deepEqual(pgJson.feature_layer.fields, fileJson.feature_layer.fields);
+  });
+
+  it('feature count, extent, pages of features and single features match the file store', async () => {
+    for (const id of [2, 9]) {
+      const [pgCount, fileCount] = await both(`/api/resource/${id}/feature_count`);
+      assert.ok(fileCount.total_count > 100);
+      assert.deepEqual(pgCount, fileCount);
+      const [pgExtent, fileExtent] = await both(`/api/resource/${id}/extent`);
+      for (const k of ['minLon', 'minLat', 'maxLon', 'maxLat']) assert.ok(Math.abs(pgExtent.extent[k] - fileExtent.extent[k]) < 1e-6, k);
+      const [pgPage, filePage] = await both(`/api/resource/${id}/feature/?limit=7&offset=30&srs=4326`);
+      assert.equal(pgPage.length, 7);
+      assert.deepEqual(pgPage.map((f: any) => [f.id, f.fields]), filePage.map((f: any) => [f.id, f.fields]));
+      for (let i = 0; i < 7; i++) {
+        const [a, b] = [pgPage[i], filePage[i]].map((f) => (wkx.Geometry.parse(f.geom).toGeoJSON() as any).coordinates.flat(Infinity) as number[]);
+        assert.equal(a.length, b.length, `feature ${pgPage[i].id}: same vertices`);
+        assert.ok(a.every((v, k) => Math.abs(v - b[k]) < 1e-7), `feature ${pgPage[i].id}: same coordinates`);
+      }
+      const [pgOne, fileOne] = await both(`/api/resource/${id}/feature/42?geom=no`);
+      assert.deepEqual(pgOne, fileOne);
+    }
+    const missing = await s.json('/api/resource/2/feature/100000', { headers: bob() });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, 'FEATURE_NOT_FOUND');
+  });
+
+  it('intersects selects the same features (ST_Intersects) as the file store', async () => {
+    const wkt = encodeURIComponent('POLYGON((0 40, 30 40, 30 60, 0 60, 0 40))');
+    const [pgHits, fileHits] = await both(`/api/resource/2/feature/?geom=no&srs=4326&intersects=${wkt}`);
+    assert.ok(fileHits.length >= 10, `${fileHits.length} European countries`);
+    assert.deepEqual(pgHits.map((f: any) => f.id), fileHits.map((f: any) => f.id));
+  });
+
+  it('GeoJSON and CSV exports stream every feature, as the file store writes them', async () => {
+    const get = async (server: TestServer, path: string, headers: Record<string, string> = {}) => {
+      const res = await server.get(path, { headers });
+      assert.equal(res.status, 200, path);
+      return res.text();
+    };
+    const [pgGeojson, fileGeojson] = await Promise.all([get(s, '/api/resource/9/geojson', bob()), get(embedded, '/api/resource/9/geojson')]);
+    assert.deepEqual(JSON.parse(pgGeojson), JSON.parse(fileGeojson));
+    const [pgCsv, fileCsv] = await Promise.all([get(s, '/api/resource/2/csv?fields=name,band', bob()), get(embedded, '/api/resource/2/csv?fields=name,band')]);
+    const rows = (csv: string) => csv.trim().split('\r\n');
+    assert.equal(rows(pgCsv).length, 178);
+    assert.equal(rows(pgCsv)[0], 'geom,name,band');
+    // Names and bands column by column (geometry text may differ in its last digits).
+    const tail = (csv: string) => rows(csv).map((r) => r.slice(r.lastIndexOf(')') + 1));
+    assert.deepEqual(tail(pgCsv), tail(fileCsv));
+  });
+
+  it('the catalog ACL applies: Places data needs a login, also for PostGIS layers', async () => {
+    assert.equal((await s.get('/api/resource/9/feature_count')).status, 401);
+    assert.equal((await s.get('/api/resource/9/geojson')).status, 401);
+    assert.equal((await s.get('/api/resource/2/feature_count')).status, 200);
+  });
+
+  it('MVT on a PostGIS layer answers a clear 501 (not tiled yet)', async () => {
+    const { status, body } = await s.json('/api/resource/2/3/4/2.mvt', { headers: bob() });
+    assert.equal(status, 501);
+    assert.equal(body.code, 'NOT_TILEABLE');
+  });
+
+  it('a database that is down answers 503 DATABASE_UNAVAILABLE while other layers keep serving', async () => {
+    const { status, body } = await s.json('/api/resource/20/feature_count');
+    assert.equal(status, 503);
+    assert.equal(body.code, 'DATABASE_UNAVAILABLE');
+    assert.equal((await s.json('/api/resource/20')).body.postgis_layer.status, 'error');
+    assert.equal((await s.get('/api/resource/2/feature_count')).status, 200);
+    assert.equal((await s.get('/api/resource/6/feature_count')).status, 200);
+  });
+
+  it('a database that goes away mid-run answers 503 and serves again once it is back', async () => {
+    const count = () => s.json('/api/resource/21/feature_count');
+    assert.equal((await count()).status, 200);
+    await relay.cut();
+    for (const path of ['/api/resource/21/feature_count', '/api/resource/21/feature/3', '/api/resource/21/geojson']) {
+      const r = await s.json(path);
+      assert.equal(r.status, 503, path);
+      assert.equal(r.body.code, 'DATABASE_UNAVAILABLE', path);
+    }
+    assert.equal((await s.get('/api/resource/2/feature_count')).status, 200, 'the default connection is unaffected');
+    await relay.open();
+    const back = await count();
+    assert.equal(back.status, 200);
+    assert.ok(back.body.total_count > 100);
+  });
+});
