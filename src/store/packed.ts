@@ -157,9 +157,10 @@ export function geometryAt(g: PackedGeometry, i: number): Geometry | null {
 }
 
 /** Candidate features whose bbox meets [minx, miny, maxx, maxy], in ascending index order. */
-export function candidates(g: PackedGeometry, minx: number, miny: number, maxx: number, maxy: number): number[] {
-  if (g.count === 0) return [];
-  return g.index.search(minx, miny, maxx, maxy).sort((a, b) => a - b);
+export function candidates(g: PackedGeometry, minx: number, miny: number, maxx: number, maxy: number): Uint32Array {
+  if (g.count === 0) return new Uint32Array(0);
+  // A typed array sorts numerically and several times faster than a plain array of a million ids.
+  return Uint32Array.from(g.index.search(minx, miny, maxx, maxy)).sort();
 }
 
 /** Everything a worker thread needs to rebuild a PackedGeometry without copying coordinates. */

@@ -1,0 +1,149 @@
+// An identify shape prepared for testing many features against it.
+//
+// Exact tests (Turf) cost time proportional to the shape's vertices, and a continent-sized polygon
+// has tens of thousands. So a polygonal shape is first laid over a grid: every cell that any edge
+// passes through (or nearly) is a "boundary" cell; every other cell lies wholly inside or wholly
+// outside the shape, and one Turf point-in-polygon test per connected group of such cells says
+// which. A feature whose bounding box only covers inside cells certainly intersects; one that only
+// covers outside cells certainly does not. Only the rest — near the boundary — get the Turf test.
+import { booleanIntersects, booleanPointInPolygon } from '@turf/turf';
+import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
+import { bboxOf } from '../store/memory-layer.js';
+import { BoxVerdict, type BBox, type SpatialFilter } from '../store/types.js';
+
+const enum Cell { Boundary = 0, Inside = 1, Outside = 2 }
+
+/** Grid size: enough cells that the boundary is a thin band, few enough to build in a millisecond or two. */
+const MIN_CELLS = 1024;
+const MAX_CELLS = 65536;
+/** A feature box spanning more cells than this is tested exactly rather than cell by cell. */
+const MAX_CELLS_PER_BOX = 16;
+/** Each connected group of cells costs one point-in-polygon test; past this many, cells stay undecided. */
+const MAX_GROUPS = 4096;
+/** Edges mark cells within this fraction of a cell, so rounding in cell arithmetic never misplaces a feature. */
+const MARGIN = 1e-6;
+
+class CellGrid {
+  readonly cells: Uint8Array;
+  readonly cw: number;
+  readonly ch: number;
+
+  constructor(readonly box: BBox, readonly nx: number, readonly ny: number) {
+    this.cells = new Uint8Array(nx * ny); // all Boundary until classified
+    this.cw = (box[2] - box[0]) / nx;
+    this.ch = (box[3] - box[1]) / ny;
+  }
+
+  col(x: number): number {
+    return Math.min(this.nx - 1, Math.max(0, Math.floor((x - this.box[0]) / this.cw)));
+  }
+
+  row(y: number): number {
+    return Math.min(this.ny - 1, Math.max(0, Math.floor((y - this.box[1]) / this.ch)));
+  }
+}
+
+function gridFor(box: BBox, vertices: number): CellGrid | null {
+  const w = box[2] - box[0], h = box[3] - box[1];
+  if (!(w > 0 && h > 0)) return null;
+  const target = Math.min(MAX_CELLS, Math.max(MIN_CELLS, vertices * 16));
+  const nx = Math.max(1, Math.min(1024, Math.round(Math.sqrt((target * w) / h))));
+  const ny = Math.max(1, Math.min(1024, Math.round(target / nx)));
+  return new CellGrid(box, nx, ny);
+}
+
+/** Marks as boundary every cell the segment a→b passes through or nearly touches. */
+function markSegment(grid: CellGrid, a: Position, b: Position, touched: Uint8Array): void {
+  const ex = grid.cw * MARGIN, ey = grid.ch * MARGIN;
+  const ylo = Math.min(a[1], b[1]), yhi = Math.max(a[1], b[1]);
+  const j0 = grid.row(ylo - ey), j1 = grid.row(yhi + ey);
+  const dy = b[1] - a[1];
+  const xAt = (y: number) => (dy === 0 ? a[0] : a[0] + ((y - a[1]) / dy) * (b[0] - a[0]));
+  for (let j = j0; j <= j1; j++) {
+    // The part of the segment inside this row of cells, as an x range.
+    const bandLo = Math.max(ylo, grid.box[1] + j * grid.ch), bandHi = Math.min(yhi, grid.box[1] + (j + 1) * grid.ch);
+    let xlo: number, xhi: number;
+    if (dy === 0 || bandLo > bandHi) { xlo = Math.min(a[0], b[0]); xhi = Math.max(a[0], b[0]); }
+    else { const p = xAt(bandLo), q = xAt(bandHi); xlo = Math.min(p, q); xhi = Math.max(p, q); }
+    const i0 = grid.col(xlo - ex), i1 = grid.col(xhi + ex);
+    for (let i = i0; i <= i1; i++) touched[j * grid.nx + i] = 1;
+  }
+}
+
+function ringsOf(shape: Polygon | MultiPolygon): Position[][] {
+  return shape.type === 'Polygon' ? shape.coordinates : shape.coordinates.flat();
+}
+
+/** Labels the cells no edge touches as inside or outside, one Turf test per connected group. */
+function classifyCells(grid: CellGrid, shape: Polygon | MultiPolygon): void {
+  const touched = new Uint8Array(grid.cells.length);
+  for (const ring of ringsOf(shape)) {
+    for (let k = 1; k < ring.length; k++) markSegment(grid, ring[k - 1], ring[k], touched);
+  }
+  const { nx, ny, cells } = grid;
+  const stack: number[] = [];
+  let groups = 0;
+  for (let start = 0; start < cells.length && groups < MAX_GROUPS; start++) {
+    if (touched[start] || cells[start] !== Cell.Boundary) continue;
+    groups++;
+    const i = start % nx, j = (start - i) / nx;
+    const centre = [grid.box[0] + (i + 0.5) * grid.cw, grid.box[1] + (j + 0.5) * grid.ch];
+    const label = booleanPointInPolygon(centre, shape) ? Cell.Inside : Cell.Outside;
+    cells[start] = label;
+    stack.push(start);
+    while (stack.length) {
+      const c = stack.pop()!;
+      const ci = c % nx;
+      const next = [ci > 0 ? c - 1 : -1, ci < nx - 1 ? c + 1 : -1, c >= nx ? c - nx : -1, c < nx * (ny - 1) ? c + nx : -1];
+      for (const n of next) {
+        if (n >= 0 && !touched[n] && cells[n] === Cell.Boundary) { cells[n] = label; stack.push(n); }
+      }
+    }
+  }
+}
+
+/** A shape in EPSG:4326, ready for `FeatureQuery.area`. */
+export class PreparedArea implements SpatialFilter {
+  readonly bbox: BBox;
+  private readonly grid: CellGrid | null;
+
+  constructor(readonly shape: Geometry) {
+    this.bbox = bboxOf(shape);
+    if (shape.type === 'Polygon' || shape.type === 'MultiPolygon') {
+      this.grid = gridFor(this.bbox, ringsOf(shape).reduce((n, r) => n + r.length, 0));
+      if (this.grid) classifyCells(this.grid, shape);
+    } else {
+      this.grid = null;
+    }
+  }
+
+  classify(minx: number, miny: number, maxx: number, maxy: number): BoxVerdict {
+    const [bx0, by0, bx1, by1] = this.bbox;
+    if (minx > bx1 || maxx < bx0 || miny > by1 || maxy < by0) return BoxVerdict.None;
+    const grid = this.grid;
+    if (!grid) return BoxVerdict.Unknown;
+    const i0 = grid.col(minx), i1 = grid.col(maxx), j0 = grid.row(miny), j1 = grid.row(maxy);
+    if ((i1 - i0 + 1) * (j1 - j0 + 1) > MAX_CELLS_PER_BOX) return BoxVerdict.Unknown;
+    // Parts of the box beyond the grid are outside the shape: such a box is never wholly inside.
+    const spills = minx < bx0 || maxx > bx1 || miny < by0 || maxy > by1;
+    let inside = 0, outside = 0;
+    for (let j = j0; j <= j1; j++) {
+      for (let i = i0; i <= i1; i++) {
+        const c = grid.cells[j * grid.nx + i];
+        if (c === Cell.Boundary) return BoxVerdict.Unknown;
+        if (c === Cell.Inside) inside++; else outside++;
+      }
+    }
+    if (outside === 0 && !spills) return BoxVerdict.All;
+    if (inside === 0) return BoxVerdict.None;
+    return BoxVerdict.Unknown;
+  }
+
+  intersects(g: Geometry): boolean {
+    // Points are most features of big layers; the direct test skips booleanIntersects' bookkeeping.
+    if (g.type === 'Point' && (this.shape.type === 'Polygon' || this.shape.type === 'MultiPolygon')) {
+      return booleanPointInPolygon(g.coordinates, this.shape);
+    }
+    return booleanIntersects(g, this.shape);
+  }
+}
