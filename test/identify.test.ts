@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { booleanPointInPolygon } from '@turf/turf';
+import { booleanIntersects, booleanPointInPolygon } from '@turf/turf';
 import type { Feature, Geometry, Polygon } from 'geojson';
 import { ApiError } from '../src/http/errors.js';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
@@ -23,6 +23,17 @@ function scatter(n: number, seed: number): number[][] {
   let s = seed;
   const rnd = () => ((s = (s * 1664525 + 1013904223) % 2 ** 32) / 2 ** 32);
   return Array.from({ length: n }, () => [Math.round(rnd() * 40_000) / 1000 - 20, Math.round(rnd() * 40_000) / 1000 - 20]);
+}
+
+/** Small triangles, two-part multipolygons and zigzag lines scattered over the star's surroundings. */
+function shapes(n: number): Geometry[] {
+  return scatter(n, 11).map(([x, y], k): Geometry => {
+    const s = 0.4 + (k % 5) * 0.3;
+    const tri = [[x, y], [x + s, y], [x, y + s], [x, y]];
+    if (k % 3 === 0) return { type: 'Polygon', coordinates: [tri] };
+    if (k % 3 === 1) return { type: 'MultiPolygon', coordinates: [[tri], [tri.map(([a, b]) => [a + 3, b - 3])]] };
+    return { type: 'LineString', coordinates: [[x, y], [x + s, y + s], [x + 2 * s, y], [x + 3 * s, y + s]] };
+  });
 }
 
 /** A star with a hole: concave, many boundary cells, and cells inside the hole. */
@@ -49,6 +60,9 @@ const HOLED = [
 ];
 const GRID = Array.from({ length: 10 }, (_, k) => feature(k + 1, { type: 'Point', coordinates: [100 + k, 10] }, { n: k + 1 }));
 const SCATTER = scatter(3000, 7).map((c, k) => feature(k + 1, { type: 'Point', coordinates: c }));
+const SHAPES = shapes(600).map((g, k) => feature(k + 1, g));
+const AREAS = SHAPES.filter((f) => f.geometry.type !== 'LineString');
+const LINES = SHAPES.filter((f) => f.geometry.type === 'LineString');
 
 const CATALOG = {
   resources: [
@@ -57,6 +71,8 @@ const CATALOG = {
     { id: 3, cls: 'vector_layer', parent: 1, display_name: 'Holed', source: 'holed.geojson' },
     { id: 4, cls: 'vector_layer', parent: 1, display_name: 'Grid', source: 'grid.geojson', label_field: 'n' },
     { id: 5, cls: 'vector_layer', parent: 1, display_name: 'Scatter', source: 'scatter.geojson' },
+    { id: 6, cls: 'vector_layer', parent: 1, display_name: 'Areas', source: 'areas.geojson' },
+    { id: 7, cls: 'vector_layer', parent: 1, display_name: 'Lines', source: 'lines.geojson' },
   ],
 };
 
@@ -69,6 +85,8 @@ describe('identify', () => {
     write('holed.geojson', HOLED);
     write('grid.geojson', GRID);
     write('scatter.geojson', SCATTER);
+    write('areas.geojson', AREAS);
+    write('lines.geojson', LINES);
     s = await startServer({ dataDir: dir });
   });
   after(() => s.stop());
@@ -174,6 +192,17 @@ describe('identify', () => {
     const expected = SCATTER.filter((f) => booleanPointInPolygon((f.geometry as any).coordinates, star)).map((f) => f.id);
     assert.ok(expected.length > 100 && expected.length < 2000, `a test that can fail: ${expected.length} points inside`);
     assert.deepEqual(ids(body, 5), expected);
+  });
+
+  it('agrees with Turf booleanIntersects on polygons, multipolygons and lines around a concave holed shape', async () => {
+    const star = starWithHole();
+    const geom = `POLYGON(${star.coordinates.map(wktRing).join(',')})`;
+    const { body } = await identify({ srs: 4326, geom, layers: [6, 7], limit: 10_000 });
+    for (const [layer, features] of [[6, AREAS], [7, LINES]] as const) {
+      const expected = features.filter((f) => booleanIntersects(f.geometry, star)).map((f) => f.id);
+      assert.ok(expected.length > 20 && expected.length < features.length - 20, `a test that can fail: ${expected.length} hit`);
+      assert.deepEqual(ids(body, layer), expected);
+    }
   });
 
   it('answers PUT and the older /feature_layer/identify path alike', async () => {

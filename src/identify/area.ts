@@ -6,8 +6,8 @@
 // outside the shape, and one Turf point-in-polygon test per connected group of such cells says
 // which. A feature whose bounding box only covers inside cells certainly intersects; one that only
 // covers outside cells certainly does not. Only the rest — near the boundary — get the Turf test.
-import { booleanIntersects, booleanPointInPolygon } from '@turf/turf';
-import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
+import { bboxClip, booleanIntersects, booleanPointInPolygon } from '@turf/turf';
+import type { Geometry, LineString, MultiPolygon, Point, Polygon, Position } from 'geojson';
 import { bboxOf } from '../store/memory-layer.js';
 import { BoxVerdict, type BBox, type SpatialFilter } from '../store/types.js';
 
@@ -102,6 +102,42 @@ function classifyCells(grid: CellGrid, shape: Polygon | MultiPolygon): void {
   }
 }
 
+type Part = Point | LineString | Polygon;
+
+/** A feature's parts: each point, line and polygon of a multi-geometry on its own. */
+function partsOf(g: Geometry): Part[] {
+  switch (g.type) {
+    case 'MultiPoint': return g.coordinates.map((coordinates) => ({ type: 'Point', coordinates }));
+    case 'MultiLineString': return g.coordinates.map((coordinates) => ({ type: 'LineString', coordinates }));
+    case 'MultiPolygon': return g.coordinates.map((coordinates) => ({ type: 'Polygon', coordinates }));
+    case 'GeometryCollection': return g.geometries.flatMap(partsOf);
+    default: return [g];
+  }
+}
+
+/** `box` grown a little, so that whatever lies in `box` lies strictly inside the result. */
+function grown(box: BBox): BBox {
+  const d = (box[2] - box[0] + box[3] - box[1]) * 1e-6 + 1e-9;
+  return [box[0] - d, box[1] - d, box[2] + d, box[3] + d];
+}
+
+/**
+ * The part of `g` inside `box`, or null when nothing of it is. Clipping adds edges only along the
+ * box's border; the other geometry of a test lies strictly inside the box, so those edges never
+ * touch it and the clipped test answers as the whole one would — at the cost of the vertices near it.
+ */
+function clip(g: Geometry, box: BBox): Geometry | null {
+  if (g.type === 'Point') return g;
+  const clipped = bboxClip(g as Polygon | MultiPolygon | LineString, box).geometry;
+  if (clipped.type === 'MultiPolygon') {
+    // A polygon whose outer ring vanished has no area in the box (holes lie within the outer ring).
+    const kept = clipped.coordinates.filter((p) => p.length > 0);
+    return kept.length ? { type: 'MultiPolygon', coordinates: kept } : null;
+  }
+  if (clipped.type === 'Polygon') return clipped.coordinates.length ? clipped : null;
+  return clipped.coordinates.length ? clipped : null;
+}
+
 /** A shape in EPSG:4326, ready for `FeatureQuery.area`. */
 export class PreparedArea implements SpatialFilter {
   readonly bbox: BBox;
@@ -140,10 +176,22 @@ export class PreparedArea implements SpatialFilter {
   }
 
   intersects(g: Geometry): boolean {
+    const shape = this.shape;
+    if (shape.type !== 'Polygon' && shape.type !== 'MultiPolygon') return booleanIntersects(g, shape);
     // Points are most features of big layers; the direct test skips booleanIntersects' bookkeeping.
-    if (g.type === 'Point' && (this.shape.type === 'Polygon' || this.shape.type === 'MultiPolygon')) {
-      return booleanPointInPolygon(g.coordinates, this.shape);
+    if (g.type === 'Point') return booleanPointInPolygon(g.coordinates, shape);
+    // Part by part: the grid settles the parts far from the shape's outline; Turf tests the rest,
+    // each against only the stretch of outline around it (Turf's polygon test is quadratic).
+    const around = grown(this.bbox);
+    for (const part of partsOf(g)) {
+      const box = bboxOf(part);
+      const verdict = this.classify(box[0], box[1], box[2], box[3]);
+      if (verdict === BoxVerdict.All) return true;
+      if (verdict === BoxVerdict.None) continue;
+      const localShape = clip(shape, grown(box));
+      const localPart = localShape && clip(part, around);
+      if (localShape && localPart && booleanIntersects(localPart, localShape)) return true;
     }
-    return booleanIntersects(g, this.shape);
+    return false;
   }
 }
