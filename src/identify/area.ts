@@ -6,10 +6,11 @@
 // outside the shape, and one Turf point-in-polygon test per connected group of such cells says
 // which. A feature whose bounding box only covers inside cells certainly intersects; one that only
 // covers outside cells certainly does not. Only the rest — near the boundary — get the Turf test.
-import { bboxClip, booleanIntersects, booleanPointInPolygon } from '@turf/turf';
+import { booleanIntersects } from '@turf/turf';
 import type { Geometry, LineString, MultiPolygon, Point, Polygon, Position } from 'geojson';
 import { bboxOf } from '../store/memory-layer.js';
 import { BoxVerdict, type BBox, type SpatialFilter } from '../store/types.js';
+import { clip, grown, LocalShapes } from './local-shape.js';
 
 const enum Cell { Boundary = 0, Inside = 1, Outside = 2 }
 
@@ -75,7 +76,7 @@ function ringsOf(shape: Polygon | MultiPolygon): Position[][] {
 }
 
 /** Labels the cells no edge touches as inside or outside, one Turf test per connected group. */
-function classifyCells(grid: CellGrid, shape: Polygon | MultiPolygon): void {
+function classifyCells(grid: CellGrid, shape: Polygon | MultiPolygon, local: LocalShapes): void {
   const touched = new Uint8Array(grid.cells.length);
   for (const ring of ringsOf(shape)) {
     for (let k = 1; k < ring.length; k++) markSegment(grid, ring[k - 1], ring[k], touched);
@@ -88,7 +89,7 @@ function classifyCells(grid: CellGrid, shape: Polygon | MultiPolygon): void {
     groups++;
     const i = start % nx, j = (start - i) / nx;
     const centre = [grid.box[0] + (i + 0.5) * grid.cw, grid.box[1] + (j + 0.5) * grid.ch];
-    const label = booleanPointInPolygon(centre, shape) ? Cell.Inside : Cell.Outside;
+    const label = local.contains(centre) ? Cell.Inside : Cell.Outside;
     cells[start] = label;
     stack.push(start);
     while (stack.length) {
@@ -115,41 +116,18 @@ function partsOf(g: Geometry): Part[] {
   }
 }
 
-/** `box` grown a little, so that whatever lies in `box` lies strictly inside the result. */
-function grown(box: BBox): BBox {
-  const d = (box[2] - box[0] + box[3] - box[1]) * 1e-6 + 1e-9;
-  return [box[0] - d, box[1] - d, box[2] + d, box[3] + d];
-}
-
-/**
- * The part of `g` inside `box`, or null when nothing of it is. Clipping adds edges only along the
- * box's border; the other geometry of a test lies strictly inside the box, so those edges never
- * touch it and the clipped test answers as the whole one would — at the cost of the vertices near it.
- */
-function clip(g: Geometry, box: BBox): Geometry | null {
-  if (g.type === 'Point') return g;
-  const clipped = bboxClip(g as Polygon | MultiPolygon | LineString, box).geometry;
-  if (clipped.type === 'MultiPolygon') {
-    // A polygon whose outer ring vanished has no area in the box (holes lie within the outer ring).
-    const kept = clipped.coordinates.filter((p) => p.length > 0);
-    return kept.length ? { type: 'MultiPolygon', coordinates: kept } : null;
-  }
-  if (clipped.type === 'Polygon') return clipped.coordinates.length ? clipped : null;
-  return clipped.coordinates.length ? clipped : null;
-}
-
 /** A shape in EPSG:4326, ready for `FeatureQuery.area`. */
 export class PreparedArea implements SpatialFilter {
   readonly bbox: BBox;
-  private readonly grid: CellGrid | null;
+  private readonly grid: CellGrid | null = null;
+  private readonly local: LocalShapes | null = null;
 
   constructor(readonly shape: Geometry) {
     this.bbox = bboxOf(shape);
     if (shape.type === 'Polygon' || shape.type === 'MultiPolygon') {
+      this.local = new LocalShapes(shape, this.bbox);
       this.grid = gridFor(this.bbox, ringsOf(shape).reduce((n, r) => n + r.length, 0));
-      if (this.grid) classifyCells(this.grid, shape);
-    } else {
-      this.grid = null;
+      if (this.grid) classifyCells(this.grid, shape, this.local);
     }
   }
 
@@ -176,10 +154,10 @@ export class PreparedArea implements SpatialFilter {
   }
 
   intersects(g: Geometry): boolean {
-    const shape = this.shape;
-    if (shape.type !== 'Polygon' && shape.type !== 'MultiPolygon') return booleanIntersects(g, shape);
+    const local = this.local;
+    if (!local) return booleanIntersects(g, this.shape);
     // Points are most features of big layers; the direct test skips booleanIntersects' bookkeeping.
-    if (g.type === 'Point') return booleanPointInPolygon(g.coordinates, shape);
+    if (g.type === 'Point') return local.contains(g.coordinates);
     // Part by part: the grid settles the parts far from the shape's outline; Turf tests the rest,
     // each against only the stretch of outline around it (Turf's polygon test is quadratic).
     const around = grown(this.bbox);
@@ -188,7 +166,7 @@ export class PreparedArea implements SpatialFilter {
       const verdict = this.classify(box[0], box[1], box[2], box[3]);
       if (verdict === BoxVerdict.All) return true;
       if (verdict === BoxVerdict.None) continue;
-      const localShape = clip(shape, grown(box));
+      const localShape = local.around(box);
       const localPart = localShape && clip(part, around);
       if (localShape && localPart && booleanIntersects(localPart, localShape)) return true;
     }
