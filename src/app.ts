@@ -4,6 +4,7 @@ import { errorHandler, requestId, requestLog } from './http/middleware.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
 import { identifyRoutes } from './routes/identify.js';
+import { mvtRoutes } from './routes/mvt.js';
 import { resourceRoutes } from './routes/resource.js';
 import type { Services } from './services.js';
 
@@ -13,9 +14,9 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services), identifyRoutes(services)]) {
+  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services), identifyRoutes(services)]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }
   return app;
 }
