@@ -9,7 +9,7 @@
 import { booleanIntersects } from '@turf/turf';
 import type { Geometry, LineString, MultiPolygon, Point, Polygon, Position } from 'geojson';
 import { bboxOf } from '../store/memory-layer.js';
-import { BoxVerdict, type BBox, type SpatialFilter } from '../store/types.js';
+import { BoxVerdict, type BBox, type GeometryPart, type SpatialFilter } from '../store/types.js';
 import { clip, grown, LocalShapes } from './local-shape.js';
 
 const enum Cell { Boundary = 0, Inside = 1, Outside = 2 }
@@ -154,21 +154,31 @@ export class PreparedArea implements SpatialFilter {
   }
 
   intersects(g: Geometry): boolean {
+    return this.intersectsParts(partsOf(g).map((part) => ({ box: bboxOf(part), geometry: () => part })));
+  }
+
+  intersectsParts(parts: Iterable<GeometryPart>): boolean {
     const local = this.local;
-    if (!local) return booleanIntersects(g, this.shape);
-    // Points are most features of big layers; the direct test skips booleanIntersects' bookkeeping.
-    if (g.type === 'Point') return local.contains(g.coordinates);
+    const around = grown(this.bbox);
     // Part by part: the grid settles the parts far from the shape's outline; Turf tests the rest,
     // each against only the stretch of outline around it (Turf's polygon test is quadratic).
-    const around = grown(this.bbox);
-    for (const part of partsOf(g)) {
-      const box = bboxOf(part);
-      const verdict = this.classify(box[0], box[1], box[2], box[3]);
+    for (const part of parts) {
+      const [x0, y0, x1, y1] = part.box;
+      const verdict = this.classify(x0, y0, x1, y1);
       if (verdict === BoxVerdict.All) return true;
       if (verdict === BoxVerdict.None) continue;
-      const localShape = local.around(box);
-      const localPart = localShape && clip(part, around);
-      if (localShape && localPart && booleanIntersects(localPart, localShape)) return true;
+      for (const piece of partsOf(part.geometry())) {
+        if (!local) {
+          if (booleanIntersects(piece, this.shape)) return true;
+        } else if (piece.type === 'Point') {
+          // Points are most features of big layers; the direct test skips booleanIntersects' bookkeeping.
+          if (local.contains(piece.coordinates)) return true;
+        } else {
+          const localShape = local.around(part.box);
+          const localPart = localShape && clip(piece, around);
+          if (localShape && localPart && booleanIntersects(localPart, localShape)) return true;
+        }
+      }
     }
     return false;
   }

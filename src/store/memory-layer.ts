@@ -1,7 +1,7 @@
 // The embedded feature layer: packed geometry, a spatial index and attribute rows, all in memory.
 import { booleanIntersects } from '@turf/turf';
 import type { Geometry } from 'geojson';
-import { candidates, geometryAt, type PackedGeometry } from './packed.js';
+import { candidates, geometryAt, partsAt, type PackedGeometry } from './packed.js';
 import { BoxVerdict, type BBox, type Feature, type FeatureLayer, type FeatureQuery, type FieldValue, type LayerSchema } from './types.js';
 
 export class MemoryLayer implements FeatureLayer {
@@ -59,8 +59,7 @@ export class MemoryLayer implements FeatureLayer {
       if (Number.isNaN(b[o])) return false;
       const verdict = query.area.classify(b[o], b[o + 1], b[o + 2], b[o + 3]);
       if (verdict !== BoxVerdict.Unknown) return verdict === BoxVerdict.All;
-      const g = geometryAt(this.geometry, row);
-      return g !== null && query.area.intersects(g);
+      return query.area.intersectsParts(partsAt(this.geometry, row));
     }
     if (query.intersects) {
       const g = geometryAt(this.geometry, row);

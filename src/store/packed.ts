@@ -6,6 +6,7 @@
 // LineString: 1 part. MultiLineString: k parts. Polygon / MultiPolygon: rings, outers flagged.
 import Flatbush from 'flatbush';
 import type { Geometry, Position } from 'geojson';
+import type { BBox, GeometryPart } from './types.js';
 
 export const enum Kind { None = 0, Point = 1, LineString = 2, Polygon = 3, MultiPoint = 4, MultiLineString = 5, MultiPolygon = 6 }
 
@@ -153,6 +154,51 @@ export function geometryAt(g: PackedGeometry, i: number): Geometry | null {
     case Kind.Polygon: return { type: 'Polygon', coordinates: polygons()[0] ?? [] };
     case Kind.MultiPolygon: return { type: 'MultiPolygon', coordinates: polygons() };
     default: return null;
+  }
+}
+
+/** Bounds of one part (ring, line or point run) straight from the packed coordinates. */
+function partBox(g: PackedGeometry, part: number): BBox {
+  let minx = Infinity, miny = Infinity, maxx = -Infinity, maxy = -Infinity;
+  for (let v = g.partVertices[part]; v < g.partVertices[part + 1]; v++) {
+    const x = g.coords[2 * v], y = g.coords[2 * v + 1];
+    if (x < minx) minx = x; if (x > maxx) maxx = x;
+    if (y < miny) miny = y; if (y > maxy) maxy = y;
+  }
+  return [minx, miny, maxx, maxy];
+}
+
+/**
+ * Feature i's parts with their bounds: each polygon (outer ring and holes; the outer ring bounds
+ * it), each line, or the point run. Geometry is built only for the parts a caller asks about.
+ */
+export function* partsAt(g: PackedGeometry, i: number): Generator<GeometryPart> {
+  const first = g.featureParts[i], end = g.featureParts[i + 1];
+  const kind = g.kinds[i] as Kind;
+  if (kind === Kind.None) return;
+  if (kind !== Kind.Polygon && kind !== Kind.MultiPolygon) {
+    for (let p = first; p < end; p++) {
+      const type = kind === Kind.Point ? 'Point' : kind === Kind.MultiPoint ? 'MultiPoint' : 'LineString';
+      yield {
+        box: partBox(g, p),
+        geometry: () => (type === 'Point' ? { type, coordinates: positions(g, p)[0] } : { type, coordinates: positions(g, p) }),
+      };
+    }
+    return;
+  }
+  for (let p = first; p < end;) {
+    let next = p + 1;
+    while (next < end && !g.partOuter[next]) next++;
+    const rings = [p, next];
+    yield {
+      box: partBox(g, p),
+      geometry: () => {
+        const coordinates: Position[][] = [];
+        for (let r = rings[0]; r < rings[1]; r++) coordinates.push(positions(g, r));
+        return { type: 'Polygon', coordinates };
+      },
+    };
+    p = next;
   }
 }
 

@@ -46,6 +46,14 @@ export interface SpatialFilter {
   readonly bbox: BBox;
   classify(minx: number, miny: number, maxx: number, maxy: number): BoxVerdict;
   intersects(g: Geometry): boolean;
+  /** The same test, fed a feature's parts one by one, so parts far away are never built. */
+  intersectsParts(parts: Iterable<GeometryPart>): boolean;
+}
+
+/** One part of a feature (a polygon with its holes, a line, a run of points), built on demand. */
+export interface GeometryPart {
+  readonly box: BBox;
+  geometry(): Geometry;
 }
 
 export interface FeatureQuery {
