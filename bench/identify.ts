@@ -12,7 +12,7 @@ import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
 import pg from 'pg';
 import pino from 'pino';
 import { PreparedArea } from '../src/identify/area.js';
-import { countMatches } from '../src/identify/search.js';
+import { matchRows } from '../src/identify/search.js';
 import { buildLayer } from '../src/store/build.js';
 import type { MemoryLayer } from '../src/store/memory-layer.js';
 import { loadLayer } from '../src/store/open.js';
@@ -199,7 +199,10 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|---|---|---|');
     for (const shapeRow of shapes) {
       const shape = shapeRow[pick];
-      const ours = await time(() => countMatches(layer, new PreparedArea(shape)));
+      const ours = await time(async () => {
+        const area = new PreparedArea(shape);
+        return (await matchRows(layer.geometry, layer.candidateRows({ area }), { area }, Infinity)).length;
+      });
       const indexed = turfScan(layer, layer.candidateRows({ intersects: shape }), shape);
       const naive = turfScan(layer, null, shape);
       const postgis = db ? await time(db.count(table, shape)) : undefined;

@@ -205,6 +205,31 @@ describe('identify', () => {
     }
   });
 
+  it('sends a search with a many-vertex shape to a worker, with the same exact answer', async () => {
+    // A wavy ring of 2,400 vertices: above the pool's threshold (OFFLOAD_VERTICES).
+    const ring = Array.from({ length: 2400 }, (_, k) => {
+      const a = (k / 2400) * 2 * Math.PI, r = 12 + 3 * Math.sin(a * 17);
+      return [r * Math.cos(a), r * Math.sin(a)];
+    });
+    ring.push(ring[0]);
+    const wavy: Polygon = { type: 'Polygon', coordinates: [ring] };
+    // Watch which tasks the pool is asked to run (other areas, e.g. tiling, use it too).
+    const pool = s.services.pool, run = pool.run;
+    const asked: string[] = [];
+    pool.run = (task, ...rest) => { asked.push(task); return run.call(pool, task, ...rest); };
+    let body: any;
+    try {
+      body = (await identify({ srs: 4326, geom: `POLYGON(${wktRing(ring)})`, layers: [5, 6], limit: 10_000 })).body;
+    } finally {
+      pool.run = run;
+    }
+    assert.deepEqual(asked.filter((t) => t === 'identify.search'), ['identify.search', 'identify.search'], 'one worker task per layer');
+    const expected = SCATTER.filter((f) => booleanPointInPolygon((f.geometry as any).coordinates, wavy)).map((f) => f.id);
+    assert.ok(expected.length > 300, `a test that can fail: ${expected.length} points inside`);
+    assert.deepEqual(ids(body, 5), expected);
+    assert.deepEqual(ids(body, 6), AREAS.filter((f) => booleanIntersects(f.geometry, wavy)).map((f) => f.id));
+  });
+
   it('answers PUT and the older /feature_layer/identify path alike', async () => {
     const req = { srs: 4326, geom: boxWkt(0, 0, 5, 5), layers: [2] };
     const post = await identify(req);

@@ -116,25 +116,37 @@ function partsOf(g: Geometry): Part[] {
   }
 }
 
-/** A shape in EPSG:4326, ready for `FeatureQuery.area`. */
+/**
+ * A shape in EPSG:4326, ready for `FeatureQuery.area`. The grid and local pieces are made on the
+ * first test, so an area searched in a worker costs the main thread nothing but its bounds.
+ */
 export class PreparedArea implements SpatialFilter {
   readonly bbox: BBox;
-  private readonly grid: CellGrid | null = null;
-  private readonly local: LocalShapes | null = null;
+  private made: { grid: CellGrid | null; local: LocalShapes | null } | null = null;
 
   constructor(readonly shape: Geometry) {
     this.bbox = bboxOf(shape);
-    if (shape.type === 'Polygon' || shape.type === 'MultiPolygon') {
-      this.local = new LocalShapes(shape, this.bbox);
-      this.grid = gridFor(this.bbox, ringsOf(shape).reduce((n, r) => n + r.length, 0));
-      if (this.grid) classifyCells(this.grid, shape, this.local);
+  }
+
+  private prepared(): { grid: CellGrid | null; local: LocalShapes | null } {
+    if (!this.made) {
+      const shape = this.shape;
+      if (shape.type === 'Polygon' || shape.type === 'MultiPolygon') {
+        const local = new LocalShapes(shape, this.bbox);
+        const grid = gridFor(this.bbox, ringsOf(shape).reduce((n, r) => n + r.length, 0));
+        if (grid) classifyCells(grid, shape, local);
+        this.made = { grid, local };
+      } else {
+        this.made = { grid: null, local: null };
+      }
     }
+    return this.made;
   }
 
   classify(minx: number, miny: number, maxx: number, maxy: number): BoxVerdict {
     const [bx0, by0, bx1, by1] = this.bbox;
     if (minx > bx1 || maxx < bx0 || miny > by1 || maxy < by0) return BoxVerdict.None;
-    const grid = this.grid;
+    const grid = this.prepared().grid;
     if (!grid) return BoxVerdict.Unknown;
     const i0 = grid.col(minx), i1 = grid.col(maxx), j0 = grid.row(miny), j1 = grid.row(maxy);
     if ((i1 - i0 + 1) * (j1 - j0 + 1) > MAX_CELLS_PER_BOX) return BoxVerdict.Unknown;
@@ -158,7 +170,7 @@ export class PreparedArea implements SpatialFilter {
   }
 
   intersectsParts(parts: Iterable<GeometryPart>): boolean {
-    const local = this.local;
+    const local = this.prepared().local;
     const around = grown(this.bbox);
     // Part by part: the grid settles the parts far from the shape's outline; Turf tests the rest,
     // each against only the stretch of outline around it (Turf's polygon test is quadratic).

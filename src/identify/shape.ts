@@ -12,8 +12,8 @@ const ACCEPTED = new Set<string>(['Point', 'MultiPoint', 'LineString', 'MultiLin
 export const invalidGeometry = (problem: string) =>
   new ApiError(422, 'INVALID_GEOMETRY', `Parameter "geom" ${problem}.`, 'Geometry is not valid');
 
-/** Every position of a shape, flattened one level at a time. */
-function positionsOf(g: Shape): Position[] {
+/** Every position of a shape. */
+export function positionsOf(g: Shape): Position[] {
   switch (g.type) {
     case 'Point': return [g.coordinates];
     case 'MultiPoint': case 'LineString': return g.coordinates;

@@ -8,7 +8,8 @@ import { ApiError } from '../http/errors.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import { parseIdentifyRequest } from '../identify/request.js';
 import { layerResult, type LayerResult } from '../identify/response.js';
-import { identifyLayer } from '../identify/search.js';
+import { poolSearch } from '../identify/offload.js';
+import { identifyLayer, type RowSearch } from '../identify/search.js';
 import type { Services } from '../services.js';
 
 const isDenied = (e: unknown) => e instanceof ApiError && (e.status === 401 || e.status === 403);
@@ -23,7 +24,7 @@ function readable(ctx: Context, services: Services, id: number, permission: 'dat
   }
 }
 
-async function identify(ctx: Context, services: Services): Promise<void> {
+async function identify(ctx: Context, services: Services, elsewhere: (id: number) => RowSearch): Promise<void> {
   const req = parseIdentifyRequest(await jsonBody(ctx));
   // Every layer is checked (404, 422, 503) before any is searched, so a bad id fails fast.
   const targets = await Promise.all(req.layers.map(async (id) => {
@@ -35,7 +36,7 @@ async function identify(ctx: Context, services: Services): Promise<void> {
   for (const { id, entry, layer } of targets) {
     if (!entry || !layer) { result[id] = { error: 'Forbidden' }; continue; }
     const started = performance.now();
-    const hits = await identifyLayer(layer, req.area, req.limit);
+    const hits = await identifyLayer(layer, req.area, req.limit, elsewhere(id));
     const parent = entry.parent === null ? null : readable(ctx, services, entry.parent, 'resource.read');
     const layerJson = layerResult(entry, layer.schema, hits, parent?.display_name);
     result[id] = layerJson;
@@ -48,9 +49,10 @@ async function identify(ctx: Context, services: Services): Promise<void> {
 
 export function identifyRoutes(services: Services): Router {
   const router = new Router();
+  const elsewhere = poolSearch(services.pool);
   for (const path of ['/api/feature_layer/identify', '/feature_layer/identify']) {
-    router.post(path, (ctx) => identify(ctx, services));
-    router.put(path, (ctx) => identify(ctx, services));
+    router.post(path, (ctx) => identify(ctx, services, elsewhere));
+    router.put(path, (ctx) => identify(ctx, services, elsewhere));
   }
   return router;
 }

@@ -47,25 +47,14 @@ export class MemoryLayer implements FeatureLayer {
   }
 
   /** Rows whose bounding box meets the query's box, ascending; null when every row is a candidate. */
-  candidateRows(query: FeatureQuery = {}): ArrayLike<number> | null {
+  candidateRows(query: FeatureQuery = {}): Uint32Array | null {
     const box = query.bbox ?? query.area?.bbox ?? (query.intersects ? bboxOf(query.intersects) : undefined);
     return box ? candidates(this.geometry, box[0], box[1], box[2], box[3]) : null;
   }
 
   /** Whether a candidate row passes the query's exact filter. */
   rowMatches(row: number, query: FeatureQuery): boolean {
-    if (query.area) {
-      const b = this.geometry.bboxes, o = row * 4;
-      if (Number.isNaN(b[o])) return false;
-      const verdict = query.area.classify(b[o], b[o + 1], b[o + 2], b[o + 3]);
-      if (verdict !== BoxVerdict.Unknown) return verdict === BoxVerdict.All;
-      return query.area.intersectsParts(partsAt(this.geometry, row));
-    }
-    if (query.intersects) {
-      const g = geometryAt(this.geometry, row);
-      return g !== null && booleanIntersects(g, query.intersects);
-    }
-    return true;
+    return rowMatches(this.geometry, row, query);
   }
 
   /** Rows matching the query, in fid order, before offset/limit. */
@@ -88,6 +77,22 @@ export class MemoryLayer implements FeatureLayer {
       if (--left <= 0) return;
     }
   }
+}
+
+/** Whether feature `row` of packed geometry passes the query's exact filter (also used in workers). */
+export function rowMatches(g: PackedGeometry, row: number, query: FeatureQuery): boolean {
+  if (query.area) {
+    const b = g.bboxes, o = row * 4;
+    if (Number.isNaN(b[o])) return false;
+    const verdict = query.area.classify(b[o], b[o + 1], b[o + 2], b[o + 3]);
+    if (verdict !== BoxVerdict.Unknown) return verdict === BoxVerdict.All;
+    return query.area.intersectsParts(partsAt(g, row));
+  }
+  if (query.intersects) {
+    const geometry = geometryAt(g, row);
+    return geometry !== null && booleanIntersects(geometry, query.intersects);
+  }
+  return true;
 }
 
 export function bboxOf(g: Geometry): BBox {
