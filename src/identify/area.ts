@@ -17,8 +17,6 @@ const enum Cell { Boundary = 0, Inside = 1, Outside = 2 }
 /** Grid size: enough cells that the boundary is a thin band, few enough to build in a millisecond or two. */
 const MIN_CELLS = 1024;
 const MAX_CELLS = 65536;
-/** A feature box spanning more cells than this is tested exactly rather than cell by cell. */
-const MAX_CELLS_PER_BOX = 16;
 /** Each connected group of cells costs one point-in-polygon test; past this many, cells stay undecided. */
 const MAX_GROUPS = 4096;
 /** Edges mark cells within this fraction of a cell, so rounding in cell arithmetic never misplaces a feature. */
@@ -33,6 +31,31 @@ class CellGrid {
     this.cells = new Uint8Array(nx * ny); // all Boundary until classified
     this.cw = (box[2] - box[0]) / nx;
     this.ch = (box[3] - box[1]) / ny;
+  }
+
+  /** Inside and outside cell counts as summed-area tables, so any range of cells is counted at once. */
+  private insideSums: Int32Array | null = null;
+  private outsideSums: Int32Array | null = null;
+
+  summarise(): void {
+    const w = this.nx + 1;
+    this.insideSums = new Int32Array(w * (this.ny + 1));
+    this.outsideSums = new Int32Array(w * (this.ny + 1));
+    for (let j = 0; j < this.ny; j++) {
+      for (let i = 0; i < this.nx; i++) {
+        const c = this.cells[j * this.nx + i], at = (j + 1) * w + i + 1;
+        for (const [sums, label] of [[this.insideSums, Cell.Inside], [this.outsideSums, Cell.Outside]] as const) {
+          sums[at] = (c === label ? 1 : 0) + sums[at - 1] + sums[at - w] - sums[at - w - 1];
+        }
+      }
+    }
+  }
+
+  /** How many cells of columns i0..i1 and rows j0..j1 are inside, and how many outside. */
+  count(i0: number, j0: number, i1: number, j1: number): [inside: number, outside: number] {
+    const w = this.nx + 1;
+    const sum = (t: Int32Array) => t[(j1 + 1) * w + i1 + 1] - t[j0 * w + i1 + 1] - t[(j1 + 1) * w + i0] + t[j0 * w + i0];
+    return [sum(this.insideSums!), sum(this.outsideSums!)];
   }
 
   col(x: number): number {
@@ -134,7 +157,7 @@ export class PreparedArea implements SpatialFilter {
       if (shape.type === 'Polygon' || shape.type === 'MultiPolygon') {
         const local = new LocalShapes(shape, this.bbox);
         const grid = gridFor(this.bbox, ringsOf(shape).reduce((n, r) => n + r.length, 0));
-        if (grid) classifyCells(grid, shape, local);
+        if (grid) { classifyCells(grid, shape, local); grid.summarise(); }
         this.made = { grid, local };
       } else {
         this.made = { grid: null, local: null };
@@ -149,19 +172,12 @@ export class PreparedArea implements SpatialFilter {
     const grid = this.prepared().grid;
     if (!grid) return BoxVerdict.Unknown;
     const i0 = grid.col(minx), i1 = grid.col(maxx), j0 = grid.row(miny), j1 = grid.row(maxy);
-    if ((i1 - i0 + 1) * (j1 - j0 + 1) > MAX_CELLS_PER_BOX) return BoxVerdict.Unknown;
+    const cells = (i1 - i0 + 1) * (j1 - j0 + 1);
+    const [inside, outside] = grid.count(i0, j0, i1, j1);
     // Parts of the box beyond the grid are outside the shape: such a box is never wholly inside.
     const spills = minx < bx0 || maxx > bx1 || miny < by0 || maxy > by1;
-    let inside = 0, outside = 0;
-    for (let j = j0; j <= j1; j++) {
-      for (let i = i0; i <= i1; i++) {
-        const c = grid.cells[j * grid.nx + i];
-        if (c === Cell.Boundary) return BoxVerdict.Unknown;
-        if (c === Cell.Inside) inside++; else outside++;
-      }
-    }
-    if (outside === 0 && !spills) return BoxVerdict.All;
-    if (inside === 0) return BoxVerdict.None;
+    if (inside === cells && !spills) return BoxVerdict.All;
+    if (outside === cells) return BoxVerdict.None;
     return BoxVerdict.Unknown;
   }
 
