@@ -4,13 +4,16 @@
 // has tens of thousands. So a polygonal shape is first laid over a grid: every cell that any edge
 // passes through (or nearly) is a "boundary" cell; every other cell lies wholly inside or wholly
 // outside the shape, and one Turf point-in-polygon test per connected group of such cells says
-// which. A feature whose bounding box only covers inside cells certainly intersects; one that only
-// covers outside cells certainly does not. Only the rest — near the boundary — get the Turf test.
+// which. A feature (or feature part) whose bounding box only covers inside cells certainly
+// intersects; one that only covers outside cells certainly does not; summed-area tables count the
+// cells under any box at once. Only the rest — near the boundary — get the Turf test, against the
+// stretch of outline around them (local-shape.ts).
 import { booleanIntersects } from '@turf/turf';
 import type { Geometry, LineString, MultiPolygon, Point, Polygon, Position } from 'geojson';
 import { bboxOf } from '../store/memory-layer.js';
 import { BoxVerdict, type BBox, type GeometryPart, type SpatialFilter } from '../store/types.js';
 import { clip, grown, LocalShapes } from './local-shape.js';
+import { ringsOf } from './shape.js';
 
 const enum Cell { Boundary = 0, Inside = 1, Outside = 2 }
 
@@ -92,10 +95,6 @@ function markSegment(grid: CellGrid, a: Position, b: Position, touched: Uint8Arr
     const i0 = grid.col(xlo - ex), i1 = grid.col(xhi + ex);
     for (let i = i0; i <= i1; i++) touched[j * grid.nx + i] = 1;
   }
-}
-
-function ringsOf(shape: Polygon | MultiPolygon): Position[][] {
-  return shape.type === 'Polygon' ? shape.coordinates : shape.coordinates.flat();
 }
 
 /** Labels the cells no edge touches as inside or outside, one Turf test per connected group. */

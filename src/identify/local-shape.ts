@@ -8,6 +8,7 @@
 import { bboxClip, booleanPointInPolygon } from '@turf/turf';
 import type { Geometry, LineString, MultiPolygon, Polygon, Position } from 'geojson';
 import type { BBox } from '../store/types.js';
+import { ringsOf } from './shape.js';
 
 /** A node with at most this many vertices is tested as it is rather than split. */
 const LEAF_VERTICES = 256;
@@ -32,9 +33,7 @@ export function clip(g: Geometry, box: BBox): Geometry | null {
 }
 
 function vertexCount(g: Polygon | MultiPolygon | null): number {
-  if (!g) return 0;
-  const rings = g.type === 'Polygon' ? g.coordinates : g.coordinates.flat();
-  return rings.reduce((n, r) => n + r.length, 0);
+  return g ? ringsOf(g).reduce((n, r) => n + r.length, 0) : 0;
 }
 
 class Node {

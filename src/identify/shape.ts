@@ -22,7 +22,8 @@ export function positionsOf(g: Shape): Position[] {
   }
 }
 
-function ringsOf(g: Shape): Position[][] {
+/** The rings of a polygonal shape (none for points and lines). */
+export function ringsOf(g: Shape): Position[][] {
   if (g.type === 'Polygon') return g.coordinates;
   if (g.type === 'MultiPolygon') return g.coordinates.flat();
   return [];
