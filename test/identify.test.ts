@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { booleanIntersects, booleanPointInPolygon } from '@turf/turf';
 import type { Feature, Geometry, Polygon } from 'geojson';
-import { ApiError } from '../src/http/errors.js';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
 
 const feature = (id: number, geometry: Geometry, properties: Record<string, unknown> = {}): Feature =>
@@ -64,7 +63,11 @@ const SHAPES = shapes(600).map((g, k) => feature(k + 1, g));
 const AREAS = SHAPES.filter((f) => f.geometry.type !== 'LineString');
 const LINES = SHAPES.filter((f) => f.geometry.type === 'LineString');
 
+const rule = (action: string, scope: string, permission: string, propagate = true) =>
+  ({ action, principal: { keyname: 'everyone' }, scope, permission, propagate });
+
 const CATALOG = {
+  permissions: [rule('allow', 'resource', 'read'), rule('allow', 'data', 'read')],
   resources: [
     { id: 1, cls: 'resource_group', parent: 0, display_name: 'Test group' },
     { id: 2, cls: 'vector_layer', parent: 1, display_name: 'Points', source: 'points.geojson', label_field: 'name' },
@@ -73,6 +76,10 @@ const CATALOG = {
     { id: 5, cls: 'vector_layer', parent: 1, display_name: 'Scatter', source: 'scatter.geojson' },
     { id: 6, cls: 'vector_layer', parent: 1, display_name: 'Areas', source: 'areas.geojson' },
     { id: 7, cls: 'vector_layer', parent: 1, display_name: 'Lines', source: 'lines.geojson' },
+    // Nobody may read this layer's data; its group's name is hidden from everyone, the layer is not.
+    { id: 8, cls: 'resource_group', parent: 0, display_name: 'Hidden group', permissions: [rule('deny', 'resource', 'read', false)] },
+    { id: 9, cls: 'vector_layer', parent: 8, display_name: 'Secret points', source: 'points.geojson', permissions: [rule('deny', 'data', 'read')] },
+    { id: 10, cls: 'vector_layer', parent: 8, display_name: 'Open points', source: 'points.geojson', label_field: 'name' },
   ],
 };
 
@@ -238,28 +245,21 @@ describe('identify', () => {
   });
 
   it('marks a layer the caller may not read as Forbidden and identifies the rest', async () => {
-    const authorize = s.services.authorize;
-    s.services.authorize = (_ctx, entry, permission) => {
-      if (entry.id === 3 && permission === 'data.read') throw new ApiError(403, 'FORBIDDEN', 'no');
-      if (entry.id === 1) throw new ApiError(403, 'FORBIDDEN', 'no');
-    };
-    try {
-      const { status, body } = await identify({ srs: 4326, geom: boxWkt(-1, -1, 5, 5), layers: [2, 3] });
-      assert.equal(status, 200);
-      assert.deepEqual(body[3], { error: 'Forbidden' });
-      assert.deepEqual(ids(body, 2), [1, 3, 4]);
-      assert.equal(body.featureCount, 3);
-      // The parent group's name is only given to those who may read the group.
-      assert.equal('parent' in body[2].features[0], false);
-    } finally {
-      s.services.authorize = authorize;
-    }
+    const { status, body } = await identify({ srs: 4326, geom: boxWkt(-1, -1, 5, 5), layers: [2, 9, 10] });
+    assert.equal(status, 200);
+    assert.deepEqual(body[9], { error: 'Forbidden' });
+    assert.deepEqual(ids(body, 2), [1, 3, 4]);
+    assert.deepEqual(ids(body, 10), [1, 3, 4]);
+    assert.equal(body.featureCount, 6);
+    // The parent group's name is only given to those who may read the group.
+    assert.equal(body[2].features[0].parent, 'Test group');
+    assert.equal('parent' in body[10].features[0], false);
   });
 
   describe('refuses bad requests with a JSON error naming the problem', () => {
     const cases: [string, unknown, number, string, RegExp][] = [
-      ['invalid JSON', '{"srs": 4326,', 400, 'INVALID_JSON', /JSON/],
-      ['a body that is not an object', '[1, 2]', 400, 'INVALID_JSON', /object/],
+      ['invalid JSON', '{"srs": 4326,', 400, 'INVALID_BODY', /cannot be parsed/],
+      ['a body that is not an object', '[1, 2]', 400, 'INVALID_BODY', /object/],
       ['a missing geom', { srs: 4326, layers: [2] }, 400, 'INVALID_PARAMETER', /"geom" is required/],
       ['a missing srs', { geom: boxWkt(0, 0, 1, 1), layers: [2] }, 400, 'INVALID_PARAMETER', /"srs" is required/],
       ['missing layers', { srs: 4326, geom: boxWkt(0, 0, 1, 1) }, 400, 'INVALID_PARAMETER', /"layers" is required/],

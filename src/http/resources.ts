@@ -26,8 +26,16 @@ export function resourceById(services: Services, idText: string | undefined, nam
 /** The resource named by `idText`, once the caller is known to hold `permission` on it. */
 export function resourceFor(ctx: Context, services: Services, idText: string | undefined, permission: Permission, name = 'id'): ResourceEntry {
   const entry = resourceById(services, idText, name);
-  services.authorize(ctx, entry, permission);
+  // A scope the class lacks (data on a group) cannot be granted; only visibility matters then, and
+  // the endpoint goes on to answer 422 for the wrong kind of resource.
+  const scope = permission.slice(0, permission.indexOf('.'));
+  services.authorize(ctx, entry, services.catalog.classOf(entry).scopes.includes(scope) ? permission : 'resource.read');
   return entry;
+}
+
+/** Whether the caller holds `permission` on `entry`, for endpoints that leave out what it may not see. */
+export function mayAccess(ctx: Context, services: Services, entry: ResourceEntry, permission: Permission): boolean {
+  return services.auth.policy.allows(ctx.state.user, entry, permission);
 }
 
 /** The layer's data, waiting for it if it is still loading; 422 if the resource has no features. */

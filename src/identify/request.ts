@@ -63,11 +63,7 @@ function areaOf(wkt: string, srs: number, tolerance: number): PreparedArea {
   return new PreparedArea(wgs84);
 }
 
-export function parseIdentifyRequest(body: unknown): IdentifyRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError(400, 'INVALID_JSON', 'Request body must be a JSON object {"geom", "srs", "layers"}.');
-  }
-  const b = body as Record<string, unknown>;
+export function parseIdentifyRequest(b: Record<string, unknown>): IdentifyRequest {
   for (const key of ['geom', 'srs', 'layers']) if (b[key] === undefined) throw badParameter(key, 'is required');
   if (typeof b.geom !== 'string') throw badParameter('geom', 'must be a WKT string');
   const srs = srsOf(b.srs);

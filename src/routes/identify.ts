@@ -3,7 +3,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
-import { jsonBody } from '../http/body.js';
+import { bodyObject, readLargeJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import { parseIdentifyRequest } from '../identify/request.js';
@@ -25,7 +25,7 @@ function readable(ctx: Context, services: Services, id: number, permission: 'dat
 }
 
 async function identify(ctx: Context, services: Services, elsewhere: (id: number) => RowSearch): Promise<void> {
-  const req = parseIdentifyRequest(await jsonBody(ctx));
+  const req = parseIdentifyRequest(bodyObject(ctx));
   // Every layer is checked (404, 422, 503) before any is searched, so a bad id fails fast.
   const targets = await Promise.all(req.layers.map(async (id) => {
     const entry = readable(ctx, services, id, 'data.read');
@@ -51,8 +51,8 @@ export function identifyRoutes(services: Services): Router {
   const router = new Router();
   const elsewhere = poolSearch(services.pool);
   for (const path of ['/api/feature_layer/identify', '/feature_layer/identify']) {
-    router.post(path, (ctx) => identify(ctx, services, elsewhere));
-    router.put(path, (ctx) => identify(ctx, services, elsewhere));
+    router.post(path, readLargeJson, (ctx) => identify(ctx, services, elsewhere));
+    router.put(path, readLargeJson, (ctx) => identify(ctx, services, elsewhere));
   }
   return router;
 }
