@@ -4,8 +4,8 @@
 // the layer's index + Turf without the grid verdicts, and PostGIS ST_Intersects over a GiST index
 // when MERIDIAN_BENCH_PG_URL names a database.
 //
-//   npm run bench:identify             # 9 timed runs per case
-//   npm run bench:identify -- --quick  # 3 runs per case, smaller time budgets
+//   npm run bench:identify             # up to 15 timed runs per case
+//   npm run bench:identify -- --quick  # up to 7 runs per case, smaller time budgets
 import { createRequire } from 'node:module';
 import { booleanIntersects } from '@turf/turf';
 import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
@@ -19,7 +19,7 @@ import { loadLayer } from '../src/store/open.js';
 import { geometryAt } from '../src/store/packed.js';
 
 const quick = process.argv.includes('--quick');
-const RUNS = quick ? 3 : 9;
+const RUNS = quick ? 7 : 15;
 /** A method's runs stop once they have taken this long (Turf scans stop inside their one run). */
 const BUDGET_MS = quick ? 3_000 : 8_000;
 const POINTS = 1_000_000;

@@ -13,7 +13,7 @@ import type { Geometry, LineString, MultiPolygon, Point, Polygon, Position } fro
 import { bboxOf } from '../store/memory-layer.js';
 import { BoxVerdict, type BBox, type GeometryPart, type SpatialFilter } from '../store/types.js';
 import { clip, grown, LocalShapes } from './local-shape.js';
-import { ringsOf } from './shape.js';
+import { positionsOf, ringsOf } from './shape.js';
 
 const enum Cell { Boundary = 0, Inside = 1, Outside = 2 }
 
@@ -181,7 +181,22 @@ export class PreparedArea implements SpatialFilter {
   }
 
   intersects(g: Geometry): boolean {
-    return this.intersectsParts(partsOf(g).map((part) => ({ box: bboxOf(part), geometry: () => part })));
+    return this.intersectsParts(partsOf(g).map((part) => ({
+      box: bboxOf(part), coords: positionsOf(part).flat(), geometry: () => part,
+    })));
+  }
+
+  /** Whether a vertex lies in an inside cell: then the part certainly meets the shape. */
+  private vertexInside(coords: ArrayLike<number>): boolean {
+    const grid = this.prepared().grid;
+    if (!grid) return false;
+    const [bx0, by0, bx1, by1] = this.bbox;
+    for (let k = 0; k < coords.length; k += 2) {
+      const x = coords[k], y = coords[k + 1];
+      if (x < bx0 || x > bx1 || y < by0 || y > by1) continue;
+      if (grid.cells[grid.row(y) * grid.nx + grid.col(x)] === Cell.Inside) return true;
+    }
+    return false;
   }
 
   intersectsParts(parts: Iterable<GeometryPart>): boolean {
@@ -194,6 +209,7 @@ export class PreparedArea implements SpatialFilter {
       const verdict = this.classify(x0, y0, x1, y1);
       if (verdict === BoxVerdict.All) return true;
       if (verdict === BoxVerdict.None) continue;
+      if (this.vertexInside(part.coords)) return true;
       for (const piece of partsOf(part.geometry())) {
         if (!local) {
           if (booleanIntersects(piece, this.shape)) return true;

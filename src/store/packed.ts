@@ -181,6 +181,7 @@ export function* partsAt(g: PackedGeometry, i: number): Generator<GeometryPart> 
       const type = kind === Kind.Point ? 'Point' : kind === Kind.MultiPoint ? 'MultiPoint' : 'LineString';
       yield {
         box: partBox(g, p),
+        coords: g.coords.subarray(2 * g.partVertices[p], 2 * g.partVertices[p + 1]),
         geometry: () => (type === 'Point' ? { type, coordinates: positions(g, p)[0] } : { type, coordinates: positions(g, p) }),
       };
     }
@@ -192,6 +193,7 @@ export function* partsAt(g: PackedGeometry, i: number): Generator<GeometryPart> 
     const rings = [p, next];
     yield {
       box: partBox(g, p),
+      coords: g.coords.subarray(2 * g.partVertices[p], 2 * g.partVertices[next]),
       geometry: () => {
         const coordinates: Position[][] = [];
         for (let r = rings[0]; r < rings[1]; r++) coordinates.push(positions(g, r));

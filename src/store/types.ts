@@ -53,6 +53,8 @@ export interface SpatialFilter {
 /** One part of a feature (a polygon with its holes, a line, a run of points), built on demand. */
 export interface GeometryPart {
   readonly box: BBox;
+  /** The part's vertices as x, y pairs (every ring of a polygon). */
+  readonly coords: ArrayLike<number>;
   geometry(): Geometry;
 }
 
