@@ -12,6 +12,7 @@ import { principalRoutes } from './routes/auth-principals.js';
 import { sessionRoutes } from './routes/auth-session.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
+import { identifyRoutes } from './routes/identify.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
 import { permissionRoutes } from './routes/permission.js';
@@ -41,7 +42,7 @@ export function createApp(services: Services): Koa {
   app.use(services.plugins.middleware());
   const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
     sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services),
-    ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
+    identifyRoutes(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
   if (metrics) routers.push(monitorRoutes(services, metrics));
   for (const router of routers) {
     app.use(router.routes());
