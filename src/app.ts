@@ -4,6 +4,7 @@ import { errorHandler, requestId, requestLog } from './http/middleware.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
 import { resourceRoutes } from './routes/resource.js';
+import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
 
 export function createApp(services: Services): Koa {
@@ -12,7 +13,10 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services)]) {
+  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services)];
+  // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
+  const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
+  for (const router of [...routers, viewerRoutes(hasRoute)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

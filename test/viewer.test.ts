@@ -1,0 +1,147 @@
+// The built-in map viewer: its static files over HTTP, then the page itself in headless Chromium
+// (Debian's /usr/bin/chromium driven by playwright-core): the map loads, a layer's tiles are fetched and
+// drawn, a click on a known feature shows its fields, and a screenshot lands in test/artifacts/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ROOT, startServer, type TestServer } from './helpers/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+
+let server: TestServer;
+let features: Record<string, boolean>;
+
+before(async () => {
+  // The page is built by `npm run build`; build it here so the test sees the sources as they are now.
+  execFileSync(process.execPath, [join(ROOT, 'viewer', 'build.mjs')], { stdio: 'ignore' });
+  server = await startServer();
+  features = (await server.json('/viewer/features.json')).body;
+});
+after(() => server?.stop());
+
+describe('viewer files over HTTP', () => {
+  test('GET / is the page, revalidated on every load', async () => {
+    const res = await server.get('/');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^text\/html/);
+    assert.equal(res.headers.get('cache-control'), 'no-cache');
+    const html = await res.text();
+    assert.match(html, /<main id="map">/);
+    // fetch adds "Cache-Control: no-cache" to conditional requests unless told otherwise.
+    const again = await server.get('/', { headers: { 'If-Modified-Since': res.headers.get('last-modified')!, 'Cache-Control': 'max-age=0' } });
+    assert.equal(again.status, 304);
+  });
+
+  test('every asset the page names is served, immutable, with its content type and compressed', async () => {
+    const html = await (await server.get('/')).text();
+    const assets = [...html.matchAll(/(?:href|src)="(viewer\/[^"]+)"/g)].map((m) => m[1]);
+    const mapped = /"maplibre-gl": "\.\/(viewer\/[^"]+)"/.exec(html)?.[1];
+    assert.ok(mapped, 'the import map names MapLibre');
+    const types: Record<string, RegExp> = { js: /javascript/, mjs: /javascript/, css: /^text\/css/ };
+    for (const path of [...assets, mapped, mapped.replace('maplibre-gl.mjs', 'maplibre-gl-worker.mjs')]) {
+      const res = await server.get('/' + path, { headers: { 'Accept-Encoding': 'gzip' } });
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-type')!, types[path.split('.').pop()!], path);
+      assert.match(res.headers.get('cache-control')!, /max-age=31536000.*immutable/, path);
+      assert.equal(res.headers.get('content-encoding'), 'gzip', path);
+      assert.ok((await res.arrayBuffer()).byteLength > 0);
+    }
+  });
+
+  test('paths outside the viewer folder, hidden files and missing files are refused as JSON', async () => {
+    for (const path of ['/viewer/..%2f..%2fpackage.json', '/viewer/%2e%2e/%2e%2e/package.json', '/viewer/.hidden', '/viewer/nope.js']) {
+      const { status, body } = await server.json(path);
+      assert.ok(status === 400 || status === 404, `${path} → ${status}`);
+      assert.ok(body.code === 'NOT_FOUND' || body.code === 'INVALID_PATH', path);
+    }
+  });
+
+  test('features.json says which optional APIs this server has', async () => {
+    assert.deepEqual(Object.keys(features).sort(), ['auth', 'cache', 'identify', 'mvt', 'pool', 'render']);
+    for (const v of Object.values(features)) assert.equal(typeof v, 'boolean');
+  });
+});
+
+describe('viewer in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)` }, () => {
+  let browser: BrowserContext;
+  let page: Page;
+  let profile: string;
+  const problems: string[] = [];
+  const tileRequests: string[] = [];
+
+  before(async () => {
+    profile = mkdtempSync(join(tmpdir(), 'meridian-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+        '--no-first-run', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1100, height: 700 },
+    });
+    page = browser.pages()[0] ?? await browser.newPage();
+    // Warnings are left out: software WebGL warns about GPU stalls when the screenshot reads pixels back.
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+      const path = new URL(r.url()).pathname;
+      if (path.endsWith('.mvt') || path.endsWith('/render/tile')) tileRequests.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(server.url + '/');
+    await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  test('the map loads and the tree lists the catalog', async () => {
+    await page.getByText('Countries', { exact: true }).waitFor();
+    const names = await page.locator('#tree label').allTextContents();
+    const expected = (await server.json('/api/resource/?parent=1')).body.map((r: any) => r.resource.display_name);
+    for (const name of expected) assert.ok(names.some((n) => n.trim() === name), `${name} in ${names}`);
+    assert.equal(await page.locator('#status').textContent(), '');
+  });
+
+  test('switching a layer on fetches its vector tiles and draws its features', async (t) => {
+    if (!features.mvt) return t.skip('GET /api/resource/{id}/{z}/{x}/{y}.mvt is not on this server yet');
+    await page.locator('input[data-source="mvt-2"]').check();
+    await page.waitForFunction(() => (window as any).meridianMap.areTilesLoaded() && (window as any).meridianMap.loaded());
+    assert.ok(tileRequests.some((r) => /^200 .*\/api\/resource\/2\/\d+\/\d+\/\d+\.mvt$/.test(r)), tileRequests.join('\n'));
+    const drawn = await page.evaluate(() => (window as any).meridianMap.queryRenderedFeatures({ layers: ['mvt-2-fill'] })
+      .map((f: any) => f.properties.name));
+    const all = (await server.json('/api/resource/2/feature/?geom=no')).body.map((f: any) => f.fields.name);
+    assert.ok(drawn.length > 20, `only ${drawn.length} countries drawn`);
+    for (const name of drawn) assert.ok(all.includes(name), `${name} drawn but not in the layer`);
+  });
+
+  test('a click on a known feature shows its fields', async (t) => {
+    if (!features.identify) return t.skip('POST /api/feature_layer/identify is not on this server yet');
+    if (!features.mvt) return t.skip('needs a layer switched on, and vector tiles are not on this server yet');
+    const [lon, lat] = [134, -25];
+    const expected = (await server.json(`/api/resource/2/feature/?intersects=POINT(${lon} ${lat})&srs=4326&geom=no`)).body;
+    assert.equal(expected.length, 1, 'exactly one country holds the clicked point');
+    const at = await page.evaluate(([x, y]) => (window as any).meridianMap.project([x, y]), [lon, lat]);
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    const popup = page.locator('.maplibregl-popup .identify');
+    await popup.waitFor();
+    const text = await popup.innerText();
+    for (const [field, value] of Object.entries(expected[0].fields)) {
+      assert.ok(text.includes(field) && text.includes(String(value)), `${field}=${value} in popup:\n${text}`);
+    }
+  });
+
+  test('no console errors, failed requests or error statuses; a screenshot is saved', async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer.png') });
+    assert.deepEqual(problems, []);
+    assert.equal(await page.locator('#status').textContent(), '');
+  });
+});

@@ -1,0 +1,48 @@
+// Talking to Meridian from the page: URLs relative to the page (so it works behind a path prefix), JSON, errors.
+
+/** Optional server features, as GET viewer/features.json lists them; the page hides what is missing. */
+export interface ServerFeatures {
+  mvt: boolean;
+  render: boolean;
+  identify: boolean;
+  auth: boolean;
+  cache: boolean;
+  pool: boolean;
+}
+
+/** A resource as GET api/resource/?parent= lists it (only what the viewer reads). */
+export interface Resource {
+  resource: { id: number; cls: string; display_name: string; children: boolean; parent: { id: number } | null };
+  vector_layer?: { geometry_type: string | null };
+}
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** An absolute URL for a server path; MapLibre needs absolute tile URLs. */
+export function apiUrl(path: string): string {
+  return new URL(path, document.baseURI).href;
+}
+
+export async function fetchJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(apiUrl(path), { credentials: 'same-origin', ...init });
+  const text = await res.text();
+  let body: unknown;
+  try { body = text ? JSON.parse(text) : undefined; } catch { body = undefined; }
+  if (!res.ok) {
+    const message = (body as { message?: string } | undefined)?.message ?? `${res.status} ${res.statusText}`;
+    throw new HttpError(res.status, message);
+  }
+  return body as T;
+}
+
+export function postJson<T>(path: string, body: unknown): Promise<T> {
+  return fetchJson<T>(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+export function childrenOf(parent: number): Promise<Resource[]> {
+  return fetchJson<Resource[]>(`api/resource/?parent=${parent}`);
+}
