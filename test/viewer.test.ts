@@ -101,6 +101,20 @@ describe('viewer in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
+  /** Switches Countries on (vector tiles, else a rendered style); false when the server has neither. */
+  async function switchOnCountries(): Promise<boolean> {
+    const box = page.locator(features.mvt ? 'input[data-source="mvt-2"]' : 'input[data-source="render-4"]');
+    if (!features.mvt && !features.render) return false;
+    await box.check();
+    return true;
+  }
+
+  async function clickAt(lon: number, lat: number, double = false): Promise<void> {
+    const at = await page.evaluate(([x, y]) => (window as any).meridianMap.project([x, y]), [lon, lat]);
+    const box = (await page.locator('#map').boundingBox())!;
+    await (double ? page.mouse.dblclick : page.mouse.click).call(page.mouse, box.x + at.x, box.y + at.y);
+  }
+
   test('the map loads and the tree lists the catalog', async () => {
     await page.getByText('Countries', { exact: true }).waitFor();
     const names = await page.locator('#tree label').allTextContents();
@@ -121,21 +135,54 @@ describe('viewer in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     for (const name of drawn) assert.ok(all.includes(name), `${name} drawn but not in the layer`);
   });
 
+  test('zoom to extent fits the layer on the map', async () => {
+    const { extent: e } = (await server.json('/api/resource/9/extent')).body;
+    const bounds = () => page.evaluate(() => (window as any).meridianMap.getBounds().toArray());
+    const holdsExtent = ([[w, s], [east, n]]: number[][]) => w <= e.minLon && s <= e.minLat && east >= e.maxLon && n >= e.maxLat;
+    await page.evaluate(() => (window as any).meridianMap.jumpTo({ center: [20, 0], zoom: 5 }));
+    assert.ok(!holdsExtent(await bounds()), 'zoomed in, the view does not hold the whole layer');
+    const moved = page.evaluate(() => new Promise((resolve) => (window as any).meridianMap.once('moveend', resolve)));
+    await page.locator('li.layer', { has: page.locator('input[data-source="mvt-9"]') }).locator('button.zoom').click();
+    await moved;
+    const after = await bounds();
+    assert.ok(holdsExtent(after), `bounds ${after} hold extent ${JSON.stringify(e)}`);
+  });
+
   test('a click on a known feature shows its fields', async (t) => {
     if (!features.identify) return t.skip('POST /api/feature_layer/identify is not on this server yet');
-    if (!features.mvt) return t.skip('needs a layer switched on, and vector tiles are not on this server yet');
+    if (!await switchOnCountries()) return t.skip('neither vector tiles nor rendered tiles are on this server yet');
     const [lon, lat] = [134, -25];
     const expected = (await server.json(`/api/resource/2/feature/?intersects=POINT(${lon} ${lat})&srs=4326&geom=no`)).body;
     assert.equal(expected.length, 1, 'exactly one country holds the clicked point');
-    const at = await page.evaluate(([x, y]) => (window as any).meridianMap.project([x, y]), [lon, lat]);
-    const box = (await page.locator('#map').boundingBox())!;
-    await page.mouse.click(box.x + at.x, box.y + at.y);
+    await page.evaluate(([x, y]) => (window as any).meridianMap.jumpTo({ center: [x, y], zoom: 2 }), [lon, lat]);
+    await clickAt(lon, lat);
     const popup = page.locator('.maplibregl-popup .identify');
     await popup.waitFor();
     const text = await popup.innerText();
     for (const [field, value] of Object.entries(expected[0].fields)) {
       assert.ok(text.includes(field) && text.includes(String(value)), `${field}=${value} in popup:\n${text}`);
     }
+  });
+
+  test('a drawn polygon identifies what it touches', async (t) => {
+    if (!features.identify) return t.skip('POST /api/feature_layer/identify is not on this server yet');
+    if (!await switchOnCountries()) return t.skip('neither vector tiles nor rendered tiles are on this server yet');
+    await page.evaluate(() => (window as any).meridianMap.jumpTo({ center: [10, 48], zoom: 2 }));
+    await page.locator('#draw').click();
+    const sent = page.waitForRequest((r) => r.url().endsWith('/api/feature_layer/identify'));
+    const ring = [[-10, 35], [30, 35], [30, 60], [-10, 60]];
+    for (const [lon, lat] of ring) await clickAt(lon, lat);
+    await clickAt(ring[3][0], ring[3][1], true);
+    const body = (await sent).postDataJSON();
+    assert.equal(body.srs, 4326);
+    assert.deepEqual(body.layers, [2]);
+    // What the feature API says intersects the very polygon the page sent.
+    const expected = (await server.json(`/api/resource/2/feature/?intersects=${encodeURIComponent(body.geom)}&srs=4326&geom=no`)).body;
+    assert.ok(expected.length > 10, `${expected.length} countries in Europe and around`);
+    const popup = page.locator('.maplibregl-popup .identify');
+    await popup.getByText(`Countries (${expected.length})`).waitFor();
+    const shown = await popup.locator('table').count();
+    assert.equal(shown, Math.min(expected.length, 20));
   });
 
   test('no console errors, failed requests or error statuses; a screenshot is saved', async () => {

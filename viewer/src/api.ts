@@ -22,9 +22,12 @@ export class HttpError extends Error {
   }
 }
 
-/** An absolute URL for a server path; MapLibre needs absolute tile URLs. */
+/**
+ * An absolute URL for a server path (MapLibre needs absolute tile URLs). Joined as text, not with `new URL`,
+ * which would percent-encode the {z}/{x}/{y} of tile templates.
+ */
 export function apiUrl(path: string): string {
-  return new URL(path, document.baseURI).href;
+  return new URL('.', document.baseURI).href + path;
 }
 
 export async function fetchJson<T>(path: string, init: RequestInit = {}): Promise<T> {

@@ -47,14 +47,18 @@ export class PolygonDraw {
     e.preventDefault();
     const onDone = this.done!;
     const ring = this.vertices;
-    this.stop();
+    // The finished shape stays on the map beside its identify popup, until clear() or the next drawing.
+    this.stop(ring.length >= 3);
     if (ring.length >= 3) onDone([...ring, ring[0]]);
   }
 
-  private stop(): void {
+  clear(): void {
+    if (!this.active) { this.vertices = []; this.redraw(); }
+  }
+
+  private stop(keepShape = false): void {
     this.done = null;
-    this.vertices = [];
-    this.redraw();
+    if (!keepShape) { this.vertices = []; this.redraw(); }
     this.map.getCanvas().style.cursor = '';
     // Re-enabled after the double-click's own zoom handler has seen (and skipped) this event.
     setTimeout(() => this.map.doubleClickZoom.enable(), 0);

@@ -7,6 +7,8 @@ import { DRAW_BOTTOM_LAYER } from './draw.js';
 const below = (map: MapLibreMap) => (map.getLayer(DRAW_BOTTOM_LAYER) ? DRAW_BOTTOM_LAYER : undefined);
 
 const PALETTE = ['#d95f02', '#1b9e77', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d'];
+/** Each layer switched on takes the next colour, so layers on the map at once look different. */
+let layersShown = 0;
 
 /** Which kinds of MapLibre layer draw a geometry type; unknown types get all of them, each filtered. */
 function drawnAs(geometryType: string | null): ('fill' | 'line' | 'circle')[] {
@@ -35,7 +37,7 @@ export function showVectorLayer(map: MapLibreMap, id: number, geometryType: stri
     // Past this zoom MapLibre scales the last tiles up rather than asking for ever smaller ones.
     maxzoom: 16,
   });
-  const color = PALETTE[id % PALETTE.length];
+  const color = PALETTE[layersShown++ % PALETTE.length];
   const kinds = drawnAs(geometryType);
   for (const kind of kinds) map.addLayer(vectorStyle(id, kind, color, kinds.length === 3), below(map));
 }

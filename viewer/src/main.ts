@@ -35,7 +35,11 @@ async function main(): Promise<void> {
     const identify = new Identify(map, () => tree.visibleLayers(), (id) => tree.nameOf(id));
     byId('identify-tools').hidden = false;
     byId('draw').addEventListener('click', () => draw.start((ring) => void identify.run(ring, ring[0])));
-    map.on('click', (e) => { if (!draw.active) void identify.run(clickSquare(map, e), e.lngLat); });
+    map.on('click', (e) => {
+      if (draw.active) return;
+      draw.clear();
+      void identify.run(clickSquare(map, e), e.lngLat);
+    });
   }
   if (features.auth) void setUpLogin().catch((e: Error) => showStatus(`Login: ${e.message}`));
   setUpAdmin(features);
