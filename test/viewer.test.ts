@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, startServer, type TestServer } from './helpers/server.js';
 
@@ -109,6 +110,11 @@ describe('viewer in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     return true;
   }
 
+  /** The map's pixels as RGBA, decoded from a screenshot. */
+  async function mapPixels(): Promise<Buffer> {
+    return sharp(await page.locator('#map canvas').screenshot()).ensureAlpha().raw().toBuffer();
+  }
+
   async function clickAt(lon: number, lat: number, double = false): Promise<void> {
     const at = await page.evaluate(([x, y]) => (window as any).meridianMap.project([x, y]), [lon, lat]);
     const box = (await page.locator('#map').boundingBox())!;
@@ -133,6 +139,19 @@ describe('viewer in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     const all = (await server.json('/api/resource/2/feature/?geom=no')).body.map((f: any) => f.fields.name);
     assert.ok(drawn.length > 20, `only ${drawn.length} countries drawn`);
     for (const name of drawn) assert.ok(all.includes(name), `${name} drawn but not in the layer`);
+  });
+
+  test('switching a style on fetches its rendered tiles and shows them', async (t) => {
+    if (!features.render) return t.skip('GET /api/component/render/tile is not on this server yet');
+    const background = await mapPixels();
+    await page.locator('input[data-source="render-4"]').check();
+    await page.waitForFunction(() => (window as any).meridianMap.areTilesLoaded() && (window as any).meridianMap.loaded());
+    assert.ok(tileRequests.some((r) => /^200 .*\/api\/component\/render\/tile\?resource=4&/.test(r)), tileRequests.join('\n'));
+    const shown = await mapPixels();
+    let changed = 0;
+    for (let i = 0; i < shown.length; i += 4) if (shown[i] !== background[i] || shown[i + 1] !== background[i + 1] || shown[i + 2] !== background[i + 2]) changed++;
+    assert.ok(changed > shown.length / 4 / 20, `only ${changed} pixels changed when the style was switched on`);
+    await page.locator('input[data-source="render-4"]').uncheck();
   });
 
   test('zoom to extent fits the layer on the map', async () => {
