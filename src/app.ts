@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
+import { mvtRoutes } from './routes/mvt.js';
 import { resourceRoutes } from './routes/resource.js';
 import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
@@ -13,7 +14,7 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
-  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services)];
+  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services)];
   // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
   const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
   for (const router of [...routers, viewerRoutes(hasRoute)]) {
