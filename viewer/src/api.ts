@@ -13,7 +13,7 @@ export interface ServerFeatures {
 /** A resource as GET api/resource/?parent= lists it (only what the viewer reads). */
 export interface Resource {
   resource: { id: number; cls: string; display_name: string; children: boolean; parent: { id: number } | null };
-  vector_layer?: { geometry_type: string | null };
+  vector_layer?: { geometry_type: string | null; status?: string; error?: string };
 }
 
 export class HttpError extends Error {

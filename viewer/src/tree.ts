@@ -57,9 +57,11 @@ export class LayerTree {
   private layerItem(r: Resource): HTMLLIElement {
     const { id, display_name: name, children } = r.resource;
     const geometryType = r.vector_layer?.geometry_type ?? null;
-    const title = this.features.mvt ? 'vector tiles' : 'vector tiles are not served here';
+    const failed = r.vector_layer?.status === 'error';
+    const title = failed ? `could not be loaded: ${r.vector_layer?.error ?? 'unknown error'}`
+      : this.features.mvt ? 'vector tiles' : 'vector tiles are not served here';
     const row = h('div', { className: 'row' },
-      this.toggle(`mvt-${id}`, id, name, title, this.features.mvt, () => showVectorLayer(this.map, id, geometryType)),
+      this.toggle(`mvt-${id}`, id, name, title, this.features.mvt && !failed, () => showVectorLayer(this.map, id, geometryType)),
       h('span', { className: 'geometry' }, (geometryType ?? '').toLowerCase()),
       h('button', { type: 'button', className: 'zoom', title: 'Zoom to extent', onclick: () => this.zoomTo(id) }, '⤢'));
     const li = h('li', { className: 'layer' }, row);
