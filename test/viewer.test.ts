@@ -63,8 +63,22 @@ describe('viewer files over HTTP', () => {
   });
 
   test('features.json says which optional APIs this server has', async () => {
-    assert.deepEqual(Object.keys(features).sort(), ['auth', 'cache', 'identify', 'mvt', 'pool', 'render']);
-    for (const v of Object.values(features)) assert.equal(typeof v, 'boolean');
+    const probes: Record<string, [string, string]> = {
+      mvt: ['GET', '/api/resource/2/0/0/0.mvt'],
+      render: ['GET', '/api/component/render/tile?resource=4&z=0&x=0&y=0'],
+      identify: ['POST', '/api/feature_layer/identify'],
+      auth: ['POST', '/api/component/auth/login'],
+      cache: ['GET', '/cache/'],
+      pool: ['GET', '/pool/'],
+    };
+    assert.deepEqual(Object.keys(features).sort(), Object.keys(probes).sort());
+    for (const [name, [method, path]] of Object.entries(probes)) {
+      const res = await server.get(path, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+      const text = await res.text();
+      // "No endpoint" is the app's own 404; any other answer (even a 4xx about the request) means the API is there.
+      const missing = res.status === 404 && text.includes('"NOT_FOUND"');
+      assert.equal(features[name], !missing, `${name}: ${method} ${path} → ${res.status} ${text.slice(0, 120)}`);
+    }
   });
 });
 
