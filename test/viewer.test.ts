@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT, startServer, type TestServer } from './helpers/server.js';
+import { ROOT, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+const ADMIN_PASSWORD = 'viewer-admin-secret';
 
 let server: TestServer;
 let features: Record<string, boolean>;
@@ -20,7 +21,8 @@ let features: Record<string, boolean>;
 before(async () => {
   // The page is built by `npm run build`; build it here so the test sees the sources as they are now.
   execFileSync(process.execPath, [join(ROOT, 'viewer', 'build.mjs')], { stdio: 'ignore' });
-  server = await startServer();
+  // A copy of the sample data: with the auth API, the server keeps its user database in the data folder.
+  server = await startServer({ dataDir: tempData({ copySample: true }), env: { MERIDIAN_ADMIN_PASSWORD: ADMIN_PASSWORD } });
   features = (await server.json('/viewer/features.json')).body;
 });
 after(() => server?.stop());
@@ -144,6 +146,37 @@ describe('viewer in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     const expected = (await server.json('/api/resource/?parent=1')).body.map((r: any) => r.resource.display_name);
     for (const name of expected) assert.ok(names.some((n) => n.trim() === name), `${name} in ${names}`);
     assert.equal(await page.locator('#status').textContent(), '');
+  });
+
+  test('logging in and out through the form', async (t) => {
+    if (!features.auth) return t.skip('the auth API (/api/component/auth/login) is not on this server yet');
+    const form = page.locator('#login');
+    await form.locator('input[name="login"]').fill('administrator');
+    await form.locator('input[name="password"]').fill('not the password');
+    const refused = page.waitForResponse((r) => r.url().endsWith('/api/component/auth/login'));
+    await form.locator('#login-button').click();
+    assert.equal((await refused).status(), 401);
+    await page.locator('#login-error').filter({ hasText: /\S/ }).waitFor();
+    // That refusal was the point of the step, not a problem of the page.
+    problems.splice(0, problems.length, ...problems.filter((p) => !p.startsWith('HTTP 401') || !p.endsWith('/api/component/auth/login')));
+
+    await form.locator('input[name="password"]').fill(ADMIN_PASSWORD);
+    await Promise.all([page.waitForEvent('load'), form.locator('#login-button').click()]);
+    await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+    await page.getByText('Signed in as').waitFor();
+    const me = await page.evaluate(() => fetch('api/component/auth/current_user').then((r) => r.json()));
+    assert.equal(me.keyname, 'administrator');
+
+    if (features.cache || features.pool) {
+      await page.locator('#admin-refresh').click();
+      await page.locator('#admin-content h3').first().waitFor();
+      assert.equal(await page.locator('#admin-content .error').count(), 0, await page.locator('#admin-content').innerText());
+    }
+
+    await Promise.all([page.waitForEvent('load'), page.locator('#logout-button').click()]);
+    await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+    await form.locator('input[name="login"]').waitFor();
+    assert.equal((await page.evaluate(() => fetch('api/component/auth/current_user').then((r) => r.json()))).keyname, 'guest');
   });
 
   test('switching a layer on fetches its vector tiles and draws its features', async (t) => {
