@@ -19,7 +19,7 @@ export function createApp(services: Services): Koa {
   const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
   for (const router of [...routers, viewerRoutes(hasRoute)]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }
   return app;
 }
