@@ -1,9 +1,13 @@
 // The Koa application: cross-cutting middleware, then one router per API area.
 import Koa from 'koa';
+import { resolveCaller } from './http/auth.js';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
+import { principalRoutes } from './routes/auth-principals.js';
+import { sessionRoutes } from './routes/auth-session.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
 import { mvtRoutes } from './routes/mvt.js';
+import { permissionRoutes } from './routes/permission.js';
 import { resourceRoutes } from './routes/resource.js';
 import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
@@ -14,7 +18,9 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
-  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services)];
+  app.use(resolveCaller(services));
+  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
+    sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services)];
   // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
   const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
   for (const router of [...routers, viewerRoutes(hasRoute)]) {

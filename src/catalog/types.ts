@@ -12,5 +12,7 @@ export interface ResourceEntry {
   label_field?: string;
   /** Styles: QML file under the styles directory. */
   qml?: string;
+  /** ACL rules (auth/acl.ts), validated at start; replaced at run time by PUT /api/resource/{id}. */
+  permissions?: unknown;
   [option: string]: unknown;
 }

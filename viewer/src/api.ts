@@ -30,8 +30,12 @@ export function apiUrl(path: string): string {
   return new URL('.', document.baseURI).href + path;
 }
 
-export async function fetchJson<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(apiUrl(path), { credentials: 'same-origin', ...init });
+/** Marks the page's requests as scripted: Meridian then answers 401 without a Basic challenge, so the browser
+ * does not pop up its own login dialog (the page has a login form). */
+export const SCRIPTED = { 'X-Requested-With': 'XMLHttpRequest' };
+
+export async function fetchJson<T>(path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<T> {
+  const res = await fetch(apiUrl(path), { credentials: 'same-origin', ...init, headers: { ...SCRIPTED, ...init.headers } });
   const text = await res.text();
   let body: unknown;
   try { body = text ? JSON.parse(text) : undefined; } catch { body = undefined; }

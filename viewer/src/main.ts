@@ -2,7 +2,7 @@
 // identify by click or polygon, login, and the administrators' cache and pool page.
 import { Map as MapLibreMap, NavigationControl, ScaleControl } from 'maplibre-gl';
 import { setUpAdmin } from './admin.js';
-import { fetchJson, type ServerFeatures } from './api.js';
+import { fetchJson, SCRIPTED, type ServerFeatures } from './api.js';
 import { setUpLogin } from './auth.js';
 import { byId, showStatus } from './dom.js';
 import { PolygonDraw } from './draw.js';
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     style: { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#dfe9f0' } }] },
     center: [0, 20],
     zoom: 1,
+    transformRequest: (url) => ({ url, headers: SCRIPTED }),
     attributionControl: { compact: false, customAttribution: 'Sample data: <a href="https://www.naturalearthdata.com/">Natural Earth</a> · Meridian' },
   });
   map.addControl(new NavigationControl(), 'top-right');
