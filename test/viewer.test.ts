@@ -194,6 +194,7 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
     await page.waitForFunction(() => (window as any).meridianMap?.loaded());
     await form.locator('input[name="login"]').waitFor();
     assert.equal((await page.evaluate(() => fetch('api/component/auth/current_user').then((r) => r.json()))).keyname, 'guest');
+    assert.equal(await page.locator('#admin').isVisible(), false, 'the administration panel is not offered to guests');
   });
 
   test('switching a layer on fetches its vector tiles and draws its features', async (t) => {

@@ -7,7 +7,8 @@ interface User { id: number; keyname: string; display_name?: string }
 /** NextGIS Web answers current_user for anonymous callers with its guest user. */
 const isGuest = (u: User) => u.keyname === 'guest';
 
-export async function setUpLogin(): Promise<void> {
+/** Shows who is signed in and wires the form; resolves whether the caller is a signed-in user. */
+export async function setUpLogin(): Promise<boolean> {
   const form = byId<HTMLFormElement>('login');
   const user = await fetchJson<User>('api/component/auth/current_user');
   const guest = isGuest(user);
@@ -36,4 +37,5 @@ export async function setUpLogin(): Promise<void> {
       byId('login-error').textContent = (err as Error).message;
     }
   });
+  return !guest;
 }

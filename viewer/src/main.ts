@@ -42,8 +42,9 @@ async function main(): Promise<void> {
       void identify.run(clickSquare(map, e), e.lngLat);
     });
   }
-  if (features.auth) void setUpLogin().catch((e: Error) => showStatus(`Login: ${e.message}`));
-  setUpAdmin(features);
+  // The management API is for administrators: with users about, offer it only to someone signed in.
+  const signedIn = features.auth ? await setUpLogin().catch((e: Error) => { showStatus(`Login: ${e.message}`); return false; }) : true;
+  if (signedIn) setUpAdmin(features);
 }
 
 main().catch((e: Error) => showStatus(`The viewer could not start: ${e.message}`));
