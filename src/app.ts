@@ -17,6 +17,7 @@ import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
 import { permissionRoutes } from './routes/permission.js';
 import { resourceRoutes } from './routes/resource.js';
+import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
 
 export function createApp(services: Services): Koa {
@@ -44,7 +45,9 @@ export function createApp(services: Services): Koa {
     sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services),
     identifyRoutes(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
   if (metrics) routers.push(monitorRoutes(services, metrics));
-  for (const router of routers) {
+  // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
+  const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
+  for (const router of [...routers, viewerRoutes(hasRoute)]) {
     app.use(router.routes());
     app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }
