@@ -63,7 +63,9 @@ export class Catalog {
       }
     }
     if (cls.featureLayer && typeof e.source !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "source"`);
-    if (cls.style && typeof e.qml !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "qml"`);
+    if (cls.style && typeof e.qml !== 'string' && (typeof e.style !== 'object' || e.style === null)) {
+      throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "qml" file or a JSON "style"`);
+    }
     this.resources.set(e.id, { ...e, parent: e.id === ROOT_ID ? null : e.parent ?? ROOT_ID });
   }
 

@@ -12,5 +12,7 @@ export interface ResourceEntry {
   label_field?: string;
   /** Styles: QML file under the styles directory. */
   qml?: string;
+  /** Styles without QML: Meridian's JSON style (see render/json-style.ts). */
+  style?: unknown;
   [option: string]: unknown;
 }

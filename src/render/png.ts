@@ -1,0 +1,50 @@
+// Rasterizing (librsvg through sharp) and PNG encoding. A palette PNG is written only when the
+// image has at most 256 distinct RGBA values, so it is exact; otherwise RGBA. Effort is kept low:
+// tiles are small and served many times from the cache, and zlib level 6 is within a few per cent
+// of level 9 in size at a fraction of the time (see bench/render.ts).
+import sharp from 'sharp';
+
+export interface Rgba8 {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+export async function rasterizeSvg(svg: string): Promise<Rgba8> {
+  const { data, info } = await sharp(Buffer.from(svg), { density: 72 }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/** Distinct RGBA values, counting no further than `limit + 1`. */
+export function distinctColours(data: Uint8Array, limit: number): number {
+  const seen = new Set<number>();
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
+  for (let i = 0; i < words.length; i++) {
+    seen.add(words[i]);
+    if (seen.size > limit) break;
+  }
+  return seen.size;
+}
+
+export async function encodePng(image: Rgba8): Promise<Buffer> {
+  const colours = distinctColours(image.data, 256);
+  const input = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 4 } });
+  if (colours <= 256) {
+    return input.png({ palette: true, colours: Math.max(2, colours), quality: 100, dither: 0, effort: 1, compressionLevel: 6 }).toBuffer();
+  }
+  return input.png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
+}
+
+/** A fully transparent PNG. */
+export function transparentPng(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    .png({ palette: true, colours: 2, compressionLevel: 9 }).toBuffer();
+}
+
+let empty: Promise<Buffer> | null = null;
+
+/** The transparent 256×256 tile, made once and shared by every empty tile. */
+export function emptyTile(): Promise<Buffer> {
+  empty ??= transparentPng(256, 256);
+  return empty;
+}
