@@ -1,7 +1,6 @@
 // Rasterizing (librsvg through sharp) and PNG encoding. A palette PNG is written only when the
-// image has at most 256 distinct RGBA values, so it is exact; otherwise RGBA. Effort is kept low:
-// tiles are small and served many times from the cache, and zlib level 6 is within a few per cent
-// of level 9 in size at a fraction of the time (see bench/render.ts).
+// image has at most 256 distinct RGBA values, so it is exact; otherwise RGBA (see bench/render.ts
+// for the zlib level chosen).
 import sharp from 'sharp';
 
 export interface Rgba8 {
@@ -30,7 +29,9 @@ export async function encodePng(image: Rgba8): Promise<Buffer> {
   const colours = distinctColours(image.data, 256);
   const input = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 4 } });
   if (colours <= 256) {
-    return input.png({ palette: true, colours: Math.max(2, colours), quality: 100, dither: 0, effort: 1, compressionLevel: 6 }).toBuffer();
+    // libimagequant keeps every colour only at its slowest speed (effort 10): faster speeds
+    // posterize the input first and shift colours by one or two levels.
+    return input.png({ palette: true, colours: Math.max(2, colours), quality: 100, dither: 0, effort: 10, compressionLevel: 6 }).toBuffer();
   }
   return input.png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
 }

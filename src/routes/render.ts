@@ -73,7 +73,7 @@ function sendPng(ctx: Context, services: Services, png: Buffer): void {
 
 export function renderRoutes(services: Services): Router {
   const router = new Router();
-  const book = new StyleBook(services.config.stylesDir, services.log);
+  const book = new StyleBook(services);
 
   const tile = async (ctx: Context, ids: string[], nd: 200 | 204) => {
     const { z, x, y } = tileParams(ctx);
