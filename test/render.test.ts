@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { ApiError } from '../src/http/errors.js';
+import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { SAMPLE_DATA, SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const R = 6378137;
@@ -231,21 +232,9 @@ describe('agreement with QGIS reference renders', { skip: !existsSync(join(SHARE
     const [, style, z, x, y] = /^(.+)_(\d+)_(\d+)_(\d+)\.png$/.exec(file)!;
     it(`covers the pixels QGIS covers, in its colours: ${file}`, async () => {
       const mine = await decode(await s.get(`/api/component/render/tile?z=${z}&x=${x}&y=${y}&resource=${STYLE_IDS[style]}`));
-      const ref = await pixels(join(SHARED, 'renders', file));
-      let agree = 0, both = 0, colourError = 0, solid = 0;
-      for (let i = 0; i < ref.data.length; i += 4) {
-        const a = mine.data[i + 3] >= 128, b = ref.data[i + 3] >= 128;
-        if (a === b) agree++;
-        if (a && b) both++;
-        if (mine.data[i + 3] === 255 && ref.data[i + 3] === 255) {
-          solid++;
-          for (let c = 0; c < 3; c++) colourError += Math.abs(mine.data[i + c] - ref.data[i + c]);
-        }
-      }
-      const pixelsTotal = ref.data.length / 4;
-      assert.ok(agree / pixelsTotal >= 0.95, `coverage agrees on ${(100 * agree / pixelsTotal).toFixed(1)}% of pixels`);
-      assert.ok(both > 0, 'something is drawn where QGIS draws');
-      assert.ok(colourError / (3 * solid) < 4, `mean colour difference ${(colourError / (3 * solid)).toFixed(2)} where both are opaque`);
+      const a = agreement(mine.data, await rgbaOf(join(SHARED, 'renders', file)));
+      assert.ok(a.referenceCovered > 0, 'QGIS drew something');
+      assert.ok(a.coverage >= 0.95 && a.colourError < 4, describeAgreement(a));
     });
   }
 });
