@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
+import { mvtRoutes } from './routes/mvt.js';
 import { renderRoutes } from './routes/render.js';
 import { resourceRoutes } from './routes/resource.js';
 import type { Services } from './services.js';
@@ -13,7 +14,9 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services), renderRoutes(services)]) {
+  for (const router of [
+    resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services), renderRoutes(services),
+  ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -1,5 +1,6 @@
 // Settings, from (lowest to highest precedence) defaults, a JSON file, the environment, the command line.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -12,6 +13,12 @@ export interface Config {
   stylesDir: string;
   /** Cache-Control sent with tiles and rendered images. */
   tileCacheControl: string;
+  /** Byte budget of the tile cache (MERIDIAN_TILE_CACHE_MB). */
+  tileCacheBytes: number;
+  /** Worker threads for CPU-heavy work; default: one per core (MERIDIAN_WORKERS). */
+  workers: number;
+  /** A worker task running longer is abandoned and its worker replaced (MERIDIAN_TASK_TIMEOUT_MS). */
+  taskTimeoutMs: number;
   logLevel: string;
 }
 
@@ -23,8 +30,17 @@ const DEFAULTS: Config = {
   dataDir: 'data',
   stylesDir: 'styles',
   tileCacheControl: 'public, max-age=3600',
+  tileCacheBytes: 256 * 1024 * 1024,
+  workers: availableParallelism(),
+  taskTimeoutMs: 20_000,
   logLevel: 'info',
 };
+
+function positive(value: unknown, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number, got "${value}"`);
+  return n;
+}
 
 function port(value: unknown, name: string): number {
   const n = Number(value);
@@ -60,6 +76,9 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.dataDir = resolve(pick(args.data, 'MERIDIAN_DATA') ?? c.dataDir);
   c.stylesDir = resolve(pick(args.styles, 'MERIDIAN_STYLES') ?? c.stylesDir);
   c.tileCacheControl = env.MERIDIAN_TILE_CACHE_CONTROL ?? c.tileCacheControl;
+  if (env.MERIDIAN_TILE_CACHE_MB !== undefined) c.tileCacheBytes = positive(env.MERIDIAN_TILE_CACHE_MB, 'MERIDIAN_TILE_CACHE_MB') * 1024 * 1024;
+  if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));
+  if (env.MERIDIAN_TASK_TIMEOUT_MS !== undefined) c.taskTimeoutMs = positive(env.MERIDIAN_TASK_TIMEOUT_MS, 'MERIDIAN_TASK_TIMEOUT_MS');
   c.logLevel = env.LOG_LEVEL ?? c.logLevel;
   return c;
 }

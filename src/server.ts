@@ -6,7 +6,9 @@ import { createApp } from './app.js';
 import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { createLogger } from './log.js';
+import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
+import { TileCache } from './tiles/cache.js';
 
 export interface Running {
   services: Services;
@@ -22,7 +24,10 @@ export interface Running {
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
   // Until users and ACLs exist, every caller may read every resource.
-  const services: Services = { config, log, catalog, authorize: () => {} };
+  const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, log });
+  const tileCache = new TileCache(config.tileCacheBytes);
+  catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
+  const services: Services = { config, log, catalog, authorize: () => {}, pool, tileCache };
   const layersLoaded = catalog.loadLayers(log);
   const app = createApp(services);
   const server = createServer(app.callback());
@@ -42,7 +47,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         server.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         server.closeIdleConnections();
-      });
+      }).then(() => pool.close());
       return closing;
     },
   };

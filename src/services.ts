@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import type { Authorize } from './http/resources.js';
+import type { WorkerPool } from './pool/pool.js';
+import type { TileCache } from './tiles/cache.js';
 
 export interface Services {
   config: Config;
@@ -10,4 +12,8 @@ export interface Services {
   catalog: Catalog;
   /** Permission check used by every resource endpoint (see http/resources.ts). */
   authorize: Authorize;
+  /** Worker threads for CPU-heavy work (tiles, rendering); see pool/pool.ts. */
+  pool: WorkerPool;
+  /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */
+  tileCache: TileCache;
 }

@@ -22,6 +22,7 @@ export class Catalog {
   readonly resources = new Map<number, ResourceEntry>();
   private readonly children = new Map<number, number[]>();
   private readonly layers = new Map<number, LayerState>();
+  private readonly layerListeners: ((id: number) => void)[] = [];
 
   constructor(entries: ResourceEntry[], readonly dataDir: string, readonly stylesDir: string) {
     this.add({ id: ROOT_ID, cls: 'resource_group', parent: null, display_name: 'Main resource group' });
@@ -108,6 +109,17 @@ export class Catalog {
     return this.layers.get(id);
   }
 
+  /** Calls `listener` with a layer's id each time its data becomes ready or is replaced (caches drop what they derived). */
+  onLayerChange(listener: (id: number) => void): void {
+    this.layerListeners.push(listener);
+  }
+
+  /** Makes `layer` the data of resource `id` (after loading, or when the data changes). */
+  setLayer(id: number, layer: FeatureLayer): void {
+    this.layers.set(id, { status: 'ready', layer });
+    for (const listener of this.layerListeners) listener(id);
+  }
+
   /** Starts loading every feature layer; a layer that fails is logged and kept in error state. */
   loadLayers(log: Logger): Promise<void> {
     const loads: Promise<void>[] = [];
@@ -115,7 +127,7 @@ export class Catalog {
       if (!RESOURCE_CLASSES[e.cls].featureLayer) continue;
       const { source, ...rest } = e;
       const ready = loadLayer(insideFolder(this.dataDir, source!), rest as SourceOptions, `${e.id}:${e.display_name}`, log)
-        .then((layer) => { this.layers.set(e.id, { status: 'ready', layer }); })
+        .then((layer) => this.setLayer(e.id, layer))
         .catch((err: NodeJS.ErrnoException) => {
           const error = err.code === 'ENOENT' ? `source file "${source}" does not exist` : `${source}: ${err.message}`;
           log.error({ resource: e.id, error }, 'layer unavailable');

@@ -16,6 +16,16 @@ export function optionalInt(value: unknown, name: string, fallback: number, min 
   return value === undefined || value === '' ? fallback : intParam(value, name, min, max);
 }
 
+/** A decimal number in [min, max]; `fallback` when absent. */
+export function optionalNumber(value: unknown, name: string, fallback: number, min = -Infinity, max = Infinity): number {
+  if (value === undefined || value === '') return fallback;
+  const text = String(value);
+  if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw badParameter(name, 'must be a number');
+  const n = Number(text);
+  if (n < min || n > max) throw badParameter(name, `must be between ${min} and ${max}`);
+  return n;
+}
+
 /** A single query value (the last one when repeated). */
 export function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[value.length - 1] : value;

@@ -1,17 +1,15 @@
-// Rendering style resources for a frame: permission checks on each style and its layer, the
-// features in view projected to frame pixels, and the render itself (see `runRender`).
+// Rendering style resources for a frame: permission checks on each style and its layer, then the
+// render itself in the worker pool (task.ts).
 import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
 import { ApiError } from '../http/errors.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
 import type { FeatureLayer } from '../store/types.js';
-import { queryBox } from './frame.js';
-import { PixelGeometryBuilder } from './geometries.js';
-import { renderPng, type RenderJob } from './render.js';
-import type { StyleBook } from './styles.js';
-import { reachOf } from './svg.js';
+import type { RenderLayers } from './layers.js';
 import type { Style } from './style.js';
+import type { StyleBook } from './styles.js';
+import { RENDER_TASK, type RenderRequest } from './task.js';
 import type { Frame } from './units.js';
 
 export interface StyledLayer {
@@ -38,21 +36,10 @@ export async function styledLayers(ctx: Context, services: Services, book: Style
   return out;
 }
 
-/** Features of each layer in the frame (widened by the style's reach), in frame pixels. */
-export async function renderJob(layers: StyledLayer[], frame: Frame): Promise<RenderJob> {
-  const job: RenderJob = { frame, layers: [] };
-  for (const { style, layer } of layers) {
-    const builder = new PixelGeometryBuilder(frame, style.fields);
-    for await (const f of layer.features({ bbox: queryBox(frame, reachOf(style, frame)) })) builder.add(f.geometry, f.fields);
-    job.layers.push({ style, geometries: builder.finish() });
-  }
-  return job;
-}
-
-/**
- * Where the CPU work happens: the single switch point between the main thread and the worker
- * pool (src/render/task.ts is the pool task). Null when nothing is drawn.
- */
-export async function runRender(_services: Services, job: RenderJob): Promise<Buffer | null> {
-  return renderPng(job);
+/** The PNG of the styled layers over the frame, drawn in the worker pool; null when nothing is drawn. */
+export async function renderInPool(services: Services, sources: RenderLayers, layers: StyledLayer[], frame: Frame): Promise<Buffer | null> {
+  const pooled = layers.map((l) => ({ source: sources.source(l.layerEntry.id, l.layer), style: l.style }));
+  const request: RenderRequest = { frame, layers: pooled.map((l) => ({ key: l.source.key, style: l.style })) };
+  const png = await services.pool.run<Uint8Array | null>(RENDER_TASK, request, { layers: pooled.map((l) => l.source) });
+  return png && Buffer.from(png.buffer, png.byteOffset, png.byteLength);
 }

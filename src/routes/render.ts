@@ -7,8 +7,13 @@ import { badParameter } from '../http/errors.js';
 import { intParam, single } from '../http/params.js';
 import { RENDER_DPI, tileFrame } from '../render/frame.js';
 import { emptyTile, transparentPng } from '../render/png.js';
-import { renderJob, runRender, styledLayers } from '../render/service.js';
+import { RenderLayers } from '../render/layers.js';
+import { renderInPool, styledLayers } from '../render/service.js';
 import { StyleBook } from '../render/styles.js';
+import { RENDER_TASK } from '../render/task.js';
+import { taskModule } from '../pool/pool.js';
+import { tileKey } from '../tiles/cache.js';
+import { matches, wantsBypass } from '../tiles/respond.js';
 import type { Frame } from '../render/units.js';
 import type { Services } from '../services.js';
 
@@ -59,11 +64,11 @@ function emptyMode(ctx: Context): 200 | 204 {
 
 const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
 
-function sendPng(ctx: Context, services: Services, png: Buffer): void {
-  const etag = etagOf(png);
+function sendPng(ctx: Context, services: Services, png: Buffer, etag = etagOf(png)): void {
   ctx.set('Cache-Control', services.config.tileCacheControl);
   ctx.set('ETag', etag);
-  if (ctx.get('If-None-Match').split(/\s*,\s*/).includes(etag)) {
+  const ifNoneMatch = ctx.get('If-None-Match');
+  if (ifNoneMatch && matches(ifNoneMatch, etag)) {
     ctx.status = 304;
     return;
   }
@@ -74,32 +79,39 @@ function sendPng(ctx: Context, services: Services, png: Buffer): void {
 export function renderRoutes(services: Services): Router {
   const router = new Router();
   const book = new StyleBook(services);
+  const sources = new RenderLayers(services.pool);
+  services.pool.register(RENDER_TASK, taskModule('../render/task.js', import.meta.url));
+  services.catalog.onLayerChange((id) => sources.changed(id));
 
-  const tile = async (ctx: Context, ids: string[], nd: 200 | 204) => {
+  const tile = async (ctx: Context, ids: string[], idParam: string, nd: 200 | 204) => {
     const { z, x, y } = tileParams(ctx);
-    const layers = await styledLayers(ctx, services, book, ids, ids.length === 1 && ctx.params.id ? 'id' : 'resource');
-    const png = await runRender(services, await renderJob(layers, tileFrame(z, x, y)));
-    if (!png && nd === 204) {
-      ctx.set('Cache-Control', services.config.tileCacheControl);
-      ctx.status = 204;
-      return;
-    }
-    sendPng(ctx, services, png ?? await emptyTile());
+    const layers = await styledLayers(ctx, services, book, ids, idParam);
+    const key = tileKey({ format: 'png', resources: layers.map((l) => l.styleEntry.id), z, x, y });
+    const { tile: cached, outcome } = await services.tileCache.get(key, layers.map((l) => l.layerEntry.id), async () => {
+      const png = await renderInPool(services, sources, layers, tileFrame(z, x, y));
+      // An empty tile is cached as an empty body and answered from the one shared PNG.
+      return { body: png ?? Buffer.alloc(0), etag: png ? etagOf(png) : '""', contentType: 'image/png' };
+    }, wantsBypass(ctx));
+    ctx.set('X-Tile-Cache', outcome);
+    if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
+    if (nd === 200) return sendPng(ctx, services, await emptyTile());
+    ctx.set('Cache-Control', services.config.tileCacheControl);
+    ctx.status = 204;
   };
 
   router.get('/api/component/render/tile', async (ctx) => {
     const nd = emptyMode(ctx);
-    await tile(ctx, resourceIds(ctx), nd);
+    await tile(ctx, resourceIds(ctx), 'resource', nd);
   });
 
   router.get('/resource/:id/tms', async (ctx) => {
-    await tile(ctx, [ctx.params.id], 200);
+    await tile(ctx, [ctx.params.id], 'id', 200);
   });
 
   router.get('/api/component/render/image', async (ctx) => {
     const frame = imageFrame(ctx);
     const layers = await styledLayers(ctx, services, book, resourceIds(ctx), 'resource');
-    const png = await runRender(services, await renderJob(layers, frame));
+    const png = await renderInPool(services, sources, layers, frame);
     sendPng(ctx, services, png ?? await transparentPng(frame.width, frame.height));
   });
 

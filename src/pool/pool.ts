@@ -1,0 +1,292 @@
+// A pool of worker threads for CPU-heavy work, so the main thread only does I/O and caching.
+// Tasks are named; each name maps to a module whose default export runs inside the worker.
+// Layer data is shipped to a worker once per layer version and kept there (SharedArrayBuffers
+// inside it are shared, not copied). A crashed or timed-out worker is replaced at once.
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { ApiError } from '../http/errors.js';
+import type { FromWorker, LayerShipment, TaskFailure, ToWorker, WorkerHealth } from './protocol.js';
+
+export type { TaskContext, TaskHandler } from './protocol.js';
+
+/** Where a layer's data comes from; `data()` should be memoised by the caller (it runs per task). */
+export interface LayerSource {
+  key: string;
+  version: number;
+  data(): unknown | Promise<unknown>;
+}
+
+export interface RunOptions {
+  layers?: LayerSource[];
+  /** Buffers of the payload to move to the worker instead of copying. */
+  transfer?: ArrayBuffer[];
+  timeoutMs?: number;
+}
+
+export interface PoolOptions {
+  size?: number;
+  taskTimeoutMs?: number;
+  log?: Logger;
+  /** Task name → module URL (see `taskModule`). More can be added with `register`. */
+  tasks?: Record<string, string>;
+}
+
+export interface WorkerStats {
+  id: number;
+  threadId: number;
+  busy: boolean;
+  task: string | null;
+  tasksDone: number;
+  tasksFailed: number;
+  retiring: boolean;
+  uptimeMs: number;
+  /** Share of time the worker's event loop was busy since it started (0–1). */
+  utilization: number;
+  /** Heap figures as the worker last reported them (v8.getHeapStatistics inside the worker). */
+  heapUsed: number | null;
+  heapTotal: number | null;
+  heapLimit: number | null;
+  externalBytes: number | null;
+  layers: number;
+}
+
+export interface PoolStats {
+  size: number;
+  queued: number;
+  restarts: number;
+  crashes: number;
+  timeouts: number;
+  workers: WorkerStats[];
+}
+
+interface Job {
+  task: string;
+  module: string;
+  payload: unknown;
+  layers: { key: string; version: number; data: unknown }[];
+  transfer: ArrayBuffer[];
+  timeoutMs: number;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  id: number;
+  worker: Worker;
+  job: Job | null;
+  jobId: number;
+  timer: NodeJS.Timeout | null;
+  /** Layer key → version this worker holds. */
+  layers: Map<string, number>;
+  health: WorkerHealth | null;
+  tasksDone: number;
+  tasksFailed: number;
+  retiring: boolean;
+  /** Set when we end the worker ourselves, so its exit is not taken for a crash. */
+  ending: boolean;
+  started: number;
+  exited: Promise<void>;
+}
+
+const EXT = extname(new URL(import.meta.url).pathname);
+
+/**
+ * The URL of a task module next to `base` (pass `import.meta.url`), with the extension the
+ * running code has: `.ts` under tsx (tests), `.js` from dist/.
+ */
+export function taskModule(relative: string, base: string): string {
+  const url = new URL(relative, base);
+  url.pathname = url.pathname.replace(/\.[cm]?[jt]s$/, extname(new URL(base).pathname));
+  return url.href;
+}
+
+function spawnWorker(): Worker {
+  const entry = new URL(`./worker${EXT}`, import.meta.url);
+  if (EXT !== '.ts') return new Worker(entry);
+  // Under tsx (tests), Node 20 workers do not apply the parent's --import hooks: register them first.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(
+    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
+    { eval: true },
+  );
+}
+
+function failureError(f: TaskFailure): Error {
+  if (f.status && f.code) return new ApiError(f.status, f.code, f.message);
+  return new Error(f.message);
+}
+
+export class WorkerPool {
+  readonly size: number;
+  private readonly taskTimeoutMs: number;
+  private readonly log?: Logger;
+  private readonly tasks = new Map<string, string>();
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextSlotId = 1;
+  private nextJobId = 1;
+  private restarts = 0;
+  private crashes = 0;
+  private timeouts = 0;
+  private closed = false;
+
+  constructor(opts: PoolOptions = {}) {
+    this.size = Math.max(1, opts.size ?? availableParallelism());
+    this.taskTimeoutMs = opts.taskTimeoutMs ?? 20_000;
+    this.log = opts.log;
+    for (const [name, module] of Object.entries(opts.tasks ?? {})) this.register(name, module);
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Adds (or replaces) the module that handles `task`; `module` is a URL, see `taskModule`. */
+  register(task: string, module: string): void {
+    this.tasks.set(task, module);
+  }
+
+  /** Runs `task` in a worker. Rejects with ApiError 503 WORKER_FAILED / WORKER_TIMEOUT if the worker dies or overruns. */
+  async run<T>(task: string, payload: unknown, opts: RunOptions = {}): Promise<T> {
+    const module = this.tasks.get(task);
+    if (!module) throw new Error(`no handler registered for task "${task}"`);
+    const layers = await Promise.all((opts.layers ?? []).map(async (l) => ({ key: l.key, version: l.version, data: await l.data() })));
+    if (this.closed) throw new ApiError(503, 'POOL_CLOSED', 'The worker pool is shutting down.');
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        task, module, payload, layers, transfer: opts.transfer ?? [], timeoutMs: opts.timeoutMs ?? this.taskTimeoutMs,
+        resolve: resolve as (v: unknown) => void, reject,
+      });
+      this.dispatch();
+    });
+  }
+
+  /** Tells workers to drop a layer's data (the layer was removed or replaced). */
+  forgetLayer(key: string): void {
+    for (const s of this.slots) {
+      if (s.layers.delete(key)) s.worker.postMessage({ type: 'forget', key } satisfies ToWorker);
+    }
+  }
+
+  /** Replaces every worker: new tasks go to new workers at once; tasks in flight finish on the old ones. */
+  async restart(): Promise<void> {
+    if (this.closed) return;
+    this.restarts++;
+    const old = this.slots.filter((s) => !s.retiring);
+    for (const s of old) s.retiring = true;
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    for (const s of old) if (!s.job) this.end(s);
+    this.log?.info({ workers: this.size }, 'worker pool restarting');
+    this.dispatch();
+    await Promise.all(old.map((s) => s.exited));
+  }
+
+  stats(): PoolStats {
+    const now = Date.now();
+    return {
+      size: this.size, queued: this.queue.length, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts,
+      workers: this.slots.map((s) => ({
+        id: s.id, threadId: s.worker.threadId, busy: s.job !== null, task: s.job?.task ?? null,
+        tasksDone: s.tasksDone, tasksFailed: s.tasksFailed, retiring: s.retiring, uptimeMs: now - s.started,
+        utilization: s.worker.performance.eventLoopUtilization().utilization,
+        heapUsed: s.health?.heapUsed ?? null, heapTotal: s.health?.heapTotal ?? null,
+        heapLimit: s.health?.heapLimit ?? null, externalBytes: s.health?.externalBytes ?? null,
+        layers: s.layers.size,
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new ApiError(503, 'POOL_CLOSED', 'The worker pool is shutting down.'));
+    const slots = this.slots.splice(0);
+    for (const s of slots) {
+      s.job?.reject(new ApiError(503, 'POOL_CLOSED', 'The worker pool is shutting down.'));
+      s.job = null;
+      this.end(s);
+    }
+    await Promise.all(slots.map((s) => s.exited));
+  }
+
+  private spawn(): Slot {
+    const worker = spawnWorker();
+    const slot: Slot = {
+      id: this.nextSlotId++, worker, job: null, jobId: 0, timer: null, layers: new Map(), health: null,
+      tasksDone: 0, tasksFailed: 0, retiring: false, ending: false, started: Date.now(),
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+    };
+    worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+    worker.on('error', (err) => this.log?.error({ worker: slot.id, err }, 'worker crashed'));
+    worker.once('exit', (code) => this.onExit(slot, code));
+    // Idle workers must not keep the process alive.
+    worker.unref();
+    return slot;
+  }
+
+  private end(slot: Slot): void {
+    slot.ending = true;
+    if (slot.timer) clearTimeout(slot.timer);
+    void slot.worker.terminate();
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+  }
+
+  private onMessage(slot: Slot, msg: FromWorker): void {
+    slot.health = msg.health;
+    if (msg.type === 'ready' || msg.id !== slot.jobId || !slot.job) return;
+    const job = slot.job;
+    slot.job = null;
+    slot.worker.unref();
+    if (slot.timer) clearTimeout(slot.timer);
+    if (msg.type === 'done') { slot.tasksDone++; job.resolve(msg.value); }
+    else { slot.tasksFailed++; job.reject(failureError(msg.error)); }
+    if (slot.retiring) this.end(slot);
+    this.dispatch();
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    if (slot.ending) return;
+    // The worker died on its own: fail its task and put a fresh worker in its place.
+    this.crashes++;
+    const job = slot.job;
+    slot.job = null;
+    if (slot.timer) clearTimeout(slot.timer);
+    this.log?.error({ worker: slot.id, code, task: job?.task }, 'worker exited; replacing it');
+    job?.reject(new ApiError(503, 'WORKER_FAILED', `The worker running "${job.task}" failed; please retry.`));
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    if (!slot.retiring && !this.closed) this.slots.push(this.spawn());
+    this.dispatch();
+  }
+
+  private onTimeout(slot: Slot): void {
+    const job = slot.job;
+    if (!job) return;
+    this.timeouts++;
+    slot.job = null;
+    this.log?.warn({ worker: slot.id, task: job.task, ms: job.timeoutMs }, 'task timed out; replacing its worker');
+    job.reject(new ApiError(503, 'WORKER_TIMEOUT', `"${job.task}" took longer than ${job.timeoutMs} ms.`));
+    const retiring = slot.retiring;
+    this.end(slot);
+    if (!retiring && !this.closed) this.slots.push(this.spawn());
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.job || slot.retiring) continue;
+      const job = this.queue.shift()!;
+      const shipments: LayerShipment[] = job.layers.map((l) => {
+        if (slot.layers.get(l.key) === l.version) return { key: l.key, version: l.version };
+        slot.layers.set(l.key, l.version);
+        return l;
+      });
+      slot.job = job;
+      slot.worker.ref();
+      slot.jobId = this.nextJobId++;
+      slot.timer = setTimeout(() => this.onTimeout(slot), job.timeoutMs);
+      const msg: ToWorker = { type: 'task', id: slot.jobId, task: job.task, module: job.module, payload: job.payload, layers: shipments };
+      slot.worker.postMessage(msg, job.transfer);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// Worker-thread entry: runs tasks one at a time, each by the default export of its module, and
+// keeps the layer data shipped to it (one version per layer key) for the tasks that follow.
+import { getHeapStatistics } from 'node:v8';
+import { parentPort } from 'node:worker_threads';
+import type { FromWorker, TaskContext, TaskFailure, TaskHandler, TaskMessage, ToWorker, WorkerHealth } from './protocol.js';
+
+const port = parentPort!;
+const layers = new Map<string, { version: number; data: unknown }>();
+const handlers = new Map<string, Promise<TaskHandler>>();
+
+function health(): WorkerHealth {
+  const h = getHeapStatistics();
+  return {
+    heapUsed: h.used_heap_size, heapTotal: h.total_heap_size, heapLimit: h.heap_size_limit,
+    externalBytes: h.external_memory, layers: layers.size,
+  };
+}
+
+function handlerOf(module: string): Promise<TaskHandler> {
+  let h = handlers.get(module);
+  if (!h) {
+    h = import(module).then((m) => {
+      if (typeof m.default !== 'function') throw new Error(`task module ${module} has no default export function`);
+      return m.default as TaskHandler;
+    });
+    handlers.set(module, h);
+  }
+  return h;
+}
+
+async function run(msg: TaskMessage): Promise<void> {
+  for (const l of msg.layers) {
+    if (l.data !== undefined) layers.set(l.key, { version: l.version, data: l.data });
+  }
+  const wanted = new Map(msg.layers.map((l) => [l.key, l.version]));
+  const transfer: ArrayBuffer[] = [];
+  const ctx: TaskContext = {
+    layer<T>(key: string): T {
+      const held = layers.get(key);
+      if (!held || held.version !== wanted.get(key)) throw new Error(`layer ${key} was not shipped with this task`);
+      return held.data as T;
+    },
+    transfer: (...buffers) => { transfer.push(...buffers); },
+  };
+  let reply: FromWorker;
+  try {
+    const value = await (await handlerOf(msg.module))(msg.payload, ctx);
+    reply = { type: 'done', id: msg.id, value, health: health() };
+  } catch (err) {
+    const e = err as Error & { status?: number; code?: string };
+    const error: TaskFailure = { message: e?.message ?? String(err) };
+    if (typeof e?.status === 'number') error.status = e.status;
+    if (typeof e?.code === 'string') error.code = e.code;
+    reply = { type: 'failed', id: msg.id, error, health: health() };
+    transfer.length = 0;
+  }
+  port.postMessage(reply, transfer);
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'forget') layers.delete(msg.key);
+  else void run(msg);
+});
+port.postMessage({ type: 'ready', health: health() } satisfies FromWorker);

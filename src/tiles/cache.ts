@@ -1,0 +1,150 @@
+// A cache of served tiles (any format), bounded in bytes and evicting the least recently used.
+// Empty tiles are cached too (an empty body). Entries are indexed by the layers they were made
+// from, so a layer whose data changes drops exactly its tiles. Concurrent misses for one key
+// share a single production.
+
+export interface CachedTile {
+  /** Empty for a tile with nothing in it. */
+  body: Buffer;
+  /** Strong validator of `body`, quoted. */
+  etag: string;
+  contentType: string;
+  /** The gzip encoding of `body`, added when first asked for (see `setGzip`). */
+  gzip?: Buffer;
+}
+
+export interface TileKeyParts {
+  format: string;
+  resources: readonly number[];
+  z: number;
+  x: number;
+  y: number;
+  /** Everything else that changes the bytes, e.g. "extent=4096&padding=0.05". */
+  params?: string;
+}
+
+export interface TileCacheStats {
+  hits: number;
+  misses: number;
+  /** Requests that asked not to be served from the cache. */
+  bypasses: number;
+  evictions: number;
+  invalidations: number;
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+export type CacheOutcome = 'hit' | 'miss' | 'bypass';
+
+interface Entry {
+  tile: CachedTile;
+  layers: readonly number[];
+  bytes: number;
+}
+
+/** Bookkeeping per entry beyond its bodies (key, map slots, object headers), as a rough constant. */
+const ENTRY_OVERHEAD = 256;
+
+export function tileKey(p: TileKeyParts): string {
+  return `${p.format}|${p.resources.join(',')}|${p.z}/${p.x}/${p.y}|${p.params ?? ''}`;
+}
+
+export class TileCache {
+  /** Map order is recency order: the first key is the least recently used. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly keysByLayer = new Map<number, Set<string>>();
+  /** Bumped when a layer is invalidated, so a tile produced from older data is not stored. */
+  private readonly generation = new Map<number, number>();
+  private readonly inFlight = new Map<string, Promise<CachedTile>>();
+  private bytes = 0;
+  private counts = { hits: 0, misses: 0, bypasses: 0, evictions: 0, invalidations: 0 };
+
+  constructor(readonly maxBytes: number) {}
+
+  /**
+   * The cached tile for `key`, else the one `produce` makes (stored unless `bypass`).
+   * `layers` are the layer ids the tile is made from.
+   */
+  async get(key: string, layers: readonly number[], produce: () => Promise<CachedTile>, bypass = false): Promise<{ tile: CachedTile; outcome: CacheOutcome }> {
+    if (bypass) {
+      this.counts.bypasses++;
+      return { tile: await produce(), outcome: 'bypass' };
+    }
+    const entry = this.entries.get(key);
+    if (entry) {
+      this.counts.hits++;
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      return { tile: entry.tile, outcome: 'hit' };
+    }
+    this.counts.misses++;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      const generations = layers.map((l) => this.generation.get(l) ?? 0);
+      pending = produce().then((tile) => {
+        if (layers.every((l, i) => (this.generation.get(l) ?? 0) === generations[i])) this.store(key, layers, tile);
+        return tile;
+      }).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return { tile: await pending, outcome: 'miss' };
+  }
+
+  /** Records the gzip encoding of a cached tile (counted in the byte budget). */
+  setGzip(key: string, gzip: Buffer): void {
+    const entry = this.entries.get(key);
+    if (!entry || entry.tile.gzip) return;
+    entry.tile.gzip = gzip;
+    entry.bytes += gzip.length;
+    this.bytes += gzip.length;
+    this.evict();
+  }
+
+  /** Drops every tile made from `layer`: its data changed. */
+  invalidateLayer(layer: number): void {
+    this.generation.set(layer, (this.generation.get(layer) ?? 0) + 1);
+    const keys = this.keysByLayer.get(layer);
+    if (!keys) return;
+    this.counts.invalidations += keys.size;
+    for (const key of [...keys]) this.remove(key);
+  }
+
+  stats(): TileCacheStats {
+    return { ...this.counts, entries: this.entries.size, bytes: this.bytes, maxBytes: this.maxBytes };
+  }
+
+  private store(key: string, layers: readonly number[], tile: CachedTile): void {
+    const bytes = tile.body.length + (tile.gzip?.length ?? 0) + key.length + ENTRY_OVERHEAD;
+    if (bytes > this.maxBytes) return;
+    this.remove(key);
+    this.entries.set(key, { tile, layers, bytes });
+    this.bytes += bytes;
+    for (const l of layers) {
+      let keys = this.keysByLayer.get(l);
+      if (!keys) this.keysByLayer.set(l, (keys = new Set()));
+      keys.add(key);
+    }
+    this.evict();
+  }
+
+  private evict(): void {
+    for (const key of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) return;
+      this.remove(key);
+      this.counts.evictions++;
+    }
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.bytes -= entry.bytes;
+    for (const l of entry.layers) {
+      const keys = this.keysByLayer.get(l);
+      keys?.delete(key);
+      if (keys?.size === 0) this.keysByLayer.delete(l);
+    }
+  }
+}

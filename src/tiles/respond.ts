@@ -1,0 +1,58 @@
+// Answering a tile request, whatever the format: through the tile cache, 204 for an empty tile,
+// strong ETag and 304, gzip when the client accepts it, Cache-Control from the configuration.
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import type { Context } from 'koa';
+import type { Services } from '../services.js';
+import type { CachedTile } from './cache.js';
+
+// zlib's async form runs on libuv's thread pool, off the event loop.
+const gzip = promisify(gzipCallback);
+
+/** Whether the request asked to skip caches (a browser's hard reload sends this). */
+export function wantsBypass(ctx: Context): boolean {
+  return /no-cache|no-store/.test(ctx.get('cache-control')) || ctx.get('pragma') === 'no-cache';
+}
+
+export function matches(ifNoneMatch: string, etag: string): boolean {
+  return ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((t) => t.trim() === etag);
+}
+
+/**
+ * Serves the tile cached under `key` (made from `layers`), producing it with `produce` on a miss.
+ * Sets X-Tile-Cache to hit, miss or bypass.
+ */
+export async function sendTile(
+  ctx: Context, services: Services, key: string, layers: readonly number[], produce: () => Promise<CachedTile>,
+): Promise<void> {
+  const cache = services.tileCache;
+  const { tile, outcome } = await cache.get(key, layers, produce, wantsBypass(ctx));
+  ctx.set('X-Tile-Cache', outcome);
+  ctx.set('Cache-Control', services.config.tileCacheControl);
+  if (tile.body.length === 0) {
+    ctx.status = 204;
+    return;
+  }
+  ctx.set('Vary', 'Accept-Encoding');
+  const gzipped = ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
+  // Each encoding is its own representation, so each has its own strong validator.
+  const etag = gzipped ? `${tile.etag.slice(0, -1)}-gzip"` : tile.etag;
+  ctx.set('ETag', etag);
+  const ifNoneMatch = ctx.get('if-none-match');
+  if (ifNoneMatch && matches(ifNoneMatch, etag)) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = tile.contentType;
+  if (gzipped) {
+    let body = tile.gzip;
+    if (!body) {
+      body = await gzip(tile.body);
+      if (outcome !== 'bypass') cache.setGzip(key, body);
+    }
+    ctx.set('Content-Encoding', 'gzip');
+    ctx.body = body;
+  } else {
+    ctx.body = tile.body;
+  }
+}

@@ -1,0 +1,33 @@
+// What a worker holds per layer to cut tiles: the packed geometry, its Web Mercator projection,
+// per-vertex importance, and the attributes already encoded as MVT values. All of it lives on
+// SharedArrayBuffers, so it is prepared once and shared by every worker without copies.
+import type { PackedTransfer } from '../store/packed.js';
+
+export interface AttributeTable {
+  keys: string[];
+  /** Per row, per key: index into the value table, or NO_VALUE for null. */
+  rowValues: Uint32Array;
+  /** Value messages, back to back; value i is valueBytes[valueOffsets[i] .. valueOffsets[i + 1]). */
+  valueBytes: Uint8Array;
+  valueOffsets: Uint32Array;
+}
+
+export const NO_VALUE = 0xffffffff;
+
+export interface MvtLayerData {
+  geometry: PackedTransfer;
+  fids: Float64Array;
+  /** World x, y per vertex (see project.ts). */
+  world: Float64Array;
+  /** Douglas–Peucker importance per vertex, in squared world units (see importance.ts). */
+  importance: Float32Array;
+  attributes: AttributeTable;
+}
+
+export function sharedCopy<T extends Float64Array | Float32Array | Uint32Array | Uint8Array>(
+  Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, source: ArrayLike<number>,
+): T {
+  const out = new Type(new SharedArrayBuffer(Math.max(1, source.length) * Type.BYTES_PER_ELEMENT));
+  out.set(source);
+  return out;
+}

@@ -1,0 +1,65 @@
+// Main-thread side of tiling: which data each worker needs per layer, prepared once per layer
+// version by a worker ("mvt.prepare") and then shared with all of them (see pool/pool.ts).
+import type { Logger } from 'pino';
+import type { LayerState } from '../catalog/catalog.js';
+import { ApiError } from '../http/errors.js';
+import { taskModule, type LayerSource, type WorkerPool } from '../pool/pool.js';
+import { MemoryLayer } from '../store/memory-layer.js';
+import { toTransfer } from '../store/packed.js';
+import type { FeatureLayer } from '../store/types.js';
+import { sharedCopy, type MvtLayerData } from './layer-data.js';
+import type { PrepareRequest } from './prepare-task.js';
+
+export const PREPARE_TASK = 'mvt.prepare';
+export const TILE_TASK = 'mvt.tile';
+/** Preparing a large layer takes seconds, far more than a tile; it must not hit the tile timeout. */
+const PREPARE_TIMEOUT_MS = 10 * 60_000;
+
+export const layerKey = (id: number) => `mvt:${id}`;
+
+export class MvtLayers {
+  private readonly prepared = new WeakMap<MemoryLayer, Promise<MvtLayerData>>();
+  private readonly versions = new WeakMap<FeatureLayer, number>();
+  private nextVersion = 1;
+
+  constructor(private readonly pool: WorkerPool, private readonly log: Logger) {
+    pool.register(PREPARE_TASK, taskModule('./prepare-task.js', import.meta.url));
+    pool.register(TILE_TASK, taskModule('./tile-task.js', import.meta.url));
+  }
+
+  /** What a tile task needs to hold for layer `id`. */
+  source(id: number, layer: FeatureLayer): LayerSource {
+    if (!(layer instanceof MemoryLayer)) {
+      throw new ApiError(501, 'NOT_TILEABLE', `Layer ${id} is not held in memory; only such layers are tiled yet.`);
+    }
+    let version = this.versions.get(layer);
+    if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
+    return { key: layerKey(id), version, data: () => this.prepare(id, layer) };
+  }
+
+  /** A layer's data changed: workers drop the old data, and the new is prepared ahead of the first tile. */
+  changed(id: number, state: LayerState | undefined): void {
+    this.pool.forgetLayer(layerKey(id));
+    if (state?.status === 'ready' && state.layer instanceof MemoryLayer) {
+      this.prepare(id, state.layer).catch((err) => this.log.error({ resource: id, err }, 'tile preparation failed'));
+    }
+  }
+
+  private prepare(id: number, layer: MemoryLayer): Promise<MvtLayerData> {
+    let ready = this.prepared.get(layer);
+    if (!ready) {
+      const started = Date.now();
+      const request: PrepareRequest = {
+        geometry: toTransfer(layer.geometry), fids: sharedCopy(Float64Array, layer.fids),
+        fields: layer.schema.fields, rows: layer.rows,
+      };
+      ready = this.pool.run<MvtLayerData>(PREPARE_TASK, request, { timeoutMs: PREPARE_TIMEOUT_MS });
+      ready.then(
+        () => this.log.info({ resource: id, features: layer.fids.length, ms: Date.now() - started }, 'layer prepared for tiles'),
+        () => this.prepared.delete(layer), // let the next request try again
+      );
+      this.prepared.set(layer, ready);
+    }
+    return ready;
+  }
+}

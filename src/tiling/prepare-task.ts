@@ -1,0 +1,29 @@
+// Worker task "mvt.prepare": everything a layer needs before its first tile, computed once per
+// layer version: Web Mercator coordinates, per-vertex importance, encoded attributes.
+import type { TaskHandler } from '../pool/pool.js';
+import type { PackedTransfer } from '../store/packed.js';
+import type { FieldDef, FieldValue } from '../store/types.js';
+import { buildAttributeTable } from './attributes.js';
+import { markImportance } from './importance.js';
+import type { MvtLayerData } from './layer-data.js';
+import { projectCoords } from './project.js';
+
+export interface PrepareRequest {
+  geometry: PackedTransfer;
+  fids: Float64Array;
+  fields: FieldDef[];
+  rows: FieldValue[][];
+}
+
+const prepare: TaskHandler<PrepareRequest, MvtLayerData> = ({ geometry, fids, fields, rows }) => {
+  const world = new Float64Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length) * 8));
+  projectCoords(geometry.coords, world);
+  const importance = new Float32Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length / 2) * 4));
+  const parts = geometry.partVertices.length - 1;
+  for (let p = 0; p < parts; p++) {
+    const first = geometry.partVertices[p], end = geometry.partVertices[p + 1];
+    if (end > first) markImportance(world, first, end - 1, importance);
+  }
+  return { geometry, fids, world, importance, attributes: buildAttributeTable(fields, rows) };
+};
+export default prepare;

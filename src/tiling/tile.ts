@@ -1,0 +1,175 @@
+// Cuts one layer's part of a tile: finds candidates in the spatial index, simplifies by the
+// per-vertex importance threshold of this zoom, transforms to tile units, clips with the buffer,
+// and writes features with pre-encoded attributes. Features near the antimeridian are also drawn
+// shifted by one world width, so a tile's buffer sees what lies across the ±180° seam.
+import Flatbush from 'flatbush';
+import type { PbfWriter as Pbf } from 'pbf';
+import { Kind } from '../store/packed.js';
+import { Flat64, FlatU32 } from './buffers.js';
+import { clipLine, clipRing, type ClipBox } from './clip.js';
+import { CommandWriter, GeomType } from './commands.js';
+import { writeFeature, writeLayer } from './encode.js';
+import { NO_VALUE, type MvtLayerData } from './layer-data.js';
+import { latOf, lonOf, worldX, worldY } from './project.js';
+
+export interface TileParams {
+  z: number;
+  x: number;
+  y: number;
+  /** Tile units per side. */
+  extent: number;
+  /** Douglas–Peucker tolerance, in tile units. */
+  simplification: number;
+  /** Clip buffer, as a share of the tile side. */
+  padding: number;
+}
+
+/** Per-layer helpers a worker builds once: the index, and stamps that map values to tile-local slots. */
+interface LayerScratch {
+  index: Flatbush;
+  stamp: number;
+  keyStamp: Uint32Array;
+  keySlot: Uint32Array;
+  valueStamp: Uint32Array;
+  valueSlot: Uint32Array;
+}
+
+const scratchByLayer = new WeakMap<MvtLayerData, LayerScratch>();
+
+function scratchOf(data: MvtLayerData): LayerScratch {
+  let s = scratchByLayer.get(data);
+  if (!s) {
+    const keys = data.attributes.keys.length, values = data.attributes.valueOffsets.length - 1;
+    s = {
+      index: Flatbush.from(data.geometry.index), stamp: 0,
+      keyStamp: new Uint32Array(keys), keySlot: new Uint32Array(keys),
+      valueStamp: new Uint32Array(values), valueSlot: new Uint32Array(values),
+    };
+    scratchByLayer.set(data, s);
+  }
+  return s;
+}
+
+const TYPE_OF: Record<number, GeomType> = {
+  [Kind.Point]: GeomType.Point, [Kind.MultiPoint]: GeomType.Point,
+  [Kind.LineString]: GeomType.LineString, [Kind.MultiLineString]: GeomType.LineString,
+  [Kind.Polygon]: GeomType.Polygon, [Kind.MultiPolygon]: GeomType.Polygon,
+};
+
+// Worker-wide scratch, reused tile after tile.
+const commands = new CommandWriter();
+const tags = new FlatU32();
+const part = new Flat64();
+const tmp = new Flat64();
+const pieces = new Flat64();
+const pieceEnds: number[] = [];
+
+/** Candidate rows with the world shift (-1, 0, +1) each is drawn at, sorted by row. */
+function candidates(index: Flatbush, p: TileParams): { rows: number[]; shifts: number[] } {
+  const z2 = 2 ** p.z;
+  const x0 = (p.x - p.padding) / z2, x1 = (p.x + 1 + p.padding) / z2;
+  const latMax = latOf((p.y - p.padding) / z2), latMin = latOf((p.y + 1 + p.padding) / z2);
+  const found: number[][] = [];
+  for (const shift of [0, -1, 1]) {
+    const lonMin = lonOf(x0 - shift), lonMax = lonOf(x1 - shift);
+    if (lonMax < index.minX || lonMin > index.maxX) continue;
+    const rows = index.search(lonMin, latMin, lonMax, latMax);
+    if (rows.length) found.push(rows.map((r) => r * 4 + shift + 1));
+  }
+  const keys = found.length === 1 ? found[0] : found.flat();
+  keys.sort((a, b) => a - b);
+  return { rows: keys.map((k) => k >> 2), shifts: keys.map((k) => (k & 3) - 1) };
+}
+
+/** Writes the layer `name` of the tile into `pbf`; returns how many features it holds. */
+export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: TileParams): number {
+  const scratch = scratchOf(data);
+  const stamp = ++scratch.stamp;
+  const { kinds, featureParts, partVertices, partOuter, bboxes } = data.geometry;
+  const { world, importance, fids } = data;
+  const { rowValues, valueBytes, valueOffsets, keys } = data.attributes;
+  const nk = keys.length;
+  const z2 = 2 ** p.z;
+  const scale = z2 * p.extent;
+  const box: ClipBox = { min: -p.padding * p.extent, max: p.extent * (1 + p.padding) };
+  const sqTolerance = (p.simplification / scale) ** 2;
+  const { rows, shifts } = candidates(scratch.index, p);
+  const usedKeys: number[] = [];
+  const usedValues: number[] = [];
+  let written = 0;
+
+  const writeFeatures = (pbf: Pbf) => {
+    for (let c = 0; c < rows.length; c++) {
+      const row = rows[c];
+      const type = TYPE_OF[kinds[row]];
+      if (!type) continue;
+      commands.reset();
+      // A feature drawn at two shifts (only possible near the seam) keeps one id: its parts join.
+      for (; ; c++) {
+        drawFeature(row, shifts[c], type);
+        if (c + 1 >= rows.length || rows[c + 1] !== row) break;
+      }
+      if (commands.empty) continue;
+      tags.clear();
+      for (let k = 0; k < nk; k++) {
+        const v = rowValues[row * nk + k];
+        if (v === NO_VALUE) continue;
+        if (scratch.keyStamp[k] !== stamp) { scratch.keyStamp[k] = stamp; scratch.keySlot[k] = usedKeys.length; usedKeys.push(k); }
+        if (scratch.valueStamp[v] !== stamp) { scratch.valueStamp[v] = stamp; scratch.valueSlot[v] = usedValues.length; usedValues.push(v); }
+        tags.push(scratch.keySlot[k]);
+        tags.push(scratch.valueSlot[v]);
+      }
+      writeFeature(pbf, fids[row], type, tags.view(), commands.out.view());
+      written++;
+    }
+    return {
+      keys: usedKeys.map((k) => keys[k]),
+      writeValues(pbf: Pbf) {
+        for (const v of usedValues) pbf.writeBytesField(4, valueBytes.subarray(valueOffsets[v], valueOffsets[v + 1]));
+      },
+    };
+  };
+
+  function drawFeature(row: number, shift: number, type: GeomType): void {
+    const dx = (shift * z2 - p.x) * p.extent, dy = -p.y * p.extent;
+    const b = row * 4;
+    // Whole feature inside the buffered tile: no clipping needed.
+    const inside = worldX(bboxes[b]) * scale + dx >= box.min && worldX(bboxes[b + 2]) * scale + dx <= box.max
+      && worldY(bboxes[b + 3]) * scale + dy >= box.min && worldY(bboxes[b + 1]) * scale + dy <= box.max;
+    let outerKept = false;
+    for (let q = featureParts[row]; q < featureParts[row + 1]; q++) {
+      const first = partVertices[q], end = partVertices[q + 1];
+      part.clear();
+      if (type === GeomType.Point) {
+        for (let v = first; v < end; v++) {
+          const tx = world[2 * v] * scale + dx, ty = world[2 * v + 1] * scale + dy;
+          if (inside || (tx >= box.min && tx <= box.max && ty >= box.min && ty <= box.max)) part.push2(tx, ty);
+        }
+        commands.points(part.data, 0, part.length);
+        continue;
+      }
+      if (type === GeomType.Polygon && !partOuter[q] && !outerKept) continue; // hole of a dropped polygon
+      for (let v = first; v < end; v++) {
+        if (importance[v] > sqTolerance) part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
+      }
+      if (type === GeomType.LineString) {
+        if (inside) { commands.line(part.data, 0, part.length); continue; }
+        pieces.clear();
+        pieceEnds.length = 0;
+        clipLine(part, box, pieces, pieceEnds);
+        let from = 0;
+        for (const to of pieceEnds) { commands.line(pieces.data, from, to); from = to; }
+        continue;
+      }
+      // Rings are clipped open: drop the closing point.
+      const d = part.data;
+      if (part.length >= 4 && d[0] === d[part.length - 2] && d[1] === d[part.length - 1]) part.length -= 2;
+      if (!inside) clipRing(part, tmp, box);
+      const kept = commands.ring(part.data, 0, part.length, partOuter[q] === 1);
+      if (partOuter[q]) outerKept = kept;
+    }
+  }
+
+  writeLayer(pbf, name, p.extent, writeFeatures);
+  return written;
+}

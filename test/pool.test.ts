@@ -1,0 +1,69 @@
+// The worker pool on its own: dispatch by task name, layer data shared once per worker,
+// crashed and overrunning workers replaced, graceful restart. (The HTTP side is in mvt-pool.test.ts.)
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { ApiError } from '../src/http/errors.js';
+import { taskModule, WorkerPool } from '../src/pool/pool.js';
+
+const TASKS = { fixture: taskModule('./fixtures/pool-tasks.js', import.meta.url) };
+const pool = new WorkerPool({ size: 2, taskTimeoutMs: 2_000, tasks: TASKS });
+after(() => pool.close());
+
+test('a task runs by name in a worker and answers', async () => {
+  assert.deepEqual(await pool.run('fixture', { action: 'echo', value: { a: [1, 2] } }), { a: [1, 2] });
+  await assert.rejects(pool.run('nope', {}), /no handler registered for task "nope"/);
+});
+
+test('layer data reaches workers as shared memory and is shipped once per worker per version', async () => {
+  const values = new Float64Array(new SharedArrayBuffer(3 * 8));
+  values.set([1, 2, 3]);
+  const layer = { key: 'test:layer', version: 1, data: () => ({ values }) };
+  const sums: number[] = [];
+  for (let i = 0; i < 6; i++) sums.push(await pool.run<number>('fixture', { action: 'sum-layer' }, { layers: [layer] }));
+  // Each run adds 1 to values[0] in the worker; the main thread sees every write.
+  assert.equal(values[0], 7);
+  assert.deepEqual(sums, [6, 7, 8, 9, 10, 11]);
+  assert.ok(pool.stats().workers.every((w) => w.layers <= 1));
+});
+
+test('a handler error keeps its status and code; the worker survives', async () => {
+  const before = pool.stats().workers.map((w) => w.threadId).sort();
+  const err = await pool.run('fixture', { action: 'throw' }).catch((e) => e);
+  assert.ok(err instanceof ApiError);
+  assert.equal(err.status, 422);
+  assert.equal(err.code, 'BAD_THING');
+  assert.deepEqual(pool.stats().workers.map((w) => w.threadId).sort(), before);
+});
+
+test('a crashed worker fails its task with 503 WORKER_FAILED and is replaced at once', async () => {
+  const crashesBefore = pool.stats().crashes;
+  const err = await pool.run('fixture', { action: 'crash' }).catch((e) => e);
+  assert.ok(err instanceof ApiError);
+  assert.equal(err.status, 503);
+  assert.equal(err.code, 'WORKER_FAILED');
+  const stats = pool.stats();
+  assert.equal(stats.crashes, crashesBefore + 1);
+  assert.equal(stats.workers.length, 2);
+  assert.equal(await pool.run('fixture', { action: 'echo', value: 'alive' }), 'alive');
+});
+
+test('a task over its timeout gets 503 WORKER_TIMEOUT and its worker is replaced', async () => {
+  const err = await pool.run('fixture', { action: 'hang' }, { timeoutMs: 300 }).catch((e) => e);
+  assert.equal(err.code, 'WORKER_TIMEOUT');
+  assert.equal(pool.stats().timeouts, 1);
+  assert.equal(pool.stats().workers.length, 2);
+  assert.equal(await pool.run('fixture', { action: 'echo', value: 1 }), 1);
+});
+
+test('restart replaces every worker without losing a task in flight or queued', async () => {
+  const oldThreads = new Set(pool.stats().workers.map((w) => w.threadId));
+  const runs = Array.from({ length: 8 }, (_, i) => pool.run('fixture', { action: 'sleep', ms: 100, value: i }));
+  await new Promise((r) => setTimeout(r, 20));
+  await pool.restart();
+  assert.deepEqual(await Promise.all(runs), [0, 1, 2, 3, 4, 5, 6, 7]);
+  const stats = pool.stats();
+  assert.equal(stats.workers.length, 2);
+  assert.ok(stats.workers.every((w) => !oldThreads.has(w.threadId) && !w.retiring));
+  assert.equal(stats.restarts, 1);
+  assert.ok(stats.workers.some((w) => w.tasksDone > 0 && w.heapUsed! > 0));
+});

@@ -1,0 +1,66 @@
+// The tile cache: byte bound with LRU eviction, counters, per-layer invalidation, shared misses.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TileCache, tileKey, type CachedTile } from '../src/tiles/cache.js';
+
+const tile = (bytes: number): CachedTile => ({ body: Buffer.alloc(bytes, 1), etag: `"${bytes}"`, contentType: 'x' });
+const key = (x: number, layer = 1) => tileKey({ format: 'mvt', resources: [layer], z: 3, x, y: 0 });
+
+test('keys name format, resources, tile and params', () => {
+  assert.equal(tileKey({ format: 'mvt', resources: [2, 6], z: 1, x: 0, y: 1, params: 'extent=4096' }), 'mvt|2,6|1/0/1|extent=4096');
+});
+
+test('hits, misses and bypasses are counted; empty tiles are cached', async () => {
+  const cache = new TileCache(1 << 20);
+  let made = 0;
+  const produce = async () => { made++; return tile(0); };
+  assert.equal((await cache.get(key(0), [1], produce)).outcome, 'miss');
+  assert.equal((await cache.get(key(0), [1], produce)).outcome, 'hit');
+  assert.equal((await cache.get(key(0), [1], produce, true)).outcome, 'bypass');
+  assert.equal(made, 2);
+  const s = cache.stats();
+  assert.deepEqual([s.hits, s.misses, s.bypasses, s.entries], [1, 1, 1, 1]);
+});
+
+test('the byte budget holds, evicting the least recently used first', async () => {
+  const cache = new TileCache(3 * (1000 + 300));
+  for (const x of [0, 1, 2]) await cache.get(key(x), [1], async () => tile(1000));
+  await cache.get(key(0), [1], async () => tile(1000)); // 0 is now the most recent
+  await cache.get(key(3), [1], async () => tile(1000));
+  const s = cache.stats();
+  assert.ok(s.bytes <= s.maxBytes);
+  assert.equal(s.evictions, 1);
+  assert.equal((await cache.get(key(0), [1], async () => tile(1000))).outcome, 'hit');
+  assert.equal((await cache.get(key(1), [1], async () => tile(1000))).outcome, 'miss');
+});
+
+test('gzip bodies count against the budget', async () => {
+  const cache = new TileCache(1 << 20);
+  await cache.get(key(0), [1], async () => tile(100));
+  const before = cache.stats().bytes;
+  cache.setGzip(key(0), Buffer.alloc(40));
+  assert.equal(cache.stats().bytes, before + 40);
+});
+
+test('invalidating a layer drops its tiles only, and a tile made from old data is not stored', async () => {
+  const cache = new TileCache(1 << 20);
+  await cache.get(key(0, 1), [1], async () => tile(10));
+  await cache.get(key(0, 2), [2], async () => tile(10));
+  let release!: () => void;
+  const slow = cache.get(key(1, 1), [1], () => new Promise<CachedTile>((r) => { release = () => r(tile(10)); }));
+  cache.invalidateLayer(1);
+  release();
+  await slow;
+  assert.equal(cache.stats().entries, 1);
+  assert.equal((await cache.get(key(0, 2), [2], async () => tile(10))).outcome, 'hit');
+  assert.equal((await cache.get(key(1, 1), [1], async () => tile(10))).outcome, 'miss');
+});
+
+test('concurrent misses for one key produce the tile once', async () => {
+  const cache = new TileCache(1 << 20);
+  let made = 0;
+  const produce = async () => { made++; await new Promise((r) => setTimeout(r, 10)); return tile(5); };
+  const all = await Promise.all([0, 1, 2, 3].map(() => cache.get(key(9), [1], produce)));
+  assert.equal(made, 1);
+  assert.ok(all.every((r) => r.tile.body.length === 5));
+});
