@@ -121,6 +121,9 @@ describe('render API on the sample data', () => {
     assert.equal(first.headers.get('cache-control'), s.services.config.tileCacheControl);
     const again = await s.get(path, { headers: { 'If-None-Match': etag } });
     assert.equal(again.status, 304);
+    const repeat = await s.get(path);
+    assert.equal(repeat.headers.get('x-tile-cache'), 'hit');
+    assert.equal(repeat.headers.get('etag'), etag);
     const other = await s.get('/api/component/render/tile?z=2&x=2&y=1&resource=4', { headers: { 'If-None-Match': etag } });
     assert.equal(other.status, 200);
   });
