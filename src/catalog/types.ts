@@ -14,5 +14,7 @@ export interface ResourceEntry {
   qml?: string;
   /** Styles without QML: Meridian's JSON style (see render/json-style.ts). */
   style?: unknown;
+  /** raster_style: colour ramp for a single-band raster (see render/raster-style.ts). */
+  ramp?: unknown;
   [option: string]: unknown;
 }

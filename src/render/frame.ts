@@ -1,10 +1,8 @@
 // Frames for XYZ tiles and for arbitrary EPSG:3857 extents, and the EPSG:4326 box to query for one.
 import type { BBox } from '../store/types.js';
+import { latOf, lonOf, MERCATOR_HALF } from './mercator.js';
 import type { Frame } from './units.js';
 
-/** Half the width of the Web Mercator world, in metres. */
-export const MERCATOR_HALF = 20037508.342789244;
-export const EARTH_RADIUS = 6378137;
 
 /** QGIS Server and the QGIS reference renders draw at 96 DPI. */
 export const RENDER_DPI = 96;
@@ -19,7 +17,6 @@ export function tileFrame(z: number, x: number, y: number, size = 256): Frame {
 export function queryBox(frame: Frame, marginPx: number): BBox {
   const [minx, miny, maxx, maxy] = frame.extent;
   const m = marginPx * (maxx - minx) / frame.width;
-  const lon = (x: number) => Math.max(-180, Math.min(180, (x / EARTH_RADIUS) * 180 / Math.PI));
-  const lat = (y: number) => Math.atan(Math.sinh(y / EARTH_RADIUS)) * 180 / Math.PI;
-  return [lon(minx - m), lat(miny - m), lon(maxx + m), lat(maxy + m)];
+  const lon = (x: number) => Math.max(-180, Math.min(180, lonOf(x)));
+  return [lon(minx - m), latOf(miny - m), lon(maxx + m), latOf(maxy + m)];
 }

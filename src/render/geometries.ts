@@ -4,7 +4,7 @@
 import type { Geometry, Position } from 'geojson';
 import type { FieldValue } from '../store/types.js';
 import type { Frame } from './units.js';
-import { EARTH_RADIUS } from './frame.js';
+import { mercatorX, mercatorY } from './mercator.js';
 
 export const enum GeometryKind { Point = 1, Line = 2, Polygon = 3 }
 
@@ -19,17 +19,6 @@ export interface PixelGeometries {
   coords: Float32Array;
   /** Per feature: only the fields the style reads. */
   fields: Record<string, FieldValue>[];
-}
-
-const MAX_LAT = 85.0511287798066;
-
-export function mercatorX(lon: number): number {
-  return (lon * Math.PI / 180) * EARTH_RADIUS;
-}
-
-export function mercatorY(lat: number): number {
-  const phi = Math.max(-MAX_LAT, Math.min(MAX_LAT, lat)) * Math.PI / 180;
-  return Math.log(Math.tan(Math.PI / 4 + phi / 2)) * EARTH_RADIUS;
 }
 
 const MIN_STEP = 0.2;

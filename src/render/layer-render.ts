@@ -1,12 +1,15 @@
-// From a layer's packed data to frame pixels for one style, then to PNG: everything the render
-// task does, as plain functions (the bench calls them directly).
+// Everything the render task does, as plain functions (the bench calls them directly): vector
+// layers from their packed data to frame pixels and SVG, raster layers from their GeoTIFF, each
+// run of consecutive vector styles rasterized together, then composited lower to upper.
 import { candidates, fromTransfer, geometryAt, type PackedGeometry, type PackedTransfer } from '../store/packed.js';
 import type { FieldValue } from '../store/types.js';
 import { queryBox } from './frame.js';
 import { PixelGeometryBuilder, type PixelGeometries } from './geometries.js';
-import { renderPng } from './render.js';
+import { composite, encodePng, rasterizeSvg, type Rgba8 } from './png.js';
+import { renderRaster, type RasterInfo } from './raster.js';
+import type { RasterStyle } from './raster-style.js';
 import type { Style } from './style.js';
-import { reachOf } from './svg.js';
+import { reachOf, renderSvg, type RenderLayer } from './svg.js';
 import type { Frame } from './units.js';
 
 export interface RenderLayerData {
@@ -15,6 +18,10 @@ export interface RenderLayerData {
   fields: string[];
   rows: FieldValue[][];
 }
+
+export type RenderPart =
+  | { kind: 'vector'; data: RenderLayerData; style: Style }
+  | { kind: 'raster'; raster: RasterInfo; style: RasterStyle };
 
 const geometries = new WeakMap<RenderLayerData, PackedGeometry>();
 
@@ -33,7 +40,25 @@ export function pixelGeometries(data: RenderLayerData, style: Style, frame: Fram
   return builder.finish();
 }
 
-/** The PNG of the styled layers (lower first) over the frame; null when nothing is drawn. */
-export function renderLayers(frame: Frame, layers: { data: RenderLayerData; style: Style }[]): Promise<Buffer | null> {
-  return renderPng({ frame, layers: layers.map(({ data, style }) => ({ style, geometries: pixelGeometries(data, style, frame) })) });
+/** The PNG of the parts (lower first) over the frame; null when nothing is drawn. */
+export async function renderParts(frame: Frame, parts: RenderPart[]): Promise<Buffer | null> {
+  const images: Rgba8[] = [];
+  let vectors: RenderLayer[] = [];
+  const flushVectors = async () => {
+    const svg = vectors.length ? renderSvg(vectors, frame) : null;
+    if (svg) images.push(await rasterizeSvg(svg));
+    vectors = [];
+  };
+  for (const part of parts) {
+    if (part.kind === 'vector') {
+      vectors.push({ style: part.style, geometries: pixelGeometries(part.data, part.style, frame) });
+      continue;
+    }
+    await flushVectors();
+    const image = await renderRaster(part.raster, part.style, frame);
+    if (image) images.push(image);
+  }
+  await flushVectors();
+  if (!images.length) return null;
+  return encodePng(images.length === 1 ? images[0] : await composite(images));
 }

@@ -14,6 +14,14 @@ export async function rasterizeSvg(svg: string): Promise<Rgba8> {
   return { data, width: info.width, height: info.height };
 }
 
+/** Images of one size laid over each other, first lowest. */
+export async function composite(images: Rgba8[]): Promise<Rgba8> {
+  const [base, ...above] = images;
+  const raw = { width: base.width, height: base.height, channels: 4 as const };
+  const data = await sharp(base.data, { raw }).composite(above.map((i) => ({ input: i.data, raw }))).raw().toBuffer();
+  return { data, width: base.width, height: base.height };
+}
+
 /** Distinct RGBA values, counting no further than `limit + 1`. */
 export function distinctColours(data: Uint8Array, limit: number): number {
   const seen = new Set<number>();
