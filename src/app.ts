@@ -18,7 +18,7 @@ export function createApp(services: Services): Koa {
     resourceRoutes(services), featureRoutes(services), exportRoutes(services), mvtRoutes(services), renderRoutes(services),
   ]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }
   return app;
 }

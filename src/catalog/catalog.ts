@@ -131,7 +131,9 @@ export class Catalog {
       const ready = loadLayer(insideFolder(this.dataDir, source!), rest as SourceOptions, `${e.id}:${e.display_name}`, log)
         .then((layer) => this.setLayer(e.id, layer))
         .catch((err: NodeJS.ErrnoException) => {
-          const error = err.code === 'ENOENT' ? `source file "${source}" does not exist` : `${source}: ${err.message}`;
+          // Messages reach clients: name the source as the catalog does, never the absolute path.
+          const error = err.code === 'ENOENT' ? `source file "${source}" does not exist`
+            : err.syscall ? `source file "${source}" cannot be read (${err.code})` : `${source}: ${err.message}`;
           log.error({ resource: e.id, error }, 'layer unavailable');
           this.layers.set(e.id, { status: 'error', error });
         });

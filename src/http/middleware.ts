@@ -52,20 +52,25 @@ export function requestLog(log: Logger) {
   };
 }
 
+function methodNotAllowed(ctx: Context): ApiError {
+  const allow = ctx.response.get('Allow');
+  return new ApiError(405, 'METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}${allow ? ` (allowed: ${allow})` : ''}.`);
+}
+
 /** Errors become JSON in the area's format; unexpected ones are logged and answered 500. */
 export function errorHandler(log: Logger) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new ApiError(404, 'NOT_FOUND', `No endpoint at ${ctx.method} ${ctx.path}.`);
+      if (ctx.body === undefined || ctx.body === null) {
+        if (ctx.status === 404) throw new ApiError(404, 'NOT_FOUND', `No endpoint at ${ctx.method} ${ctx.path}.`);
+        // The router answers a known path with a wrong method by status alone (with an Allow header).
+        if (ctx.status === 405 || ctx.status === 501) throw methodNotAllowed(ctx);
       }
     } catch (err) {
       let e: ApiError;
       if (err instanceof ApiError) e = err;
-      else if ((err as { status?: number }).status === 405 || (err as { status?: number }).status === 501) {
-        e = new ApiError(405, 'METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}.`);
-      } else if ((err as { expose?: boolean }).expose && (err as { status?: number }).status! < 500) {
+      else if ((err as { expose?: boolean }).expose && (err as { status?: number }).status! < 500) {
         // Koa's own client errors (bad JSON body, payload too large).
         const status = (err as { status: number }).status;
         e = new ApiError(status, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', (err as Error).message);

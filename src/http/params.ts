@@ -1,5 +1,5 @@
 // Query and path parameters, read strictly: a bad value is a 400 that names the parameter.
-import type { Geometry } from 'geojson';
+import type { Geometry, Position } from 'geojson';
 import wkx from 'wkx';
 import { CrsError, parseSrs } from '../store/crs.js';
 import { badParameter } from './errors.js';
@@ -8,7 +8,9 @@ export function intParam(value: unknown, name: string, min = -Infinity, max = In
   const text = String(value ?? '');
   if (!/^-?\d+$/.test(text)) throw badParameter(name, value == null || value === '' ? 'is required' : 'must be an integer');
   const n = Number(text);
-  if (n < min || n > max) throw badParameter(name, `must be between ${min} and ${max}`);
+  if (n < min || n > max) {
+    throw badParameter(name, max === Infinity ? `must be at least ${min}` : min === -Infinity ? `must be at most ${max}` : `must be between ${min} and ${max}`);
+  }
   return n;
 }
 
@@ -49,6 +51,25 @@ export function boolParam(value: string | undefined, name: string, fallback: boo
   throw badParameter(name, 'must be yes or no');
 }
 
+/** What makes a parsed geometry unusable: too few points in a line, an unclosed or short ring. */
+function shapeProblem(g: Geometry): string | null {
+  const line = (ps: Position[]) => (ps.length < 2 ? 'a line needs at least 2 points' : null);
+  const ring = (ps: Position[]) => {
+    if (ps.length < 4) return 'a polygon ring needs at least 4 points';
+    const [a, b] = [ps[0], ps[ps.length - 1]];
+    return a[0] !== b[0] || a[1] !== b[1] ? 'a polygon ring must be closed' : null;
+  };
+  const first = <T>(items: T[], check: (t: T) => string | null) => items.map(check).find((p) => p) ?? null;
+  switch (g.type) {
+    case 'LineString': return line(g.coordinates);
+    case 'MultiLineString': return first(g.coordinates, line);
+    case 'Polygon': return first(g.coordinates, ring);
+    case 'MultiPolygon': return first(g.coordinates, (p) => first(p, ring));
+    case 'GeometryCollection': return first(g.geometries, shapeProblem);
+    default: return null;
+  }
+}
+
 export function wktParam(value: string, name: string): Geometry {
   let g: Geometry;
   try {
@@ -58,6 +79,8 @@ export function wktParam(value: string, name: string): Geometry {
   }
   const coords = JSON.stringify(g);
   if (/null|NaN/.test(coords)) throw badParameter(name, 'is not valid WKT');
+  const problem = shapeProblem(g);
+  if (problem) throw badParameter(name, `is not a valid geometry: ${problem}`);
   return g;
 }
 

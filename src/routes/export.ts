@@ -1,6 +1,6 @@
 // /api/resource/{id}/geojson, /csv and /qml: whole-layer exports, streamed feature by feature.
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import Router from '@koa/router';
 import { stringify } from 'csv-stringify';
 import type { Context } from 'koa';
@@ -54,6 +54,8 @@ function sendFile(ctx: Context, body: Readable, name: string, type: string): voi
     const zip = new yazl.ZipFile();
     zip.addReadStream(body, name);
     zip.end();
+    // Koa destroys the response body when the client goes away; stop producing features too.
+    zip.outputStream.once('close', () => body.destroy());
     ctx.type = 'application/zip';
     ctx.attachment(name.replace(/\.\w+$/, '.zip'));
     ctx.body = zip.outputStream;
@@ -114,7 +116,8 @@ export function exportRoutes(services: Services): Router {
   router.get('/api/resource/:id/csv', async (ctx) => {
     const bom = csvBom(ctx);
     const r = await exportRequest(services, ctx);
-    const csv = Readable.from(csvRows(r)).pipe(stringify({ bom, record_delimiter: '\r\n', cast: { boolean: (b) => (b ? '1' : '0') } }));
+    // pipeline (not pipe) so that destroying the CSV stream on disconnect also stops the rows.
+    const csv = pipeline(Readable.from(csvRows(r)), stringify({ bom, record_delimiter: '\r\n', cast: { boolean: (b) => (b ? '1' : '0') } }), () => {});
     sendFile(ctx, csv, fileName(r.entry, 'csv'), 'text/csv; charset=utf-8');
   });
 

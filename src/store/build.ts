@@ -7,10 +7,13 @@ import { coerce, FieldInference } from './fields.js';
 import { MemoryLayer } from './memory-layer.js';
 import { GeometryPacker } from './packed.js';
 import { SourceError, type SourceReader } from './source.js';
-import type { GeometryType } from './types.js';
+import type { FieldValue, GeometryType } from './types.js';
 
 const YIELD_EVERY = 5_000;
 const PROGRESS_EVERY = 100_000;
+
+/** Lets other requests run between batches of a long load. */
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 const FAMILY: Record<string, GeometryType> = {
   Point: 'POINT', MultiPoint: 'POINT', LineString: 'LINESTRING', MultiLineString: 'LINESTRING',
@@ -42,12 +45,16 @@ export async function buildLayer(reader: SourceReader, name: string, log: Logger
     inference?.observe(props);
     raw.push(props);
     ids.push(f.id);
-    if (raw.length % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+    if (raw.length % YIELD_EVERY === 0) await nextTurn();
     if (raw.length % PROGRESS_EVERY === 0) log.info({ layer: name, features: raw.length, ms: Date.now() - started }, 'loading layer');
   }
 
   const fields = reader.fields ?? inference!.fields();
-  const rows = raw.map((p) => fields.map((f) => coerce(p[f.keyname], f.datatype)));
+  const rows: FieldValue[][] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    rows[i] = fields.map((f) => coerce(raw[i][f.keyname], f.datatype));
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+  }
   const geometryType = ((multi ? 'MULTI' : '') + (family ?? 'POINT')) as GeometryType;
   const layer = new MemoryLayer(
     { fields, geometryType, sourceSrs: reader.crs ?? 4326 },

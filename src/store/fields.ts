@@ -1,9 +1,10 @@
 // Field types: inferred from values when a format does not declare them, and values coerced to them.
 import type { FieldDef, FieldType, FieldValue } from './types.js';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+// GDAL writes dates in CSV as 2024/05/01; both spellings are read.
+const DATE = /^\d{4}[-/]\d{2}[-/]\d{2}$/;
 const TIME = /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
-const DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const DATETIME = /^\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const INT32_MAX = 2 ** 31 - 1;
 
 function typeOf(v: unknown): FieldType | null {
@@ -45,6 +46,11 @@ export class FieldInference {
   }
 }
 
+/** 2024/05/01 10:20:30.000 → 2024-05-01T10:20:30 (NGW's ISO form has whole seconds). */
+function isoDate(text: string): string {
+  return text.replace(/^(\d{4})\/(\d{2})\/(\d{2})/, '$1-$2-$3').replace(' ', 'T').replace(/(:\d{2})\.0+(?=$|Z|[+-])/, '$1');
+}
+
 function pad(n: number, w = 2): string { return String(n).padStart(w, '0'); }
 
 /** Brings a raw value to the declared type; what cannot be read as that type becomes null. */
@@ -69,7 +75,7 @@ export function coerce(v: unknown, type: FieldType): FieldValue {
         const d = `${v.getUTCFullYear()}-${pad(v.getUTCMonth() + 1)}-${pad(v.getUTCDate())}`;
         return type === 'DATE' ? d : `${d}T${pad(v.getUTCHours())}:${pad(v.getUTCMinutes())}:${pad(v.getUTCSeconds())}`;
       }
-      return String(v).replace(' ', 'T');
+      return isoDate(String(v));
     case 'TIME':
       return String(v);
     case 'STRING':

@@ -1,4 +1,6 @@
 // Opens a layer source by its file type and builds the in-memory layer from it.
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Logger } from 'pino';
 import { buildLayer } from './build.js';
@@ -23,5 +25,7 @@ function reader(path: string, options: SourceOptions): Promise<SourceReader> {
 }
 
 export async function loadLayer(path: string, options: SourceOptions, name: string, log: Logger): Promise<MemoryLayer> {
+  // A missing or unreadable file fails here, the same way for every format (ENOENT, EACCES).
+  await access(path, constants.R_OK);
   return buildLayer(await reader(path, options), name, log);
 }

@@ -9,6 +9,8 @@ import { start, type Running } from '../../src/server.js';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const SAMPLE_DATA = join(ROOT, 'data');
 export const SAMPLE_STYLES = join(ROOT, 'styles');
+/** Small real files in every source format, with a catalog.json (see test/fixtures/README.md). */
+export const FIXTURES = join(ROOT, 'test/fixtures');
 export const SHARED = resolve(ROOT, '../shared/fixtures/qgis');
 
 export interface TestServer extends Running {

@@ -48,6 +48,18 @@ function readZip(path: string): Promise<Parts> {
   });
 }
 
+// The shapefile library builds DBF dates with the local-time Date constructor, so a blank date
+// ("        ") comes out as new Date(0, -1, 0), i.e. 1899-11-30 local time.
+const BLANK_DBF_DATE = new Date(0, -1, 0).getTime();
+
+/** A DBF date as YYYY-MM-DD (read in local time, as it was built), or null when blank. */
+function dbfDate(v: unknown): unknown {
+  if (!(v instanceof Date)) return v;
+  if (Number.isNaN(v.getTime()) || v.getTime() === BLANK_DBF_DATE) return null;
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${pad(v.getFullYear(), 4)}-${pad(v.getMonth() + 1)}-${pad(v.getDate())}`;
+}
+
 export async function openShapefile(path: string): Promise<SourceReader> {
   const parts: Parts = extname(path).toLowerCase() === '.zip'
     ? await readZip(path)
@@ -74,7 +86,7 @@ export async function openShapefile(path: string): Promise<SourceReader> {
       for (let r = await source.read(); !r.done; r = await source.read()) {
         record++;
         const properties = { ...(r.value.properties ?? {}) };
-        for (const d of dates) if (properties[d] instanceof Date) properties[d] = (properties[d] as Date).toISOString().slice(0, 10);
+        for (const d of dates) properties[d] = dbfDate(properties[d]);
         yield { id: record, geometry: (r.value.geometry as Geometry | null) ?? null, properties };
       }
     })(),

@@ -1,0 +1,184 @@
+// Bad input on every endpoint answers a JSON error in the NGW shape with a stable code; a layer in
+// error answers 503 while others work; an unexpected exception is a 500 that names the request.
+import assert from 'node:assert/strict';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import Koa from 'koa';
+import pino from 'pino';
+import { errorHandler, requestId } from '../src/http/middleware.js';
+import { FIXTURES, startServer, tempData, type TestServer } from './helpers/server.js';
+
+/** Asserts the NGW error shape, the status and the stable code; returns the body. */
+async function expectError(s: TestServer, path: string, status: number, code: string, init?: RequestInit): Promise<any> {
+  const res = await s.get(path, init);
+  const text = await res.text();
+  assert.equal(res.status, status, `${init?.method ?? 'GET'} ${path}: ${text}`);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/, path);
+  const body = JSON.parse(text);
+  assert.equal(body.status_code, status, path);
+  assert.equal(body.code, code, `${path}: ${text}`);
+  assert.equal(body.exception, `meridian.${code}`);
+  assert.ok(typeof body.title === 'string' && body.title, path);
+  assert.ok(typeof body.message === 'string' && body.message, path);
+  assert.equal(body.request_id, res.headers.get('x-request-id'));
+  return body;
+}
+
+describe('client mistakes', () => {
+  let s: TestServer;
+  before(async () => { s = await startServer({ dataDir: FIXTURES }); });
+  after(() => s.stop());
+
+  it('unknown and malformed resource ids', async () => {
+    for (const path of ['/api/resource/999', '/api/resource/999/feature/', '/api/resource/999/feature/1', '/api/resource/999/feature_count',
+      '/api/resource/999/extent', '/api/resource/999/geojson', '/api/resource/999/csv', '/api/resource/999/qml', '/resource/999/geojson/',
+      '/api/resource/?parent=999']) {
+      await expectError(s, path, 404, 'RESOURCE_NOT_FOUND');
+    }
+    for (const id of ['abc', '-1', '1.5', '1e3', '%20', '..%2F..%2Fetc%2Fpasswd']) {
+      const body = await expectError(s, `/api/resource/${id}`, 400, 'INVALID_PARAMETER');
+      assert.match(body.message, /"id"/);
+      await expectError(s, `/api/resource/${id}/geojson`, 400, 'INVALID_PARAMETER');
+    }
+    assert.match((await expectError(s, '/api/resource/?parent=x', 400, 'INVALID_PARAMETER')).message, /"parent"/);
+    assert.match((await expectError(s, '/api/resource/', 400, 'INVALID_PARAMETER')).message, /"parent" is required/);
+  });
+
+  it('feature ids', async () => {
+    await expectError(s, '/api/resource/4/feature/1', 404, 'FEATURE_NOT_FOUND');
+    await expectError(s, '/api/resource/4/feature/99999999999', 404, 'FEATURE_NOT_FOUND');
+    for (const fid of ['abc', '0', '-3', '2.5']) {
+      assert.match((await expectError(s, `/api/resource/4/feature/${fid}`, 400, 'INVALID_PARAMETER')).message, /"fid"/);
+    }
+  });
+
+  it('data endpoints on resources without features: 422', async () => {
+    for (const path of ['/api/resource/1/feature/', '/api/resource/1/feature/1', '/api/resource/0/feature_count', '/api/resource/1/extent',
+      '/api/resource/1/geojson', '/api/resource/1/csv']) {
+      await expectError(s, path, 422, 'NOT_A_FEATURE_LAYER');
+    }
+    await expectError(s, '/api/resource/2/qml', 422, 'NOT_A_QGIS_STYLE');
+  });
+
+  it('bad query parameters name the parameter, on the feature API and the exports alike', async () => {
+    const bad: [string, string][] = [
+      ['srs=abc', 'srs'], ['srs=99999', 'srs'], ['srs=EPSG:', 'srs'],
+      ['intersects=POINT(1)', 'intersects'], ['intersects=LINESTRING(a b)', 'intersects'], ['intersects=CIRCLE(1 2)', 'intersects'],
+      ['intersects=POLYGON((0 0,1 1))', 'intersects'], ['intersects=POLYGON((0 0,1 0,1 1,0 2))', 'intersects'],
+      ['intersects=POINT(1e400 0)', 'intersects'], ['fields=nope', 'fields'], ['fields=name,nope', 'fields'],
+    ];
+    for (const base of ['/api/resource/2/feature/', '/api/resource/2/geojson', '/api/resource/2/csv']) {
+      for (const [query, name] of bad) {
+        const body = await expectError(s, `${base}?${query.replace(/ /g, '%20')}`, 400, 'INVALID_PARAMETER');
+        assert.match(body.message, new RegExp(`"${name}"`), `${base}?${query}: ${body.message}`);
+      }
+    }
+    const featureOnly: [string, string][] = [
+      ['limit=-1', 'limit'], ['limit=x', 'limit'], ['limit=10001', 'limit'], ['offset=-5', 'offset'], ['offset=1.5', 'offset'],
+      ['geom=maybe', 'geom'], ['dt_format=x', 'dt_format'],
+    ];
+    for (const [query, name] of featureOnly) {
+      assert.match((await expectError(s, `/api/resource/2/feature/?${query}`, 400, 'INVALID_PARAMETER')).message, new RegExp(`"${name}"`));
+    }
+    assert.match((await expectError(s, '/api/resource/2/feature/1?srs=x', 400, 'INVALID_PARAMETER')).message, /"srs"/);
+    assert.match((await expectError(s, '/api/resource/2/geojson?fid=a%20b', 400, 'INVALID_PARAMETER')).message, /"fid"/);
+    assert.match((await expectError(s, '/api/resource/2/geojson?zipped=maybe', 400, 'INVALID_PARAMETER')).message, /"zipped"/);
+    assert.match((await expectError(s, '/api/resource/2/csv?encoding=latin1', 400, 'INVALID_PARAMETER')).message, /"encoding"/);
+  });
+
+  it('wrong method: 405 with an Allow header; unknown route: 404', async () => {
+    for (const [method, path] of [['POST', '/api/resource/2'], ['DELETE', '/api/resource/2/geojson'], ['PUT', '/api/resource/2/feature/1'], ['POST', '/api/resource/']]) {
+      const res = await s.get(path, { method });
+      assert.match(res.headers.get('allow') ?? '', /GET/, `${method} ${path}`);
+      await expectError(s, path, 405, 'METHOD_NOT_ALLOWED', { method });
+    }
+    for (const path of ['/api/nothing', '/api/resource/2/feature/1/extra', '/api/resource/2/shapefile', '/resource/2/geojson/..%2f..%2f']) {
+      await expectError(s, path, 404, 'NOT_FOUND');
+    }
+  });
+});
+
+describe('layers that cannot be loaded', () => {
+  let s: TestServer;
+  before(async () => {
+    const dir = tempData({ catalog: { resources: [
+      { id: 1, cls: 'vector_layer', parent: 0, display_name: 'Missing', source: 'nowhere.geojson' },
+      { id: 2, cls: 'vector_layer', parent: 0, display_name: 'Broken JSON', source: 'broken.geojson' },
+      { id: 3, cls: 'vector_layer', parent: 0, display_name: 'Unknown CRS', source: 'mars.geojson' },
+      { id: 4, cls: 'vector_layer', parent: 0, display_name: 'Fine', source: 'events.geojson' },
+      { id: 5, cls: 'vector_layer', parent: 0, display_name: 'Unknown format', source: 'notes.txt' },
+      { id: 6, cls: 'vector_layer', parent: 0, display_name: 'CSV without geometry', source: 'plain.csv' },
+      ...['gone.csv', 'gone.shp', 'gone.zip', 'gone.gpkg'].map((source, i) => ({ id: 10 + i, cls: 'vector_layer', parent: 0, display_name: source, source })),
+    ] } });
+    writeFileSync(join(dir, 'broken.geojson'), '{"type":"FeatureCollection","features":[{"type":"Feature",');
+    writeFileSync(join(dir, 'mars.geojson'), JSON.stringify({ type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::99999' } },
+      features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [1, 2] } }] }));
+    writeFileSync(join(dir, 'notes.txt'), 'hello');
+    writeFileSync(join(dir, 'plain.csv'), 'a,b\n1,2\n');
+    copyFileSync(join(FIXTURES, 'events.geojson'), join(dir, 'events.geojson'));
+    s = await startServer({ dataDir: dir });
+  });
+  after(() => s.stop());
+
+  it('are listed with an error state that says what is wrong', async () => {
+    const { body } = await s.json('/api/resource/?parent=0');
+    const state = Object.fromEntries(body.map((r: any) => [r.resource.id, [r.vector_layer.status, r.vector_layer.error]]));
+    assert.deepEqual(state[4], ['ready', undefined]);
+    assert.equal(state[1][0], 'error');
+    assert.match(state[1][1], /nowhere\.geojson.*does not exist/);
+    assert.match(state[2][1], /not valid JSON/);
+    assert.match(state[3][1], /EPSG:99999/);
+    assert.match(state[5][1], /unsupported source type/);
+    assert.match(state[6][1], /no geometry columns/);
+    for (const id of [10, 11, 12, 13]) assert.match(state[id][1], /^source file "gone\.\w+" does not exist$/);
+    assert.ok(!JSON.stringify(body).includes(s.services.config.dataDir), 'no absolute paths in what clients see');
+  });
+
+  it('answer 503 on their data endpoints while the good layer serves', async () => {
+    for (const id of [1, 2, 3, 5, 6, 13]) {
+      for (const tail of ['feature/', 'feature/1', 'feature_count', 'extent', 'geojson', 'csv']) {
+        await expectError(s, `/api/resource/${id}/${tail}`, 503, 'LAYER_UNAVAILABLE');
+      }
+    }
+    assert.deepEqual((await s.json('/api/resource/4/feature_count')).body, { total_count: 3 });
+    assert.equal((await s.get('/api/resource/4/geojson')).status, 200);
+  });
+});
+
+describe('an unexpected exception', () => {
+  it('is logged and answered 500 with the request id, without details, and the server keeps serving', async () => {
+    // The error middleware itself, on a real HTTP server, behind a handler that fails on /boom.
+    const logged: any[] = [];
+    const log = pino(new Writable({ write(chunk, _e, done) { logged.push(JSON.parse(chunk.toString())); done(); } }));
+    const app = new Koa();
+    app.use(requestId());
+    app.use(errorHandler(log));
+    app.use((ctx) => {
+      if (ctx.path === '/boom') throw new TypeError('secret internals');
+      ctx.body = { ok: true };
+    });
+    const server = createServer(app.callback()).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const res = await fetch(`${base}/boom`, { headers: { 'X-Request-Id': 'req-42' } });
+      assert.equal(res.status, 500);
+      const body = await res.json();
+      assert.equal(body.code, 'INTERNAL_ERROR');
+      assert.equal(body.status_code, 500);
+      assert.equal(body.request_id, 'req-42');
+      assert.match(body.message, /req-42/);
+      assert.doesNotMatch(JSON.stringify(body), /secret internals/);
+      const entry = logged.find((l) => l.msg === 'unexpected error');
+      assert.equal(entry.id, 'req-42');
+      assert.match(entry.err.stack, /secret internals/);
+      assert.deepEqual(await (await fetch(`${base}/fine`)).json(), { ok: true });
+    } finally {
+      server.close();
+    }
+  });
+});
