@@ -20,6 +20,18 @@ export interface Config {
   /** A worker task running longer is abandoned and its worker replaced (MERIDIAN_TASK_TIMEOUT_MS). */
   taskTimeoutMs: number;
   logLevel: string;
+  /** SQLite file holding users, groups, sessions and run-time ACLs; default <dataDir>/meridian.db. */
+  database: string;
+  /** Whether POST /api/component/auth/register is open. */
+  registration: boolean;
+  /** Keyname of the group self-registered users join (created at start if missing); null: none. */
+  registrationGroup: string | null;
+  /** From MERIDIAN_ADMIN_PASSWORD only (never the config file): the built-in administrator's password. */
+  adminPassword?: string;
+  /** scrypt cost as log2 N (memory use is 2^N KiB); 16 = 64 MiB per hash. */
+  passwordCost: number;
+  /** Session lifetime in seconds. */
+  sessionTtl: number;
 }
 
 export class ConfigError extends Error {}
@@ -34,6 +46,11 @@ const DEFAULTS: Config = {
   workers: availableParallelism(),
   taskTimeoutMs: 20_000,
   logLevel: 'info',
+  database: '',
+  registration: false,
+  registrationGroup: null,
+  passwordCost: 16,
+  sessionTtl: 7 * 24 * 3600,
 };
 
 function positive(value: unknown, name: string): number {
@@ -45,6 +62,12 @@ function positive(value: unknown, name: string): number {
 function port(value: unknown, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
+  return n;
+}
+
+function integer(value: unknown, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
   return n;
 }
 
@@ -80,5 +103,12 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));
   if (env.MERIDIAN_TASK_TIMEOUT_MS !== undefined) c.taskTimeoutMs = positive(env.MERIDIAN_TASK_TIMEOUT_MS, 'MERIDIAN_TASK_TIMEOUT_MS');
   c.logLevel = env.LOG_LEVEL ?? c.logLevel;
+  c.database = resolve(c.dataDir, env.MERIDIAN_DATABASE ?? (c.database || 'meridian.db'));
+  if (env.MERIDIAN_REGISTRATION !== undefined) c.registration = ['1', 'true', 'yes', 'on'].includes(env.MERIDIAN_REGISTRATION.toLowerCase());
+  if (typeof c.registration !== 'boolean') throw new ConfigError('registration must be true or false');
+  c.registrationGroup = env.MERIDIAN_REGISTRATION_GROUP ?? c.registrationGroup;
+  c.adminPassword = env.MERIDIAN_ADMIN_PASSWORD;
+  c.passwordCost = integer(env.MERIDIAN_PASSWORD_COST ?? c.passwordCost, 'passwordCost', 10, 20);
+  c.sessionTtl = integer(env.MERIDIAN_SESSION_TTL ?? c.sessionTtl, 'sessionTtl', 60, 365 * 24 * 3600);
   return c;
 }

@@ -3,8 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
+import { setUpAuth } from './auth/setup.js';
 import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
+import { authorizeBy } from './http/auth.js';
 import { createLogger } from './log.js';
 import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
@@ -23,11 +25,11 @@ export interface Running {
 
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
-  // Until users and ACLs exist, every caller may read every resource.
   const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, log });
   const tileCache = new TileCache(config.tileCacheBytes);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
-  const services: Services = { config, log, catalog, authorize: () => {}, pool, tileCache };
+  const auth = await setUpAuth(config, catalog, log);
+  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache };
   const layersLoaded = catalog.loadLayers(log);
   const app = createApp(services);
   const server = createServer(app.callback());
@@ -44,7 +46,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     services, server, url, layersLoaded,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => { auth.store.close().then(resolve); });
         // Keep-alive sockets with no request in flight would hold close() open.
         server.closeIdleConnections();
       }).then(() => pool.close());

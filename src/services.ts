@@ -1,5 +1,6 @@
 // What the HTTP routes are built on: one object, created at start, handed to each router.
 import type { Logger } from 'pino';
+import type { AuthServices } from './auth/setup.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import type { Authorize } from './http/resources.js';
@@ -16,4 +17,6 @@ export interface Services {
   pool: WorkerPool;
   /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */
   tileCache: TileCache;
+  /** Users, groups, sessions and ACLs (src/auth/); the caller is ctx.state.user (http/auth.ts). */
+  auth: AuthServices;
 }

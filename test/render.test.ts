@@ -5,7 +5,6 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { ApiError } from '../src/http/errors.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { SAMPLE_DATA, SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
 
@@ -158,21 +157,31 @@ describe('render API on the sample data', () => {
     const unknown = await s.json('/api/component/render/tile?z=0&x=0&y=0&resource=4,999');
     assert.equal(unknown.status, 404);
   });
+});
+
+describe('render API permissions', () => {
+  let s: TestServer;
+  before(async () => {
+    // The countries layer (2) denies data.read to guests; its styles themselves do not.
+    const dir = tempData({ copySample: true });
+    const catalog = JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8'));
+    catalog.resources.find((r: any) => r.id === 2).permissions = [
+      { action: 'deny', principal: { keyname: 'guest' }, identity: '', scope: 'data', permission: 'read', propagate: false },
+    ];
+    writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog));
+    s = await startServer({ dataDir: dir });
+  });
+  after(() => s?.stop());
 
   it('does not show a layer through its style when the layer is denied', async () => {
-    const original = s.services.authorize;
-    s.services.authorize = (_ctx, entry) => {
-      if (entry.id === 2) throw new ApiError(403, 'FORBIDDEN', 'No access to resource 2.');
-    };
-    try {
-      const { status, body } = await s.json('/api/component/render/tile?z=0&x=0&y=0&resource=7,4');
-      assert.equal(status, 403);
-      assert.equal(body.code, 'FORBIDDEN');
-      const lines = await s.get('/api/component/render/tile?z=0&x=0&y=0&resource=7');
-      assert.equal(lines.status, 200);
-    } finally {
-      s.services.authorize = original;
+    for (const path of ['/api/component/render/tile?z=0&x=0&y=0&resource=7,4', '/resource/4/tms?z=0&x=0&y=0',
+      '/api/component/render/image?extent=0,0,1000000,1000000&size=10,10&resource=3']) {
+      const { status, body } = await s.json(path);
+      assert.ok(status === 401 || status === 403, `${path}: ${status}`);
+      assert.ok(body.code, path);
     }
+    const lines = await s.get('/api/component/render/tile?z=0&x=0&y=0&resource=7');
+    assert.equal(lines.status, 200);
   });
 });
 

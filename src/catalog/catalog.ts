@@ -24,8 +24,9 @@ export class Catalog {
   private readonly layers = new Map<number, LayerState>();
   private readonly layerListeners: ((id: number) => void)[] = [];
 
-  constructor(entries: ResourceEntry[], readonly dataDir: string, readonly stylesDir: string) {
-    this.add({ id: ROOT_ID, cls: 'resource_group', parent: null, display_name: 'Main resource group' });
+  /** `rootPermissions`: the root's ACL from catalog.json's top-level "permissions" (checked by auth/policy.ts). */
+  constructor(entries: ResourceEntry[], readonly dataDir: string, readonly stylesDir: string, rootPermissions?: unknown) {
+    this.add({ id: ROOT_ID, cls: 'resource_group', parent: null, display_name: 'Main resource group', permissions: rootPermissions });
     for (const e of entries) this.add(e);
     for (const e of entries) this.link(e);
   }
@@ -34,10 +35,10 @@ export class Catalog {
     const file = join(dataDir, 'catalog.json');
     let text: string;
     try { text = readFileSync(file, 'utf8'); } catch { throw new CatalogError(`${file}: cannot be read`); }
-    let doc: { resources?: unknown };
+    let doc: { resources?: unknown; permissions?: unknown };
     try { doc = JSON.parse(text); } catch (e) { throw new CatalogError(`${file}: not valid JSON (${(e as Error).message})`); }
     if (!doc || !Array.isArray(doc.resources)) throw new CatalogError(`${file}: must be {"resources": [...]}`);
-    return new Catalog(doc.resources as ResourceEntry[], dataDir, stylesDir);
+    return new Catalog(doc.resources as ResourceEntry[], dataDir, stylesDir, doc.permissions);
   }
 
   private add(e: ResourceEntry): void {
@@ -78,7 +79,7 @@ export class Catalog {
     if (!p) throw new CatalogError(`resource ${e.id}: unknown parent ${parent}`);
     const styles = RESOURCE_CLASSES[e.cls].styles;
     if (styles && !RESOURCE_CLASSES[p.cls][styles]) {
-      throw new CatalogError(`resource ${e.id}: a ${e.cls}'s parent must be a ${styles === 'rasterLayer' ? 'raster' : 'vector'} layer, ${parent} is a ${p.cls}`);
+      throw new CatalogError(`resource ${e.id}: a style's parent must be a layer (${styles === 'rasterLayer' ? 'raster_layer' : 'vector_layer'}), ${parent} is a ${p.cls}`);
     }
     if (!RESOURCE_CLASSES[e.cls].style && p.cls !== 'resource_group') {
       throw new CatalogError(`resource ${e.id}: parent ${parent} is a ${p.cls}, not a resource_group`);

@@ -16,7 +16,7 @@ export function resourceJson(services: Services, entry: ResourceEntry): Resource
       cls: entry.cls,
       parent: entry.parent === null ? null : { id: entry.parent },
       owner_user: { id: 1 },
-      permissions: [],
+      permissions: services.auth.policy.aclOf(entry.id),
       keyname: entry.keyname ?? null,
       display_name: entry.display_name,
       description: entry.description ?? null,

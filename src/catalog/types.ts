@@ -16,5 +16,7 @@ export interface ResourceEntry {
   style?: unknown;
   /** raster_style: colour ramp for a single-band raster (see render/raster-style.ts). */
   ramp?: unknown;
+  /** ACL rules (auth/acl.ts), validated at start; replaced at run time by PUT /api/resource/{id}. */
+  permissions?: unknown;
   [option: string]: unknown;
 }

@@ -30,6 +30,11 @@ export function resourceFor(ctx: Context, services: Services, idText: string | u
   return entry;
 }
 
+/** Whether the caller holds `permission` on `entry`, for endpoints that leave out what it may not see. */
+export function mayAccess(ctx: Context, services: Services, entry: ResourceEntry, permission: Permission): boolean {
+  return services.auth.policy.allows(ctx.state.user, entry, permission);
+}
+
 /** The layer's data, waiting for it if it is still loading; 422 if the resource has no features. */
 export async function featureLayerOf(services: Services, entry: ResourceEntry): Promise<FeatureLayer> {
   if (!services.catalog.classOf(entry).featureLayer) {

@@ -2,7 +2,7 @@
 import Router from '@koa/router';
 import { resourceJson } from '../catalog/resource-json.js';
 import { badParameter } from '../http/errors.js';
-import { resourceFor } from '../http/resources.js';
+import { mayAccess, resourceFor } from '../http/resources.js';
 import { single } from '../http/params.js';
 import type { Services } from '../services.js';
 
@@ -13,7 +13,9 @@ export function resourceRoutes(services: Services): Router {
     const parent = single(ctx.query.parent as string | string[] | undefined);
     if (parent === undefined) throw badParameter('parent', 'is required (the id of the resource whose children to list)');
     const entry = resourceFor(ctx, services, parent, 'resource.read', 'parent');
-    ctx.body = services.catalog.childrenOf(entry.id).map((c) => resourceJson(services, c));
+    ctx.body = services.catalog.childrenOf(entry.id)
+      .filter((c) => mayAccess(ctx, services, c, 'resource.read'))
+      .map((c) => resourceJson(services, c));
   });
 
   router.get('/api/resource/:id', (ctx) => {

@@ -1,7 +1,7 @@
 // Starts a real Meridian server on a free port for a test, over a data folder the test chooses.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import pino from 'pino';
 import { readConfig } from '../../src/config.js';
 import { start, type Running } from '../../src/server.js';
@@ -22,7 +22,8 @@ export interface TestServer extends Running {
 /** A temporary copy of the sample data (or an empty folder), with an optional catalog written in. */
 export function tempData(opts: { copySample?: boolean; catalog?: unknown } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-test-'));
-  if (opts.copySample) cpSync(SAMPLE_DATA, dir, { recursive: true });
+  // Not the sample folder's own database (left there by servers run over it): each copy starts afresh.
+  if (opts.copySample) cpSync(SAMPLE_DATA, dir, { recursive: true, filter: (src) => !basename(src).startsWith('meridian.db') });
   if (opts.catalog) writeFileSync(join(dir, 'catalog.json'), JSON.stringify(opts.catalog));
   return dir;
 }

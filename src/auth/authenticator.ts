@@ -1,0 +1,99 @@
+// Turning credentials into a Caller: password logins (throttled per client address), sessions and
+// HTTP Basic. Verified Basic credentials are remembered for a minute (keyed by a hash of the header)
+// so clients sending them on every request do not pay for scrypt each time; any change to users
+// clears that memory.
+import { createHash, randomBytes } from 'node:crypto';
+import { ApiError } from '../http/errors.js';
+import type { SystemPrincipals } from './bootstrap.js';
+import type { Caller } from './caller.js';
+import { verifyPassword } from './passwords.js';
+import type { AuthStore, User } from './store.js';
+import { LoginThrottle } from './throttle.js';
+
+const BASIC_MEMORY_MS = 60_000;
+const BASIC_MEMORY_MAX = 1000;
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export const unauthorized = (message: string, code = 'UNAUTHORIZED') =>
+  new ApiError(401, code, message, undefined, { 'WWW-Authenticate': 'Basic realm="Meridian", charset="UTF-8"' });
+
+export class Authenticator {
+  private readonly throttle = new LoginThrottle();
+  private readonly basicMemory = new Map<string, { userId: number; until: number }>();
+
+  constructor(private readonly store: AuthStore, readonly system: SystemPrincipals, readonly sessionTtlMs: number) {}
+
+  async callerOf(user: User, via: Caller['via']): Promise<Caller> {
+    const groups = await this.store.groupsOf(user.id);
+    return {
+      id: user.id, keyname: user.keyname, display_name: user.display_name, guest: false, groups,
+      administrator: groups.includes(this.system.administrators), via,
+    };
+  }
+
+  async guest(): Promise<Caller> {
+    const user = (await this.store.user(this.system.guest))!;
+    return { ...(await this.callerOf(user, 'guest')), guest: true, administrator: false };
+  }
+
+  /** The user whose keyname and password these are; 401 if none, 403 if disabled, 429 while throttled. */
+  async checkPassword(keyname: string, password: string, address: string): Promise<User> {
+    const wait = this.throttle.waitFor(address);
+    if (wait > 0) {
+      throw new ApiError(429, 'TOO_MANY_ATTEMPTS', 'Too many failed logins from this address; try again later.', 'Too many requests',
+        { 'Retry-After': String(Math.ceil(wait / 1000)) });
+    }
+    const user = await this.store.userByKeyname(keyname);
+    // Users without a password (guest and the pseudo-users) can never log in.
+    const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : false;
+    if (!user || !ok) {
+      this.throttle.failed(address);
+      throw unauthorized('Invalid login or password.', 'INVALID_CREDENTIALS');
+    }
+    this.throttle.succeeded(address);
+    if (user.disabled) throw new ApiError(403, 'USER_DISABLED', `User "${user.keyname}" is disabled.`);
+    return user;
+  }
+
+  /** Credentials from an "Authorization: Basic ..." header. */
+  async basic(header: string, address: string): Promise<Caller> {
+    const key = sha256(header);
+    const known = this.basicMemory.get(key);
+    if (known && known.until > Date.now()) {
+      const user = await this.store.user(known.userId);
+      if (user && !user.disabled) return this.callerOf(user, 'basic');
+    }
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw unauthorized('Malformed Basic credentials.', 'INVALID_CREDENTIALS');
+    const user = await this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), address);
+    if (this.basicMemory.size >= BASIC_MEMORY_MAX) this.basicMemory.clear();
+    this.basicMemory.set(key, { userId: user.id, until: Date.now() + BASIC_MEMORY_MS });
+    return this.callerOf(user, 'basic');
+  }
+
+  /** Starts a session; returns the token for the cookie (only its hash is stored). */
+  async startSession(user: User): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    await this.store.createSession(sha256(token), user.id, Date.now() + this.sessionTtlMs);
+    return token;
+  }
+
+  /** The caller a session cookie names, or undefined if it is unknown, expired or its user disabled. */
+  async session(token: string): Promise<Caller | undefined> {
+    const s = await this.store.session(sha256(token), Date.now());
+    const user = s && await this.store.user(s.user_id);
+    return user && !user.disabled ? this.callerOf(user, 'session') : undefined;
+  }
+
+  async endSession(token: string): Promise<void> {
+    await this.store.deleteSession(sha256(token));
+  }
+
+  /** Users changed: forget remembered Basic credentials and the user's sessions if disabled or re-keyed. */
+  async userChanged(userId: number, endSessions: boolean): Promise<void> {
+    this.basicMemory.clear();
+    if (endSessions) await this.store.deleteSessionsOf(userId);
+  }
+}

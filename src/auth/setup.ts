@@ -1,0 +1,34 @@
+// Everything auth needs at run time, built at start: the database, the built-in principals, the
+// ACL policy and the authenticator.
+import type { Logger } from 'pino';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Config } from '../config.js';
+import { Authenticator } from './authenticator.js';
+import { bootstrap } from './bootstrap.js';
+import { openDatabase } from './database.js';
+import { AccessPolicy } from './policy.js';
+import { SqliteAuthStore } from './sqlite-store.js';
+import type { AuthStore } from './store.js';
+
+export interface AuthServices {
+  store: AuthStore;
+  policy: AccessPolicy;
+  authenticator: Authenticator;
+}
+
+export async function setUpAuth(config: Config, catalog: Catalog, log: Logger): Promise<AuthServices> {
+  const store = new SqliteAuthStore(openDatabase(config.database, log));
+  try {
+    const system = await bootstrap(store, {
+      adminPassword: config.adminPassword, passwordCost: config.passwordCost, registrationGroup: config.registrationGroup ?? undefined,
+    }, log);
+    return {
+      store,
+      policy: await AccessPolicy.create(catalog, store, system),
+      authenticator: new Authenticator(store, system, config.sessionTtl * 1000),
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}

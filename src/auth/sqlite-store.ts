@@ -1,0 +1,148 @@
+// AuthStore on better-sqlite3. Queries are plain SQL that PostgreSQL also runs (placeholders aside).
+import type Database from 'better-sqlite3';
+import type { AclRule } from './acl.js';
+import type { AuthStore, Group, GroupFields, Principal, Session, User, UserFields } from './store.js';
+
+interface PrincipalRow {
+  id: number; cls: 'U' | 'G'; keyname: string; display_name: string; description: string | null;
+  system: number; disabled: number; password_hash: string | null;
+}
+
+const bit = (b: boolean) => (b ? 1 : 0);
+
+function principalOf(r: PrincipalRow): Principal {
+  return {
+    id: r.id, cls: r.cls, keyname: r.keyname, display_name: r.display_name, description: r.description,
+    system: r.system === 1, disabled: r.disabled === 1,
+  };
+}
+
+export class SqliteAuthStore implements AuthStore {
+  constructor(private readonly db: Database.Database) {}
+
+  private rows(where: string, ...args: unknown[]): PrincipalRow[] {
+    return this.db.prepare(`SELECT * FROM principal ${where} ORDER BY id`).all(...args) as PrincipalRow[];
+  }
+
+  private userOf(r: PrincipalRow): User {
+    return { ...principalOf(r), cls: 'U', password_hash: r.password_hash, member_of: this.memberships('user_id', 'group_id', r.id) };
+  }
+
+  private groupOf(r: PrincipalRow): Group {
+    return { ...principalOf(r), cls: 'G', members: this.memberships('group_id', 'user_id', r.id) };
+  }
+
+  private memberships(by: 'user_id' | 'group_id', pick: 'user_id' | 'group_id', id: number): number[] {
+    return (this.db.prepare(`SELECT ${pick} AS id FROM membership WHERE ${by} = ? ORDER BY ${pick}`).all(id) as { id: number }[]).map((r) => r.id);
+  }
+
+  async principals() { return this.rows('').map(principalOf); }
+  async users() { return this.rows("WHERE cls = 'U'").map((r) => this.userOf(r)); }
+  async groups() { return this.rows("WHERE cls = 'G'").map((r) => this.groupOf(r)); }
+
+  async user(id: number) {
+    const [r] = this.rows("WHERE cls = 'U' AND id = ?", id);
+    return r && this.userOf(r);
+  }
+
+  async userByKeyname(keyname: string) {
+    const [r] = this.rows("WHERE cls = 'U' AND lower(keyname) = lower(?)", keyname);
+    return r && this.userOf(r);
+  }
+
+  async group(id: number) {
+    const [r] = this.rows("WHERE cls = 'G' AND id = ?", id);
+    return r && this.groupOf(r);
+  }
+
+  async groupByKeyname(keyname: string) {
+    const [r] = this.rows("WHERE cls = 'G' AND lower(keyname) = lower(?)", keyname);
+    return r && this.groupOf(r);
+  }
+
+  async groupsOf(userId: number) { return this.memberships('user_id', 'group_id', userId); }
+
+  private insert(cls: 'U' | 'G', f: UserFields | GroupFields, system: boolean): number {
+    const hash = 'password_hash' in f ? f.password_hash : null;
+    const r = this.db.prepare(`INSERT INTO principal (cls, keyname, display_name, description, system, disabled, password_hash)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(cls, f.keyname, f.display_name, f.description, bit(system), bit(f.disabled), hash);
+    return Number(r.lastInsertRowid);
+  }
+
+  private update(id: number, f: UserFields | GroupFields): void {
+    const hash = 'password_hash' in f ? f.password_hash : null;
+    this.db.prepare('UPDATE principal SET keyname = ?, display_name = ?, description = ?, disabled = ?, password_hash = ? WHERE id = ?')
+      .run(f.keyname, f.display_name, f.description, bit(f.disabled), hash, id);
+  }
+
+  private setMemberships(by: 'user_id' | 'group_id', id: number, others: number[]): void {
+    const other = by === 'user_id' ? 'group_id' : 'user_id';
+    this.db.prepare(`DELETE FROM membership WHERE ${by} = ?`).run(id);
+    const add = this.db.prepare(`INSERT INTO membership (${by}, ${other}) VALUES (?, ?)`);
+    for (const o of new Set(others)) add.run(id, o);
+  }
+
+  /** Inserts (no id) or updates a principal together with its memberships, in one transaction. */
+  private save(cls: 'U' | 'G', id: number | undefined, f: UserFields | GroupFields, system: boolean, others: number[]): number {
+    return this.db.transaction(() => {
+      const saved = id ?? this.insert(cls, f, system);
+      if (id !== undefined) this.update(id, f);
+      this.setMemberships(cls === 'U' ? 'user_id' : 'group_id', saved, others);
+      return saved;
+    })();
+  }
+
+  async createUser(f: UserFields, system = false) { return this.save('U', undefined, f, system, f.member_of); }
+  async updateUser(id: number, f: UserFields) { this.save('U', id, f, false, f.member_of); }
+  async createGroup(f: GroupFields, system = false) { return this.save('G', undefined, f, system, f.members); }
+  async updateGroup(id: number, f: GroupFields) { this.save('G', id, f, false, f.members); }
+
+  async deletePrincipal(id: number) {
+    this.db.prepare('DELETE FROM principal WHERE id = ?').run(id);
+  }
+
+  async addMember(groupId: number, userId: number) {
+    this.db.prepare('INSERT INTO membership (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(groupId, userId);
+  }
+
+  async createSession(tokenHash: string, userId: number, expiresAt: number) {
+    this.db.prepare('INSERT INTO session (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(tokenHash, userId, Date.now(), expiresAt);
+  }
+
+  async session(tokenHash: string, now: number): Promise<Session | undefined> {
+    return this.db.prepare('SELECT user_id, expires_at FROM session WHERE token_hash = ? AND expires_at > ?').get(tokenHash, now) as Session | undefined;
+  }
+
+  async deleteSession(tokenHash: string) {
+    this.db.prepare('DELETE FROM session WHERE token_hash = ?').run(tokenHash);
+  }
+
+  async deleteSessionsOf(userId: number) {
+    this.db.prepare('DELETE FROM session WHERE user_id = ?').run(userId);
+  }
+
+  async aclOverrides() {
+    const out = new Map<number, AclRule[]>();
+    for (const { resource_id } of this.db.prepare('SELECT resource_id FROM acl_override').all() as { resource_id: number }[]) out.set(resource_id, []);
+    const rows = this.db.prepare('SELECT * FROM acl_rule ORDER BY resource_id, position').all() as
+      { resource_id: number; action: 'allow' | 'deny'; principal_id: number; identity: string; scope: string; permission: string; propagate: number }[];
+    for (const r of rows) {
+      out.get(r.resource_id)!.push({
+        action: r.action, principal: { id: r.principal_id }, identity: r.identity, scope: r.scope, permission: r.permission, propagate: r.propagate === 1,
+      });
+    }
+    return out;
+  }
+
+  async setAcl(resourceId: number, rules: AclRule[]) {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM acl_override WHERE resource_id = ?').run(resourceId);
+      this.db.prepare('INSERT INTO acl_override (resource_id) VALUES (?)').run(resourceId);
+      const add = this.db.prepare(`INSERT INTO acl_rule (resource_id, position, action, principal_id, identity, scope, permission, propagate)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+      rules.forEach((r, i) => add.run(resourceId, i, r.action, r.principal.id, r.identity, r.scope, r.permission, bit(r.propagate)));
+    })();
+  }
+
+  async close() { this.db.close(); }
+}

@@ -1,0 +1,59 @@
+// Who is calling, for every request: the caller middleware puts a Caller in ctx.state.user (from an
+// "Authorization: Basic" header, else the session cookie, else guest). Management endpoints call
+// requireAdministrator(ctx); resource endpoints go through resourceFor (resources.ts), whose
+// services.authorize is `authorizeBy(policy)` here.
+import type { Context, Next } from 'koa';
+import { unauthorized } from '../auth/authenticator.js';
+import type { Caller } from '../auth/caller.js';
+import type { AccessPolicy } from '../auth/policy.js';
+import type { Services } from '../services.js';
+import { ApiError } from './errors.js';
+import type { Authorize } from './resources.js';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The caller, set by `resolveCaller` before any route runs. */
+    user: Caller;
+  }
+}
+
+/** The session cookie's name, as NextGIS Web calls it. */
+export const SESSION_COOKIE = 'ngw_sid';
+
+export function resolveCaller(services: Services) {
+  const { authenticator } = services.auth;
+  return async (ctx: Context, next: Next) => {
+    const header = ctx.get('authorization');
+    const token = ctx.cookies.get(SESSION_COOKIE);
+    let caller: Caller | undefined;
+    if (/^basic /i.test(header)) caller = await authenticator.basic(header, ctx.ip);
+    else if (token) caller = await authenticator.session(token);
+    ctx.state.user = caller ?? await authenticator.guest();
+    await next();
+  };
+}
+
+/** 401 (with WWW-Authenticate) for guests, 403 for authenticated callers. */
+export function denied(ctx: Context, what: string): ApiError {
+  return ctx.state.user.guest
+    ? unauthorized(`Authentication is required to ${what}.`)
+    : new ApiError(403, 'FORBIDDEN', `User "${ctx.state.user.keyname}" may not ${what}.`);
+}
+
+/** For management endpoints (cache, pool, plugins, monitor, farm, users and groups). */
+export function requireAdministrator(ctx: Context): Caller {
+  if (!ctx.state.user.administrator) throw denied(ctx, 'use this endpoint (administrators only)');
+  return ctx.state.user;
+}
+
+/** For endpoints any logged-in user may use. */
+export function requireAuthenticated(ctx: Context): Caller {
+  if (ctx.state.user.guest) throw denied(ctx, 'use this endpoint');
+  return ctx.state.user;
+}
+
+export function authorizeBy(policy: AccessPolicy): Authorize {
+  return (ctx, entry, permission) => {
+    if (!policy.allows(ctx.state.user, entry, permission)) throw denied(ctx, `access resource ${entry.id} (needs ${permission})`);
+  };
+}

@@ -1,0 +1,268 @@
+// The NGW auth API: users, groups, login, sessions, Basic auth, registration, and how passwords are kept.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { ADMIN, authServer, basic, createUser, send } from './helpers/auth.js';
+import type { TestServer } from './helpers/server.js';
+
+const AUTH = '/api/component/auth';
+
+function sessionCookie(res: Response): string {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('ngw_sid='));
+  assert.ok(set, 'a session cookie is set');
+  return set;
+}
+
+describe('auth API', () => {
+  let s: TestServer;
+  before(async () => { s = await authServer(); });
+  after(() => s.stop());
+
+  it('answers current_user for a guest', async () => {
+    const { status, body } = await s.json(`${AUTH}/current_user`);
+    assert.equal(status, 200);
+    assert.equal(body.keyname, 'guest');
+    assert.equal(body.auth_medium, null);
+  });
+
+  it('keeps user management to administrators: 401 with WWW-Authenticate for guests, 403 for users', async () => {
+    const guest = await s.json(`${AUTH}/user/`);
+    assert.equal(guest.status, 401);
+    assert.match(guest.headers.get('www-authenticate')!, /^Basic realm="Meridian"/);
+    assert.equal(guest.body.code, 'UNAUTHORIZED');
+    await createUser(s, 'plain', 'plain-password');
+    for (const path of ['/user/', '/user/1', '/group/']) {
+      const r = await s.json(AUTH + path, { headers: basic('plain', 'plain-password') });
+      assert.equal(r.status, 403, path);
+      assert.equal(r.body.code, 'FORBIDDEN');
+    }
+    assert.equal((await send(s, 'POST', `${AUTH}/user/`, { keyname: 'x1', password: 'long-enough' }, basic('plain', 'plain-password'))).status, 403);
+  });
+
+  it('creates, reads, lists, updates and deletes a user; the password never comes back', async () => {
+    const created = await send(s, 'POST', `${AUTH}/user/`, { keyname: 'bob', display_name: 'Bob B.', password: 'bob-password', description: 'tester' });
+    assert.equal(created.status, 200);
+    assert.deepEqual(Object.keys(created.body), ['id']);
+    const id = created.body.id;
+    const got = await s.json(`${AUTH}/user/${id}`, { headers: ADMIN });
+    assert.equal(got.status, 200);
+    assert.equal(got.body.keyname, 'bob');
+    assert.equal(got.body.display_name, 'Bob B.');
+    assert.equal(got.body.password, true);
+    assert.equal(got.body.disabled, false);
+    const list = await s.json(`${AUTH}/user/`, { headers: ADMIN });
+    assert.ok(list.body.some((u: any) => u.id === id));
+    for (const text of [JSON.stringify(got.body), JSON.stringify(list.body)]) {
+      assert.ok(!text.includes('bob-password') && !text.includes('scrypt'), 'no password or hash in the answer');
+    }
+    const put = await send(s, 'PUT', `${AUTH}/user/${id}`, { display_name: 'Robert' });
+    assert.equal(put.status, 200);
+    assert.equal((await s.json(`${AUTH}/user/${id}`, { headers: ADMIN })).body.display_name, 'Robert');
+    // GET then PUT back (with its read-only fields) is accepted.
+    const again = await s.json(`${AUTH}/user/${id}`, { headers: ADMIN });
+    assert.equal((await send(s, 'PUT', `${AUTH}/user/${id}`, again.body)).status, 200);
+    assert.equal((await send(s, 'DELETE', `${AUTH}/user/${id}`, undefined)).status, 200);
+    assert.equal((await s.json(`${AUTH}/user/${id}`, { headers: ADMIN })).status, 404);
+  });
+
+  it('rejects bad user input with a 4xx naming the problem', async () => {
+    const cases: [unknown, number, string][] = [
+      [{ password: 'long-enough' }, 400, 'INVALID_FIELD'],
+      [{ keyname: '1abc', password: 'long-enough' }, 400, 'INVALID_FIELD'],
+      [{ keyname: 'a b', password: 'long-enough' }, 400, 'INVALID_FIELD'],
+      [{ keyname: 'shorty', password: 'short' }, 400, 'INVALID_FIELD'],
+      [{ keyname: 'nopass' }, 400, 'INVALID_FIELD'],
+      [{ keyname: 'extra', password: 'long-enough', colour: 'red' }, 400, 'INVALID_FIELD'],
+      [{ keyname: 'grp', password: 'long-enough', member_of: [9999] }, 400, 'INVALID_FIELD'],
+      [{ keyname: 'dis', password: 'long-enough', disabled: 'yes' }, 400, 'INVALID_FIELD'],
+      [{ keyname: 'ADMINISTRATOR', password: 'long-enough' }, 409, 'KEYNAME_TAKEN'],
+      [[1, 2], 400, 'INVALID_BODY'],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await send(s, 'POST', `${AUTH}/user/`, body);
+      assert.equal(r.status, status, JSON.stringify(body));
+      assert.equal(r.body.code, code, JSON.stringify(body));
+    }
+    const broken = await s.json(`${AUTH}/user/`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: '{"keyname": ' });
+    assert.equal(broken.status, 400);
+    assert.equal((await s.json(`${AUTH}/user/abc`, { headers: ADMIN })).status, 400);
+    assert.equal((await s.json(`${AUTH}/user/999`, { headers: ADMIN })).status, 404);
+    assert.equal((await send(s, 'PUT', `${AUTH}/user/999`, {})).status, 404);
+    assert.equal((await send(s, 'DELETE', `${AUTH}/user/999`, undefined)).status, 404);
+    assert.equal((await send(s, 'PUT', `${AUTH}/user/1`, { keyname: 'plain' })).status, 422);
+  });
+
+  it('protects system users: no deleting, disabling, renaming, or passwords for pseudo-users', async () => {
+    const users = (await s.json(`${AUTH}/user/`, { headers: ADMIN })).body;
+    const id = (k: string) => users.find((u: any) => u.keyname === k).id;
+    for (const k of ['administrator', 'guest', 'everyone', 'authenticated', 'owner']) {
+      const del = await send(s, 'DELETE', `${AUTH}/user/${id(k)}`, undefined);
+      assert.equal(del.status, 422, k);
+      assert.equal(del.body.code, 'SYSTEM_PRINCIPAL');
+      assert.equal((await send(s, 'PUT', `${AUTH}/user/${id(k)}`, { disabled: true })).status, 422, k);
+      assert.equal((await send(s, 'PUT', `${AUTH}/user/${id(k)}`, { keyname: `${k}2` })).status, 422, k);
+    }
+    assert.equal((await send(s, 'PUT', `${AUTH}/user/${id('guest')}`, { password: 'guest-password' })).status, 422);
+    const groups = (await s.json(`${AUTH}/group/`, { headers: ADMIN })).body;
+    const admins = groups.find((g: any) => g.keyname === 'administrators');
+    assert.ok(admins.members.includes(id('administrator')));
+    assert.equal((await send(s, 'DELETE', `${AUTH}/group/${admins.id}`, undefined)).status, 422);
+  });
+
+  it('manages groups, and membership of administrators makes an administrator', async () => {
+    const carol = await createUser(s, 'carol', 'carol-password');
+    const created = await send(s, 'POST', `${AUTH}/group/`, { keyname: 'editors', display_name: 'Editors', members: [carol] });
+    assert.equal(created.status, 200);
+    const gid = created.body.id;
+    const got = await s.json(`${AUTH}/group/${gid}`, { headers: ADMIN });
+    assert.deepEqual([got.body.keyname, got.body.display_name, got.body.members], ['editors', 'Editors', [carol]]);
+    assert.deepEqual((await s.json(`${AUTH}/user/${carol}`, { headers: ADMIN })).body.member_of, [gid]);
+    assert.equal((await send(s, 'POST', `${AUTH}/group/`, { keyname: 'Editors' })).status, 409);
+    assert.equal((await send(s, 'POST', `${AUTH}/group/`, { keyname: 'bad group' })).status, 400);
+    assert.equal((await send(s, 'POST', `${AUTH}/group/`, { keyname: 'ghosts', members: [4242] })).status, 400);
+    const everyone = (await s.json(`${AUTH}/user/`, { headers: ADMIN })).body.find((u: any) => u.keyname === 'everyone').id;
+    assert.equal((await send(s, 'POST', `${AUTH}/group/`, { keyname: 'all', members: [everyone] })).status, 400);
+    assert.equal((await send(s, 'PUT', `${AUTH}/group/${gid}`, { members: [] })).status, 200);
+    assert.deepEqual((await s.json(`${AUTH}/group/${gid}`, { headers: ADMIN })).body.members, []);
+    assert.equal((await send(s, 'DELETE', `${AUTH}/group/${gid}`, undefined)).status, 200);
+    assert.equal((await s.json(`${AUTH}/group/${gid}`, { headers: ADMIN })).status, 404);
+
+    const carolAuth = basic('carol', 'carol-password');
+    assert.equal((await s.json(`${AUTH}/user/`, { headers: carolAuth })).status, 403);
+    const admins = (await s.json(`${AUTH}/group/`, { headers: ADMIN })).body.find((g: any) => g.keyname === 'administrators');
+    await send(s, 'PUT', `${AUTH}/group/${admins.id}`, { members: [...admins.members, carol] });
+    assert.equal((await s.json(`${AUTH}/user/`, { headers: carolAuth })).status, 200);
+  });
+
+  it('logs in with JSON or a form, keeps a HttpOnly SameSite cookie session, and logs out', async () => {
+    const id = await createUser(s, 'dave', 'dave-password');
+    const json = await s.get(`${AUTH}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'dave', password: 'dave-password' }) });
+    assert.equal(json.status, 200);
+    assert.deepEqual(await json.json(), { id, keyname: 'dave', display_name: 'dave' });
+    const cookie = sessionCookie(json);
+    assert.match(cookie, /httponly/i);
+    assert.match(cookie, /samesite=lax/i);
+    const form = await s.get(`${AUTH}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'keyname=dave&password=dave-password' });
+    assert.equal(form.status, 200);
+    const token = sessionCookie(form).split(';')[0];
+    const me = await s.json(`${AUTH}/current_user`, { headers: { cookie: token } });
+    assert.equal(me.body.keyname, 'dave');
+    assert.equal(me.body.auth_medium, 'session');
+    assert.equal((await s.json(`${AUTH}/logout`, { method: 'POST', headers: { cookie: token } })).status, 200);
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: token } })).body.keyname, 'guest');
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: 'ngw_sid=forged' } })).body.keyname, 'guest');
+  });
+
+  it('refuses bad logins', async () => {
+    const post = (body: string, type = 'application/json') => s.json(`${AUTH}/login`, { method: 'POST', headers: { 'content-type': type }, body });
+    const wrong = await post(JSON.stringify({ login: 'dave', password: 'nope-nope' }));
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.code, 'INVALID_CREDENTIALS');
+    assert.equal((await post(JSON.stringify({ login: 'nobody', password: 'whatever1' }))).status, 401);
+    assert.equal((await post(JSON.stringify({ login: 'guest', password: '' }))).status, 401);
+    assert.equal((await post(JSON.stringify({ login: 'dave' }))).body.code, 'INVALID_FIELD');
+    assert.equal((await post(JSON.stringify({ password: 'x' }))).status, 400);
+    assert.equal((await post('login=dave', 'application/x-www-form-urlencoded')).status, 400);
+    assert.equal((await post('not json')).status, 400);
+  });
+
+  it('accepts HTTP Basic on any endpoint and rejects wrong Basic credentials', async () => {
+    const me = await s.json(`${AUTH}/current_user`, { headers: basic('dave', 'dave-password') });
+    assert.equal(me.body.keyname, 'dave');
+    assert.equal(me.body.auth_medium, 'basic');
+    assert.equal((await s.json('/api/resource/2', { headers: basic('dave', 'dave-password') })).status, 200);
+    const wrong = await s.json('/api/resource/2', { headers: basic('dave', 'wrong-password') });
+    assert.equal(wrong.status, 401);
+    assert.ok(wrong.headers.get('www-authenticate'));
+    assert.equal((await s.json('/api/resource/2', { headers: { Authorization: 'Basic !!!' } })).status, 401);
+  });
+
+  it('disabled users cannot log in, and their sessions and Basic access end', async () => {
+    const id = await createUser(s, 'erin', 'erin-password');
+    const login = await s.get(`${AUTH}/login`, { method: 'POST', body: JSON.stringify({ login: 'erin', password: 'erin-password' }) });
+    const token = sessionCookie(login).split(';')[0];
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('erin', 'erin-password') })).body.keyname, 'erin');
+    assert.equal((await send(s, 'PUT', `${AUTH}/user/${id}`, { disabled: true })).status, 200);
+    const again = await s.json(`${AUTH}/login`, { method: 'POST', body: JSON.stringify({ login: 'erin', password: 'erin-password' }) });
+    assert.equal(again.status, 403);
+    assert.equal(again.body.code, 'USER_DISABLED');
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: token } })).body.keyname, 'guest');
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('erin', 'erin-password') })).status, 403);
+  });
+
+  it('changing a password ends the old one', async () => {
+    const id = await createUser(s, 'fred', 'fred-password');
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('fred', 'fred-password') })).status, 200);
+    assert.equal((await send(s, 'PUT', `${AUTH}/user/${id}`, { password: 'fred-new-password' })).status, 200);
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('fred', 'fred-password') })).status, 401);
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('fred', 'fred-new-password') })).body.keyname, 'fred');
+  });
+
+  it('keeps only a salted scrypt hash in the database, never the password', async () => {
+    await createUser(s, 'gina', 'gina-password');
+    await createUser(s, 'hank', 'gina-password');
+    const db = new Database(s.services.config.database, { readonly: true });
+    try {
+      const rows = db.prepare("SELECT keyname, password_hash FROM principal WHERE keyname IN ('gina', 'hank')").all() as { password_hash: string }[];
+      assert.equal(rows.length, 2);
+      for (const r of rows) {
+        assert.match(r.password_hash, /^scrypt\$\d+\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+        assert.ok(!r.password_hash.includes('gina-password'));
+      }
+      assert.notEqual(rows[0].password_hash, rows[1].password_hash, 'per-user salt');
+    } finally {
+      db.close();
+    }
+    for (const file of [s.services.config.database, `${s.services.config.database}-wal`]) {
+      let bytes: Buffer;
+      try { bytes = readFileSync(file); } catch { continue; }
+      assert.ok(!bytes.includes('gina-password'), `${file} holds no clear password`);
+    }
+  });
+
+  it('answers 403 to registration when it is not enabled', async () => {
+    const r = await send(s, 'POST', `${AUTH}/register`, { keyname: 'newbie', password: 'newbie-password' }, {});
+    assert.equal(r.status, 403);
+    assert.equal(r.body.code, 'REGISTRATION_DISABLED');
+  });
+});
+
+describe('registration when enabled', () => {
+  let s: TestServer;
+  before(async () => { s = await authServer({ env: { MERIDIAN_REGISTRATION: 'true', MERIDIAN_REGISTRATION_GROUP: 'members' } }); });
+  after(() => s.stop());
+
+  it('creates the user in the configured group, who can then log in', async () => {
+    const r = await send(s, 'POST', `${AUTH}/register`, { keyname: 'newbie', display_name: 'New Bie', password: 'newbie-password' }, {});
+    assert.equal(r.status, 200);
+    assert.equal(r.body.keyname, 'newbie');
+    const user = (await s.json(`${AUTH}/user/${r.body.id}`, { headers: ADMIN })).body;
+    const group = (await s.json(`${AUTH}/group/`, { headers: ADMIN })).body.find((g: any) => g.keyname === 'members');
+    assert.deepEqual(user.member_of, [group.id]);
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('newbie', 'newbie-password') })).body.keyname, 'newbie');
+  });
+
+  it('rejects bad registrations', async () => {
+    assert.equal((await send(s, 'POST', `${AUTH}/register`, { keyname: 'newbie', password: 'newbie-password' }, {})).status, 409);
+    assert.equal((await send(s, 'POST', `${AUTH}/register`, { keyname: 'x2', password: 'short' }, {})).status, 400);
+    assert.equal((await send(s, 'POST', `${AUTH}/register`, { keyname: 'x3', password: 'long-enough', member_of: [2] }, {})).status, 400);
+  });
+});
+
+describe('failed-login slowdown', () => {
+  let s: TestServer;
+  before(async () => { s = await authServer(); });
+  after(() => s.stop());
+
+  it('refuses further attempts from an address after repeated failures, with Retry-After', async () => {
+    const attempt = (password: string) => s.json(`${AUTH}/login`, { method: 'POST', body: JSON.stringify({ login: 'administrator', password }) });
+    for (let i = 0; i < 5; i++) assert.equal((await attempt(`wrong-${i}`)).status, 401);
+    const blocked = await attempt('admin-secret-1');
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.body.code, 'TOO_MANY_ATTEMPTS');
+    assert.ok(Number(blocked.headers.get('retry-after')) >= 1);
+    const basicBlocked = await s.json(`${AUTH}/current_user`, { headers: ADMIN });
+    assert.equal(basicBlocked.status, 429, 'Basic credentials are throttled the same way');
+  });
+});
