@@ -26,7 +26,10 @@ export function resourceById(services: Services, idText: string | undefined, nam
 /** The resource named by `idText`, once the caller is known to hold `permission` on it. */
 export function resourceFor(ctx: Context, services: Services, idText: string | undefined, permission: Permission, name = 'id'): ResourceEntry {
   const entry = resourceById(services, idText, name);
-  services.authorize(ctx, entry, permission);
+  // A scope the class lacks (data on a group) cannot be granted; only visibility matters then, and
+  // the endpoint goes on to answer 422 for the wrong kind of resource.
+  const scope = permission.slice(0, permission.indexOf('.'));
+  services.authorize(ctx, entry, services.catalog.classOf(entry).scopes.includes(scope) ? permission : 'resource.read');
   return entry;
 }
 

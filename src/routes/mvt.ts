@@ -7,7 +7,7 @@ import { badParameter } from '../http/errors.js';
 import { intParam, optionalInt, optionalNumber, single } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
-import { tileKey } from '../tiles/cache.js';
+import { tileKey, type CachedTile } from '../tiles/cache.js';
 import { sendTile } from '../tiles/respond.js';
 import { MvtLayers, TILE_TASK, layerKey } from '../tiling/layers.js';
 import type { TileAnswer, TileRequest } from '../tiling/tile-task.js';
@@ -15,6 +15,13 @@ import type { TileAnswer, TileRequest } from '../tiling/tile-task.js';
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
 const MAX_ZOOM = 24;
 const MAX_RESOURCES = 64;
+
+function mvtTile({ body, etag }: TileAnswer): CachedTile {
+  return {
+    body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0),
+    etag: etag ?? '""', contentType: MVT_CONTENT_TYPE,
+  };
+}
 
 interface TileAddress { z: number; x: number; y: number }
 
@@ -53,9 +60,8 @@ export function mvtRoutes(services: Services): Router {
     };
     const key = tileKey({ format: 'mvt', resources: ids, ...at, params: `${extent}/${simplification}/${padding}` });
     await sendTile(ctx, services, key, ids, async () => {
-      const answer = await services.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources });
-      const body = answer.body ? Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength) : Buffer.alloc(0);
-      return { body, etag: answer.etag ?? '""', contentType: MVT_CONTENT_TYPE };
+      if (!featureLayers.some((l) => layers.mayHaveFeatures(l, at.z, at.x, at.y, padding))) return mvtTile({ body: null, etag: null });
+      return mvtTile(await services.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources }));
     });
   }
 

@@ -7,7 +7,8 @@ export const MVT_VERSION = 2;
 
 interface FeatureFields {
   id: number | null;
-  type: GeomType;
+  /** 0 is UNKNOWN: allowed by the spec, never written by Meridian's tiles. */
+  type: GeomType | 0;
   tags: Uint32Array;
   geometry: Uint32Array;
 }
@@ -23,7 +24,7 @@ function writeFeatureFields(f: FeatureFields, pbf: Pbf): void {
 }
 
 /** Writes one Feature message (tag 2 of a Layer). `id` null leaves the optional id out. */
-export function writeFeature(pbf: Pbf, id: number | null, type: GeomType, tags: Uint32Array, geometry: Uint32Array): void {
+export function writeFeature(pbf: Pbf, id: number | null, type: GeomType | 0, tags: Uint32Array, geometry: Uint32Array): void {
   current.id = id;
   current.type = type;
   current.tags = tags;

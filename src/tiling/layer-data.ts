@@ -14,6 +14,10 @@ export interface AttributeTable {
 
 export const NO_VALUE = 0xffffffff;
 
+/** Vertices per chunk of `chunkBoxes` (a power of two). */
+export const CHUNK_BITS = 5;
+export const CHUNK = 1 << CHUNK_BITS;
+
 export interface MvtLayerData {
   geometry: PackedTransfer;
   fids: Float64Array;
@@ -21,6 +25,13 @@ export interface MvtLayerData {
   world: Float64Array;
   /** Douglas–Peucker importance per vertex, in squared world units (see importance.ts). */
   importance: Float32Array;
+  /**
+   * World bbox (minx, miny, maxx, maxy) of each run of CHUNK vertices, so a tile skips the runs of
+   * a long ring that lie wholly beyond one side of it (only their ends matter to clipping).
+   */
+  chunkBoxes: Float64Array;
+  /** Highest importance in each chunk: a chunk at or under a zoom's tolerance adds no vertex. */
+  chunkImportance: Float32Array;
   attributes: AttributeTable;
 }
 

@@ -9,6 +9,7 @@ import { toTransfer } from '../store/packed.js';
 import type { FeatureLayer } from '../store/types.js';
 import { sharedCopy, type MvtLayerData } from './layer-data.js';
 import type { PrepareRequest } from './prepare-task.js';
+import { searchBoxes } from './project.js';
 
 export const PREPARE_TASK = 'mvt.prepare';
 export const TILE_TASK = 'mvt.tile';
@@ -35,6 +36,17 @@ export class MvtLayers {
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
     return { key: layerKey(id), version, data: () => this.prepare(id, layer) };
+  }
+
+  /**
+   * Whether any feature's bbox comes near tile z/x/y. A probe of the index (microseconds), so
+   * empty tiles, the most common kind at high zoom, are answered without a trip to a worker.
+   */
+  mayHaveFeatures(layer: FeatureLayer, z: number, x: number, y: number, padding: number): boolean {
+    if (!(layer instanceof MemoryLayer)) return true;
+    const { index } = layer.geometry;
+    return searchBoxes(z, x, y, padding, index.minX, index.maxX)
+      .some((b) => index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat));
   }
 
   /** A layer's data changed: workers drop the old data, and the new is prepared ahead of the first tile. */

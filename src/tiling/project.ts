@@ -23,6 +23,25 @@ export function latOf(y: number): number {
   return (Math.atan(Math.sinh(Math.PI * (1 - 2 * y))) * 180) / Math.PI;
 }
 
+export interface SearchBox { shift: number; minLon: number; minLat: number; maxLon: number; maxLat: number }
+
+/**
+ * The lon/lat boxes to search for tile z/x/y with its padding, one per world shift (-1, 0, +1)
+ * that can reach data within [dataMinLon, dataMaxLon]: near the antimeridian a tile's buffer
+ * shows what lies across the seam, drawn one world width away.
+ */
+export function searchBoxes(z: number, x: number, y: number, padding: number, dataMinLon: number, dataMaxLon: number): SearchBox[] {
+  const n = 2 ** z;
+  const x0 = (x - padding) / n, x1 = (x + 1 + padding) / n;
+  const maxLat = latOf((y - padding) / n), minLat = latOf((y + 1 + padding) / n);
+  const boxes: SearchBox[] = [];
+  for (const shift of [0, -1, 1]) {
+    const minLon = lonOf(x0 - shift), maxLon = lonOf(x1 - shift);
+    if (maxLon >= dataMinLon && minLon <= dataMaxLon) boxes.push({ shift, minLon, minLat, maxLon, maxLat });
+  }
+  return boxes;
+}
+
 /** Projects interleaved lon/lat pairs into a new array of world x/y pairs. */
 export function projectCoords(lonLat: Float64Array, out: Float64Array): void {
   for (let i = 0; i < lonLat.length; i += 2) {

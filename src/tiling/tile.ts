@@ -9,8 +9,8 @@ import { Flat64, FlatU32 } from './buffers.js';
 import { clipLine, clipRing, type ClipBox } from './clip.js';
 import { CommandWriter, GeomType } from './commands.js';
 import { writeFeature, writeLayer } from './encode.js';
-import { NO_VALUE, type MvtLayerData } from './layer-data.js';
-import { latOf, lonOf, worldX, worldY } from './project.js';
+import { CHUNK, CHUNK_BITS, NO_VALUE, type MvtLayerData } from './layer-data.js';
+import { searchBoxes, worldX, worldY } from './project.js';
 
 export interface TileParams {
   z: number;
@@ -66,15 +66,10 @@ const pieceEnds: number[] = [];
 
 /** Candidate rows with the world shift (-1, 0, +1) each is drawn at, sorted by row. */
 function candidates(index: Flatbush, p: TileParams): { rows: number[]; shifts: number[] } {
-  const z2 = 2 ** p.z;
-  const x0 = (p.x - p.padding) / z2, x1 = (p.x + 1 + p.padding) / z2;
-  const latMax = latOf((p.y - p.padding) / z2), latMin = latOf((p.y + 1 + p.padding) / z2);
   const found: number[][] = [];
-  for (const shift of [0, -1, 1]) {
-    const lonMin = lonOf(x0 - shift), lonMax = lonOf(x1 - shift);
-    if (lonMax < index.minX || lonMin > index.maxX) continue;
-    const rows = index.search(lonMin, latMin, lonMax, latMax);
-    if (rows.length) found.push(rows.map((r) => r * 4 + shift + 1));
+  for (const b of searchBoxes(p.z, p.x, p.y, p.padding, index.minX, index.maxX)) {
+    const rows = index.search(b.minLon, b.minLat, b.maxLon, b.maxLat);
+    if (rows.length) found.push(rows.map((r) => r * 4 + b.shift + 1));
   }
   const keys = found.length === 1 ? found[0] : found.flat();
   keys.sort((a, b) => a - b);
@@ -86,7 +81,7 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
   const scratch = scratchOf(data);
   const stamp = ++scratch.stamp;
   const { kinds, featureParts, partVertices, partOuter, bboxes } = data.geometry;
-  const { world, importance, fids } = data;
+  const { world, importance, fids, chunkBoxes, chunkImportance } = data;
   const { rowValues, valueBytes, valueOffsets, keys } = data.attributes;
   const nk = keys.length;
   const z2 = 2 ** p.z;
@@ -130,6 +125,12 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
     };
   };
 
+  function chunkBeyond(c: number, dx: number, dy: number): boolean {
+    const o = c * 4;
+    return chunkBoxes[o + 2] * scale + dx < box.min || chunkBoxes[o] * scale + dx > box.max
+      || chunkBoxes[o + 3] * scale + dy < box.min || chunkBoxes[o + 1] * scale + dy > box.max;
+  }
+
   function drawFeature(row: number, shift: number, type: GeomType): void {
     const dx = (shift * z2 - p.x) * p.extent, dy = -p.y * p.extent;
     const b = row * 4;
@@ -150,6 +151,17 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
       }
       if (type === GeomType.Polygon && !partOuter[q] && !outerKept) continue; // hole of a dropped polygon
       for (let v = first; v < end; v++) {
+        if ((v & (CHUNK - 1)) === 0 && v + CHUNK <= end) {
+          const c = v >> CHUNK_BITS, last = v + CHUNK - 1;
+          if (!inside && chunkBeyond(c, dx, dy)) {
+            // Wholly beyond one side of the box: only its ends' edges matter to clipping.
+            part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
+            part.push2(world[2 * last] * scale + dx, world[2 * last + 1] * scale + dy);
+            v = last;
+            continue;
+          }
+          if (chunkImportance[c] <= sqTolerance) { v = last; continue; } // nothing in it survives this zoom
+        }
         if (importance[v] > sqTolerance) part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
       }
       if (type === GeomType.LineString) {

@@ -1,0 +1,199 @@
+// `npm run bench:mvt [-- --quick]`: MVT tiles from Meridian (cold and warm, over HTTP) against
+// naive geojson-vt + vt-pbf, PostGIS ST_AsMVT (when MERIDIAN_BENCH_PG_URL is set) and, for warm
+// throughput, a bare node:http server answering the same bytes. All on one fixed tile set, one run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent, get } from 'node:http';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { COUNTRIES, pointsFile, summarize, tileSet, WORK_DIR, type TileId } from './mvt-data.js';
+import { POSTGIS_HOWTO, runPostgis } from './mvt-postgis.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const quick = process.argv.includes('--quick');
+const POINTS = quick ? 200_000 : 1_000_000;
+const THROUGHPUT_MS = quick ? 1500 : 4000;
+const CONCURRENCY = 8;
+
+interface Dataset { name: string; file: string; features: number; attributes: string[]; table: string }
+
+const log = (...a: unknown[]) => console.error('[bench]', ...a);
+
+async function freePort(): Promise<number> {
+  return new Promise((ok) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => ok(p)); }); });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+function request(url: string): Promise<{ status: number; body: Buffer; etag: string }> {
+  return new Promise((ok, fail) => {
+    get(url, { agent, headers: { 'accept-encoding': 'identity' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode!, body: Buffer.concat(chunks), etag: String(res.headers.etag ?? '') }));
+    }).on('error', fail);
+  });
+}
+
+function peakRssMB(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+}
+
+async function waitFor(url: string, child: ChildProcess): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try { if ((await request(url)).status < 500) return; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Requests each path once, one at a time; returns per-request ms and the answers. */
+async function sequential(base: string, paths: string[]) {
+  const ms: number[] = [];
+  const answers: { status: number; body: Buffer; etag: string }[] = [];
+  for (const p of paths) {
+    const started = performance.now();
+    answers.push(await request(base + p));
+    ms.push(performance.now() - started);
+  }
+  return { ms, answers };
+}
+
+/** Requests/s with CONCURRENCY clients cycling through `paths` for THROUGHPUT_MS. */
+async function throughput(base: string, paths: string[]): Promise<number> {
+  let done = 0;
+  const until = performance.now() + THROUGHPUT_MS;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async (_, c) => {
+    for (let i = c; performance.now() < until; i += CONCURRENCY) {
+      const r = await request(base + paths[i % paths.length]);
+      if (r.status >= 300 && r.status !== 204) throw new Error(`${paths[i % paths.length]}: ${r.status}`);
+      done++;
+    }
+  }));
+  return done / (THROUGHPUT_MS / 1000);
+}
+
+function runChild(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+async function output(child: ChildProcess): Promise<string> {
+  let out = '';
+  child.stdout!.on('data', (c) => { out += c; });
+  await new Promise((r) => child.once('exit', r));
+  if (child.exitCode !== 0) throw new Error(`child exited with ${child.exitCode}`);
+  return out;
+}
+
+async function meridian(ds: Dataset, tiles: TileId[]) {
+  const dir = join(WORK_DIR, `meridian-${ds.name}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'layer.geojson');
+  try { linkSync(ds.file, file); } catch { copyFileSync(ds.file, file); }
+  writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ resources: [
+    { id: 1, cls: 'vector_layer', parent: 0, display_name: ds.name, source: 'layer.geojson' },
+  ] }));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const child = runChild(['--import', 'tsx', 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', MERIDIAN_DATA: dir, MERIDIAN_STYLES: dir, LOG_LEVEL: 'warn' });
+  try {
+    // Loading ends when the layer answers; preparation for tiles (done ahead, in a worker) when a tile does.
+    await waitFor(`${base}/api/resource/1/feature_count`, child);
+    const loaded = performance.now();
+    await request(`${base}/api/resource/1/24/0/0.mvt`);
+    const prepared = performance.now();
+    const paths = tiles.map((t) => `/api/resource/1/${t.z}/${t.x}/${t.y}.mvt`);
+    const cold = await sequential(base, paths);
+    const warm = await sequential(base, paths);
+    const bad = cold.answers.filter((a) => a.status !== 200 && a.status !== 204);
+    if (bad.length) throw new Error(`Meridian answered ${bad[0].status}: ${bad[0].body}`);
+    const rps = await throughput(base, paths);
+    return {
+      loadMs: loaded - started, prepareMs: prepared - loaded, cold: cold.ms, warm: warm.ms, rps,
+      bytes: cold.answers.reduce((a, r) => a + r.body.length, 0), answers: cold.answers, paths, peakRssMB: peakRssMB(child.pid!),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+async function bare(paths: string[], answers: { status: number; body: Buffer; etag: string }[]): Promise<number> {
+  const dir = join(WORK_DIR, 'bare');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const manifest: Record<string, { file: string | null; etag: string }> = {};
+  paths.forEach((p, i) => {
+    const file = answers[i].status === 200 ? join(dir, `${i}.mvt`) : null;
+    if (file) writeFileSync(file, answers[i].body);
+    manifest[p] = { file, etag: answers[i].etag };
+  });
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  const child = runChild(['--import', 'tsx', 'bench/bare-server.ts', join(dir, 'manifest.json')]);
+  const port = await new Promise<string>((ok) => child.stdout!.once('data', (c) => ok(String(c).trim())));
+  try {
+    return await throughput(`http://127.0.0.1:${port}`, paths);
+  } finally {
+    child.kill();
+  }
+}
+
+async function naive(ds: Dataset, tilesFile: string) {
+  return JSON.parse(await output(runChild(['--import', 'tsx', 'bench/mvt-naive.ts', ds.file, tilesFile]))) as {
+    parseMs: number; indexMs: number; ms: number[]; bytes: number; peakRssMB: number;
+  };
+}
+
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '–');
+
+async function main() {
+  mkdirSync(WORK_DIR, { recursive: true });
+  const tiles = tileSet(quick);
+  const tilesFile = join(WORK_DIR, 'tiles.json');
+  writeFileSync(tilesFile, JSON.stringify(tiles));
+  log(`generating ${POINTS} points (seed fixed) if not cached in ${WORK_DIR}`);
+  const datasets: Dataset[] = [
+    { name: 'countries-land-10m', file: COUNTRIES, features: 250, attributes: ['A3'], table: 'bench_countries10m' },
+    { name: `points-${POINTS / 1000}k`, file: await pointsFile(POINTS), features: POINTS, attributes: ['score'], table: `bench_points${POINTS}` },
+  ];
+  const pgUrl = process.env.MERIDIAN_BENCH_PG_URL;
+  const rows: string[][] = [];
+  const ratios: string[] = [];
+  for (const ds of datasets) {
+    log(`${ds.name}: ${(statSync(ds.file).size / 1e6).toFixed(0)} MB, ${tiles.length} tiles over z0–z14`);
+    log(`${ds.name}: Meridian`);
+    const m = await meridian(ds, tiles);
+    log(`${ds.name}: bare node:http with the same bytes`);
+    const bareRps = await bare(m.paths, m.answers);
+    log(`${ds.name}: naive geojson-vt + vt-pbf`);
+    const n = await naive(ds, tilesFile);
+    const cold = summarize(m.cold), warm = summarize(m.warm), nv = summarize(n.ms);
+    rows.push([ds.name, 'Meridian cold (HTTP)', `load ${f1(m.loadMs)} + prepare ${f1(m.prepareMs)}`, f1(cold.p50), f1(cold.p95), f1(m.peakRssMB), `${(m.bytes / 1e6).toFixed(2)} MB`]);
+    rows.push([ds.name, 'Meridian warm (HTTP)', '', f1(warm.p50), f1(warm.p95), '', '']);
+    rows.push([ds.name, 'geojson-vt + vt-pbf', `parse ${f1(n.parseMs)} + index ${f1(n.indexMs)}`, f1(nv.p50), f1(nv.p95), f1(n.peakRssMB), `${(n.bytes / 1e6).toFixed(2)} MB`]);
+    ratios.push(`${ds.name}: naive p50 / Meridian cold p50 = ${f1(nv.p50 / cold.p50)}×, p95 ${f1(nv.p95 / cold.p95)}×`);
+    if (pgUrl) {
+      log(`${ds.name}: PostGIS ST_AsMVT`);
+      const p = await runPostgis(pgUrl, ds.file, ds.table, ds.features, ds.attributes, tiles);
+      const pv = summarize(p.ms);
+      rows.push([ds.name, 'PostGIS ST_AsMVT', p.loadMs ? `ogr2ogr ${f1(p.loadMs)}` : '(table cached)', f1(pv.p50), f1(pv.p95),
+        p.backendPeakRssMB === null ? '–' : `${f1(p.backendPeakRssMB)} (backend)`, `${(p.bytes / 1e6).toFixed(2)} MB`]);
+      ratios.push(`${ds.name}: PostGIS p50 / Meridian cold p50 = ${f1(pv.p50 / cold.p50)}×, p95 ${f1(pv.p95 / cold.p95)}×`);
+    }
+    ratios.push(`${ds.name}: warm throughput ${f1(m.rps)} req/s vs bare node:http ${f1(bareRps)} req/s = ${f1(m.rps / bareRps)} of bare (${CONCURRENCY} keep-alive clients)`);
+  }
+  console.log(`\nMVT benchmark${quick ? ' (--quick)' : ''} — ${tiles.length} tiles per dataset over z0–z14; ${cpus().length}× ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}`);
+  const header = ['dataset', 'contender', 'setup ms (apart)', 'p50 ms', 'p95 ms', 'peak RSS MB', 'tile bytes'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [header, widths.map((w) => '-'.repeat(w)), ...rows]) console.log('| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |');
+  console.log('');
+  for (const r of ratios) console.log(r);
+  if (!pgUrl) console.log('\n' + POSTGIS_HOWTO);
+  agent.destroy();
+}
+
+if (!existsSync(COUNTRIES)) throw new Error(`dataset missing: ${COUNTRIES} (npm install)`);
+await main();

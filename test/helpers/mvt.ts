@@ -1,0 +1,59 @@
+// Reading served MVT tiles in tests: decoding with @mapbox/vector-tile, the spec's projection of
+// source coordinates into tile units, and the raw type of each attribute value on the wire.
+import { VectorTile, type VectorTileFeature } from '@mapbox/vector-tile';
+import { PbfReader } from 'pbf';
+
+export function decode(bytes: Uint8Array): VectorTile {
+  return new VectorTile(new PbfReader(bytes));
+}
+
+export function features(tile: VectorTile, layer: string): VectorTileFeature[] {
+  const l = tile.layers[layer];
+  return l ? Array.from({ length: l.length }, (_, i) => l.feature(i)) : [];
+}
+
+/** Web Mercator tile units of lon/lat in tile z/x/y (spec: XYZ, y down). */
+export function toTile(lon: number, lat: number, z: number, x: number, y: number, extent = 4096): [number, number] {
+  const sin = Math.sin((lat * Math.PI) / 180);
+  const wy = 0.5 - (0.25 * Math.log((1 + sin) / (1 - sin))) / Math.PI;
+  return [((lon / 360 + 0.5) * 2 ** z - x) * extent, (wy * 2 ** z - y) * extent];
+}
+
+/** The spec's surveyor's formula in tile coordinates: exterior rings are positive. */
+export function ringArea(ring: { x: number; y: number }[]): number {
+  let sum = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) sum += ring[j].x * ring[i].y - ring[i].x * ring[j].y;
+  return sum / 2;
+}
+
+export function segmentDistance(px: number, py: number, a: number[], b: number[]): number {
+  const dx = b[0] - a[0], dy = b[1] - a[1];
+  const len = dx * dx + dy * dy;
+  const t = len ? Math.max(0, Math.min(1, ((px - a[0]) * dx + (py - a[1]) * dy) / len)) : 0;
+  return Math.hypot(px - (a[0] + t * dx), py - (a[1] + t * dy));
+}
+
+/** Value message field number per decoded value, read from the raw layer (1 string, 3 double, 5 uint, 6 sint, 7 bool…). */
+export function valueWireTypes(bytes: Uint8Array, layerName: string): Map<unknown, number> {
+  const out = new Map<unknown, number>();
+  new PbfReader(bytes).readFields((tag, _, tile) => {
+    if (tag !== 3) return;
+    const end = tile.readVarint() + tile.pos;
+    let name = '';
+    const values: [unknown, number][] = [];
+    while (tile.pos < end) {
+      const val = tile.readVarint(), field = val >> 3;
+      if (field === 1) name = tile.readString();
+      else if (field === 4) {
+        const vEnd = tile.readVarint() + tile.pos;
+        const vTag = tile.readVarint() >> 3;
+        const v = vTag === 1 ? tile.readString() : vTag === 2 ? tile.readFloat() : vTag === 3 ? tile.readDouble()
+          : vTag === 4 ? tile.readVarint64() : vTag === 5 ? tile.readVarint() : vTag === 6 ? tile.readSVarint() : tile.readBoolean();
+        values.push([v, vTag]);
+        tile.pos = vEnd;
+      } else tile.skip(val);
+    }
+    if (name === layerName) for (const [v, t] of values) out.set(v, t);
+  }, null);
+  return out;
+}
