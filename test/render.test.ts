@@ -268,10 +268,15 @@ describe('QGIS rule filters and unsupported parts', { skip: !existsSync(join(SHA
     // A fill style QGIS can draw but Meridian cannot (hatching), and a symbol layer class it does not know.
     writeFileSync(join(styles, 'partly.qml'), qml.replace(/k="style" v="solid"/, 'k="style" v="b_diagonal"').replace('class="SimpleFill"', 'class="GradientFill"'));
     writeFileSync(join(styles, 'broken.qml'), '<qgis><nothing/></qgis>');
+    const single = readFileSync(join(SHARED, 'styles', 'countries110_single.qml'), 'utf8');
+    // Visible from 1:50,000,000 inwards only; and drawn at half opacity.
+    writeFileSync(join(styles, 'scaled.qml'), single.replace('hasScaleBasedVisibilityFlag="0"', 'hasScaleBasedVisibilityFlag="1"').replace(/minScale="[^"]*"/, 'minScale="50000000"'));
+    writeFileSync(join(styles, 'half.qml'), single.replace('<layerOpacity>1</layerOpacity>', '<layerOpacity>0.5</layerOpacity>'));
     const style = (id: number, qml: string) => ({ id, cls: 'qgis_vector_style', parent: 2, display_name: qml, qml });
     const dir = tempData({ copySample: true });
     const catalog = JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8'));
-    catalog.resources.push(style(20, 'in_like.qml'), style(21, 'compare.qml'), style(22, 'partly.qml'), style(23, 'broken.qml'));
+    catalog.resources.push(style(20, 'in_like.qml'), style(21, 'compare.qml'), style(22, 'partly.qml'), style(23, 'broken.qml'),
+      style(24, 'scaled.qml'), style(25, 'half.qml'));
     writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog));
     s = await startServer({ dataDir: dir, stylesDir: styles });
     const log = s.services.log;
@@ -308,6 +313,19 @@ describe('QGIS rule filters and unsupported parts', { skip: !existsSync(join(SHA
     const reports = logged.filter((l) => l.resource === 22);
     assert.equal(reports.length, 1);
     assert.ok(reports[0].unsupported.some((u: string) => u.includes('GradientFill')));
+  });
+
+  it('honours the layer scale range and layer opacity', async () => {
+    // Tiles over Russia (100°E 62°N): zoom 3 is at about 1:74,000,000, zoom 4 at 1:37,000,000.
+    const tile = (z: number) => {
+      const n = 2 ** z;
+      return `z=${z}&x=${Math.floor((100 + 180) / 360 * n)}&y=${Math.floor((1 - my(62) / (Math.PI * R)) / 2 * n)}`;
+    };
+    const far = await decode(await s.get(`/api/component/render/tile?${tile(3)}&resource=24`));
+    assert.ok(far.data.every((v, i) => i % 4 !== 3 || v === 0), 'nothing drawn beyond the scale range');
+    const near = await decode(await s.get(`/api/component/render/tile?${tile(4)}&resource=24`));
+    assert.ok(near.data.some((v, i) => i % 4 === 3 && v === 255), 'drawn within the scale range');
+    close(await colourAt(s, '25', ...inside('Russia').point), [190, 207, 80, 128], 2);
   });
 
   it('answers 503 for a style file that is not a QGIS style', async () => {
