@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { COUNTRIES, pointsFile, summarize, tileSet, WORK_DIR, type TileId } from './mvt-data.js';
-import { POSTGIS_HOWTO, runPostgis } from './mvt-postgis.js';
+import { POSTGIS_HOWTO, runPostgis, STATEMENT_TIMEOUT_MS } from './mvt-postgis.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -181,6 +181,7 @@ async function main() {
       const pv = summarize(p.ms);
       rows.push([ds.name, 'PostGIS ST_AsMVT', p.loadMs ? `ogr2ogr ${f1(p.loadMs)}` : '(table cached)', f1(pv.p50), f1(pv.p95),
         p.backendPeakRssMB === null ? '–' : `${f1(p.backendPeakRssMB)} (backend)`, `${(p.bytes / 1e6).toFixed(2)} MB`]);
+      if (p.timeouts) ratios.push(`${ds.name}: PostGIS: ${p.timeouts} tiles hit the ${STATEMENT_TIMEOUT_MS} ms statement timeout (counted at that time)`);
       ratios.push(`${ds.name}: PostGIS p50 / Meridian cold p50 = ${f1(pv.p50 / cold.p50)}×, p95 ${f1(pv.p95 / cold.p95)}×`);
     }
     ratios.push(`${ds.name}: warm throughput ${f1(m.rps)} req/s vs bare node:http ${f1(bareRps)} req/s = ${f1(m.rps / bareRps)} of bare (${CONCURRENCY} keep-alive clients)`);

@@ -24,8 +24,15 @@ export function requestId() {
   };
 }
 
-/** Counts the body bytes actually written to a response, whatever the body's kind. */
-export function countSentBytes(res: ServerResponse): () => number {
+const SENT = Symbol('sentBytes');
+
+/**
+ * Counts the body bytes actually written to a response, whatever the body's kind. Memoised on the
+ * response so the request log and the monitoring counters share one wrapping of write/end.
+ */
+export function countSentBytes(res: ServerResponse & { [SENT]?: () => number }): () => number {
+  const existing = res[SENT];
+  if (existing) return existing;
   let sent = 0;
   const add = (chunk: unknown, encoding?: unknown) => {
     if (chunk && typeof chunk !== 'function') {
@@ -35,7 +42,7 @@ export function countSentBytes(res: ServerResponse): () => number {
   const write = res.write, end = res.end;
   res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) { add(chunk, rest[0]); return (write as Function).call(this, chunk, ...rest); } as typeof res.write;
   res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) { add(chunk, rest[0]); return (end as Function).call(this, chunk, ...rest); } as typeof res.end;
-  return () => sent;
+  return (res[SENT] = () => sent);
 }
 
 export function requestLog(log: Logger) {
