@@ -16,6 +16,7 @@ import { identifyRoutes } from './routes/identify.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
 import { permissionRoutes } from './routes/permission.js';
+import { renderRoutes } from './routes/render.js';
 import { resourceRoutes } from './routes/resource.js';
 import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
@@ -43,7 +44,7 @@ export function createApp(services: Services): Koa {
   app.use(services.plugins.middleware());
   const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
     sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services),
-    identifyRoutes(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
+    identifyRoutes(services), renderRoutes(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
   if (metrics) routers.push(monitorRoutes(services, metrics));
   // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
   const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
