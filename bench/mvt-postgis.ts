@@ -50,11 +50,11 @@ export interface PostgisResult { loadMs: number; ms: number[]; bytes: number; ti
 
 export const STATEMENT_TIMEOUT_MS = 15_000;
 /**
- * ST_AsMVTGeom over the 10 m countries at z0–z2 runs for many minutes in GEOS, where the
+ * ST_AsMVTGeom over the 10 m countries below z6 can run for minutes in GEOS, where the
  * statement timeout cannot interrupt it; PostGIS is measured from this zoom on (and the others
  * are compared on the same tiles).
  */
-export const POSTGIS_MIN_ZOOM = 3;
+export const POSTGIS_MIN_ZOOM = 6;
 
 export async function runPostgis(url: string, file: string, table: string, features: number, attributes: string[], tiles: TileId[]): Promise<PostgisResult> {
   const client = new pg.Client({ connectionString: url });

@@ -103,7 +103,8 @@ async function meridian(ds: Dataset, tiles: TileId[]) {
     // Loading ends when the layer answers; preparation for tiles (done ahead, in a worker) when a tile does.
     await waitFor(`${base}/api/resource/1/feature_count`, child);
     const loaded = performance.now();
-    await request(`${base}/api/resource/1/24/0/0.mvt`);
+    // A non-empty tile outside the set (its padding differs) waits for the preparation to finish.
+    await request(`${base}/api/resource/1/0/0/0.mvt?padding=0.01`);
     const prepared = performance.now();
     const paths = tiles.map((t) => `/api/resource/1/${t.z}/${t.x}/${t.y}.mvt`);
     const cold = await sequential(base, paths);
