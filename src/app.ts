@@ -2,24 +2,52 @@
 import Koa from 'koa';
 import { resolveCaller } from './http/auth.js';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
+import { requireAdministratorOnPublicPort } from './management/access.js';
+import { managementRouters } from './management/routes.js';
+import { monitorScope } from './monitor/access.js';
+import { countRequests } from './monitor/count.js';
+import { refuseDenied } from './monitor/keyvals.js';
+import { createMetrics } from './monitor/prometheus.js';
 import { principalRoutes } from './routes/auth-principals.js';
 import { sessionRoutes } from './routes/auth-session.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
+import { identifyRoutes } from './routes/identify.js';
+import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
 import { permissionRoutes } from './routes/permission.js';
 import { resourceRoutes } from './routes/resource.js';
+import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
 
 export function createApp(services: Services): Koa {
   const app = new Koa();
   app.proxy = false;
+  const metrics = services.config.monitor ? createMetrics(services.monitor) : undefined;
+  if (metrics) {
+    const { monitor } = services;
+    app.use(countRequests(monitor.http, (zone, seconds, outcome, sent) => {
+      metrics.observeTile(zone, seconds);
+      monitor.tileServed(seconds, outcome, sent);
+    }));
+  }
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
   app.use(resolveCaller(services));
-  for (const router of [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
-    sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services)]) {
+  if (metrics) {
+    app.use(monitorScope(services.config));
+    app.use(refuseDenied(services.monitor.keyvals.get('denylist')!, `${services.config.monitorPath}/1/http/keyvals/denylist`));
+  }
+  // Plugin filters run after the caller is known, so they may look at ctx.state.user.
+  app.use(services.plugins.middleware());
+  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
+    sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services),
+    identifyRoutes(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
+  if (metrics) routers.push(monitorRoutes(services, metrics));
+  // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
+  const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
+  for (const router of [...routers, viewerRoutes(hasRoute)]) {
     app.use(router.routes());
     app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }

@@ -19,7 +19,29 @@ export interface Config {
   workers: number;
   /** A worker task running longer is abandoned and its worker replaced (MERIDIAN_TASK_TIMEOUT_MS). */
   taskTimeoutMs: number;
+  /** Workers' memory past which the largest is recycled; 0 = never (MERIDIAN_POOL_MEMORY_MB). */
+  poolMemoryHighWaterMark: number;
   logLevel: string;
+  /** QGIS projects root (see src/qgis/). */
+  projectsDir: string;
+  /** Most QGIS projects cached per thread, preloaded ones not counted. */
+  projectCacheSize: number;
+  /** Seconds between checks that a cached project's file changed; 0 = on every request. */
+  projectCheckInterval: number;
+  /** Project URIs loaded at start and never evicted by LRU. */
+  preloadProjects: string[];
+  /** Server plugins folder (see src/plugins/). */
+  pluginsDir: string;
+  /** Management API port on managementHost; 0 = any free port, null = no management port. */
+  managementPort: number | null;
+  managementHost: string;
+  /** Monitoring: counting middleware, the API under monitorPath and /metrics (see src/monitor/). */
+  monitor: boolean;
+  monitorPath: string;
+  /** Anyone may read the monitoring API and /metrics (else administrators only). */
+  monitorPublic: boolean;
+  /** DELETE/POST/PATCH on the monitoring API (nginx's `api write=on`). */
+  monitorWrite: boolean;
   /** SQLite file holding users, groups, sessions and run-time ACLs; default <dataDir>/meridian.db. */
   database: string;
   /** Whether POST /api/component/auth/register is open. */
@@ -45,13 +67,31 @@ const DEFAULTS: Config = {
   tileCacheBytes: 256 * 1024 * 1024,
   workers: availableParallelism(),
   taskTimeoutMs: 20_000,
+  poolMemoryHighWaterMark: 2048 * 1024 * 1024,
   logLevel: 'info',
+  projectsDir: 'data/projects',
+  projectCacheSize: 10,
+  projectCheckInterval: 10,
+  preloadProjects: [],
+  pluginsDir: 'plugins',
+  managementPort: 19876,
+  managementHost: '127.0.0.1',
+  monitor: true,
+  monitorPath: '/monitor',
+  monitorPublic: false,
+  monitorWrite: false,
   database: '',
   registration: false,
   registrationGroup: null,
   passwordCost: 16,
   sessionTtl: 7 * 24 * 3600,
 };
+
+function count(value: unknown, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number >= 0, got "${value}"`);
+  return n;
+}
 
 function positive(value: unknown, name: string): number {
   const n = Number(value);
@@ -63,6 +103,13 @@ function port(value: unknown, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
   return n;
+}
+
+function flag(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new ConfigError(`${name} must be 1 or 0, got "${value}"`);
 }
 
 function integer(value: unknown, name: string, min: number, max: number): number {
@@ -102,7 +149,22 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (env.MERIDIAN_TILE_CACHE_MB !== undefined) c.tileCacheBytes = positive(env.MERIDIAN_TILE_CACHE_MB, 'MERIDIAN_TILE_CACHE_MB') * 1024 * 1024;
   if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));
   if (env.MERIDIAN_TASK_TIMEOUT_MS !== undefined) c.taskTimeoutMs = positive(env.MERIDIAN_TASK_TIMEOUT_MS, 'MERIDIAN_TASK_TIMEOUT_MS');
+  if (env.MERIDIAN_POOL_MEMORY_MB !== undefined) c.poolMemoryHighWaterMark = count(env.MERIDIAN_POOL_MEMORY_MB, 'MERIDIAN_POOL_MEMORY_MB') * 1024 * 1024;
   c.logLevel = env.LOG_LEVEL ?? c.logLevel;
+  c.projectsDir = resolve(env.MERIDIAN_PROJECTS ?? c.projectsDir);
+  c.projectCacheSize = count(env.MERIDIAN_PROJECT_CACHE_SIZE ?? c.projectCacheSize, 'MERIDIAN_PROJECT_CACHE_SIZE');
+  c.projectCheckInterval = count(env.MERIDIAN_PROJECT_CHECK_INTERVAL ?? c.projectCheckInterval, 'MERIDIAN_PROJECT_CHECK_INTERVAL');
+  if (env.MERIDIAN_PROJECT_PRELOAD !== undefined) c.preloadProjects = env.MERIDIAN_PROJECT_PRELOAD.split(',').map((u) => u.trim()).filter(Boolean);
+  if (!Array.isArray(c.preloadProjects)) throw new ConfigError('preloadProjects must be a list of project URIs');
+  c.pluginsDir = resolve(env.MERIDIAN_PLUGINS ?? c.pluginsDir);
+  const mgmt = env.MERIDIAN_MANAGEMENT_PORT ?? c.managementPort;
+  c.managementPort = mgmt === 'off' || mgmt === null ? null : port(mgmt, 'MERIDIAN_MANAGEMENT_PORT');
+  c.managementHost = env.MERIDIAN_MANAGEMENT_HOST ?? c.managementHost;
+  c.monitor = flag(env.MERIDIAN_MONITOR ?? c.monitor, 'MERIDIAN_MONITOR');
+  c.monitorPublic = flag(env.MERIDIAN_MONITOR_PUBLIC ?? c.monitorPublic, 'MERIDIAN_MONITOR_PUBLIC');
+  c.monitorWrite = flag(env.MERIDIAN_MONITOR_WRITE ?? c.monitorWrite, 'MERIDIAN_MONITOR_WRITE');
+  c.monitorPath = env.MERIDIAN_MONITOR_PATH ?? c.monitorPath;
+  if (!/^(\/[\w.-]+)+$/.test(c.monitorPath)) throw new ConfigError(`monitorPath must look like /monitor, got "${c.monitorPath}"`);
   c.database = resolve(c.dataDir, env.MERIDIAN_DATABASE ?? (c.database || 'meridian.db'));
   if (env.MERIDIAN_REGISTRATION !== undefined) c.registration = ['1', 'true', 'yes', 'on'].includes(env.MERIDIAN_REGISTRATION.toLowerCase());
   if (typeof c.registration !== 'boolean') throw new ConfigError('registration must be true or false');

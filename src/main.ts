@@ -18,7 +18,8 @@ async function main(): Promise<void> {
     running = await start(config, log);
   } catch (e) {
     if (e instanceof CatalogError) { console.error(`meridian: catalog error: ${e.message}`); process.exit(1); }
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') { console.error(`meridian: port ${config.port} is already in use`); process.exit(1); }
+    // The error names the port that is taken: the public one or the management one.
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') { console.error(`meridian: port ${(e as { port?: number }).port ?? config.port} is already in use`); process.exit(1); }
     throw e;
   }
   const stop = (signal: string) => {

@@ -8,6 +8,12 @@ import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { authorizeBy } from './http/auth.js';
 import { createLogger } from './log.js';
+import { startManagementServer } from './management/server.js';
+import { Plugins } from './plugins/registry.js';
+import { ProjectCache } from './qgis/project-cache.js';
+import { ProjectWorkers } from './qgis/workers.js';
+import { Monitor } from './monitor/monitor.js';
+import { poolSource, tileCacheSource } from './monitor/tile-sources.js';
 import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
 import { TileCache } from './tiles/cache.js';
@@ -17,6 +23,8 @@ export interface Running {
   server: Server;
   /** Base URL, e.g. http://127.0.0.1:8080 */
   url: string;
+  /** The management port's base URL, when it is enabled. */
+  managementUrl?: string;
   /** Resolves when every layer has loaded or failed. */
   layersLoaded: Promise<void>;
   /** Stops accepting connections and resolves once in-flight requests have finished. */
@@ -25,14 +33,22 @@ export interface Running {
 
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
-  const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, log });
+  const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log });
   const tileCache = new TileCache(config.tileCacheBytes);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
+  const monitor = new Monitor(config.monitorPath);
+  monitor.addCache('tiles', tileCacheSource(tileCache, monitor.tileBytes));
+  monitor.setPool(poolSource(pool));
   const auth = await setUpAuth(config, catalog, log);
-  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache };
+  const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
+  const plugins = await Plugins.load(config.pluginsDir, log, pool);
+  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, projects, plugins,
+    projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
+  await preloadProjects(projects, config.preloadProjects, log);
   const layersLoaded = catalog.loadLayers(log);
   const app = createApp(services);
   const server = createServer(app.callback());
+  if (config.monitor) services.monitor.connections.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });
@@ -41,16 +57,24 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info({ url, data: config.dataDir, styles: config.stylesDir }, 'listening');
+  const management = config.managementPort === null ? undefined : await startManagementServer(services, config.managementPort, config.managementHost);
   let closing: Promise<void> | undefined;
   return {
-    services, server, url, layersLoaded,
+    services, server, url, layersLoaded, managementUrl: management?.url,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => { auth.store.close().then(resolve); });
+      closing ??= Promise.all([server, management?.server].map((s) => s && new Promise<void>((resolve) => {
+        s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
-        server.closeIdleConnections();
-      }).then(() => pool.close());
+        s.closeIdleConnections();
+      }))).then(() => auth.store.close()).then(() => pool.close());
       return closing;
     },
   };
+}
+
+/** Preloaded projects are pinned; one that cannot be loaded is logged and start-up goes on. */
+async function preloadProjects(projects: ProjectCache, uris: string[], log: Logger): Promise<void> {
+  for (const uri of uris) {
+    try { await projects.refresh(uri, true); } catch (e) { log.error({ project: uri, error: (e as Error).message }, 'project preload failed'); }
+  }
 }

@@ -4,6 +4,10 @@ import type { AuthServices } from './auth/setup.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import type { Authorize } from './http/resources.js';
+import type { Plugins } from './plugins/registry.js';
+import type { ProjectCache } from './qgis/project-cache.js';
+import type { ProjectWorkers } from './qgis/workers.js';
+import type { Monitor } from './monitor/monitor.js';
 import type { WorkerPool } from './pool/pool.js';
 import type { TileCache } from './tiles/cache.js';
 
@@ -13,6 +17,14 @@ export interface Services {
   catalog: Catalog;
   /** Permission check used by every resource endpoint (see http/resources.ts). */
   authorize: Authorize;
+  /** QGIS projects cached in this thread (src/qgis/). */
+  projects: ProjectCache;
+  /** The pool workers' copies of the project cache, kept in step with `projects`. */
+  projectWorkers: ProjectWorkers;
+  /** Server plugins loaded at start (src/plugins/). */
+  plugins: Plugins;
+  /** Counters and statistics sources for the monitoring API; tile caches and the pool register here. */
+  monitor: Monitor;
   /** Worker threads for CPU-heavy work (tiles, rendering); see pool/pool.ts. */
   pool: WorkerPool;
   /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */

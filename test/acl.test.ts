@@ -91,6 +91,11 @@ describe('resource ACLs', () => {
     assert.equal(await status('/api/resource/11'), 401);
     assert.equal(await status('/api/resource/11/permission', bob), 403);
     assert.equal(await status('/api/resource/?parent=11', bob), 403);
+    // A resource whose only child is hidden does not say it has children.
+    assert.equal((await send(s, 'PUT', '/api/resource/7', { resource: { permissions: [rule('deny', 'everyone', 'resource', 'read')] } })).status, 200);
+    assert.equal((await s.json('/api/resource/6', { headers: bob })).body.resource.children, false);
+    assert.equal((await s.json('/api/resource/?parent=1', { headers: bob })).body.find((r: any) => r.resource.id === 6).resource.children, false);
+    assert.equal((await s.json('/api/resource/6', { headers: ADMIN })).body.resource.children, true);
   });
 
   it('reports effective permissions in NGW\'s shape, for the caller or (administrators) another user', async () => {

@@ -154,6 +154,23 @@ describe('auth API', () => {
     assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: 'ngw_sid=forged' } })).body.keyname, 'guest');
   });
 
+  it('treats an expired session as a guest, and sweeps expired sessions at the next login', async () => {
+    const login = () => s.get(`${AUTH}/login`, { method: 'POST', body: JSON.stringify({ login: 'dave', password: 'dave-password' }) });
+    const token = sessionCookie(await login()).split(';')[0];
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: token } })).body.keyname, 'dave');
+    const db = new Database(s.services.config.database);
+    try {
+      db.prepare('UPDATE session SET expires_at = ?').run(Date.now() - 1000);
+      assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: token } })).body.keyname, 'guest');
+      await login();
+      const rows = db.prepare('SELECT expires_at FROM session').all() as { expires_at: number }[];
+      assert.equal(rows.length, 1, 'only the new session is left');
+      assert.ok(rows[0].expires_at > Date.now());
+    } finally {
+      db.close();
+    }
+  });
+
   it('refuses bad logins', async () => {
     const post = (body: string, type = 'application/json') => s.json(`${AUTH}/login`, { method: 'POST', headers: { 'content-type': type }, body });
     const wrong = await post(JSON.stringify({ login: 'dave', password: 'nope-nope' }));

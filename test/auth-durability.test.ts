@@ -1,39 +1,18 @@
 // Process-level auth behaviour: the generated administrator password is printed at first start only,
-// and writes answered 200 survive SIGKILL. Runs `node --import tsx src/main.ts` as a child.
+// and writes answered 200 survive SIGKILL. Runs `node --import tsx src/main.ts` as a child (helpers/child.ts).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { basic } from './helpers/auth.js';
-import { ROOT, tempData } from './helpers/server.js';
+import { startMeridian } from './helpers/child.js';
+import { tempData } from './helpers/server.js';
 
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  /** Every log line so far. */
-  lines: string[];
-}
+type Child = Awaited<ReturnType<typeof startMeridian>>;
 
-function startChild(dataDir: string, env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT, env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', MERIDIAN_DATA: dataDir, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no "listening" line:\n${lines.join('\n')}`)); }, 20_000);
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${lines.join('\n')}`)); });
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      lines.push(line);
-      const entry = JSON.parse(line);
-      if (entry.msg === 'listening') { clearTimeout(timer); proc.removeAllListeners('exit'); resolve({ proc, url: entry.url, lines }); }
-    });
-  });
-}
-
-function kill(child: Child): Promise<void> {
-  return new Promise((resolve) => { child.proc.once('exit', () => resolve()); child.proc.kill('SIGKILL'); });
+async function kill(child: Child): Promise<void> {
+  child.proc.kill('SIGKILL');
+  await child.exited;
 }
 
 async function call(child: Child, method: string, path: string, body: unknown, headers: Record<string, string>) {
@@ -49,8 +28,8 @@ describe('auth state across process deaths', () => {
     const dir = tempData({ copySample: true });
     dirs.push(dir);
     const env = { MERIDIAN_PASSWORD_COST: '10' };
-    let child = await startChild(dir, env);
-    const printed = child.lines.map((l) => JSON.parse(l)).find((e) => e.keyname === 'administrator' && e.password);
+    let child = await startMeridian(['--data', dir], env);
+    const printed = child.logs.find((e) => e.keyname === 'administrator' && e.password);
     assert.ok(printed, 'the generated password is logged at first start');
     const admin = basic('administrator', printed.password);
     const group = await call(child, 'POST', '/api/component/auth/group/', { keyname: 'editors' }, admin);
@@ -65,9 +44,9 @@ describe('auth state across process deaths', () => {
     const catalog = JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8'));
     catalog.resources[0].permissions = [{ action: 'allow', principal: { keyname: 'editors' }, scope: 'data', permission: 'write' }];
     writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog));
-    child = await startChild(dir, env);
+    child = await startMeridian(['--data', dir], env);
     try {
-      assert.ok(!child.lines.some((l) => l.includes(printed.password)), 'the password is not printed again');
+      assert.ok(!child.logs.some((l) => JSON.stringify(l).includes(printed.password)), 'the password is not printed again');
       const got = await call(child, 'GET', `/api/component/auth/user/${user.body.id}`, undefined, admin);
       assert.equal(got.status, 200);
       assert.equal(got.body.keyname, 'durable');

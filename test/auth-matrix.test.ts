@@ -68,6 +68,9 @@ function dataPaths(l: Layer): string[] {
     `/api/resource/${l.id}/feature/`, `/api/resource/${l.id}/feature/1`, `/api/resource/${l.id}/feature_count`,
     `/api/resource/${l.id}/extent`, `/api/resource/${l.id}/geojson`, `/api/resource/${l.id}/geojson?zipped=yes`,
     `/resource/${l.id}/geojson/`, `/api/resource/${l.id}/csv`, `/api/resource/${l.style}/qml`,
+    `/api/resource/${l.id}/0/0/0.mvt`, `/api/component/feature_layer/mvt?resource=${l.id}&z=0&x=0&y=0`,
+    // A tile mixing a public layer with this one: it stands or falls with the strictest layer.
+    `/api/component/feature_layer/mvt?resource=6,${l.id}&z=0&x=0&y=0`,
   ];
 }
 
@@ -87,7 +90,10 @@ describe('permission matrix over every data endpoint', () => {
   const fetchText = async (path: string, who: Who) => {
     const res = await s.get(path, { headers: headers[who] });
     const bytes = Buffer.from(await res.arrayBuffer());
-    return { status: res.status, text: bytes.toString('latin1'), type: res.headers.get('content-type') ?? '', auth: res.headers.get('www-authenticate') };
+    return {
+      status: res.status, text: bytes.toString('latin1'), type: res.headers.get('content-type') ?? '',
+      auth: res.headers.get('www-authenticate'), cacheControl: res.headers.get('cache-control') ?? '',
+    };
   };
 
   for (const [name, layer] of Object.entries(LAYERS)) {
@@ -104,6 +110,7 @@ describe('permission matrix over every data endpoint', () => {
           if (r.status === 401) assert.match(r.auth ?? '', /^Basic realm="Meridian"/, `${path}: WWW-Authenticate`);
           if (r.status >= 400) assert.match(r.type, /json/, `${path}: errors are JSON`);
           if (!seesData) for (const m of layer.markers) assert.ok(!r.text.includes(m), `${who} ${path} leaks ${m}`);
+          if (r.status === 200 && who !== 'guest') assert.doesNotMatch(r.cacheControl, /public/, `${path}: no shared caching of a signed-in answer`);
         }
       });
     }
@@ -111,8 +118,10 @@ describe('permission matrix over every data endpoint', () => {
 
   it('shows the markers to those allowed (so the leak checks above can fail)', async () => {
     for (const [who, layer] of [['admin', LAYERS.forbidden], ['admin', LAYERS.hidden], ['user', LAYERS.members]] as const) {
-      const r = await fetchText(`/api/resource/${layer.id}/geojson`, who);
-      assert.ok(r.text.includes(layer.markers[0]), `${who} sees ${layer.markers[0]}`);
+      for (const path of [`/api/resource/${layer.id}/geojson`, `/api/component/feature_layer/mvt?resource=6,${layer.id}&z=0&x=0&y=0`]) {
+        const r = await fetchText(path, who);
+        assert.ok(r.text.includes(layer.markers[0]), `${who} sees ${layer.markers[0]} in ${path}`);
+      }
     }
   });
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import pino from 'pino';
 import { errorHandler, requestId } from '../src/http/middleware.js';
-import { FIXTURES, startServer, tempData, type TestServer } from './helpers/server.js';
+import { FIXTURES, fixtureData, startServer, tempData, type TestServer } from './helpers/server.js';
 
 /** Asserts the NGW error shape, the status and the stable code; returns the body. */
 async function expectError(s: TestServer, path: string, status: number, code: string, init?: RequestInit): Promise<any> {
@@ -30,7 +30,7 @@ async function expectError(s: TestServer, path: string, status: number, code: st
 
 describe('client mistakes', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ dataDir: FIXTURES }); });
+  before(async () => { s = await startServer({ dataDir: fixtureData() }); });
   after(() => s.stop());
 
   it('unknown and malformed resource ids', async () => {
@@ -56,12 +56,18 @@ describe('client mistakes', () => {
     }
   });
 
-  it('data endpoints on resources without features: 422', async () => {
-    for (const path of ['/api/resource/1/feature/', '/api/resource/1/feature/1', '/api/resource/0/feature_count', '/api/resource/1/extent',
-      '/api/resource/1/geojson', '/api/resource/1/csv']) {
-      await expectError(s, path, 422, 'NOT_A_FEATURE_LAYER');
+  it('data endpoints on a resource of another class: 422', async () => {
+    // Sample data: 3 is a qgis_vector_style (it has data, but no features), 2 a vector layer.
+    const sample = await startServer({ dataDir: tempData({ copySample: true }) });
+    try {
+      for (const path of ['/api/resource/3/feature/', '/api/resource/3/feature/1', '/api/resource/3/feature_count', '/api/resource/3/extent',
+        '/api/resource/3/geojson', '/api/resource/3/csv']) {
+        await expectError(sample, path, 422, 'NOT_A_FEATURE_LAYER');
+      }
+      await expectError(sample, '/api/resource/2/qml', 422, 'NOT_A_QGIS_STYLE');
+    } finally {
+      await sample.stop();
     }
-    await expectError(s, '/api/resource/2/qml', 422, 'NOT_A_QGIS_STYLE');
   });
 
   it('bad query parameters name the parameter, on the feature API and the exports alike', async () => {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
 import yauzl from 'yauzl';
-import { FIXTURES, SAMPLE_STYLES, startServer, type TestServer } from './helpers/server.js';
+import { FIXTURES, fixtureData, SAMPLE_STYLES, startServer, type TestServer } from './helpers/server.js';
 
 /** The entries of a zip archive, decoded with yauzl. */
 function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
@@ -30,7 +30,7 @@ function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
 
 describe('exports', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ dataDir: FIXTURES, stylesDir: SAMPLE_STYLES }); });
+  before(async () => { s = await startServer({ dataDir: fixtureData(), stylesDir: SAMPLE_STYLES }); });
   after(() => s.stop());
 
   it('GeoJSON: a FeatureCollection in EPSG:4326 named after the keyname, ids carried', async () => {

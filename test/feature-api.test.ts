@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import wkx from 'wkx';
-import { FIXTURES, startServer, type TestServer } from './helpers/server.js';
+import { fixtureData, startServer, type TestServer } from './helpers/server.js';
 
 const coords = (wkt: string) => (wkx.Geometry.parse(wkt).toGeoJSON() as { coordinates: any }).coordinates;
 
 describe('resource and feature API', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ dataDir: FIXTURES }); });
+  before(async () => { s = await startServer({ dataDir: fixtureData() }); });
   after(() => s.stop());
 
   it('GET /api/resource/{id}: the resource block, and the vector_layer and feature_layer blocks', async () => {

@@ -1,10 +1,10 @@
 // Every source format, loaded from the real files in test/fixtures/ (made with GDAL, see its README)
 // and read back through the HTTP API. Coordinates are checked against known positions.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FIXTURES, startServer, type TestServer } from './helpers/server.js';
+import { FIXTURES, fixtureData, startServer, tempData, type TestServer } from './helpers/server.js';
 
 /** The lon/lat GDAL started from when it wrote the projected fixtures. */
 const TOWNS = JSON.parse(readFileSync(join(FIXTURES, 'src/towns.geojson'), 'utf8')).features as
@@ -19,7 +19,7 @@ const fieldsOf = (body: any) => body.feature_layer.fields.map((f: any) => `${f.k
 
 describe('format loaders on real files', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ dataDir: FIXTURES }); });
+  before(async () => { s = await startServer({ dataDir: fixtureData() }); });
   after(() => s.stop());
 
   for (const [id, kind] of [[2, 'Shapefile'], [3, 'zipped Shapefile'], [5, 'CSV with X/Y columns in EPSG:32633']] as const) {
@@ -98,4 +98,24 @@ describe('format loaders on real files', () => {
     const { body: empty } = await s.json('/api/resource/7/feature/3');
     assert.deepEqual(empty.fields, { day: null, starts: null, stamp: null, visitors: null, rating: null, title: 'Nothing known' });
   });
+
+  it('a source that declares no CRS takes the catalog\'s srs (here a Shapefile without its .prj)', async () => {
+    const dir = tempData({ catalog: { resources: [
+      { id: 1, cls: 'vector_layer', parent: 0, display_name: 'With srs', source: 'towns.shp', srs: 32633 },
+      { id: 2, cls: 'vector_layer', parent: 0, display_name: 'Without', source: 'towns.shp' },
+    ] } });
+    for (const ext of ['shp', 'shx', 'dbf', 'cpg']) copyFileSync(join(FIXTURES, `towns_utm33.${ext}`), join(dir, `towns.${ext}`));
+    const t = await startServer({ dataDir: dir });
+    try {
+      const vienna = TOWNS[0].geometry.coordinates;
+      const withSrs = await (await t.get('/api/resource/1/geojson')).json();
+      near(withSrs.features[0].geometry.coordinates, vienna, 1e-7, 'reprojected from the srs option');
+      // Without it the metres are taken for degrees: the layer loads, visibly wrong, as GDAL would show it.
+      const without = await (await t.get('/api/resource/2/geojson')).json();
+      near(without.features[0].geometry.coordinates, [601968.428606474, 5340362.98287817], 1e-6, 'kept as stored');
+    } finally {
+      await t.stop();
+    }
+  });
 });
+

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { Catalog, CatalogError } from '../src/catalog/catalog.js';
 import { readConfig } from '../src/config.js';
 import { spawnMeridian, startMeridian } from './helpers/child.js';
-import { FIXTURES, SAMPLE_STYLES } from './helpers/server.js';
+import { fixtureData, SAMPLE_STYLES } from './helpers/server.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -36,13 +36,17 @@ describe('settings', () => {
     assert.deepEqual([cli.port, cli.host, cli.dataDir, cli.stylesDir], [9002, '::1', '/x/d', '/x/s']);
   });
 
+  let data: string;
+  before(() => { data = fixtureData(); });
+  after(() => rmSync(data, { recursive: true, force: true }));
+
   it('PORT, HOST, MERIDIAN_DATA and MERIDIAN_STYLES start a real server', async () => {
     const port = await freePort();
-    const child = spawnMeridian([], { PORT: String(port), HOST: '127.0.0.1', MERIDIAN_DATA: FIXTURES, MERIDIAN_STYLES: SAMPLE_STYLES });
+    const child = spawnMeridian([], { PORT: String(port), HOST: '127.0.0.1', MERIDIAN_DATA: data, MERIDIAN_STYLES: SAMPLE_STYLES });
     try {
       const listening = await child.waitForLog((l) => l.msg === 'listening');
       assert.equal(listening.url, `http://127.0.0.1:${port}`);
-      assert.equal(listening.data, FIXTURES);
+      assert.equal(listening.data, data);
       assert.equal(listening.styles, SAMPLE_STYLES);
       const res = await fetch(`http://127.0.0.1:${port}/api/resource/4`);
       assert.equal((await res.json()).resource.keyname, 'parcels');
@@ -54,7 +58,7 @@ describe('settings', () => {
 
   it('--port, --host, --data and --styles start a real server', async () => {
     const port = await freePort();
-    const child = spawnMeridian(['--port', String(port), '--host', '127.0.0.1', '--data', FIXTURES, '--styles', SAMPLE_STYLES], { PORT: '1' });
+    const child = spawnMeridian(['--port', String(port), '--host', '127.0.0.1', '--data', data, '--styles', SAMPLE_STYLES], { PORT: '1' });
     try {
       const listening = await child.waitForLog((l) => l.msg === 'listening');
       assert.equal(listening.url, `http://127.0.0.1:${port}`);
@@ -151,7 +155,8 @@ describe('a running server', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('logs one structured line per request: method, path, status, bytes, ms, request id', async () => {
-    const server = await startMeridian(['--data', FIXTURES]);
+    const logData = fixtureData();
+    const server = await startMeridian(['--data', logData]);
     try {
       const res = await fetch(`${server.url}/api/resource/4/geojson?srs=3857`, { headers: { 'X-Request-Id': 'log-test-1' } });
       const body = Buffer.from(await res.arrayBuffer());
@@ -171,6 +176,7 @@ describe('a running server', () => {
     } finally {
       server.proc.kill('SIGTERM');
       await server.exited;
+      rmSync(logData, { recursive: true, force: true });
     }
   });
 

@@ -3,6 +3,7 @@
 // so clients sending them on every request do not pay for scrypt each time; any change to users
 // clears that memory.
 import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import { ApiError } from '../http/errors.js';
 import type { SystemPrincipals } from './bootstrap.js';
 import type { Caller } from './caller.js';
@@ -22,7 +23,7 @@ export class Authenticator {
   private readonly throttle = new LoginThrottle();
   private readonly basicMemory = new Map<string, { userId: number; until: number }>();
 
-  constructor(private readonly store: AuthStore, readonly system: SystemPrincipals, readonly sessionTtlMs: number) {}
+  constructor(private readonly store: AuthStore, readonly system: SystemPrincipals, readonly sessionTtlMs: number, private readonly log: Logger) {}
 
   async callerOf(user: User, via: Caller['via']): Promise<Caller> {
     const groups = await this.store.groupsOf(user.id);
@@ -41,6 +42,7 @@ export class Authenticator {
   async checkPassword(keyname: string, password: string, address: string): Promise<User> {
     const wait = this.throttle.waitFor(address);
     if (wait > 0) {
+      this.log.warn({ address, keyname }, 'login refused: too many failures from this address');
       throw new ApiError(429, 'TOO_MANY_ATTEMPTS', 'Too many failed logins from this address; try again later.', 'Too many requests',
         { 'Retry-After': String(Math.ceil(wait / 1000)) });
     }
@@ -49,9 +51,11 @@ export class Authenticator {
     const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : false;
     if (!user || !ok) {
       this.throttle.failed(address);
+      this.log.warn({ address, keyname }, 'login failed');
       throw unauthorized('Invalid login or password.', 'INVALID_CREDENTIALS');
     }
     this.throttle.succeeded(address);
+    this.log.info({ address, keyname: user.keyname }, 'login');
     if (user.disabled) throw new ApiError(403, 'USER_DISABLED', `User "${user.keyname}" is disabled.`);
     return user;
   }

@@ -6,7 +6,26 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
-function derive(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
+/**
+ * At most this many derivations run at once (each takes 128 * N * r bytes: 64 MiB at the default
+ * cost), so a burst of logins or Basic guesses queues instead of exhausting memory.
+ */
+const MAX_CONCURRENT = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function derive(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await scryptKey(password, salt, opts);
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+function scryptKey(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
   // scrypt needs 128 * N * r bytes; node's default cap (32 MiB) is too low for N = 2^16.
   const maxmem = 256 * opts.N! * opts.r!;
   return new Promise((resolve, reject) => {

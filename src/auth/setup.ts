@@ -25,7 +25,7 @@ export async function setUpAuth(config: Config, catalog: Catalog, log: Logger): 
     return {
       store,
       policy: await AccessPolicy.create(catalog, store, system),
-      authenticator: new Authenticator(store, system, config.sessionTtl * 1000),
+      authenticator: new Authenticator(store, system, config.sessionTtl * 1000, log),
     };
   } catch (e) {
     await store.close();

@@ -106,6 +106,8 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async createSession(tokenHash: string, userId: number, expiresAt: number) {
+    // Expired sessions are swept here, at the moment the table grows.
+    this.db.prepare('DELETE FROM session WHERE expires_at <= ?').run(Date.now());
     this.db.prepare('INSERT INTO session (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(tokenHash, userId, Date.now(), expiresAt);
   }
 

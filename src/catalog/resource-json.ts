@@ -7,7 +7,8 @@ export interface ResourceJson {
   [block: string]: unknown;
 }
 
-export function resourceJson(services: Services, entry: ResourceEntry): ResourceJson {
+/** `visible` says which children the caller may see (the `children` flag counts only those). */
+export function resourceJson(services: Services, entry: ResourceEntry, visible: (child: ResourceEntry) => boolean = () => true): ResourceJson {
   const { catalog } = services;
   const cls = catalog.classOf(entry);
   const json: ResourceJson = {
@@ -20,7 +21,7 @@ export function resourceJson(services: Services, entry: ResourceEntry): Resource
       keyname: entry.keyname ?? null,
       display_name: entry.display_name,
       description: entry.description ?? null,
-      children: catalog.childrenOf(entry.id).length > 0,
+      children: catalog.childrenOf(entry.id).some(visible),
       interfaces: cls.interfaces,
       scopes: cls.scopes,
     },

@@ -1,5 +1,6 @@
 // Who is calling, for every request: the caller middleware puts a Caller in ctx.state.user (from an
-// "Authorization: Basic" header, else the session cookie, else guest). Management endpoints call
+// "Authorization: Basic" header, else the session cookie, else guest), and turns "public" caching
+// into "private" on answers to signed-in callers. Management endpoints call
 // requireAdministrator(ctx); resource endpoints go through resourceFor (resources.ts), whose
 // services.authorize is `authorizeBy(policy)` here.
 import type { Context, Next } from 'koa';
@@ -30,6 +31,9 @@ export function resolveCaller(services: Services) {
     else if (token) caller = await authenticator.session(token);
     ctx.state.user = caller ?? await authenticator.guest();
     await next();
+    // An answer to a signed-in caller may hold what guests may not see: no shared cache may keep it.
+    const cacheControl = ctx.response.get('Cache-Control');
+    if (!ctx.state.user.guest && /\bpublic\b/.test(cacheControl)) ctx.set('Cache-Control', cacheControl.replace(/\bpublic\b/, 'private'));
   };
 }
 

@@ -24,8 +24,15 @@ export function requestId() {
   };
 }
 
-/** Counts the body bytes actually written to a response, whatever the body's kind. */
-export function countSentBytes(res: ServerResponse): () => number {
+const SENT = Symbol('sentBytes');
+
+/**
+ * Counts the body bytes actually written to a response, whatever the body's kind. Memoised on the
+ * response so the request log and the monitoring counters share one wrapping of write/end.
+ */
+export function countSentBytes(res: ServerResponse & { [SENT]?: () => number }): () => number {
+  const existing = res[SENT];
+  if (existing) return existing;
   let sent = 0;
   const add = (chunk: unknown, encoding?: unknown) => {
     if (chunk && typeof chunk !== 'function') {
@@ -35,7 +42,7 @@ export function countSentBytes(res: ServerResponse): () => number {
   const write = res.write, end = res.end;
   res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) { add(chunk, rest[0]); return (write as Function).call(this, chunk, ...rest); } as typeof res.write;
   res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) { add(chunk, rest[0]); return (end as Function).call(this, chunk, ...rest); } as typeof res.end;
-  return () => sent;
+  return (res[SENT] = () => sent);
 }
 
 export function requestLog(log: Logger) {
@@ -79,7 +86,11 @@ export function errorHandler(log: Logger) {
         e = new ApiError(500, 'INTERNAL_ERROR', `Unexpected error; quote request id ${ctx.state.requestId} when reporting it.`);
       }
       ctx.status = e.status;
-      ctx.set(e.headers);
+      const headers = { ...e.headers };
+      // A page's own scripts answer a 401 with their own login form (the viewer does): no Basic challenge for
+      // them, or the browser would pop up its login dialog over the page.
+      if (ctx.get('X-Requested-With') === 'XMLHttpRequest') delete headers['WWW-Authenticate'];
+      ctx.set(headers);
       ctx.body = (ctx.state.errorFormat ?? ngwErrorFormat)(e, ctx);
     }
   };

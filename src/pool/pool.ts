@@ -31,6 +31,20 @@ export interface PoolOptions {
   log?: Logger;
   /** Task name → module URL (see `taskModule`). More can be added with `register`. */
   tasks?: Record<string, string>;
+  /** When the workers' memory (see `workerMemoryBytes`) adds up past this, the largest is recycled; 0 = never. */
+  memoryHighWaterMark?: number;
+}
+
+/** A worker's own memory: its V8 heap plus the buffers it holds outside it. */
+export function workerMemoryBytes(h: { heapTotal: number; externalBytes: number }): number {
+  return h.heapTotal + h.externalBytes;
+}
+
+/** What `broadcast` gives back per worker. */
+export interface WorkerAnswer<T> {
+  id: number;
+  threadId: number;
+  value: T;
 }
 
 export interface WorkerStats {
@@ -58,6 +72,8 @@ export interface PoolStats {
   restarts: number;
   crashes: number;
   timeouts: number;
+  /** Workers replaced because the pool went over its memory high-water mark. */
+  recycled: number;
   workers: WorkerStats[];
 }
 
@@ -68,6 +84,8 @@ interface Job {
   layers: { key: string; version: number; data: unknown }[];
   transfer: ArrayBuffer[];
   timeoutMs: number;
+  /** Set by `broadcast`: only this worker may run it. */
+  slotId?: number;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
@@ -132,12 +150,15 @@ export class WorkerPool {
   private restarts = 0;
   private crashes = 0;
   private timeouts = 0;
+  private recycled = 0;
+  private readonly memoryHighWaterMark: number;
   private closed = false;
 
   constructor(opts: PoolOptions = {}) {
     this.size = Math.max(1, opts.size ?? availableParallelism());
     this.taskTimeoutMs = opts.taskTimeoutMs ?? 20_000;
     this.log = opts.log;
+    this.memoryHighWaterMark = opts.memoryHighWaterMark ?? 0;
     for (const [name, module] of Object.entries(opts.tasks ?? {})) this.register(name, module);
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }
@@ -148,14 +169,30 @@ export class WorkerPool {
   }
 
   /** Runs `task` in a worker. Rejects with ApiError 503 WORKER_FAILED / WORKER_TIMEOUT if the worker dies or overruns. */
-  async run<T>(task: string, payload: unknown, opts: RunOptions = {}): Promise<T> {
+  run<T>(task: string, payload: unknown, opts: RunOptions = {}): Promise<T> {
+    return this.enqueue<T>(task, payload, opts);
+  }
+
+  /**
+   * Runs `task` once on every worker now serving (not retiring), e.g. to apply a change everywhere
+   * or to ask each for a report. A worker that dies or retires first is left out of the answers.
+   */
+  async broadcast<T>(task: string, payload: unknown, opts: RunOptions = {}): Promise<WorkerAnswer<T>[]> {
+    const serving = this.slots.filter((s) => !s.retiring);
+    const settled = await Promise.allSettled(serving.map(async (s) => ({ id: s.id, threadId: s.worker.threadId, value: await this.enqueue<T>(task, payload, opts, s.id) })));
+    const failed = settled.find((r) => r.status === 'rejected' && !(r.reason instanceof ApiError && r.reason.status === 503));
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  private async enqueue<T>(task: string, payload: unknown, opts: RunOptions, slotId?: number): Promise<T> {
     const module = this.tasks.get(task);
     if (!module) throw new Error(`no handler registered for task "${task}"`);
     const layers = await Promise.all((opts.layers ?? []).map(async (l) => ({ key: l.key, version: l.version, data: await l.data() })));
     if (this.closed) throw new ApiError(503, 'POOL_CLOSED', 'The worker pool is shutting down.');
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
-        task, module, payload, layers, transfer: opts.transfer ?? [], timeoutMs: opts.timeoutMs ?? this.taskTimeoutMs,
+        task, module, payload, layers, transfer: opts.transfer ?? [], timeoutMs: opts.timeoutMs ?? this.taskTimeoutMs, slotId,
         resolve: resolve as (v: unknown) => void, reject,
       });
       this.dispatch();
@@ -174,9 +211,7 @@ export class WorkerPool {
     if (this.closed) return;
     this.restarts++;
     const old = this.slots.filter((s) => !s.retiring);
-    for (const s of old) s.retiring = true;
-    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
-    for (const s of old) if (!s.job) this.end(s);
+    for (const s of old) this.retire(s);
     this.log?.info({ workers: this.size }, 'worker pool restarting');
     this.dispatch();
     await Promise.all(old.map((s) => s.exited));
@@ -185,7 +220,7 @@ export class WorkerPool {
   stats(): PoolStats {
     const now = Date.now();
     return {
-      size: this.size, queued: this.queue.length, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts,
+      size: this.size, queued: this.queue.length, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts, recycled: this.recycled,
       workers: this.slots.map((s) => ({
         id: s.id, threadId: s.worker.threadId, busy: s.job !== null, task: s.job?.task ?? null,
         tasksDone: s.tasksDone, tasksFailed: s.tasksFailed, retiring: s.retiring, uptimeMs: now - s.started,
@@ -212,14 +247,47 @@ export class WorkerPool {
   private spawn(): Slot {
     const worker = spawnWorker();
     const slot: Slot = {
-      id: this.nextSlotId++, worker, job: null, jobId: 0, timer: null, layers: new Map(), health: null, ready: false,
-      tasksDone: 0, tasksFailed: 0, retiring: false, ending: false, started: Date.now(),
+      id: this.nextSlotId++, worker, job: null, jobId: 0, timer: null, layers: new Map(), health: null,
+      tasksDone: 0, tasksFailed: 0, retiring: false, ready: false, ending: false, started: Date.now(),
       exited: new Promise((resolve) => worker.once('exit', () => resolve())),
     };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.log?.error({ worker: slot.id, err }, 'worker crashed'));
     worker.once('exit', (code) => this.onExit(slot, code));
+    // Idle workers must not keep the process alive (a booting one does, until it is ready: tasks may wait for it).
     return slot;
+  }
+
+  /** A fresh worker takes the slot's place at once; the old one ends when its task (if any) is done. */
+  private retire(slot: Slot): void {
+    slot.retiring = true;
+    this.handOver(slot, this.spawn());
+    if (!slot.job) this.end(slot);
+  }
+
+  /**
+   * A worker leaves the pool: `fresh` (when it is replaced) joins it and takes over the jobs queued for
+   * the old one alone (a broadcast still reaches every serving worker); without a replacement they fail.
+   */
+  private handOver(slot: Slot, fresh?: Slot): void {
+    if (fresh) this.slots.push(fresh);
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (this.queue[i].slotId !== slot.id) continue;
+      if (fresh) this.queue[i].slotId = fresh.id;
+      else this.queue.splice(i, 1)[0].reject(new ApiError(503, 'WORKER_RETIRED', 'The worker left the pool before running this task.'));
+    }
+  }
+
+  /** Over the high-water mark, the largest worker makes way for a fresh one. */
+  private recycleIfOverMemory(): void {
+    if (!this.memoryHighWaterMark || this.closed) return;
+    const serving = this.slots.filter((s) => !s.retiring && s.health);
+    const total = serving.reduce((sum, s) => sum + workerMemoryBytes(s.health!), 0);
+    if (total <= this.memoryHighWaterMark) return;
+    const largest = serving.reduce((a, b) => (workerMemoryBytes(b.health!) > workerMemoryBytes(a.health!) ? b : a));
+    this.recycled++;
+    this.log?.warn({ worker: largest.id, bytes: workerMemoryBytes(largest.health!), total, mark: this.memoryHighWaterMark }, 'workers over the memory high-water mark; recycling the largest');
+    this.retire(largest);
   }
 
   private end(slot: Slot): void {
@@ -234,7 +302,6 @@ export class WorkerPool {
     slot.health = msg.health;
     if (msg.type === 'ready') {
       slot.ready = true;
-      // Idle workers must not keep the process alive (a starting one does, for the tasks queued meanwhile).
       slot.worker.unref();
       this.dispatch();
       return;
@@ -247,6 +314,7 @@ export class WorkerPool {
     if (msg.type === 'done') { slot.tasksDone++; job.resolve(msg.value); }
     else { slot.tasksFailed++; job.reject(failureError(msg.error)); }
     if (slot.retiring) this.end(slot);
+    else this.recycleIfOverMemory();
     this.dispatch();
   }
 
@@ -261,7 +329,8 @@ export class WorkerPool {
     job?.reject(new ApiError(503, 'WORKER_FAILED', `The worker running "${job.task}" failed; please retry.`));
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
-    if (!slot.retiring && !this.closed) this.slots.push(this.spawn());
+    // A retiring worker's replacement exists already and holds its pinned jobs.
+    if (!slot.retiring) this.handOver(slot, this.closed ? undefined : this.spawn());
     this.dispatch();
   }
 
@@ -272,9 +341,8 @@ export class WorkerPool {
     slot.job = null;
     this.log?.warn({ worker: slot.id, task: job.task, ms: job.timeoutMs }, 'task timed out; replacing its worker');
     job.reject(new ApiError(503, 'WORKER_TIMEOUT', `"${job.task}" took longer than ${job.timeoutMs} ms.`));
-    const retiring = slot.retiring;
     this.end(slot);
-    if (!retiring && !this.closed) this.slots.push(this.spawn());
+    if (!slot.retiring) this.handOver(slot, this.closed ? undefined : this.spawn());
     this.dispatch();
   }
 
@@ -282,7 +350,9 @@ export class WorkerPool {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       if (slot.job || slot.retiring || !slot.ready) continue;
-      const job = this.queue.shift()!;
+      const next = this.queue.findIndex((j) => j.slotId === undefined || j.slotId === slot.id);
+      if (next < 0) continue;
+      const job = this.queue.splice(next, 1)[0];
       const shipments: LayerShipment[] = job.layers.map((l) => {
         if (slot.layers.get(l.key) === l.version) return { key: l.key, version: l.version };
         slot.layers.set(l.key, l.version);

@@ -12,7 +12,10 @@ import { openGeoPackage, type GeoPackageOptions } from './sources/geopackage.js'
 import { openShapefile } from './sources/shapefile.js';
 
 /** Source options a catalog entry may carry beside `source`. */
-export type SourceOptions = CsvOptions & GeoPackageOptions;
+export type SourceOptions = CsvOptions & GeoPackageOptions & {
+  /** The CRS of a source that does not declare one (CSV, a Shapefile without .prj, GeoJSON without "crs"). */
+  srs?: number | string;
+};
 
 function reader(path: string, options: SourceOptions): Promise<SourceReader> {
   switch (extname(path).toLowerCase()) {
@@ -27,5 +30,7 @@ function reader(path: string, options: SourceOptions): Promise<SourceReader> {
 export async function loadLayer(path: string, options: SourceOptions, name: string, log: Logger): Promise<MemoryLayer> {
   // A missing or unreadable file fails here, the same way for every format (ENOENT, EACCES).
   await access(path, constants.R_OK);
-  return buildLayer(await reader(path, options), name, log);
+  const source = await reader(path, options);
+  if (source.crs === null && options.srs !== undefined) source.crs = options.srs;
+  return buildLayer(source, name, log);
 }

@@ -20,7 +20,9 @@ export interface ChildServer {
 
 export function spawnMeridian(args: string[], env: Record<string, string> = {}): ChildServer {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], {
-    cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    // The management port is off unless asked for, so parallel runs never collide on 19876.
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', MERIDIAN_MANAGEMENT_PORT: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, any>[] = [];
   const waiters: { match: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }[] = [];

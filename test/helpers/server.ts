@@ -28,9 +28,22 @@ export function tempData(opts: { copySample?: boolean; catalog?: unknown } = {})
   return dir;
 }
 
+/** A temporary copy of test/fixtures, so that what a server writes (its database) stays out of the repository. */
+export function fixtureData(): string {
+  const dir = tempData();
+  cpSync(FIXTURES, dir, { recursive: true, filter: (src) => !basename(src).startsWith('meridian.db') });
+  return dir;
+}
+
 export async function startServer(opts: { dataDir?: string; stylesDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const temporary = opts.dataDir?.includes('meridian-test-');
+  // A server over a folder of the repository keeps its auth database in a temporary folder instead.
+  const dbDir = temporary ? undefined : mkdtempSync(join(tmpdir(), 'meridian-db-'));
+  const database = dbDir ? { MERIDIAN_DATABASE: join(dbDir, 'meridian.db') } : {};
   const config = readConfig(['--port', '0', '--host', '127.0.0.1',
-    '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES], { ...opts.env });
+    '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES],
+    // The management port is off unless a test asks for it ("0" = any free port), so parallel runs never collide.
+    { MERIDIAN_MANAGEMENT_PORT: 'off', ...database, ...opts.env });
   const running = await start(config, pino({ level: process.env.TEST_LOG ?? 'silent' }));
   await running.layersLoaded;
   const get = (path: string, init?: RequestInit) => fetch(running.url + path, init);
@@ -44,7 +57,8 @@ export async function startServer(opts: { dataDir?: string; stylesDir?: string; 
     },
     async stop() {
       await running.close();
-      if (opts.dataDir?.includes('meridian-test-')) rmSync(opts.dataDir, { recursive: true, force: true });
+      if (temporary) rmSync(opts.dataDir!, { recursive: true, force: true });
+      if (dbDir) rmSync(dbDir, { recursive: true, force: true });
     },
   };
 }

@@ -9,7 +9,6 @@ export interface CsvOptions {
   x_field?: string;
   y_field?: string;
   wkt_field?: string;
-  srs?: number | string;
 }
 
 const X_NAMES = ['x', 'lon', 'lng', 'long', 'longitude'];
@@ -64,7 +63,7 @@ export async function openCsv(path: string, options: CsvOptions = {}): Promise<S
     return { geometry, properties };
   };
   return {
-    crs: options.srs ?? null,
+    crs: null, // CSV cannot say; the catalog's `srs` option does (see open.ts)
     features: (async function* () {
       if (first.done) return;
       yield toFeature(first.value as Record<string, string>);

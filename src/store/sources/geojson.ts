@@ -15,7 +15,7 @@ type Picked = { value: unknown };
 function members(path: string): AsyncIterator<Picked> {
   const pipeline = chain([
     createReadStream(path),
-    parser(),
+    parser({ streamValues: false }), // packed tokens only: about twice as fast
     pick({ filter: /^(type|crs|features\.\d+)$/ }),
     streamValues(),
   ]);

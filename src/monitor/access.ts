@@ -1,0 +1,33 @@
+// Who may use the monitoring API and /metrics, and which methods it accepts.
+import type { Context, Next } from 'koa';
+import type { Config } from '../config.js';
+import { requireAdministrator } from '../http/auth.js';
+import { ApiError } from '../http/errors.js';
+import { nginxErrorFormat } from './errors.js';
+
+const WRITES = new Set(['DELETE', 'POST', 'PATCH']);
+/** API versions served (GET {monitorPath}/). */
+export const VERSIONS = [1];
+
+/**
+ * Everything under the monitoring path answers errors as nginx does, needs an administrator unless
+ * public, refuses writes unless enabled (nginx's `api write=on`) and knows only API version 1.
+ */
+export function monitorScope(config: Config) {
+  const prefix = config.monitorPath;
+  // Not async: other paths pass through with one prefix test.
+  return (ctx: Context, next: Next) => {
+    const inApi = ctx.path === prefix || ctx.path.startsWith(prefix + '/');
+    if (!inApi && ctx.path !== '/metrics') return next();
+    if (inApi) ctx.state.errorFormat = nginxErrorFormat;
+    if (!config.monitorPublic) requireAdministrator(ctx);
+    if (inApi) {
+      const version = ctx.path.slice(prefix.length + 1).split('/')[0];
+      if (version && !VERSIONS.includes(Number(version))) throw new ApiError(404, 'UnknownVersion', `API version "${version}" is not supported; see ${prefix}/.`);
+      if (WRITES.has(ctx.method) && !config.monitorWrite) {
+        throw new ApiError(405, 'MethodDisabled', `${ctx.method} is disabled: set MERIDIAN_MONITOR_WRITE=1 or "monitorWrite": true to allow writes.`);
+      }
+    }
+    return next();
+  };
+}

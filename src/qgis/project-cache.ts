@@ -1,0 +1,180 @@
+// The projects one thread holds in memory: loaded on demand, reloaded when the file changes on disk
+// (checked at most every `checkInterval` seconds), bounded by LRU except for pinned (preloaded) ones.
+// Every change bumps `generation`; pool workers mirror the main thread's cache through `state()`
+// and `syncTo()`, so they all answer from the same project versions (see pool-task.ts).
+import { stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { ApiError } from '../http/errors.js';
+import { loadLayer } from '../store/open.js';
+import type { FeatureLayer } from '../store/types.js';
+import { readProject, type ProjectLayer, type QgisProject } from './project.js';
+import { resolveProjectUri, type ProjectRef } from './project-uri.js';
+
+export interface ProjectCacheOptions {
+  root: string;
+  /** Most projects held, pinned ones not counted. */
+  size: number;
+  /** Seconds between modification-time checks of a cached project; 0 checks on every use. */
+  checkInterval: number;
+  log: Logger;
+}
+
+/** What a worker needs to hold the same projects, at the same versions, as the main thread. */
+export interface CacheState {
+  generation: number;
+  entries: { key: string; filename: string; version: number; pinned: boolean }[];
+}
+
+export class CachedProject {
+  private readonly layers = new Map<string, Promise<FeatureLayer>>();
+  checkedAt = Date.now();
+
+  constructor(
+    readonly key: string,
+    readonly project: QgisProject,
+    public pinned: boolean,
+    /** The cache generation that loaded it: a reload, even of an unchanged file, gives a new one. */
+    readonly version: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** A vector layer of the project as a feature layer, read once through Meridian's layer store. */
+  featureLayer(layerId: string): Promise<FeatureLayer> {
+    const layer = this.project.layers.find((l) => l.id === layerId);
+    if (!layer) return Promise.reject(new ApiError(404, 'LAYER_NOT_FOUND', `Project "${this.key}" has no layer "${layerId}".`));
+    let loading = this.layers.get(layerId);
+    if (!loading) {
+      loading = this.open(layer);
+      this.layers.set(layerId, loading);
+      // A failure is not cached: the file may be fixed without the project changing.
+      loading.catch(() => this.layers.delete(layerId));
+    }
+    return loading;
+  }
+
+  private async open(layer: ProjectLayer): Promise<FeatureLayer> {
+    if (!layer.valid) throw new ApiError(422, 'BAD_LAYER', `Layer "${layer.name}" of project "${this.key}" is a bad layer: ${layer.error}.`);
+    if (layer.type !== 'vector' || !layer.source.path) {
+      throw new ApiError(422, 'LAYER_NOT_SUPPORTED', `Layer "${layer.name}" (${layer.type}, provider ${layer.provider}) cannot be read by Meridian.`);
+    }
+    try {
+      return await loadLayer(layer.source.path, layer.source.options, `${this.key}:${layer.name}`, this.log);
+    } catch (e) {
+      throw new ApiError(422, 'LAYER_NOT_SUPPORTED', `Layer "${layer.name}" of project "${this.key}" cannot be read: ${(e as Error).message}.`);
+    }
+  }
+}
+
+export class ProjectCache {
+  /** In least-recently-used-first order (a Map keeps insertion order; a use re-inserts). */
+  private readonly entries = new Map<string, CachedProject>();
+  private readonly loading = new Map<string, Promise<CachedProject>>();
+  /** Bumped by every load, reload and eviction. */
+  generation = 0;
+
+  constructor(readonly options: ProjectCacheOptions) {}
+
+  resolve(uri: string): ProjectRef {
+    return resolveProjectUri(this.options.root, uri);
+  }
+
+  /** Cached projects, least recently used first. */
+  list(): CachedProject[] {
+    return [...this.entries.values()];
+  }
+
+  peek(key: string): CachedProject | undefined {
+    return this.entries.get(key);
+  }
+
+  /** The project, loaded on demand and reloaded if its file changed. */
+  async get(uri: string): Promise<CachedProject> {
+    const ref = this.resolve(uri);
+    const entry = this.entries.get(ref.key);
+    if (!entry) return this.load(ref, false);
+    if (await this.changedOnDisk(entry)) return this.load(ref, entry.pinned);
+    this.entries.delete(ref.key);
+    this.entries.set(ref.key, entry);
+    return entry;
+  }
+
+  /** Loads or reloads (PUT); `pin` keeps it out of LRU eviction. */
+  async refresh(uri: string, pin = false): Promise<CachedProject> {
+    const ref = this.resolve(uri);
+    return this.load(ref, pin || (this.entries.get(ref.key)?.pinned ?? false));
+  }
+
+  /** Evicts (DELETE); false when it was not cached. */
+  evict(uri: string): boolean {
+    const key = this.entries.has(uri) ? uri : this.resolve(uri).key;
+    if (!this.entries.delete(key)) return false;
+    this.generation++;
+    this.options.log.info({ project: key }, 'project evicted');
+    return true;
+  }
+
+  state(): CacheState {
+    return {
+      generation: this.generation,
+      entries: this.list().map((e) => ({ key: e.key, filename: e.project.filename, version: e.version, pinned: e.pinned })),
+    };
+  }
+
+  /** Makes this cache hold exactly the projects of `state`, at their versions (a worker mirroring the main thread). */
+  async syncTo(state: CacheState): Promise<void> {
+    if (state.generation === this.generation) return;
+    const wanted = new Map(state.entries.map((e) => [e.key, e]));
+    for (const key of this.entries.keys()) if (!wanted.has(key)) this.entries.delete(key);
+    await Promise.all(state.entries.map(async (e) => {
+      if (this.entries.get(e.key)?.version !== e.version) await this.load({ key: e.key, filename: e.filename }, e.pinned, e.version);
+    }));
+    // Keep the main thread's LRU order, so the listing reads the same everywhere.
+    for (const e of state.entries) { const entry = this.entries.get(e.key)!; this.entries.delete(e.key); this.entries.set(e.key, entry); }
+    this.generation = state.generation;
+  }
+
+  private async changedOnDisk(entry: CachedProject): Promise<boolean> {
+    const now = Date.now();
+    if (now - entry.checkedAt < this.options.checkInterval * 1000) return false;
+    entry.checkedAt = now;
+    try {
+      return (await stat(entry.project.filename)).mtimeMs !== entry.project.lastModified.getTime();
+    } catch {
+      this.evict(entry.key);
+      throw new ApiError(404, 'PROJECT_NOT_FOUND', `Project "${entry.key}" no longer exists.`);
+    }
+  }
+
+  /** `version` is given when mirroring; otherwise the load is a change of this cache's own. */
+  private load(ref: ProjectRef, pinned: boolean, version?: number): Promise<CachedProject> {
+    // Concurrent requests for one project share one read.
+    const pending = this.loading.get(ref.key);
+    if (pending) return pending;
+    const started = Date.now();
+    const loading = readProject(ref.filename, this.options.root)
+      .then((project) => {
+        const entry = new CachedProject(ref.key, project, pinned, version ?? ++this.generation, this.options.log);
+        this.entries.delete(ref.key);
+        this.entries.set(ref.key, entry);
+        this.options.log.info({ project: ref.key, layers: project.layers.length, bad: project.layers.filter((l) => !l.valid).length, ms: Date.now() - started }, 'project loaded');
+        if (version === undefined) this.trim();
+        return entry;
+      })
+      .catch((e) => {
+        if (e instanceof ApiError) throw e;
+        throw new ApiError(422, 'PROJECT_UNREADABLE', `Project "${ref.key}" cannot be read: ${(e as Error).message}`);
+      })
+      .finally(() => this.loading.delete(ref.key));
+    this.loading.set(ref.key, loading);
+    return loading;
+  }
+
+  /** Drops least recently used unpinned projects beyond the size bound. */
+  private trim(): void {
+    let unpinned = this.list().filter((e) => !e.pinned);
+    while (unpinned.length > this.options.size) {
+      this.evict(unpinned[0].key);
+      unpinned = unpinned.slice(1);
+    }
+  }
+}

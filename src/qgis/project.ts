@@ -1,0 +1,148 @@
+// A QGIS 3 project as Meridian sees it: title, CRS and map layers, each with its datasource checked
+// and its style kept as the QML QGIS would export for it.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { basename, dirname, extname, relative } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { insideFolder, PathEscapeError } from '../common/paths.js';
+import { layerSource, type LayerSource } from './datasource.js';
+import { ProjectFileError, readProjectXml } from './project-file.js';
+
+export interface QgisCrs {
+  authid: string;
+  description: string;
+}
+
+export interface ProjectLayer {
+  id: string;
+  name: string;
+  /** vector, raster, mesh, ... */
+  type: string;
+  provider: string;
+  /** As written in the project. */
+  datasource: string;
+  crs: QgisCrs | null;
+  source: LayerSource;
+  /** False when the datasource cannot be opened: a "bad layer" in QGIS terms. */
+  valid: boolean;
+  /** Why it is not valid. */
+  error?: string;
+  /** Has geometries (a table without geometry is not spatial). */
+  spatial: boolean;
+  /**
+   * The layer's style as a QML document (the <maplayer> element re-rooted as <qgis>, byte for
+   * byte as QGIS wrote it), for the QML renderer to parse.
+   */
+  qml: string;
+}
+
+export interface QgisProject {
+  filename: string;
+  title: string;
+  crs: QgisCrs | null;
+  layers: ProjectLayer[];
+  /** The file's modification time when it was read. */
+  lastModified: Date;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  isArray: (name) => name === 'maplayer',
+});
+
+type Node = Record<string, any> | string | undefined;
+
+/** Text content of an element whether or not it carries attributes. */
+function text(node: Node): string {
+  if (node === undefined || node === null) return '';
+  if (typeof node === 'string') return node;
+  return typeof node['#text'] === 'string' ? node['#text'] : String(node['#text'] ?? '');
+}
+
+function crsOf(srs: Node): QgisCrs | null {
+  const ref = typeof srs === 'object' ? srs?.spatialrefsys : undefined;
+  const authid = text(ref?.authid);
+  return authid ? { authid, description: text(ref?.description) } : null;
+}
+
+/** `EPSG:4326 - WGS 84`, as py-qgis-server prints a CRS. */
+export function crsLabel(crs: QgisCrs | null): string {
+  return crs ? `${crs.authid} - ${crs.description}` : '';
+}
+
+/** The raw <maplayer> elements, in document order: maplayers never nest. */
+function rawMapLayers(xml: string): string[] {
+  return xml.match(/<maplayer\b[\s\S]*?<\/maplayer>/g) ?? [];
+}
+
+function asQml(rawLayer: string, version: string): string {
+  const body = rawLayer.replace(/^<maplayer\b/, `<qgis version="${version}"`).replace(/<\/maplayer>$/, '</qgis>');
+  return `<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n${body}\n`;
+}
+
+/** A file-based datasource is usable when it lies inside the projects root and can be read. */
+async function checkSource(source: LayerSource, root: string): Promise<string | undefined> {
+  if (!source.path) return undefined;
+  let path: string;
+  try {
+    path = insideFolder(root, relative(root, source.path));
+  } catch (e) {
+    if (e instanceof PathEscapeError) return 'datasource lies outside the projects root';
+    throw e;
+  }
+  try {
+    await access(path, constants.R_OK);
+    return undefined;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'datasource file does not exist' : 'datasource file cannot be read';
+  }
+}
+
+async function readLayer(node: Record<string, any>, raw: string, version: string, projectDir: string, root: string): Promise<ProjectLayer> {
+  const provider = text(node.provider);
+  const datasource = text(node.datasource);
+  const type = String(node['@_type'] ?? '');
+  const source = layerSource(provider, datasource, projectDir);
+  const error = await checkSource(source, root);
+  const geometry = node['@_geometry'];
+  return {
+    id: text(node.id),
+    name: text(node.layername),
+    type,
+    provider,
+    datasource,
+    crs: crsOf(node.srs),
+    source,
+    valid: error === undefined,
+    ...(error ? { error } : {}),
+    spatial: type !== 'vector' || (geometry !== undefined && geometry !== 'No geometry' && node['@_wkbType'] !== 'NoGeometry'),
+    qml: asQml(raw, version),
+  };
+}
+
+/** Reads a .qgs or .qgz; `root` is the projects root, which datasources may not leave. */
+export async function readProject(filename: string, root: string): Promise<QgisProject> {
+  const { mtime } = await stat(filename);
+  const xml = await readProjectXml(filename);
+  let doc: Record<string, any>;
+  try { doc = parser.parse(xml); } catch (e) { throw new ProjectFileError(`${filename}: not valid XML (${(e as Error).message})`); }
+  const qgis = doc.qgis;
+  if (!qgis || typeof qgis !== 'object') throw new ProjectFileError(`${filename}: not a QGIS project (no <qgis> root)`);
+  const version = String(qgis['@_version'] ?? '');
+  const nodes: Record<string, any>[] = qgis.projectlayers?.maplayer ?? [];
+  const raws = rawMapLayers(xml);
+  if (raws.length !== nodes.length) throw new ProjectFileError(`${filename}: unexpected <maplayer> layout`);
+  const projectDir = dirname(filename);
+  const layers = await Promise.all(nodes.map((n, i) => readLayer(n, raws[i], version, projectDir, root)));
+  return {
+    filename,
+    // QGIS leaves <title> empty until the user sets one; the file name is what QGIS shows then.
+    title: text(qgis.title) || String(qgis['@_projectname'] ?? '') || basename(filename, extname(filename)),
+    crs: crsOf(qgis.projectCrs),
+    layers,
+    lastModified: mtime,
+  };
+}
