@@ -154,6 +154,16 @@ describe('PostGIS layers', { skip: PG_URL ? false : 'MERIDIAN_TEST_PG_URL is not
     assert.deepEqual(pgHits.map((f: any) => f.id), fileHits.map((f: any) => f.id));
   });
 
+  it('identify finds the same features (index pre-filter, exact test on each candidate) as the file store', async () => {
+    const body = JSON.stringify({ srs: 4326, geom: 'POLYGON((0 40, 30 40, 30 60, 0 60, 0 40))', layers: [2, 9] });
+    const init = { method: 'POST', body, headers: { 'content-type': 'application/json' } };
+    const [a, b] = await Promise.all([
+      s.json('/api/feature_layer/identify', { ...init, headers: { ...init.headers, ...bob() } }), embedded.json('/api/feature_layer/identify', init)]);
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.ok(b.body[2].features.length >= 10);
+    assert.deepEqual(a.body, b.body);
+  });
+
   it('GeoJSON and CSV exports stream every feature, as the file store writes them', async () => {
     const get = async (server: TestServer, path: string, headers: Record<string, string> = {}) => {
       const res = await server.get(path, { headers });

@@ -8,8 +8,12 @@ export interface ResourceClass {
   featureLayer?: boolean;
   /** Where a feature layer's data lives: a file under the data directory, or a PostGIS table. */
   storage?: 'file' | 'postgis';
+  /** A GeoTIFF raster, drawn through its raster_style children. */
+  rasterLayer?: boolean;
   /** A style that renders its parent layer. */
   style?: boolean;
+  /** For styles: the kind of layer a style of this class draws (its parent). */
+  styles?: 'featureLayer' | 'rasterLayer';
 }
 
 const BASE = ['resource', 'metadata'];
@@ -28,5 +32,7 @@ export const RESOURCE_CLASSES: Record<string, ResourceClass> = {
     featureLayer: true,
     storage: 'postgis',
   },
-  qgis_vector_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true },
+  qgis_vector_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true, styles: 'featureLayer' },
+  raster_layer: { interfaces: ['IBboxLayer'], scopes: [...BASE, 'data'], rasterLayer: true },
+  raster_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true, styles: 'rasterLayer' },
 };

@@ -76,15 +76,26 @@ export class PostgisLayer implements FeatureLayer {
 
   async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
     if (query.limit !== undefined && query.limit <= 0) return;
-    const { sql, params } = this.where(query);
-    const page = `${query.offset ? ` OFFSET ${Math.trunc(query.offset)}` : ''}${query.limit !== undefined ? ` LIMIT ${Math.trunc(query.limit)}` : ''}`;
+    // A prepared area (identify) cannot go into SQL: its box pre-filters on the index, its exact
+    // test runs here, so paging runs here too.
+    const area = query.area;
+    const { sql, params } = this.where(area ? { bbox: query.bbox ?? area.bbox } : query);
+    const page = area ? '' : `${query.offset ? ` OFFSET ${Math.trunc(query.offset)}` : ''}${query.limit !== undefined ? ` LIMIT ${Math.trunc(query.limit)}` : ''}`;
+    let skip = area ? query.offset ?? 0 : 0;
+    let left = area ? query.limit ?? Infinity : Infinity;
     const client = await guarded(this.name, () => this.db.connect());
     let failure: Error | undefined;
     const cursor = client.query(new Cursor<Row>(`SELECT ${this.select} FROM ${this.from} ${sql} ORDER BY ${this.fidColumn}${page}`, params));
     try {
       for (;;) {
         const rows = await cursor.read(BATCH);
-        for (const row of rows) yield this.featureOf(row);
+        for (const row of rows) {
+          const f = this.featureOf(row);
+          if (area && !(f.geometry && area.intersects(f.geometry))) continue;
+          if (skip > 0) { skip--; continue; }
+          yield f;
+          if (--left <= 0) return;
+        }
         if (rows.length < BATCH) return;
       }
     } catch (err) {
