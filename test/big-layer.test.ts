@@ -59,7 +59,7 @@ describe('a layer of 200,000 features', () => {
   /** Starts an in-process server over the big layer, asking it for another resource while it loads. */
   async function loadWhileProbing() {
     const delay = monitorEventLoopDelay({ resolution: 10 });
-    const config = readConfig(['--port', '0', '--host', '127.0.0.1', '--data', dir], {});
+    const config = readConfig(['--port', '0', '--host', '127.0.0.1', '--data', dir], { MERIDIAN_MANAGEMENT_PORT: 'off' });
     running = await start(config, pino({ level: 'silent' }));
     delay.enable();
     let loaded = false, answered = 0, slowest = 0;
