@@ -12,10 +12,13 @@ import { principalRoutes } from './routes/auth-principals.js';
 import { sessionRoutes } from './routes/auth-session.js';
 import { exportRoutes } from './routes/export.js';
 import { featureRoutes } from './routes/feature.js';
+import { identifyRoutes } from './routes/identify.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
 import { permissionRoutes } from './routes/permission.js';
+import { renderRoutes } from './routes/render.js';
 import { resourceRoutes } from './routes/resource.js';
+import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
 
 export function createApp(services: Services): Koa {
@@ -41,9 +44,11 @@ export function createApp(services: Services): Koa {
   app.use(services.plugins.middleware());
   const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
     sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services),
-    ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
+    identifyRoutes(services), renderRoutes(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
   if (metrics) routers.push(monitorRoutes(services, metrics));
-  for (const router of routers) {
+  // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
+  const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
+  for (const router of [...routers, viewerRoutes(hasRoute)]) {
     app.use(router.routes());
     app.use(router.allowedMethods()); // sets 405 + Allow; errorHandler turns it into JSON
   }

@@ -118,7 +118,9 @@ describe('a layer of 200,000 features', () => {
         assert.ok(results[0].bytes > 30 * 2 ** 20, `the ${format} export is only ${mb(results[0].bytes)}`);
         assert.ok(results.every((r) => r.bytes === results[0].bytes), 'the same document each time');
         if (format === 'csv') assert.equal(results[0].lines, FEATURES + 1, 'a header and one row per feature');
-        assert.ok(growth < bytes / 2, `RSS grew ${mb(growth)} while sending ${mb(bytes)} of ${format}`);
+        // Holding the documents would take more than their size (JS strings, 3 at once: +470 MB measured);
+        // streaming stays well below it, though garbage collection timing makes RSS noisy under load.
+        assert.ok(growth < bytes * 0.8, `RSS grew ${mb(growth)} while sending ${mb(bytes)} of ${format}`);
       }
     } finally {
       server.proc.kill('SIGTERM');

@@ -18,10 +18,19 @@ function principalOf(r: PrincipalRow): Principal {
 }
 
 export class SqliteAuthStore implements AuthStore {
+  /** Prepared once per SQL text: every request resolves its caller here, and preparing costs more than running. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Database.Database) {}
 
+  private prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   private rows(where: string, ...args: unknown[]): PrincipalRow[] {
-    return this.db.prepare(`SELECT * FROM principal ${where} ORDER BY id`).all(...args) as PrincipalRow[];
+    return this.prepare(`SELECT * FROM principal ${where} ORDER BY id`).all(...args) as PrincipalRow[];
   }
 
   private userOf(r: PrincipalRow): User {
@@ -33,7 +42,7 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   private memberships(by: 'user_id' | 'group_id', pick: 'user_id' | 'group_id', id: number): number[] {
-    return (this.db.prepare(`SELECT ${pick} AS id FROM membership WHERE ${by} = ? ORDER BY ${pick}`).all(id) as { id: number }[]).map((r) => r.id);
+    return (this.prepare(`SELECT ${pick} AS id FROM membership WHERE ${by} = ? ORDER BY ${pick}`).all(id) as { id: number }[]).map((r) => r.id);
   }
 
   async principals() { return this.rows('').map(principalOf); }
@@ -64,21 +73,21 @@ export class SqliteAuthStore implements AuthStore {
 
   private insert(cls: 'U' | 'G', f: UserFields | GroupFields, system: boolean): number {
     const hash = 'password_hash' in f ? f.password_hash : null;
-    const r = this.db.prepare(`INSERT INTO principal (cls, keyname, display_name, description, system, disabled, password_hash)
+    const r = this.prepare(`INSERT INTO principal (cls, keyname, display_name, description, system, disabled, password_hash)
       VALUES (?, ?, ?, ?, ?, ?, ?)`).run(cls, f.keyname, f.display_name, f.description, bit(system), bit(f.disabled), hash);
     return Number(r.lastInsertRowid);
   }
 
   private update(id: number, f: UserFields | GroupFields): void {
     const hash = 'password_hash' in f ? f.password_hash : null;
-    this.db.prepare('UPDATE principal SET keyname = ?, display_name = ?, description = ?, disabled = ?, password_hash = ? WHERE id = ?')
+    this.prepare('UPDATE principal SET keyname = ?, display_name = ?, description = ?, disabled = ?, password_hash = ? WHERE id = ?')
       .run(f.keyname, f.display_name, f.description, bit(f.disabled), hash, id);
   }
 
   private setMemberships(by: 'user_id' | 'group_id', id: number, others: number[]): void {
     const other = by === 'user_id' ? 'group_id' : 'user_id';
-    this.db.prepare(`DELETE FROM membership WHERE ${by} = ?`).run(id);
-    const add = this.db.prepare(`INSERT INTO membership (${by}, ${other}) VALUES (?, ?)`);
+    this.prepare(`DELETE FROM membership WHERE ${by} = ?`).run(id);
+    const add = this.prepare(`INSERT INTO membership (${by}, ${other}) VALUES (?, ?)`);
     for (const o of new Set(others)) add.run(id, o);
   }
 
@@ -98,35 +107,35 @@ export class SqliteAuthStore implements AuthStore {
   async updateGroup(id: number, f: GroupFields) { this.save('G', id, f, false, f.members); }
 
   async deletePrincipal(id: number) {
-    this.db.prepare('DELETE FROM principal WHERE id = ?').run(id);
+    this.prepare('DELETE FROM principal WHERE id = ?').run(id);
   }
 
   async addMember(groupId: number, userId: number) {
-    this.db.prepare('INSERT INTO membership (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(groupId, userId);
+    this.prepare('INSERT INTO membership (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(groupId, userId);
   }
 
   async createSession(tokenHash: string, userId: number, expiresAt: number) {
     // Expired sessions are swept here, at the moment the table grows.
-    this.db.prepare('DELETE FROM session WHERE expires_at <= ?').run(Date.now());
-    this.db.prepare('INSERT INTO session (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(tokenHash, userId, Date.now(), expiresAt);
+    this.prepare('DELETE FROM session WHERE expires_at <= ?').run(Date.now());
+    this.prepare('INSERT INTO session (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(tokenHash, userId, Date.now(), expiresAt);
   }
 
   async session(tokenHash: string, now: number): Promise<Session | undefined> {
-    return this.db.prepare('SELECT user_id, expires_at FROM session WHERE token_hash = ? AND expires_at > ?').get(tokenHash, now) as Session | undefined;
+    return this.prepare('SELECT user_id, expires_at FROM session WHERE token_hash = ? AND expires_at > ?').get(tokenHash, now) as Session | undefined;
   }
 
   async deleteSession(tokenHash: string) {
-    this.db.prepare('DELETE FROM session WHERE token_hash = ?').run(tokenHash);
+    this.prepare('DELETE FROM session WHERE token_hash = ?').run(tokenHash);
   }
 
   async deleteSessionsOf(userId: number) {
-    this.db.prepare('DELETE FROM session WHERE user_id = ?').run(userId);
+    this.prepare('DELETE FROM session WHERE user_id = ?').run(userId);
   }
 
   async aclOverrides() {
     const out = new Map<number, AclRule[]>();
-    for (const { resource_id } of this.db.prepare('SELECT resource_id FROM acl_override').all() as { resource_id: number }[]) out.set(resource_id, []);
-    const rows = this.db.prepare('SELECT * FROM acl_rule ORDER BY resource_id, position').all() as
+    for (const { resource_id } of this.prepare('SELECT resource_id FROM acl_override').all() as { resource_id: number }[]) out.set(resource_id, []);
+    const rows = this.prepare('SELECT * FROM acl_rule ORDER BY resource_id, position').all() as
       { resource_id: number; action: 'allow' | 'deny'; principal_id: number; identity: string; scope: string; permission: string; propagate: number }[];
     for (const r of rows) {
       out.get(r.resource_id)!.push({
@@ -138,9 +147,9 @@ export class SqliteAuthStore implements AuthStore {
 
   async setAcl(resourceId: number, rules: AclRule[]) {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM acl_override WHERE resource_id = ?').run(resourceId);
-      this.db.prepare('INSERT INTO acl_override (resource_id) VALUES (?)').run(resourceId);
-      const add = this.db.prepare(`INSERT INTO acl_rule (resource_id, position, action, principal_id, identity, scope, permission, propagate)
+      this.prepare('DELETE FROM acl_override WHERE resource_id = ?').run(resourceId);
+      this.prepare('INSERT INTO acl_override (resource_id) VALUES (?)').run(resourceId);
+      const add = this.prepare(`INSERT INTO acl_rule (resource_id, position, action, principal_id, identity, scope, permission, propagate)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
       rules.forEach((r, i) => add.run(resourceId, i, r.action, r.principal.id, r.identity, r.scope, r.permission, bit(r.propagate)));
     })();

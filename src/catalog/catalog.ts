@@ -55,7 +55,8 @@ export class Catalog {
       }
     }
     const paths: [keyof ResourceEntry, string][] = [];
-    if (cls.featureLayer && e.source !== undefined) paths.push(['source', this.dataDir]);
+    const hasSource = cls.featureLayer || cls.rasterLayer;
+    if (hasSource && e.source !== undefined) paths.push(['source', this.dataDir]);
     if (cls.style && e.qml !== undefined) paths.push(['qml', this.stylesDir]);
     for (const [key, dir] of paths) {
       if (typeof e[key] !== 'string') throw new CatalogError(`resource ${e.id}: "${String(key)}" must be a file name`);
@@ -64,8 +65,10 @@ export class Catalog {
         throw err;
       }
     }
-    if (cls.featureLayer && typeof e.source !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "source"`);
-    if (cls.style && typeof e.qml !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "qml"`);
+    if (hasSource && typeof e.source !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "source"`);
+    if (cls.styles === 'featureLayer' && typeof e.qml !== 'string' && (typeof e.style !== 'object' || e.style === null)) {
+      throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "qml" file or a JSON "style"`);
+    }
     this.resources.set(e.id, { ...e, parent: e.id === ROOT_ID ? null : e.parent ?? ROOT_ID });
   }
 
@@ -74,8 +77,9 @@ export class Catalog {
     if (parent === e.id) throw new CatalogError(`resource ${e.id}: cannot be its own parent`);
     const p = this.resources.get(parent);
     if (!p) throw new CatalogError(`resource ${e.id}: unknown parent ${parent}`);
-    if (RESOURCE_CLASSES[e.cls].style && !RESOURCE_CLASSES[p.cls].featureLayer) {
-      throw new CatalogError(`resource ${e.id}: a style's parent must be a layer, ${parent} is a ${p.cls}`);
+    const styles = RESOURCE_CLASSES[e.cls].styles;
+    if (styles && !RESOURCE_CLASSES[p.cls][styles]) {
+      throw new CatalogError(`resource ${e.id}: a style's parent must be a layer (${styles === 'rasterLayer' ? 'raster_layer' : 'vector_layer'}), ${parent} is a ${p.cls}`);
     }
     if (!RESOURCE_CLASSES[e.cls].style && p.cls !== 'resource_group') {
       throw new CatalogError(`resource ${e.id}: parent ${parent} is a ${p.cls}, not a resource_group`);

@@ -6,8 +6,12 @@ export interface ResourceClass {
   scopes: string[];
   /** A layer holding features, reached by the feature, export, tile and identify endpoints. */
   featureLayer?: boolean;
+  /** A GeoTIFF raster, drawn through its raster_style children. */
+  rasterLayer?: boolean;
   /** A style that renders its parent layer. */
   style?: boolean;
+  /** For styles: the kind of layer a style of this class draws (its parent). */
+  styles?: 'featureLayer' | 'rasterLayer';
 }
 
 const BASE = ['resource', 'metadata'];
@@ -19,5 +23,7 @@ export const RESOURCE_CLASSES: Record<string, ResourceClass> = {
     scopes: [...BASE, 'datastruct', 'data'],
     featureLayer: true,
   },
-  qgis_vector_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true },
+  qgis_vector_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true, styles: 'featureLayer' },
+  raster_layer: { interfaces: ['IBboxLayer'], scopes: [...BASE, 'data'], rasterLayer: true },
+  raster_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true, styles: 'rasterLayer' },
 };

@@ -12,6 +12,10 @@ export interface ResourceEntry {
   label_field?: string;
   /** Styles: QML file under the styles directory. */
   qml?: string;
+  /** Styles without QML: Meridian's JSON style (see render/json-style.ts). */
+  style?: unknown;
+  /** raster_style: colour ramp for a single-band raster (see render/raster-style.ts). */
+  ramp?: unknown;
   /** ACL rules (auth/acl.ts), validated at start; replaced at run time by PUT /api/resource/{id}. */
   permissions?: unknown;
   [option: string]: unknown;

@@ -86,7 +86,11 @@ export function errorHandler(log: Logger) {
         e = new ApiError(500, 'INTERNAL_ERROR', `Unexpected error; quote request id ${ctx.state.requestId} when reporting it.`);
       }
       ctx.status = e.status;
-      ctx.set(e.headers);
+      const headers = { ...e.headers };
+      // A page's own scripts answer a 401 with their own login form (the viewer does): no Basic challenge for
+      // them, or the browser would pop up its login dialog over the page.
+      if (ctx.get('X-Requested-With') === 'XMLHttpRequest') delete headers['WWW-Authenticate'];
+      ctx.set(headers);
       ctx.body = (ctx.state.errorFormat ?? ngwErrorFormat)(e, ctx);
     }
   };

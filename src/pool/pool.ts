@@ -123,13 +123,16 @@ export function taskModule(relative: string, base: string): string {
 }
 
 function spawnWorker(): Worker {
+  // An object as workerData tells libraries that probe it (web-worker, used by geotiff) that this
+  // thread is not one of theirs; with none they take it for their own and fail to load.
+  const workerData = {};
   const entry = new URL(`./worker${EXT}`, import.meta.url);
-  if (EXT !== '.ts') return new Worker(entry);
+  if (EXT !== '.ts') return new Worker(entry, { workerData });
   // Under tsx (tests), Node 20 workers do not apply the parent's --import hooks: register them first.
   const tsx = import.meta.resolve('tsx/esm/api');
   return new Worker(
     `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
-    { eval: true },
+    { eval: true, workerData },
   );
 }
 

@@ -124,7 +124,8 @@ export function exportRoutes(services: Services): Router {
   router.get('/api/resource/:id/qml', async (ctx) => {
     const entry = resourceFor(ctx, services, ctx.params.id, 'data.read');
     if (!services.catalog.classOf(entry).style || !entry.qml) {
-      throw new ApiError(422, 'NOT_A_QGIS_STYLE', `Resource ${entry.id} is a ${entry.cls}, not a qgis_vector_style.`);
+      const what = entry.cls === 'qgis_vector_style' ? 'a JSON style without QML' : `a ${entry.cls}`;
+      throw new ApiError(422, 'NOT_A_QGIS_STYLE', `Resource ${entry.id} is ${what}, not a QML qgis_vector_style.`);
     }
     let xml: Buffer;
     try {

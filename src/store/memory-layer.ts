@@ -1,8 +1,8 @@
 // The embedded feature layer: packed geometry, a spatial index and attribute rows, all in memory.
 import { booleanIntersects } from '@turf/turf';
 import type { Geometry } from 'geojson';
-import { candidates, geometryAt, type PackedGeometry } from './packed.js';
-import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema } from './types.js';
+import { candidates, geometryAt, partsAt, type PackedGeometry } from './packed.js';
+import { BoxVerdict, type BBox, type Feature, type FeatureLayer, type FeatureQuery, type FieldValue, type LayerSchema } from './types.js';
 
 export class MemoryLayer implements FeatureLayer {
   /** fid → row; null while fids are simply row + 1. */
@@ -46,18 +46,24 @@ export class MemoryLayer implements FeatureLayer {
     return row < 0 ? null : this.featureAt(row);
   }
 
+  /** Rows whose bounding box meets the query's box, ascending; null when every row is a candidate. */
+  candidateRows(query: FeatureQuery = {}): Uint32Array | null {
+    const box = query.bbox ?? query.area?.bbox ?? (query.intersects ? bboxOf(query.intersects) : undefined);
+    return box ? candidates(this.geometry, box[0], box[1], box[2], box[3]) : null;
+  }
+
+  /** Whether a candidate row passes the query's exact filter. */
+  rowMatches(row: number, query: FeatureQuery): boolean {
+    return rowMatches(this.geometry, row, query);
+  }
+
   /** Rows matching the query, in fid order, before offset/limit. */
   *matchingRows(query: FeatureQuery = {}): Generator<number> {
-    const box = query.bbox ?? (query.intersects ? bboxOf(query.intersects) : undefined);
-    const rows = box ? candidates(this.geometry, box[0], box[1], box[2], box[3]) : null;
+    const rows = this.candidateRows(query);
     const total = rows ? rows.length : this.fids.length;
     for (let k = 0; k < total; k++) {
       const row = rows ? rows[k] : k;
-      if (query.intersects) {
-        const g = geometryAt(this.geometry, row);
-        if (!g || !booleanIntersects(g, query.intersects)) continue;
-      }
-      yield row;
+      if (this.rowMatches(row, query)) yield row;
     }
   }
 
@@ -71,6 +77,22 @@ export class MemoryLayer implements FeatureLayer {
       if (--left <= 0) return;
     }
   }
+}
+
+/** Whether feature `row` of packed geometry passes the query's exact filter (also used in workers). */
+export function rowMatches(g: PackedGeometry, row: number, query: FeatureQuery): boolean {
+  if (query.area) {
+    const b = g.bboxes, o = row * 4;
+    if (Number.isNaN(b[o])) return false;
+    const verdict = query.area.classify(b[o], b[o + 1], b[o + 2], b[o + 3]);
+    if (verdict !== BoxVerdict.Unknown) return verdict === BoxVerdict.All;
+    return query.area.intersectsParts(partsAt(g, row));
+  }
+  if (query.intersects) {
+    const geometry = geometryAt(g, row);
+    return geometry !== null && booleanIntersects(geometry, query.intersects);
+  }
+  return true;
 }
 
 export function bboxOf(g: Geometry): BBox {

@@ -6,6 +6,7 @@
 // LineString: 1 part. MultiLineString: k parts. Polygon / MultiPolygon: rings, outers flagged.
 import Flatbush from 'flatbush';
 import type { Geometry, Position } from 'geojson';
+import type { BBox, GeometryPart } from './types.js';
 
 export const enum Kind { None = 0, Point = 1, LineString = 2, Polygon = 3, MultiPoint = 4, MultiLineString = 5, MultiPolygon = 6 }
 
@@ -156,10 +157,58 @@ export function geometryAt(g: PackedGeometry, i: number): Geometry | null {
   }
 }
 
+/** Bounds of one part (ring, line or point run) straight from the packed coordinates. */
+function partBox(g: PackedGeometry, part: number): BBox {
+  let minx = Infinity, miny = Infinity, maxx = -Infinity, maxy = -Infinity;
+  for (let v = g.partVertices[part]; v < g.partVertices[part + 1]; v++) {
+    const x = g.coords[2 * v], y = g.coords[2 * v + 1];
+    if (x < minx) minx = x; if (x > maxx) maxx = x;
+    if (y < miny) miny = y; if (y > maxy) maxy = y;
+  }
+  return [minx, miny, maxx, maxy];
+}
+
+/**
+ * Feature i's parts with their bounds: each polygon (outer ring and holes; the outer ring bounds
+ * it), each line, or the point run. Geometry is built only for the parts a caller asks about.
+ */
+export function* partsAt(g: PackedGeometry, i: number): Generator<GeometryPart> {
+  const first = g.featureParts[i], end = g.featureParts[i + 1];
+  const kind = g.kinds[i] as Kind;
+  if (kind === Kind.None) return;
+  if (kind !== Kind.Polygon && kind !== Kind.MultiPolygon) {
+    for (let p = first; p < end; p++) {
+      const type = kind === Kind.Point ? 'Point' : kind === Kind.MultiPoint ? 'MultiPoint' : 'LineString';
+      yield {
+        box: partBox(g, p),
+        coords: g.coords.subarray(2 * g.partVertices[p], 2 * g.partVertices[p + 1]),
+        geometry: () => (type === 'Point' ? { type, coordinates: positions(g, p)[0] } : { type, coordinates: positions(g, p) }),
+      };
+    }
+    return;
+  }
+  for (let p = first; p < end;) {
+    let next = p + 1;
+    while (next < end && !g.partOuter[next]) next++;
+    const rings = [p, next];
+    yield {
+      box: partBox(g, p),
+      coords: g.coords.subarray(2 * g.partVertices[p], 2 * g.partVertices[next]),
+      geometry: () => {
+        const coordinates: Position[][] = [];
+        for (let r = rings[0]; r < rings[1]; r++) coordinates.push(positions(g, r));
+        return { type: 'Polygon', coordinates };
+      },
+    };
+    p = next;
+  }
+}
+
 /** Candidate features whose bbox meets [minx, miny, maxx, maxy], in ascending index order. */
-export function candidates(g: PackedGeometry, minx: number, miny: number, maxx: number, maxy: number): number[] {
-  if (g.count === 0) return [];
-  return g.index.search(minx, miny, maxx, maxy).sort((a, b) => a - b);
+export function candidates(g: PackedGeometry, minx: number, miny: number, maxx: number, maxy: number): Uint32Array {
+  if (g.count === 0) return new Uint32Array(0);
+  // A typed array sorts numerically and several times faster than a plain array of a million ids.
+  return Uint32Array.from(g.index.search(minx, miny, maxx, maxy)).sort();
 }
 
 /** Everything a worker thread needs to rebuild a PackedGeometry without copying coordinates. */

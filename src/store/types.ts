@@ -34,11 +34,37 @@ export interface LayerSchema {
   sourceSrs: number | string;
 }
 
+/** Whether a box's contents meet a filter: all of them, none, or only an exact test can tell. */
+export const enum BoxVerdict { None = 0, All = 1, Unknown = 2 }
+
+/**
+ * A query shape prepared for testing many features (see identify/area.ts): a cheap verdict from
+ * a feature's bounding box first, the exact test only when the box cannot decide.
+ */
+export interface SpatialFilter {
+  /** EPSG:4326 bounds of the shape. */
+  readonly bbox: BBox;
+  classify(minx: number, miny: number, maxx: number, maxy: number): BoxVerdict;
+  intersects(g: Geometry): boolean;
+  /** The same test, fed a feature's parts one by one, so parts far away are never built. */
+  intersectsParts(parts: Iterable<GeometryPart>): boolean;
+}
+
+/** One part of a feature (a polygon with its holes, a line, a run of points), built on demand. */
+export interface GeometryPart {
+  readonly box: BBox;
+  /** The part's vertices as x, y pairs (every ring of a polygon). */
+  readonly coords: ArrayLike<number>;
+  geometry(): Geometry;
+}
+
 export interface FeatureQuery {
   /** Candidates whose bounding box meets this box (EPSG:4326). */
   bbox?: BBox;
   /** Exact filter, in EPSG:4326: only features that intersect it. */
   intersects?: Geometry;
+  /** Exact filter, prepared; takes the place of `intersects`. */
+  area?: SpatialFilter;
   offset?: number;
   limit?: number;
 }

@@ -11,11 +11,11 @@ import { TILE_FORMATS, tileEtag, type StoredTileAddress } from './store.js';
 const gzip = promisify(gzipCallback);
 
 /** Whether the request asked to skip caches (a browser's hard reload sends this). */
-function wantsBypass(ctx: Context): boolean {
+export function wantsBypass(ctx: Context): boolean {
   return /no-cache|no-store/.test(ctx.get('cache-control')) || ctx.get('pragma') === 'no-cache';
 }
 
-function matches(ifNoneMatch: string, etag: string): boolean {
+export function matches(ifNoneMatch: string, etag: string): boolean {
   return ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((t) => t.trim() === etag);
 }
 

@@ -1,0 +1,77 @@
+// The identify shape as the client sends it: WKT, parsed and checked before any layer is touched.
+import { featureCollection, lineIntersect } from '@turf/turf';
+import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
+import wkx from 'wkx';
+import { ApiError } from '../http/errors.js';
+
+export type ShapeType = 'Point' | 'MultiPoint' | 'LineString' | 'MultiLineString' | 'Polygon' | 'MultiPolygon';
+export type Shape = Extract<Geometry, { type: ShapeType }>;
+
+const ACCEPTED = new Set<string>(['Point', 'MultiPoint', 'LineString', 'MultiLineString', 'Polygon', 'MultiPolygon']);
+
+export const invalidGeometry = (problem: string) =>
+  new ApiError(422, 'INVALID_GEOMETRY', `Parameter "geom" ${problem}.`, 'Geometry is not valid');
+
+/** Every position of a shape. */
+export function positionsOf(g: Shape): Position[] {
+  switch (g.type) {
+    case 'Point': return [g.coordinates];
+    case 'MultiPoint': case 'LineString': return g.coordinates;
+    case 'MultiLineString': case 'Polygon': return g.coordinates.flat();
+    case 'MultiPolygon': return g.coordinates.flat(2);
+  }
+}
+
+/** The rings of a polygonal shape (none for points and lines). */
+export function ringsOf(g: Shape): Position[][] {
+  if (g.type === 'Polygon') return g.coordinates;
+  if (g.type === 'MultiPolygon') return g.coordinates.flat();
+  return [];
+}
+
+function checkRings(g: Shape): void {
+  const rings = ringsOf(g);
+  if ((g.type === 'Polygon' || g.type === 'MultiPolygon') && rings.length === 0) throw invalidGeometry('is an empty polygon');
+  for (const ring of rings) {
+    if (ring.length < 4) throw invalidGeometry('has a ring of fewer than 4 points');
+    const a = ring[0], b = ring[ring.length - 1];
+    if (a[0] !== b[0] || a[1] !== b[1]) throw invalidGeometry('has a ring that is not closed (first and last points differ)');
+  }
+  if (rings.length === 0) return;
+  // Turf's sweep-line finds edges that cross or touch across rings; within a ring, shared vertices
+  // of neighbouring edges do not count.
+  const polygonal = g as Polygon | MultiPolygon;
+  const crossings = lineIntersect(polygonal, featureCollection<Polygon>([]), { ignoreSelfIntersections: false });
+  if (crossings.features.length) {
+    const [x, y] = crossings.features[0].geometry.coordinates;
+    throw invalidGeometry(`intersects itself (near ${x} ${y})`);
+  }
+}
+
+/** Parses and validates the client's WKT: a supported type, finite, closed simple rings, at most `maxVertices`. */
+export function parseShape(wkt: string, maxVertices: number): Shape {
+  let g: Geometry;
+  try {
+    g = wkx.Geometry.parse(wkt).toGeoJSON() as Geometry;
+  } catch {
+    throw invalidGeometry('is not valid WKT');
+  }
+  if (!ACCEPTED.has(g.type)) throw invalidGeometry(`is a ${g.type}; identify takes a POLYGON, MULTIPOLYGON, POINT, LINESTRING or their MULTI forms`);
+  const shape = g as Shape;
+  const positions = positionsOf(shape);
+  if (positions.length === 0) throw invalidGeometry('is empty');
+  if (positions.length > maxVertices) {
+    throw new ApiError(400, 'TOO_MANY_VERTICES', `Parameter "geom" has ${positions.length} vertices; identify takes at most ${maxVertices}.`);
+  }
+  if (!allFinite(shape)) throw invalidGeometry('has a coordinate that is not a finite number');
+  checkRings(shape);
+  return shape;
+}
+
+export function allFinite(shape: Shape): boolean {
+  return positionsOf(shape).every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
+}
+
+export function isPolygonal(g: Shape): boolean {
+  return g.type === 'Polygon' || g.type === 'MultiPolygon';
+}

@@ -1,0 +1,160 @@
+// Drawing a GeoTIFF (EPSG:3857 or EPSG:4326) into a frame: the coarsest overview that is still
+// fine enough is chosen, only the window under the frame is read (geotiff reads just the tiles or
+// strips it covers), its pixels become RGBA, and sharp resamples them to the frame. EPSG:4326
+// rows are then moved to their Web Mercator places.
+import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import sharp from 'sharp';
+import { latOf, lonOf, mercatorX, mercatorY } from './mercator.js';
+import type { Rgba8 } from './png.js';
+import { rampColour, type RasterStyle } from './raster-style.js';
+import type { Frame } from './units.js';
+
+export class RasterError extends Error {}
+
+export interface RasterInfo {
+  path: string;
+  srs: 3857 | 4326;
+  bands: number;
+  bitsPerSample: number;
+  /** In the raster's CRS. */
+  bbox: [number, number, number, number];
+  nodata: number | null;
+}
+
+const files = new Map<string, Promise<GeoTIFF>>();
+
+function open(path: string): Promise<GeoTIFF> {
+  let tiff = files.get(path);
+  if (!tiff) {
+    tiff = fromFile(path);
+    files.set(path, tiff);
+    tiff.catch(() => files.delete(path));
+  }
+  return tiff;
+}
+
+/** What the render needs to know of a GeoTIFF; RasterError when it is not one Meridian draws. */
+export async function rasterInfo(path: string): Promise<RasterInfo> {
+  let image: GeoTIFFImage;
+  try { image = await (await open(path)).getImage(0); } catch (e) { throw new RasterError(`not a readable GeoTIFF (${(e as Error).message})`); }
+  const keys = image.getGeoKeys() ?? {};
+  const srs = keys.ProjectedCSTypeGeoKey === 3857 || keys.ProjectedCSTypeGeoKey === 900913 ? 3857
+    : !keys.ProjectedCSTypeGeoKey && keys.GeographicTypeGeoKey === 4326 ? 4326 : null;
+  if (!srs) throw new RasterError('its CRS must be EPSG:3857 or EPSG:4326');
+  const bands = image.getSamplesPerPixel();
+  const bitsPerSample = image.getBitsPerSample();
+  if (bands !== 1 && !(bitsPerSample === 8 && (bands === 3 || bands === 4))) {
+    throw new RasterError('it must be 8-bit RGB or RGBA, or single-band');
+  }
+  return { path, srs, bands, bitsPerSample, bbox: image.getBoundingBox() as RasterInfo['bbox'], nodata: image.getGDALNoData() };
+}
+
+/** The frame's extent in the raster's CRS. */
+function frameExtent(frame: Frame, srs: 3857 | 4326): [number, number, number, number] {
+  const [minx, miny, maxx, maxy] = frame.extent;
+  if (srs === 3857) return [minx, miny, maxx, maxy];
+  return [lonOf(minx), latOf(miny), lonOf(maxx), latOf(maxy)];
+}
+
+/** The coarsest image (full resolution or overview) whose pixels are no larger than `wanted`. */
+async function chooseImage(tiff: GeoTIFF, info: RasterInfo, wanted: number): Promise<GeoTIFFImage> {
+  const full = await tiff.getImage(0);
+  let best = full;
+  const count = await tiff.getImageCount();
+  for (let i = 1; i < count; i++) {
+    const image = await tiff.getImage(i);
+    if (image.getSamplesPerPixel() !== info.bands) continue; // a mask, not an overview
+    const res = (info.bbox[2] - info.bbox[0]) / image.getWidth();
+    if (res <= wanted && image.getWidth() < best.getWidth()) best = image;
+  }
+  return best;
+}
+
+/** Window pixels as RGBA, with the style's ramp or the raster's own colours. */
+function toRgba(samples: ArrayLike<number>, pixels: number, info: RasterInfo, style: RasterStyle): Buffer {
+  const out = Buffer.alloc(pixels * 4);
+  const n = info.bands, nodata = info.nodata;
+  const alpha = style.opacity;
+  const useRamp = style.ramp && style.band <= n;
+  for (let p = 0; p < pixels; p++) {
+    const s = p * n, o = p * 4;
+    if (useRamp) {
+      const v = samples[s + style.band - 1];
+      if (v === nodata || Number.isNaN(v)) continue;
+      rampColour(style, v, out, o);
+    } else if (n >= 3) {
+      const r = samples[s], g = samples[s + 1], b = samples[s + 2];
+      if (nodata !== null && r === nodata && g === nodata && b === nodata) continue;
+      out[o] = r; out[o + 1] = g; out[o + 2] = b; out[o + 3] = n === 4 ? samples[s + 3] : 255;
+    } else {
+      const v = samples[s];
+      if (v === nodata || Number.isNaN(v)) continue;
+      out[o] = out[o + 1] = out[o + 2] = Math.max(0, Math.min(255, v)); out[o + 3] = 255;
+    }
+    if (alpha < 1) out[o + 3] = Math.round(out[o + 3] * alpha);
+  }
+  return out;
+}
+
+/** The raster drawn over the frame, frame-sized RGBA; null when it does not reach the frame. */
+export async function renderRaster(info: RasterInfo, style: RasterStyle, frame: Frame): Promise<Rgba8 | null> {
+  const [fx0, fy0, fx1, fy1] = frameExtent(frame, info.srs);
+  const [bx0, by0, bx1, by1] = info.bbox;
+  const x0 = Math.max(fx0, bx0), y0 = Math.max(fy0, by0), x1 = Math.min(fx1, bx1), y1 = Math.min(fy1, by1);
+  if (x0 >= x1 || y0 >= y1) return null;
+
+  const tiff = await open(info.path);
+  const image = await chooseImage(tiff, info, (fx1 - fx0) / frame.width);
+  const resX = (bx1 - bx0) / image.getWidth(), resY = (by1 - by0) / image.getHeight();
+  const window = [
+    Math.max(0, Math.floor((x0 - bx0) / resX)), Math.max(0, Math.floor((by1 - y1) / resY)),
+    Math.min(image.getWidth(), Math.ceil((x1 - bx0) / resX)), Math.min(image.getHeight(), Math.ceil((by1 - y0) / resY)),
+  ];
+  const w = window[2] - window[0], h = window[3] - window[1];
+  if (w <= 0 || h <= 0) return null;
+  const samples = await image.readRasters({ window, interleave: true }) as unknown as ArrayLike<number>;
+  const rgba = toRgba(samples, w * h, info, style);
+
+  // Where the window lands in the frame, in frame pixels.
+  const ppm = frame.width / (frame.extent[2] - frame.extent[0]);
+  const [, , , fmaxy] = frame.extent;
+  const wx0 = bx0 + window[0] * resX, wx1 = bx0 + window[2] * resX;
+  const wy1 = by1 - window[1] * resY, wy0 = by1 - window[3] * resY;
+  const mx = (x: number) => (info.srs === 4326 ? mercatorX(x) : x);
+  const my = (y: number) => (info.srs === 4326 ? mercatorY(y) : y);
+  const left = Math.round((mx(wx0) - frame.extent[0]) * ppm), right = Math.round((mx(wx1) - frame.extent[0]) * ppm);
+  const top = Math.round((fmaxy - my(wy1)) * ppm), bottom = Math.round((fmaxy - my(wy0)) * ppm);
+  const outW = Math.max(1, right - left), outH = Math.max(1, bottom - top);
+  const enlarging = outW > w;
+  // QGIS draws enlarged raster pixels as crisp squares (nearest neighbour).
+  const rowsLinear = info.srs === 4326 ? Math.max(outH, h) : outH;
+  let piece: Buffer = await sharp(rgba, { raw: { width: w, height: h, channels: 4 } })
+    .resize(outW, rowsLinear, { fit: 'fill', kernel: enlarging ? 'nearest' : 'lanczos3' })
+    .raw().toBuffer();
+  if (info.srs === 4326) piece = mercatorRows(piece, outW, outH, rowsLinear, { top, fmaxy, ppm, wy0, wy1 });
+
+  // Crop what falls outside the frame, then place the rest on a transparent frame.
+  const cl = Math.max(0, -left), ct = Math.max(0, -top);
+  const cw = Math.min(outW - cl, frame.width - Math.max(0, left)), ch = Math.min(outH - ct, frame.height - Math.max(0, top));
+  if (cw <= 0 || ch <= 0) return null;
+  const visible = await sharp(piece, { raw: { width: outW, height: outH, channels: 4 } })
+    .extract({ left: cl, top: ct, width: cw, height: ch }).raw().toBuffer();
+  const data = await sharp({ create: { width: frame.width, height: frame.height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    .composite([{ input: visible, raw: { width: cw, height: ch, channels: 4 }, left: Math.max(0, left), top: Math.max(0, top) }])
+    .raw().toBuffer();
+  return { data, width: frame.width, height: frame.height };
+}
+
+/** Rows spaced evenly in latitude, moved to rows spaced evenly in Web Mercator y (nearest row). */
+function mercatorRows(linear: Buffer, width: number, height: number, rows: number,
+  at: { top: number; fmaxy: number; ppm: number; wy0: number; wy1: number }): Buffer {
+  const out = Buffer.alloc(width * height * 4);
+  const rowBytes = width * 4;
+  for (let r = 0; r < height; r++) {
+    const y = at.fmaxy - (at.top + r + 0.5) / at.ppm;
+    const lat = latOf(y);
+    const source = Math.min(rows - 1, Math.max(0, Math.floor((at.wy1 - lat) / (at.wy1 - at.wy0) * rows)));
+    linear.copy(out, r * rowBytes, source * rowBytes, (source + 1) * rowBytes);
+  }
+  return out;
+}

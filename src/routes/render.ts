@@ -1,0 +1,119 @@
+// NextGIS Web render API: /api/component/render/tile, /api/component/render/image and the
+// deprecated /resource/{id}/tms, PNG images of styles composited lower to upper.
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { badParameter } from '../http/errors.js';
+import { intParam, single } from '../http/params.js';
+import { RENDER_DPI, tileFrame } from '../render/frame.js';
+import { emptyTile, transparentPng } from '../render/png.js';
+import { RenderLayers } from '../render/layers.js';
+import { renderInPool, styledLayers } from '../render/service.js';
+import { StyleBook } from '../render/styles.js';
+import { RENDER_TASK } from '../render/task.js';
+import { taskModule } from '../pool/pool.js';
+import { tileKey } from '../tiles/cache.js';
+import { matches, wantsBypass } from '../tiles/respond.js';
+import type { Frame } from '../render/units.js';
+import type { Services } from '../services.js';
+
+const MAX_ZOOM = 24;
+const MAX_IMAGE_SIDE = 4096;
+
+function q(ctx: Context, name: string): string | undefined {
+  return single(ctx.query[name] as string | string[] | undefined);
+}
+
+function tileParams(ctx: Context): { z: number; x: number; y: number } {
+  const z = intParam(q(ctx, 'z'), 'z', 0, MAX_ZOOM);
+  const last = 2 ** z - 1;
+  return { z, x: intParam(q(ctx, 'x'), 'x', 0, last), y: intParam(q(ctx, 'y'), 'y', 0, last) };
+}
+
+function resourceIds(ctx: Context): string[] {
+  const text = q(ctx, 'resource');
+  if (!text) throw badParameter('resource', 'is required');
+  const ids = text.split(',');
+  if (ids.some((id) => !/^\d+$/.test(id))) throw badParameter('resource', 'must be resource ids separated by commas');
+  return ids;
+}
+
+function numbers(ctx: Context, name: string, count: number): number[] {
+  const text = q(ctx, name);
+  if (!text) throw badParameter(name, 'is required');
+  const values = text.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+  if (values.length !== count || values.some((v) => !Number.isFinite(v))) throw badParameter(name, `must be ${count} numbers separated by commas`);
+  return values;
+}
+
+function imageFrame(ctx: Context): Frame {
+  const [minx, miny, maxx, maxy] = numbers(ctx, 'extent', 4);
+  if (!(minx < maxx && miny < maxy)) throw badParameter('extent', 'must be minx,miny,maxx,maxy with min < max');
+  const [width, height] = numbers(ctx, 'size', 2);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw badParameter('size', 'must be two positive integers');
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw badParameter('size', `must be at most ${MAX_IMAGE_SIDE}×${MAX_IMAGE_SIDE}`);
+  return { width, height, dpi: RENDER_DPI, extent: [minx, miny, maxx, maxy] };
+}
+
+function emptyMode(ctx: Context): 200 | 204 {
+  const nd = q(ctx, 'nd');
+  if (nd === undefined || nd === '' || nd === '200') return 200;
+  if (nd === '204') return 204;
+  throw badParameter('nd', 'must be 200 or 204');
+}
+
+const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
+
+function sendPng(ctx: Context, services: Services, png: Buffer, etag = etagOf(png)): void {
+  ctx.set('Cache-Control', services.config.tileCacheControl);
+  ctx.set('ETag', etag);
+  const ifNoneMatch = ctx.get('If-None-Match');
+  if (ifNoneMatch && matches(ifNoneMatch, etag)) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = 'image/png';
+  ctx.body = png;
+}
+
+export function renderRoutes(services: Services): Router {
+  const router = new Router();
+  const book = new StyleBook(services);
+  const sources = new RenderLayers(services.pool);
+  services.pool.register(RENDER_TASK, taskModule('../render/task.js', import.meta.url));
+  services.catalog.onLayerChange((id) => sources.changed(id));
+
+  const tile = async (ctx: Context, ids: string[], idParam: string, nd: 200 | 204) => {
+    const { z, x, y } = tileParams(ctx);
+    const layers = await styledLayers(ctx, services, book, ids, idParam);
+    const key = tileKey({ format: 'png', resources: layers.map((l) => l.styleEntry.id), z, x, y });
+    const { tile: cached, outcome } = await services.tileCache.get(key, layers.map((l) => l.layerEntry.id), async () => {
+      const png = await renderInPool(services, sources, layers, tileFrame(z, x, y));
+      // An empty tile is cached as an empty body and answered from the one shared PNG.
+      return { body: png ?? Buffer.alloc(0), etag: png ? etagOf(png) : '""', contentType: 'image/png' };
+    }, wantsBypass(ctx));
+    ctx.set('X-Tile-Cache', outcome);
+    if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
+    if (nd === 200) return sendPng(ctx, services, await emptyTile());
+    ctx.set('Cache-Control', services.config.tileCacheControl);
+    ctx.status = 204;
+  };
+
+  router.get('/api/component/render/tile', async (ctx) => {
+    const nd = emptyMode(ctx);
+    await tile(ctx, resourceIds(ctx), 'resource', nd);
+  });
+
+  router.get('/resource/:id/tms', async (ctx) => {
+    await tile(ctx, [ctx.params.id], 'id', 200);
+  });
+
+  router.get('/api/component/render/image', async (ctx) => {
+    const frame = imageFrame(ctx);
+    const layers = await styledLayers(ctx, services, book, resourceIds(ctx), 'resource');
+    const png = await renderInPool(services, sources, layers, frame);
+    sendPng(ctx, services, png ?? await transparentPng(frame.width, frame.height));
+  });
+
+  return router;
+}

@@ -1,0 +1,294 @@
+// Identify by shape over HTTP, against small layers whose answers can be checked by hand.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { booleanIntersects, booleanPointInPolygon } from '@turf/turf';
+import type { Feature, Geometry, Polygon } from 'geojson';
+import { startServer, tempData, type TestServer } from './helpers/server.js';
+
+const feature = (id: number, geometry: Geometry, properties: Record<string, unknown> = {}): Feature =>
+  ({ type: 'Feature', id, geometry, properties });
+const box = (x0: number, y0: number, x1: number, y1: number): number[][] => [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]];
+const wktRing = (ring: number[][]) => `(${ring.map((p) => p.join(' ')).join(',')})`;
+const boxWkt = (x0: number, y0: number, x1: number, y1: number) => `POLYGON(${wktRing(box(x0, y0, x1, y1))})`;
+
+/** Web Mercator, written out so the test does not lean on the server's proj4. */
+const R = 6378137;
+const merc = (lon: number, lat: number) => [R * (lon * Math.PI) / 180, R * Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360))];
+
+/** A reproducible scatter of points for the oracle test. */
+function scatter(n: number, seed: number): number[][] {
+  let s = seed;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) % 2 ** 32) / 2 ** 32);
+  return Array.from({ length: n }, () => [Math.round(rnd() * 40_000) / 1000 - 20, Math.round(rnd() * 40_000) / 1000 - 20]);
+}
+
+/** Small triangles, two-part multipolygons and zigzag lines scattered over the star's surroundings. */
+function shapes(n: number): Geometry[] {
+  return scatter(n, 11).map(([x, y], k): Geometry => {
+    const s = 0.4 + (k % 5) * 0.3;
+    const tri = [[x, y], [x + s, y], [x, y + s], [x, y]];
+    if (k % 3 === 0) return { type: 'Polygon', coordinates: [tri] };
+    if (k % 3 === 1) return { type: 'MultiPolygon', coordinates: [[tri], [tri.map(([a, b]) => [a + 3, b - 3])]] };
+    return { type: 'LineString', coordinates: [[x, y], [x + s, y + s], [x + 2 * s, y], [x + 3 * s, y + s]] };
+  });
+}
+
+/** A star with a hole: concave, many boundary cells, and cells inside the hole. */
+function starWithHole(): Polygon {
+  const outer: number[][] = [];
+  for (let k = 0; k < 40; k++) {
+    const a = (k / 40) * 2 * Math.PI, r = k % 2 ? 6 : 15;
+    outer.push([r * Math.cos(a), r * Math.sin(a)]);
+  }
+  outer.push(outer[0]);
+  return { type: 'Polygon', coordinates: [outer, box(-2, -2, 2, 2).reverse()] };
+}
+
+const POINTS = [
+  feature(1, { type: 'Point', coordinates: [5, 2] }, { name: 'on-edge', pop: 10, ratio: 0.5, since: '2020-05-01' }),
+  feature(2, { type: 'Point', coordinates: [5.001, 2] }, { name: 'just-outside', pop: 20, ratio: 1.25, since: null }),
+  feature(3, { type: 'Point', coordinates: [0, 0] }, { name: 'corner', pop: 30, ratio: 2, since: '2021-01-31' }),
+  feature(4, { type: 'Point', coordinates: [2, 2] }, { name: null, pop: 40, ratio: 3.5, since: null }),
+  feature(5, { type: 'Point', coordinates: [25, 25] }, { name: 'far', pop: 50, ratio: 4, since: null }),
+];
+const HOLED = [
+  feature(1, { type: 'Polygon', coordinates: [box(0, 0, 10, 10), box(2, 2, 8, 8).reverse()] }, { kind: 'ring' }),
+  feature(2, { type: 'MultiPolygon', coordinates: [[box(20, 0, 22, 2)], [box(30, 0, 32, 2)]] }, { kind: 'pair' }),
+];
+const GRID = Array.from({ length: 10 }, (_, k) => feature(k + 1, { type: 'Point', coordinates: [100 + k, 10] }, { n: k + 1 }));
+const SCATTER = scatter(3000, 7).map((c, k) => feature(k + 1, { type: 'Point', coordinates: c }));
+const SHAPES = shapes(600).map((g, k) => feature(k + 1, g));
+const AREAS = SHAPES.filter((f) => f.geometry.type !== 'LineString');
+const LINES = SHAPES.filter((f) => f.geometry.type === 'LineString');
+
+const rule = (action: string, scope: string, permission: string, propagate = true) =>
+  ({ action, principal: { keyname: 'everyone' }, scope, permission, propagate });
+
+const CATALOG = {
+  permissions: [rule('allow', 'resource', 'read'), rule('allow', 'data', 'read')],
+  resources: [
+    { id: 1, cls: 'resource_group', parent: 0, display_name: 'Test group' },
+    { id: 2, cls: 'vector_layer', parent: 1, display_name: 'Points', source: 'points.geojson', label_field: 'name' },
+    { id: 3, cls: 'vector_layer', parent: 1, display_name: 'Holed', source: 'holed.geojson' },
+    { id: 4, cls: 'vector_layer', parent: 1, display_name: 'Grid', source: 'grid.geojson', label_field: 'n' },
+    { id: 5, cls: 'vector_layer', parent: 1, display_name: 'Scatter', source: 'scatter.geojson' },
+    { id: 6, cls: 'vector_layer', parent: 1, display_name: 'Areas', source: 'areas.geojson' },
+    { id: 7, cls: 'vector_layer', parent: 1, display_name: 'Lines', source: 'lines.geojson' },
+    // Nobody may read this layer's data; its group's name is hidden from everyone, the layer is not.
+    { id: 8, cls: 'resource_group', parent: 0, display_name: 'Hidden group', permissions: [rule('deny', 'resource', 'read', false)] },
+    { id: 9, cls: 'vector_layer', parent: 8, display_name: 'Secret points', source: 'points.geojson', permissions: [rule('deny', 'data', 'read')] },
+    { id: 10, cls: 'vector_layer', parent: 8, display_name: 'Open points', source: 'points.geojson', label_field: 'name' },
+  ],
+};
+
+describe('identify', () => {
+  let s: TestServer;
+  before(async () => {
+    const dir = tempData({ catalog: CATALOG });
+    const write = (name: string, features: Feature[]) => writeFileSync(join(dir, name), JSON.stringify({ type: 'FeatureCollection', features }));
+    write('points.geojson', POINTS);
+    write('holed.geojson', HOLED);
+    write('grid.geojson', GRID);
+    write('scatter.geojson', SCATTER);
+    write('areas.geojson', AREAS);
+    write('lines.geojson', LINES);
+    s = await startServer({ dataDir: dir });
+  });
+  after(() => s.stop());
+
+  const identify = (body: unknown, method = 'POST', path = '/api/feature_layer/identify') =>
+    s.json(path, { method, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const ids = (body: any, layer: number) => body[layer].features.map((f: any) => f.id);
+
+  it('answers in the NGW shape with labels, parents and typed fields', async () => {
+    const { status, body } = await identify({ srs: 4326, geom: boxWkt(-1, -1, 5, 5), layers: [2, 3] });
+    assert.equal(status, 200);
+    assert.deepEqual(Object.keys(body).sort(), ['2', '3', 'featureCount']);
+    assert.deepEqual(ids(body, 2), [1, 3, 4]);
+    assert.deepEqual(body[2].features[0], {
+      id: 1, layerId: 2, label: 'on-edge', parent: 'Test group',
+      fields: { name: 'on-edge', pop: 10, ratio: 0.5, since: '2020-05-01' },
+    });
+    // A null label field falls back to "#fid", as a layer without a label field does.
+    assert.equal(body[2].features[2].label, '#4');
+    assert.equal(body[2].features[2].fields.name, null);
+    assert.deepEqual(body[3].features.map((f: any) => [f.id, f.layerId, f.label, f.fields]), [[1, 3, '#1', { kind: 'ring' }]]);
+    assert.equal(body[2].featureCount, 3);
+    assert.equal(body[2].cut, false);
+    assert.equal(body.featureCount, 4);
+  });
+
+  it('counts a point on the polygon edge or vertex, not one a hair outside', async () => {
+    const { body } = await identify({ srs: 4326, geom: boxWkt(0, 0, 5, 5), layers: [2] });
+    assert.deepEqual(ids(body, 2), [1, 3, 4]);
+  });
+
+  it('does not hit a holed polygon from inside its hole, but does when touching the hole ring', async () => {
+    const inside = await identify({ srs: 4326, geom: boxWkt(3, 3, 7, 7), layers: [3] });
+    assert.deepEqual(ids(inside.body, 3), []);
+    assert.equal(inside.body.featureCount, 0);
+    const touching = await identify({ srs: 4326, geom: boxWkt(3, 3, 8, 7), layers: [3] });
+    assert.deepEqual(ids(touching.body, 3), [1]);
+  });
+
+  it('takes a MULTIPOLYGON and hits each part, and not what lies between them', async () => {
+    const geom = `MULTIPOLYGON((${wktRing(box(4, 1, 6, 3))}),(${wktRing(box(24, 24, 26, 26))}))`;
+    const { body } = await identify({ srs: 4326, geom, layers: [2, 3] });
+    assert.deepEqual(ids(body, 2), [1, 2, 5]);
+    assert.deepEqual(ids(body, 3), [1]);
+    const between = await identify({ srs: 4326, geom: `MULTIPOLYGON((${wktRing(box(23, 0.5, 24, 1.5))}),(${wktRing(box(25, 0.5, 26, 1.5))}))`, layers: [3] });
+    assert.deepEqual(ids(between.body, 3), []);
+    const onPart = await identify({ srs: 4326, geom: boxWkt(31, 1, 35, 5), layers: [3] });
+    assert.deepEqual(ids(onPart.body, 3), [2]);
+  });
+
+  it('gives the same answer for the same box in EPSG:3857 and EPSG:4326', async () => {
+    const a = await identify({ srs: 4326, geom: boxWkt(1, 1, 21, 6), layers: [2, 3] });
+    const [x0, y0] = merc(1, 1), [x1, y1] = merc(21, 6);
+    const b = await identify({ srs: 3857, geom: boxWkt(x0, y0, x1, y1), layers: [2, 3] });
+    assert.equal(b.status, 200);
+    assert.deepEqual(ids(a.body, 2), [1, 2, 4]);
+    assert.deepEqual(ids(a.body, 3), [1, 2]);
+    assert.deepEqual(b.body, a.body);
+    const c = await identify({ srs: 'EPSG:4326', geom: boxWkt(1, 1, 21, 6), layers: [2, 3] });
+    assert.deepEqual(c.body, a.body);
+  });
+
+  it('grows a clicked POINT by the tolerance, in the units of srs', async () => {
+    const near = await identify({ srs: 4326, geom: 'POINT(5.05 2)', tolerance: 0.1, layers: [2] });
+    assert.deepEqual(ids(near.body, 2), [1, 2]);
+    const tight = await identify({ srs: 4326, geom: 'POINT(5.05 2)', tolerance: 0.01, layers: [2] });
+    assert.deepEqual(ids(tight.body, 2), []);
+    // 3857: a click 367 m (Mercator x) east of feature 1 and 256 m east of feature 2.
+    const [x, y] = merc(5.0033, 2);
+    const metres = await identify({ srs: 3857, geom: `POINT(${x} ${y})`, tolerance: 500, layers: [2] });
+    assert.deepEqual(ids(metres.body, 2), [1, 2]);
+    const short = await identify({ srs: 3857, geom: `POINT(${x} ${y})`, tolerance: 300, layers: [2] });
+    assert.deepEqual(ids(short.body, 2), [2]);
+    // Without tolerance a point hits what it lies in or on.
+    const exact = await identify({ srs: 4326, geom: 'POINT(9 9)', layers: [2, 3] });
+    assert.deepEqual([ids(exact.body, 2), ids(exact.body, 3)], [[], [1]]);
+  });
+
+  it('grows a LINESTRING by the tolerance', async () => {
+    const { body } = await identify({ srs: 4326, geom: 'LINESTRING(-1 -0.5,6 -0.5)', tolerance: 0.6, layers: [2, 3] });
+    assert.deepEqual(ids(body, 2), [3]);
+    assert.deepEqual(ids(body, 3), [1]);
+    const bare = await identify({ srs: 4326, geom: 'LINESTRING(-1 -0.5,6 -0.5)', layers: [2, 3] });
+    assert.equal(bare.body.featureCount, 0);
+  });
+
+  it('cuts each layer at the limit, lowest ids first, and says so', async () => {
+    const geom = boxWkt(99, 9, 110, 11);
+    const cut = await identify({ srs: 4326, geom, layers: [4], limit: 3 });
+    assert.deepEqual(ids(cut.body, 4), [1, 2, 3]);
+    assert.deepEqual(cut.body[4].features.map((f: any) => f.label), ['1', '2', '3']);
+    assert.equal(cut.body[4].cut, true);
+    assert.equal(cut.body.featureCount, 3);
+    const whole = await identify({ srs: 4326, geom, layers: [4], limit: 10 });
+    assert.equal(whole.body[4].featureCount, 10);
+    assert.equal(whole.body[4].cut, false);
+  });
+
+  it('agrees with Turf point-in-polygon on every point of a scatter, for a concave holed shape', async () => {
+    const star = starWithHole();
+    const geom = `POLYGON(${star.coordinates.map(wktRing).join(',')})`;
+    const { body } = await identify({ srs: 4326, geom, layers: [5], limit: 10_000 });
+    const expected = SCATTER.filter((f) => booleanPointInPolygon((f.geometry as any).coordinates, star)).map((f) => f.id);
+    assert.ok(expected.length > 100 && expected.length < 2000, `a test that can fail: ${expected.length} points inside`);
+    assert.deepEqual(ids(body, 5), expected);
+  });
+
+  it('agrees with Turf booleanIntersects on polygons, multipolygons and lines around a concave holed shape', async () => {
+    const star = starWithHole();
+    const geom = `POLYGON(${star.coordinates.map(wktRing).join(',')})`;
+    const { body } = await identify({ srs: 4326, geom, layers: [6, 7], limit: 10_000 });
+    for (const [layer, features] of [[6, AREAS], [7, LINES]] as const) {
+      const expected = features.filter((f) => booleanIntersects(f.geometry, star)).map((f) => f.id);
+      assert.ok(expected.length > 20 && expected.length < features.length - 20, `a test that can fail: ${expected.length} hit`);
+      assert.deepEqual(ids(body, layer), expected);
+    }
+  });
+
+  it('sends a search with a many-vertex shape to a worker, with the same exact answer', async () => {
+    // A wavy ring of 2,400 vertices: above the pool's threshold (OFFLOAD_VERTICES).
+    const ring = Array.from({ length: 2400 }, (_, k) => {
+      const a = (k / 2400) * 2 * Math.PI, r = 12 + 3 * Math.sin(a * 17);
+      return [r * Math.cos(a), r * Math.sin(a)];
+    });
+    ring.push(ring[0]);
+    const wavy: Polygon = { type: 'Polygon', coordinates: [ring] };
+    // Watch which tasks the pool is asked to run (other areas, e.g. tiling, use it too).
+    const pool = s.services.pool, run = pool.run;
+    const asked: string[] = [];
+    pool.run = (task, ...rest) => { asked.push(task); return run.call(pool, task, ...rest); };
+    let body: any;
+    try {
+      body = (await identify({ srs: 4326, geom: `POLYGON(${wktRing(ring)})`, layers: [5], limit: 10_000 })).body;
+    } finally {
+      pool.run = run;
+    }
+    assert.deepEqual(asked.filter((t) => t === 'identify.search'), ['identify.search']);
+    const expected = SCATTER.filter((f) => booleanPointInPolygon((f.geometry as any).coordinates, wavy)).map((f) => f.id);
+    assert.ok(expected.length > 300, `a test that can fail: ${expected.length} points inside`);
+    assert.deepEqual(ids(body, 5), expected);
+  });
+
+  it('answers PUT and the older /feature_layer/identify path alike', async () => {
+    const req = { srs: 4326, geom: boxWkt(0, 0, 5, 5), layers: [2] };
+    const post = await identify(req);
+    const put = await identify(req, 'PUT', '/feature_layer/identify');
+    assert.equal(put.status, 200);
+    assert.deepEqual(put.body, post.body);
+  });
+
+  it('marks a layer the caller may not read as Forbidden and identifies the rest', async () => {
+    const { status, body } = await identify({ srs: 4326, geom: boxWkt(-1, -1, 5, 5), layers: [2, 9, 10] });
+    assert.equal(status, 200);
+    assert.deepEqual(body[9], { error: 'Forbidden' });
+    assert.deepEqual(ids(body, 2), [1, 3, 4]);
+    assert.deepEqual(ids(body, 10), [1, 3, 4]);
+    assert.equal(body.featureCount, 6);
+    // The parent group's name is only given to those who may read the group.
+    assert.equal(body[2].features[0].parent, 'Test group');
+    assert.equal('parent' in body[10].features[0], false);
+  });
+
+  describe('refuses bad requests with a JSON error naming the problem', () => {
+    const cases: [string, unknown, number, string, RegExp][] = [
+      ['invalid JSON', '{"srs": 4326,', 400, 'INVALID_BODY', /cannot be parsed/],
+      ['a body that is not an object', '[1, 2]', 400, 'INVALID_BODY', /object/],
+      ['a body over 10 MB', JSON.stringify({ srs: 4326, geom: `POINT(${'1'.repeat(11_000_000)} 1)`, layers: [2] }), 413, 'PAYLOAD_TOO_LARGE', /10 MB/],
+      ['a missing geom', { srs: 4326, layers: [2] }, 400, 'INVALID_PARAMETER', /"geom" is required/],
+      ['a missing srs', { geom: boxWkt(0, 0, 1, 1), layers: [2] }, 400, 'INVALID_PARAMETER', /"srs" is required/],
+      ['missing layers', { srs: 4326, geom: boxWkt(0, 0, 1, 1) }, 400, 'INVALID_PARAMETER', /"layers" is required/],
+      ['empty layers', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: [] }, 400, 'INVALID_PARAMETER', /"layers"/],
+      ['a layer id that is not a number', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: ['x'] }, 400, 'INVALID_PARAMETER', /"layers"/],
+      ['a geom that is not a string', { srs: 4326, geom: 5, layers: [2] }, 400, 'INVALID_PARAMETER', /"geom" must be a WKT/],
+      ['unparseable WKT', { srs: 4326, geom: 'POLYGON((0 0, 1 1', layers: [2] }, 422, 'INVALID_GEOMETRY', /not valid WKT/],
+      ['a self-intersecting polygon', { srs: 4326, geom: 'POLYGON((0 0,2 2,2 0,0 2,0 0))', layers: [2] }, 422, 'INVALID_GEOMETRY', /intersects itself/],
+      ['an unclosed ring', { srs: 4326, geom: 'POLYGON((0 0,2 0,2 2,0 2,0 1))', layers: [2] }, 422, 'INVALID_GEOMETRY', /not closed/],
+      ['a geometry collection', { srs: 4326, geom: 'GEOMETRYCOLLECTION(POINT(1 1))', layers: [2] }, 422, 'INVALID_GEOMETRY', /GeometryCollection/],
+      ['an unknown srs', { srs: 999999, geom: boxWkt(0, 0, 1, 1), layers: [2] }, 400, 'INVALID_PARAMETER', /"srs"/],
+      ['an srs that is no code', { srs: 'mercator', geom: boxWkt(0, 0, 1, 1), layers: [2] }, 400, 'INVALID_PARAMETER', /"srs"/],
+      ['an unknown layer', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: [2, 99] }, 404, 'RESOURCE_NOT_FOUND', /99/],
+      ['a resource that is not a feature layer', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: [1] }, 422, 'NOT_A_FEATURE_LAYER', /Resource 1/],
+      ['too many vertices', { srs: 4326, geom: `LINESTRING(${Array.from({ length: 100_001 }, (_, k) => `${k % 90} 0`).join(',')})`, layers: [2] }, 400, 'TOO_MANY_VERTICES', /100000/],
+      ['too many layers', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: Array.from({ length: 101 }, (_, k) => k + 1) }, 400, 'TOO_MANY_LAYERS', /100/],
+      ['a limit out of range', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: [2], limit: 0 }, 400, 'INVALID_PARAMETER', /"limit"/],
+      ['a negative tolerance', { srs: 4326, geom: 'POINT(1 1)', layers: [2], tolerance: -1 }, 400, 'INVALID_PARAMETER', /"tolerance"/],
+      ['a tolerance on a polygon', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: [2], tolerance: 1 }, 400, 'INVALID_PARAMETER', /POINT and LINESTRING/],
+    ];
+    for (const [what, body, status, code, message] of cases) {
+      it(what, async () => {
+        const res = await identify(body);
+        assert.equal(res.status, status, JSON.stringify(res.body));
+        assert.equal(res.body.code, code);
+        assert.equal(res.body.status_code, status);
+        assert.match(res.body.message, message);
+      });
+    }
+  });
+});

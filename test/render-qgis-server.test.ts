@@ -1,0 +1,87 @@
+// Meridian's tiles against a live QGIS Server (Debian's qgis-server: `qgis_mapserver`) drawing the
+// same layer, QML and bbox: the pixels covered must agree on at least 95% of the tile. Skips when
+// QGIS Server is not installed (.ci/run installs it when it can).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
+import { SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
+
+const HAVE_QGIS = spawnSync('sh', ['-c', 'command -v qgis_mapserver'], { encoding: 'utf8' }).status === 0;
+const SKIP = !HAVE_QGIS ? 'QGIS Server (qgis_mapserver) is not installed'
+  : !existsSync(join(SHARED, 'projects')) ? 'shared QGIS fixtures are absent' : false;
+
+// Style resource in the sample catalog, the QML it reads and the project layer it styles.
+const CASES: { id: number; qml: string; layer: string; tiles: [number, number, number][] }[] = [
+  { id: 3, qml: 'countries110_categorized', layer: 'countries110', tiles: [[1, 1, 0], [3, 4, 2]] },
+  { id: 5, qml: 'countries110_rules', layer: 'countries110', tiles: [[2, 2, 1]] },
+  { id: 7, qml: 'parallels_line', layer: 'parallels', tiles: [[1, 0, 0]] },
+  { id: 10, qml: 'sites_graduated', layer: 'sites', tiles: [[1, 1, 0], [3, 4, 3]] },
+];
+const HALF = 20037508.342789244;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The shared project with one layer's renderer replaced by the QML's, as its own project file. */
+function projectWith(dir: string, qml: string, layer: string): string {
+  const renderer = /<renderer-v2[\s\S]*?<\/renderer-v2>/.exec(readFileSync(join(SHARED, 'styles', `${qml}.qml`), 'utf8'))![0];
+  const project = readFileSync(join(SHARED, 'projects', 'world110.qgs'), 'utf8').split('<maplayer ').map((block) =>
+    block.includes(`<layername>${layer}</layername>`) ? block.replace(/<renderer-v2[\s\S]*?<\/renderer-v2>/, renderer) : block,
+  ).join('<maplayer ');
+  const file = join(dir, 'projects', `${qml}.qgs`);
+  writeFileSync(file, project);
+  return file;
+}
+
+describe('agreement with a live QGIS Server', { skip: SKIP }, () => {
+  let s: TestServer;
+  let qgis: ChildProcess;
+  let base = '';
+  const dir = tempData();
+  before(async () => {
+    mkdirSync(join(dir, 'projects'));
+    cpSync(join(SHARED, 'data'), join(dir, 'data'), { recursive: true });
+    const port = await freePort();
+    qgis = spawn('qgis_mapserver', [`127.0.0.1:${port}`], {
+      env: { ...process.env, QT_QPA_PLATFORM: 'offscreen', XDG_RUNTIME_DIR: dir }, stdio: 'ignore',
+    });
+    base = `http://127.0.0.1:${port}/ows`;
+    for (let tries = 0; ; tries++) {
+      try { await fetch(`${base}?SERVICE=WMS&REQUEST=GetCapabilities`); break; } catch {
+        if (tries > 100) throw new Error('QGIS Server did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    s = await startServer({ stylesDir: join(SHARED, 'styles') });
+  });
+  after(async () => { qgis?.kill(); await s?.stop(); });
+
+  for (const c of CASES) {
+    for (const [z, x, y] of c.tiles) {
+      it(`${c.qml} at ${z}/${x}/${y}`, async () => {
+        const span = 2 * HALF / 2 ** z;
+        const bbox = [-HALF + x * span, HALF - (y + 1) * span, -HALF + (x + 1) * span, HALF - y * span].join(',');
+        const map = projectWith(dir, c.qml, c.layer);
+        const wms = await fetch(`${base}?MAP=${encodeURIComponent(map)}&SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=${c.layer}&STYLES=`
+          + `&CRS=EPSG:3857&BBOX=${bbox}&WIDTH=256&HEIGHT=256&FORMAT=image/png&TRANSPARENT=true&DPI=96`);
+        assert.equal(wms.headers.get('content-type'), 'image/png', await wms.clone().text());
+        const theirs = await rgbaOf(Buffer.from(await wms.arrayBuffer()));
+        const res = await s.get(`/api/component/render/tile?z=${z}&x=${x}&y=${y}&resource=${c.id}`);
+        assert.equal(res.status, 200);
+        const a = agreement(await rgbaOf(Buffer.from(await res.arrayBuffer())), theirs);
+        assert.ok(a.referenceCovered > 0, 'QGIS Server drew something');
+        assert.ok(a.coverage >= 0.95 && a.colourError < 4, describeAgreement(a));
+      });
+    }
+  }
+});

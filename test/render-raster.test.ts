@@ -1,0 +1,139 @@
+// Raster layers through the render API: GeoTIFFs written here (geotiff's writer; GDAL for tiled
+// files with overviews), decoded PNG pixels checked for colours, ramps, nodata, placement in
+// EPSG:3857 and EPSG:4326, composition with vector styles and use of overviews.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeArrayBuffer } from 'geotiff';
+import sharp from 'sharp';
+import { startServer, tempData, type TestServer } from './helpers/server.js';
+
+const R = 6378137;
+const mx = (lon: number) => lon * Math.PI / 180 * R;
+const my = (lat: number) => Math.log(Math.tan(Math.PI / 4 + lat * Math.PI / 360)) * R;
+const lonOf = (x: number) => x / R * 180 / Math.PI;
+const latOf = (y: number) => Math.atan(Math.sinh(y / R)) * 180 / Math.PI;
+
+/** A GeoTIFF of width × height pixels, top-left corner at (x0, y0), `size` units per pixel. */
+function geotiff(values: Uint8Array, o: { width: number; height: number; bands: number; x0: number; y0: number; size: number; srs: 3857 | 4326; nodata?: number }): Buffer {
+  const crs = o.srs === 3857 ? { GTModelTypeGeoKey: 1, ProjectedCSTypeGeoKey: 3857 } : { GTModelTypeGeoKey: 2, GeographicTypeGeoKey: 4326 };
+  return Buffer.from(writeArrayBuffer(values, {
+    width: o.width, height: o.height, SamplesPerPixel: o.bands, BitsPerSample: new Array(o.bands).fill(8),
+    PhotometricInterpretation: o.bands === 1 ? 1 : 2, PlanarConfiguration: 1, GTRasterTypeGeoKey: 1,
+    ModelPixelScale: [o.size, o.size, 0], ModelTiepoint: [0, 0, 0, o.x0, o.y0, 0],
+    ...(o.nodata !== undefined ? { GDAL_NODATA: `${o.nodata}\0` } : {}), ...crs,
+  } as any));
+}
+
+async function image(s: TestServer, extent: number[], size: number[], resource: string) {
+  const res = await s.get(`/api/component/render/image?extent=${extent.join(',')}&size=${size.join(',')}&resource=${resource}`);
+  assert.equal(res.status, 200, await res.clone().text());
+  const { data, info } = await sharp(Buffer.from(await res.arrayBuffer())).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { at: (x: number, y: number) => [...data.subarray((y * info.width + x) * 4, (y * info.width + x) * 4 + 4)] };
+}
+
+/** The colour drawn within a kilometre of a point. */
+async function colourAt(s: TestServer, resource: string, lon: number, lat: number): Promise<number[]> {
+  const x = mx(lon), y = my(lat);
+  return (await image(s, [x - 500, y - 500, x + 500, y + 500], [1, 1], resource)).at(0, 0);
+}
+
+describe('raster layers', () => {
+  let s: TestServer;
+  const hasGdal = spawnSync('sh', ['-c', 'command -v gdal_translate && command -v gdaladdo']).status === 0;
+  before(async () => {
+    const dir = tempData({
+      catalog: {
+        resources: [
+          { id: 1, cls: 'raster_layer', parent: 0, display_name: 'RGB 3857', source: 'rgb.tif' },
+          { id: 2, cls: 'raster_style', parent: 1, display_name: 'as is' },
+          { id: 3, cls: 'raster_layer', parent: 0, display_name: 'Band 4326', source: 'band.tif' },
+          { id: 4, cls: 'raster_style', parent: 3, display_name: 'ramp', ramp: [[0, '#0000ff'], [250, '#ff0000']] },
+          { id: 5, cls: 'raster_style', parent: 3, display_name: 'steps', ramp: [[0, '#0000ff'], [100, '#00ff00']], interpolate: false },
+          { id: 6, cls: 'vector_layer', parent: 0, display_name: 'Square', source: 'square.geojson' },
+          { id: 7, cls: 'qgis_vector_style', parent: 6, display_name: 'white', style: { fill: '#ffffff' } },
+          { id: 8, cls: 'raster_layer', parent: 0, display_name: 'Checkerboard', source: 'checker.tif' },
+          { id: 9, cls: 'raster_style', parent: 8, display_name: 'as is' },
+          { id: 10, cls: 'raster_layer', parent: 0, display_name: 'Broken', source: 'broken.tif' },
+          { id: 11, cls: 'raster_style', parent: 10, display_name: 'as is' },
+        ],
+      },
+    });
+    // 8×8 pixels of 32 km from the origin: the left half red, the right half blue.
+    const rgb = new Uint8Array(8 * 8 * 3);
+    for (let p = 0; p < 64; p++) rgb.set(p % 8 < 4 ? [255, 0, 0] : [0, 0, 255], p * 3);
+    writeFileSync(join(dir, 'rgb.tif'), geotiff(rgb, { width: 8, height: 8, bands: 3, x0: 0, y0: 256000, size: 32000, srs: 3857 }));
+    // 10×10 one-degree pixels over lon 0–10, lat 40–50; the value is 25 × the row from the top, 255 is nodata.
+    const band = new Uint8Array(100);
+    for (let p = 0; p < 100; p++) band[p] = Math.floor(p / 10) * 25;
+    band[99] = 255;
+    writeFileSync(join(dir, 'band.tif'), geotiff(band, { width: 10, height: 10, bands: 1, x0: 0, y0: 50, size: 1, srs: 4326, nodata: 255 }));
+    const square = [[0.5, 0.5], [3.5, 0.5], [3.5, 3.5], [0.5, 3.5], [0.5, 0.5]].map(([x, y]) => [lonOf(x * 32000), latOf(y * 32000)]);
+    writeFileSync(join(dir, 'square.geojson'), JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [square] } }] }));
+    writeFileSync(join(dir, 'broken.tif'), 'not a tiff');
+    if (hasGdal) {
+      // 512×512 black and white one-pixel checkerboard, tiled, with nearest-neighbour overviews (all one colour).
+      const checker = new Uint8Array(512 * 512 * 3);
+      for (let p = 0; p < 512 * 512; p++) checker.fill(((p % 512) + Math.floor(p / 512)) % 2 ? 255 : 0, p * 3, p * 3 + 3);
+      writeFileSync(join(dir, 'plain.tif'), geotiff(checker, { width: 512, height: 512, bands: 3, x0: 0, y0: 512000, size: 1000, srs: 3857 }));
+      assert.equal(spawnSync('gdal_translate', ['-q', '-co', 'TILED=YES', join(dir, 'plain.tif'), join(dir, 'checker.tif')]).status, 0);
+      assert.equal(spawnSync('gdaladdo', ['-q', '-r', 'nearest', join(dir, 'checker.tif'), '2', '4']).status, 0);
+    }
+    s = await startServer({ dataDir: dir });
+  });
+  after(() => s?.stop());
+
+  it('draws an RGB GeoTIFF in EPSG:3857 in place, transparent beyond it', async () => {
+    const img = await image(s, [-128000, 0, 384000, 256000], [256, 128], '2');
+    assert.deepEqual(img.at(96, 64), [255, 0, 0, 255]);
+    assert.deepEqual(img.at(160, 64), [0, 0, 255, 255]);
+    assert.equal(img.at(32, 64)[3], 0); // west of the raster
+    assert.equal(img.at(224, 64)[3], 0); // east of it
+  });
+
+  it('colours a single band through the ramp, in EPSG:4326 rows placed in Web Mercator', async () => {
+    // Row 4 from the top (lat 45–46) holds 100; the ramp runs blue at 0 to red at 250.
+    assert.deepEqual(await colourAt(s, '4', 5.5, 45.5), [102, 0, 153, 255]);
+    assert.deepEqual(await colourAt(s, '4', 5.5, 49.5), [0, 0, 255, 255]);
+    assert.deepEqual(await colourAt(s, '4', 2.5, 40.5), [230, 0, 26, 255]); // 225: 229.5 and 25.5, rounded
+    assert.equal((await colourAt(s, '4', 9.5, 40.5))[3], 0); // nodata
+    assert.equal((await colourAt(s, '4', 5.5, 51))[3], 0); // north of the raster
+    // Without interpolation a value takes its lower stop.
+    assert.deepEqual(await colourAt(s, '5', 5.5, 47.5), [0, 0, 255, 255]); // 50
+    assert.deepEqual(await colourAt(s, '5', 5.5, 45.5), [0, 255, 0, 255]); // 100
+  });
+
+  it('composites rasters and vector styles in the order asked', async () => {
+    const extent = [0, 0, 256000, 256000];
+    const whiteOnTop = await image(s, extent, [8, 8], '2,7');
+    assert.deepEqual(whiteOnTop.at(1, 6), [255, 255, 255, 255]);
+    const rasterOnTop = await image(s, extent, [8, 8], '7,2');
+    assert.deepEqual(rasterOnTop.at(1, 6), [255, 0, 0, 255]);
+  });
+
+  it('serves raster tiles with the empty-tile rules of vector ones', async () => {
+    const empty = await s.get('/api/component/render/tile?z=4&x=0&y=0&resource=2&nd=204');
+    assert.equal(empty.status, 204);
+    const tile = await s.get('/api/component/render/tile?z=6&x=32&y=31&resource=2');
+    assert.equal(tile.status, 200);
+    assert.equal(tile.headers.get('content-type'), 'image/png');
+  });
+
+  it('answers 503 for a raster source that is not a GeoTIFF', async () => {
+    const { status, body } = await s.json('/api/component/render/tile?z=0&x=0&y=0&resource=11');
+    assert.equal(status, 503);
+    assert.equal(body.code, 'LAYER_UNAVAILABLE');
+  });
+
+  it('reads an overview when the frame is coarse, full resolution when it is fine', { skip: !hasGdal && 'GDAL (gdal_translate, gdaladdo) is not installed' }, async () => {
+    // At 8 km per pixel the 4 km overview (nearest: one colour) serves; resampling the full
+    // checkerboard instead would give grey.
+    const coarse = await image(s, [0, 0, 512000, 512000], [64, 64], '9');
+    const v = coarse.at(32, 32)[0];
+    assert.ok(v === 0 || v === 255, `coarse pixel is ${v}, not a pixel of the overview`);
+    const fine = await image(s, [0, 0, 16000, 16000], [16, 16], '9');
+    assert.notEqual(fine.at(4, 4)[0], fine.at(5, 4)[0]);
+  });
+});
