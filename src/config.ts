@@ -15,6 +15,10 @@ export interface Config {
   tileCacheControl: string;
   /** Byte budget of the tile cache (MERIDIAN_TILE_CACHE_MB). */
   tileCacheBytes: number;
+  /** Folder of the persistent tile store (see tiles/store.ts); default <dataDir>/tiles. */
+  tileStore: string;
+  /** Size bound of the tile store, bytes. */
+  tileStoreBytes: number;
   /** Worker threads for CPU-heavy work; default: one per core (MERIDIAN_WORKERS). */
   workers: number;
   /** A worker task running longer is abandoned and its worker replaced (MERIDIAN_TASK_TIMEOUT_MS). */
@@ -71,6 +75,8 @@ const DEFAULTS: Config = {
   stylesDir: 'styles',
   tileCacheControl: 'public, max-age=3600',
   tileCacheBytes: 256 * 1024 * 1024,
+  tileStore: '',
+  tileStoreBytes: 1024 * 1024 * 1024,
   workers: availableParallelism(),
   taskTimeoutMs: 20_000,
   poolMemoryHighWaterMark: 2048 * 1024 * 1024,
@@ -174,6 +180,8 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.monitorWrite = flag(env.MERIDIAN_MONITOR_WRITE ?? c.monitorWrite, 'MERIDIAN_MONITOR_WRITE');
   c.monitorPath = env.MERIDIAN_MONITOR_PATH ?? c.monitorPath;
   if (!/^(\/[\w.-]+)+$/.test(c.monitorPath)) throw new ConfigError(`monitorPath must look like /monitor, got "${c.monitorPath}"`);
+  c.tileStore = resolve(c.dataDir, env.MERIDIAN_TILE_STORE ?? (c.tileStore || 'tiles'));
+  if (env.MERIDIAN_TILE_STORE_MB !== undefined) c.tileStoreBytes = positive(env.MERIDIAN_TILE_STORE_MB, 'MERIDIAN_TILE_STORE_MB') * 1024 * 1024;
   c.database = resolve(c.dataDir, env.MERIDIAN_DATABASE ?? (c.database || 'meridian.db'));
   if (env.MERIDIAN_REGISTRATION !== undefined) c.registration = ['1', 'true', 'yes', 'on'].includes(env.MERIDIAN_REGISTRATION.toLowerCase());
   if (typeof c.registration !== 'boolean') throw new ConfigError('registration must be true or false');

@@ -14,10 +14,12 @@ import { ProjectCache } from './qgis/project-cache.js';
 import { ProjectWorkers } from './qgis/workers.js';
 import { DatabaseConnections } from './store/postgis/connections.js';
 import { Monitor } from './monitor/monitor.js';
-import { poolSource, tileCacheSource } from './monitor/tile-sources.js';
+import { poolSource, tileCacheSource, tileStoreSource } from './monitor/tile-sources.js';
 import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
 import { TileCache } from './tiles/cache.js';
+import { TileStore } from './tiles/store.js';
+import { watchLayerSources } from './tiles/source-stamps.js';
 
 export interface Running {
   services: Services;
@@ -37,13 +39,16 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log });
   const tileCache = new TileCache(config.tileCacheBytes);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
+  const tileStore = await TileStore.open(config.tileStore, config.tileStoreBytes);
+  watchLayerSources(catalog, tileStore, log);
   const monitor = new Monitor(config.monitorPath);
   monitor.addCache('tiles', tileCacheSource(tileCache, monitor.tileBytes));
+  monitor.addCache('tile-store', tileStoreSource(tileStore));
   monitor.setPool(poolSource(pool));
   const auth = await setUpAuth(config, catalog, log);
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
-  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, projects, plugins,
+  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
   await preloadProjects(projects, config.preloadProjects, log);
   const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);

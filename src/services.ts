@@ -10,6 +10,7 @@ import type { ProjectWorkers } from './qgis/workers.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { WorkerPool } from './pool/pool.js';
 import type { TileCache } from './tiles/cache.js';
+import type { TileStore } from './tiles/store.js';
 
 export interface Services {
   config: Config;
@@ -29,6 +30,8 @@ export interface Services {
   pool: WorkerPool;
   /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */
   tileCache: TileCache;
+  /** Tiles on disk behind the memory cache, durable and bounded; see tiles/store.ts. */
+  tileStore: TileStore;
   /** Users, groups, sessions and ACLs (src/auth/); the caller is ctx.state.user (http/auth.ts). */
   auth: AuthServices;
 }

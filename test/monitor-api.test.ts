@@ -153,7 +153,9 @@ describe('monitoring API with writes enabled', () => {
 
   it('reports the tile cache: misses, hits and bypasses with their bytes, and resets them', async () => {
     const cache = async () => (await s.json('/monitor/1/http/caches/tiles')).body;
-    assert.deepEqual(Object.keys((await s.json('/monitor/1/http/caches/')).body), ['tiles']);
+    assert.deepEqual(Object.keys((await s.json('/monitor/1/http/caches/')).body), ['tiles', 'tile-store']);
+    const store = async () => (await s.json('/monitor/1/http/caches/tile-store')).body;
+    const storeBefore = await store();
     const before = await cache();
     const tile = '/api/resource/2/1/1/0.mvt';
     const first = await rawRequest(s.url + tile), second = await rawRequest(s.url + tile);
@@ -167,8 +169,13 @@ describe('monitoring API with writes enabled', () => {
     assert.deepEqual(moved('hit'), [1, second.body.length]);
     assert.deepEqual(moved('bypass'), [1, bypass.body.length]);
     assert.ok(after.size > before.size && after.size <= after.max_size);
+    // Only the memory miss asked the disk store (a miss there too: the tile was then written).
+    const storeAfter = await store();
+    assert.deepEqual([storeAfter.miss.responses - storeBefore.miss.responses, storeAfter.hit.responses - storeBefore.hit.responses], [1, 0]);
+    assert.equal(storeAfter.size - storeBefore.size, first.body.length);
     const plugin = (await s.json('/monitor/1/tiles')).body;
-    assert.deepEqual([plugin.cache_hit, plugin.cache_miss], [after.hit.responses, after.miss.responses]);
+    // The plugin sums every cache: memory and disk.
+    assert.deepEqual([plugin.cache_hit, plugin.cache_miss], [after.hit.responses + storeAfter.hit.responses, after.miss.responses + storeAfter.miss.responses]);
 
     assert.equal((await s.get('/monitor/1/http/caches/tiles', { method: 'DELETE' })).status, 204);
     const reset = await cache();

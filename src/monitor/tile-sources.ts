@@ -1,9 +1,21 @@
 // The tile cache and the worker pool as the monitor reads them (see sources.ts).
 import type { WorkerPool } from '../pool/pool.js';
 import type { TileCache } from '../tiles/cache.js';
+import type { TileStore } from '../tiles/store.js';
 import type { CacheStats, MonitoredCache, MonitoredPool } from './sources.js';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
+
+type Counts = [responses: number, bytes: number];
+
+function cacheStats(size: { bytes: number; maxBytes: number }, [hit, hitBytes]: Counts, [miss, missBytes]: Counts, [bypass, bypassBytes]: Counts): CacheStats {
+  return {
+    size: size.bytes, max_size: size.maxBytes,
+    hit: { responses: hit, bytes: hitBytes },
+    miss: { responses: miss, bytes: missBytes },
+    bypass: { responses: bypass, bytes: bypassBytes },
+  };
+}
 
 /**
  * Responses and sizes are the cache's own counters; the bytes per outcome are what the counting
@@ -13,12 +25,17 @@ export function tileCacheSource(cache: TileCache, sentBytes: Record<CacheOutcome
   return {
     stats(): CacheStats {
       const s = cache.stats();
-      return {
-        size: s.bytes, max_size: s.maxBytes,
-        hit: { responses: s.hits, bytes: sentBytes.hit },
-        miss: { responses: s.misses, bytes: sentBytes.miss },
-        bypass: { responses: s.bypasses, bytes: sentBytes.bypass },
-      };
+      return cacheStats(s, [s.hits, sentBytes.hit], [s.misses, sentBytes.miss], [s.bypasses, sentBytes.bypass]);
+    },
+  };
+}
+
+/** The disk store: hits with the bytes read from disk; misses are tiles then produced (and written). */
+export function tileStoreSource(store: TileStore): MonitoredCache {
+  return {
+    stats(): CacheStats {
+      const s = store.stats();
+      return cacheStats(s, [s.hits, s.hitBytes], [s.misses, 0], [0, 0]);
     },
   };
 }

@@ -15,6 +15,9 @@ import type { TileAnswer, TileRequest } from '../tiling/tile-task.js';
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
 const MAX_ZOOM = 24;
 const MAX_RESOURCES = 64;
+const DEFAULT_EXTENT = 4096;
+const DEFAULT_PADDING = 0.05;
+const DEFAULT_PARAMS = `${DEFAULT_EXTENT}/${DEFAULT_EXTENT / 512}/${DEFAULT_PADDING}`;
 
 function mvtTile({ body, etag }: TileAnswer): CachedTile {
   return {
@@ -46,9 +49,9 @@ export function mvtRoutes(services: Services): Router {
 
   async function serve(ctx: Context, idTexts: string[], idParam: string, at: TileAddress): Promise<void> {
     const q = (name: string) => single(ctx.query[name] as string | string[] | undefined);
-    const extent = optionalInt(q('extent'), 'extent', 4096, 256, 65536);
+    const extent = optionalInt(q('extent'), 'extent', DEFAULT_EXTENT, 256, 65536);
     const simplification = optionalNumber(q('simplification'), 'simplification', extent / 512, 0, extent);
-    const padding = optionalNumber(q('padding'), 'padding', 0.05, 0, 0.5);
+    const padding = optionalNumber(q('padding'), 'padding', DEFAULT_PADDING, 0, 0.5);
     // Every resource is checked (existence, permission, kind) before any work.
     const entries = idTexts.map((id) => resourceFor(ctx, services, id, 'data.read', idParam));
     const featureLayers = await Promise.all(entries.map((e) => featureLayerOf(services, e)));
@@ -58,11 +61,14 @@ export function mvtRoutes(services: Services): Router {
       ...at, extent, simplification, padding,
       layers: ids.map((id) => ({ key: layerKey(id), name: `ngw:${id}` })),
     };
-    const key = tileKey({ format: 'mvt', resources: ids, ...at, params: `${extent}/${simplification}/${padding}` });
+    const params = `${extent}/${simplification}/${padding}`;
+    const key = tileKey({ format: 'mvt', resources: ids, ...at, params });
+    // Only tiles with the default parameters go to the disk store (the ones seeding makes).
+    const stored = params === DEFAULT_PARAMS ? { format: 'mvt' as const, resources: ids, ...at } : undefined;
     await sendTile(ctx, services, key, ids, async () => {
       if (!featureLayers.some((l) => layers.mayHaveFeatures(l, at.z, at.x, at.y, padding))) return mvtTile({ body: null, etag: null });
       return mvtTile(await services.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources }));
-    });
+    }, stored);
   }
 
   router.get('/api/component/feature_layer/mvt', async (ctx) => {

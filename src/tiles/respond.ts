@@ -5,6 +5,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import type { Context } from 'koa';
 import type { Services } from '../services.js';
 import type { CachedTile } from './cache.js';
+import { TILE_FORMATS, tileEtag, type StoredTileAddress } from './store.js';
 
 // zlib's async form runs on libuv's thread pool, off the event loop.
 const gzip = promisify(gzipCallback);
@@ -19,14 +20,38 @@ export function matches(ifNoneMatch: string, etag: string): boolean {
 }
 
 /**
+ * The tile from the disk store at `address`, else the one `produce` makes, then written to the store.
+ * `onStore` hears whether the store had it.
+ */
+export async function throughStore(
+  services: Services, address: StoredTileAddress, produce: () => Promise<CachedTile>, onStore?: (hit: boolean) => void,
+): Promise<CachedTile> {
+  const store = services.tileStore;
+  const body = await store.read(address);
+  onStore?.(body !== undefined);
+  if (body) return { body, etag: tileEtag(body), contentType: TILE_FORMATS[address.format].contentType };
+  const generations = store.generations(address.resources);
+  const tile = await produce();
+  await store.write(address, tile.body, generations);
+  return tile;
+}
+
+/**
  * Serves the tile cached under `key` (made from `layers`), producing it with `produce` on a miss.
- * Sets X-Tile-Cache to hit, miss or bypass.
+ * Tiles with a `stored` address go through the disk store behind the memory cache.
+ * Sets X-Tile-Cache to hit, miss or bypass, and X-Tile-Store to hit or miss when the store was asked.
  */
 export async function sendTile(
   ctx: Context, services: Services, key: string, layers: readonly number[], produce: () => Promise<CachedTile>,
+  stored?: StoredTileAddress,
 ): Promise<void> {
   const cache = services.tileCache;
-  const { tile, outcome } = await cache.get(key, layers, produce, wantsBypass(ctx));
+  const bypass = wantsBypass(ctx);
+  // A bypass asks for a fresh tile, so the store is skipped too (and not rewritten).
+  const make = stored && !bypass
+    ? () => throughStore(services, stored, produce, (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'))
+    : produce;
+  const { tile, outcome } = await cache.get(key, layers, make, bypass);
   ctx.set('X-Tile-Cache', outcome);
   ctx.set('Cache-Control', services.config.tileCacheControl);
   if (tile.body.length === 0) {

@@ -37,9 +37,9 @@ export function fixtureData(): string {
 
 export async function startServer(opts: { dataDir?: string; stylesDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
   const temporary = opts.dataDir?.includes('meridian-test-');
-  // A server over a folder of the repository keeps its auth database in a temporary folder instead.
+  // A server over a folder of the repository keeps its auth database and tile store in a temporary folder instead.
   const dbDir = temporary ? undefined : mkdtempSync(join(tmpdir(), 'meridian-db-'));
-  const database = dbDir ? { MERIDIAN_DATABASE: join(dbDir, 'meridian.db') } : {};
+  const database = dbDir ? { MERIDIAN_DATABASE: join(dbDir, 'meridian.db'), MERIDIAN_TILE_STORE: join(dbDir, 'tiles') } : {};
   const config = readConfig(['--port', '0', '--host', '127.0.0.1',
     '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES],
     // The management port is off unless a test asks for it ("0" = any free port), so parallel runs never collide.

@@ -1,0 +1,204 @@
+// The persistent tile store: served and seeded tiles kept on disk, one file per tile, at
+// {root}/{format}/{resource set}/{z}/{x}/{y}.{ext} (resource set: the layer ids joined by "_", in
+// request order). An empty tile is an empty file. Files are written to a temporary name beside
+// the target and renamed, so a crash never leaves a torn tile. The store is bounded in bytes and
+// evicts the least recently used files; its index is rebuilt from the folder at start (oldest
+// modification time first), so it survives restarts, kill -9 included. `sources.json` records a
+// stamp of each layer's source file, so a start over unchanged data keeps the tiles and a start
+// over changed data drops them.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+
+export const TILE_FORMATS = {
+  mvt: { ext: 'mvt', contentType: 'application/vnd.mapbox-vector-tile' },
+  png: { ext: 'png', contentType: 'image/png' },
+} as const;
+export type TileFormat = keyof typeof TILE_FORMATS;
+
+export interface StoredTileAddress {
+  format: TileFormat;
+  resources: readonly number[];
+  z: number;
+  x: number;
+  y: number;
+}
+
+export interface TileStoreStats {
+  hits: number;
+  misses: number;
+  writes: number;
+  evictions: number;
+  invalidations: number;
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  /** Bytes read from disk for hits. */
+  hitBytes: number;
+}
+
+const TEMP_SUFFIX = '.tmp';
+const STAMPS_FILE = 'sources.json';
+
+/** The same validator the tile workers compute, so a tile keeps its ETag across memory, disk and regeneration. */
+export function tileEtag(body: Buffer): string {
+  return body.length === 0 ? '""' : `"${createHash('sha1').update(body).digest('base64url')}"`;
+}
+
+export function resourceSetName(resources: readonly number[]): string {
+  return resources.join('_');
+}
+
+export class TileStore {
+  /** Relative path → size; Map order is recency order (first = least recently used). */
+  private readonly files = new Map<string, number>();
+  /** Bumped per layer on invalidation, so a tile produced from older data is not written. */
+  private readonly generation = new Map<number, number>();
+  /** Layer id → stamp of the source its stored tiles were made from. */
+  private stamps: Record<string, string> = {};
+  private bytes = 0;
+  private counts = { hits: 0, misses: 0, writes: 0, evictions: 0, invalidations: 0, hitBytes: 0 };
+
+  private constructor(readonly root: string, public maxBytes: number) {}
+
+  /** Opens (creating it if needed) the store at `root`, indexing the tiles already there. */
+  static async open(root: string, maxBytes: number): Promise<TileStore> {
+    const store = new TileStore(root, maxBytes);
+    await mkdir(root, { recursive: true });
+    store.stamps = JSON.parse(await readFile(join(root, STAMPS_FILE), 'utf8').catch(() => '{}'));
+    const found: { path: string; size: number; mtime: number }[] = [];
+    for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+      const full = join(entry.parentPath, entry.name);
+      if (!entry.isFile() || !(relative(root, full).split(sep)[0] in TILE_FORMATS)) continue;
+      // A temporary file is a write that a crash interrupted.
+      if (entry.name.endsWith(TEMP_SUFFIX)) { await unlink(full).catch(() => {}); continue; }
+      const s = await stat(full);
+      found.push({ path: relative(root, full), size: s.size, mtime: s.mtimeMs });
+    }
+    found.sort((a, b) => a.mtime - b.mtime);
+    for (const f of found) { store.files.set(f.path, f.size); store.bytes += f.size; }
+    await store.evict();
+    return store;
+  }
+
+  pathOf(a: StoredTileAddress): string {
+    return join(a.format, resourceSetName(a.resources), String(a.z), String(a.x), `${a.y}.${TILE_FORMATS[a.format].ext}`);
+  }
+
+  has(a: StoredTileAddress): boolean {
+    return this.files.has(this.pathOf(a));
+  }
+
+  /** The stored bytes of a tile, or undefined (counted as a hit or a miss). */
+  async read(a: StoredTileAddress): Promise<Buffer | undefined> {
+    const path = this.pathOf(a);
+    const size = this.files.get(path);
+    if (size === undefined) { this.counts.misses++; return undefined; }
+    try {
+      const body = await readFile(join(this.root, path));
+      this.files.delete(path);
+      this.files.set(path, size);
+      this.counts.hits++;
+      this.counts.hitBytes += body.length;
+      return body;
+    } catch {
+      // Removed behind our back (or evicted meanwhile): a miss.
+      this.forget(path);
+      this.counts.misses++;
+      return undefined;
+    }
+  }
+
+  /** Per-layer generations now; hand them back to `write` so stale tiles are dropped. */
+  generations(resources: readonly number[]): number[] {
+    return resources.map((l) => this.generation.get(l) ?? 0);
+  }
+
+  /** Writes a tile atomically, unless one of its layers changed since `generations` was taken. */
+  async write(a: StoredTileAddress, body: Buffer, generations = this.generations(a.resources)): Promise<boolean> {
+    const path = this.pathOf(a);
+    if (body.length > this.maxBytes) return false;
+    if (this.generations(a.resources).some((g, i) => g !== generations[i])) return false;
+    const full = join(this.root, path);
+    await mkdir(dirname(full), { recursive: true });
+    const temp = await writeTemp(full, body);
+    // A change may have come while writing; its invalidation must win.
+    if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(temp).catch(() => {}); return false; }
+    await rename(temp, full);
+    this.forget(path);
+    this.files.set(path, body.length);
+    this.bytes += body.length;
+    this.counts.writes++;
+    await this.evict();
+    return true;
+  }
+
+  /**
+   * A layer's data became ready or was replaced. At its first load in this process, tiles made from
+   * a source with the same `stamp` stay; otherwise (a replacement, or a changed source) they go.
+   */
+  async layerChanged(layer: number, stamp: string, firstLoad: boolean): Promise<void> {
+    if (firstLoad && this.stamps[layer] === stamp) return;
+    await this.invalidateLayer(layer);
+    this.stamps[layer] = stamp;
+    const file = join(this.root, STAMPS_FILE);
+    await rename(await writeTemp(file, JSON.stringify(this.stamps)), file);
+  }
+
+  /** Removes every stored tile of a resource set that contains `layer`: its data changed. */
+  async invalidateLayer(layer: number): Promise<void> {
+    this.generation.set(layer, (this.generation.get(layer) ?? 0) + 1);
+    const sets = new Set<string>();
+    for (const path of [...this.files.keys()]) {
+      const [format, set] = path.split(sep);
+      if (!set.split('_').includes(String(layer))) continue;
+      this.forget(path);
+      this.counts.invalidations++;
+      sets.add(join(format, set));
+    }
+    await Promise.all([...sets].map((s) => rm(join(this.root, s), { recursive: true, force: true })));
+  }
+
+  /** Removes one tile; true if it was stored. */
+  async remove(a: StoredTileAddress): Promise<boolean> {
+    const path = this.pathOf(a);
+    if (!this.files.has(path)) return false;
+    this.forget(path);
+    await unlink(join(this.root, path)).catch(() => {});
+    return true;
+  }
+
+  async setMaxBytes(maxBytes: number): Promise<void> {
+    this.maxBytes = maxBytes;
+    await this.evict();
+  }
+
+  stats(): TileStoreStats {
+    return { ...this.counts, entries: this.files.size, bytes: this.bytes, maxBytes: this.maxBytes };
+  }
+
+  private forget(path: string): void {
+    const size = this.files.get(path);
+    if (size === undefined) return;
+    this.files.delete(path);
+    this.bytes -= size;
+  }
+
+  private async evict(): Promise<void> {
+    const doomed: string[] = [];
+    for (const path of this.files.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      doomed.push(path);
+      this.bytes -= this.files.get(path)!;
+      this.counts.evictions++;
+    }
+    for (const path of doomed) this.files.delete(path);
+    await Promise.all(doomed.map((p) => unlink(join(this.root, p)).catch(() => {})));
+  }
+}
+
+async function writeTemp(target: string, body: Buffer | string): Promise<string> {
+  const temp = `${target}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+  await writeFile(temp, body);
+  return temp;
+}
