@@ -71,6 +71,10 @@ function dataPaths(l: Layer): string[] {
     `/api/resource/${l.id}/0/0/0.mvt`, `/api/component/feature_layer/mvt?resource=${l.id}&z=0&x=0&y=0`,
     // A tile mixing a public layer with this one: it stands or falls with the strictest layer.
     `/api/component/feature_layer/mvt?resource=6,${l.id}&z=0&x=0&y=0`,
+    `/api/component/render/tile?resource=${l.style}&z=0&x=0&y=0`, `/resource/${l.style}/tms?z=0&x=0&y=0`,
+    `/api/component/render/image?extent=-20037508,-20037508,20037508,20037508&size=64,64&resource=${l.style}`,
+    // A composite of a public style and this one, likewise.
+    `/api/component/render/tile?resource=7,${l.style}&z=0&x=0&y=0`,
   ];
 }
 
@@ -115,6 +119,24 @@ describe('permission matrix over every data endpoint', () => {
       });
     }
   }
+
+  it('identify answers for the layers the caller may read and leaks nothing of the others', async () => {
+    const ids = Object.values(LAYERS).map((l) => l.id);
+    const body = JSON.stringify({ srs: 4326, geom: 'POLYGON((-179 -85,179 -85,179 85,-179 85,-179 -85))', layers: ids });
+    for (const who of ['guest', 'user', 'admin'] as Who[]) {
+      const res = await s.get('/api/feature_layer/identify', { method: 'POST', body, headers: { ...headers[who], 'content-type': 'application/json' } });
+      const text = await res.text();
+      assert.equal(res.status, 200, `${who}: ${text.slice(0, 200)}`);
+      const answer = JSON.parse(text);
+      for (const layer of Object.values(LAYERS)) {
+        if (layer.data[who] === 200) assert.ok(answer[layer.id].featureCount > 0, `${who} identifies layer ${layer.id}`);
+        else {
+          assert.deepEqual(answer[layer.id], { error: 'Forbidden' }, `${who} is refused layer ${layer.id}`);
+          for (const m of layer.markers) assert.ok(!text.includes(m), `${who} identify leaks ${m}`);
+        }
+      }
+    }
+  });
 
   it('shows the markers to those allowed (so the leak checks above can fail)', async () => {
     for (const [who, layer] of [['admin', LAYERS.forbidden], ['admin', LAYERS.hidden], ['user', LAYERS.members]] as const) {
