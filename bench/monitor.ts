@@ -36,7 +36,7 @@ async function startMeridian(name: string, monitor: boolean, profileDir?: string
   const proc = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts', '--port', String(port), '--host', '127.0.0.1'], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     // The request log is off in all, so the difference is the monitoring alone.
-    env: { ...process.env, LOG_LEVEL: 'warn', MERIDIAN_MONITOR: monitor ? '1' : '0' },
+    env: { ...process.env, MERIDIAN_MANAGEMENT_PORT: 'off', LOG_LEVEL: 'warn', MERIDIAN_MONITOR: monitor ? '1' : '0' },
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {

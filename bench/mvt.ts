@@ -75,7 +75,7 @@ async function throughput(base: string, paths: string[]): Promise<number> {
 }
 
 function runChild(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, MERIDIAN_MANAGEMENT_PORT: 'off', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 async function output(child: ChildProcess): Promise<string> {
