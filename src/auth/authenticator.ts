@@ -22,6 +22,8 @@ export const unauthorized = (message: string, code = 'UNAUTHORIZED') =>
 export class Authenticator {
   private readonly throttle = new LoginThrottle();
   private readonly basicMemory = new Map<string, { userId: number; until: number }>();
+  /** Anonymous requests are most requests; guest changes only through userChanged. */
+  private guestCaller: Promise<Caller> | undefined;
 
   constructor(private readonly store: AuthStore, readonly system: SystemPrincipals, readonly sessionTtlMs: number, private readonly log: Logger) {}
 
@@ -33,9 +35,10 @@ export class Authenticator {
     };
   }
 
-  async guest(): Promise<Caller> {
-    const user = (await this.store.user(this.system.guest))!;
-    return { ...(await this.callerOf(user, 'guest')), guest: true, administrator: false };
+  guest(): Promise<Caller> {
+    this.guestCaller ??= this.store.user(this.system.guest)
+      .then(async (user) => ({ ...(await this.callerOf(user!, 'guest')), guest: true, administrator: false }));
+    return this.guestCaller;
   }
 
   /** The user whose keyname and password these are; 401 if none, 403 if disabled, 429 while throttled. */
@@ -98,6 +101,7 @@ export class Authenticator {
   /** Users changed: forget remembered Basic credentials and the user's sessions if disabled or re-keyed. */
   async userChanged(userId: number, endSessions: boolean): Promise<void> {
     this.basicMemory.clear();
+    this.guestCaller = undefined;
     if (endSessions) await this.store.deleteSessionsOf(userId);
   }
 }

@@ -13,10 +13,14 @@ import type { AuthStore, Principal } from './store.js';
 
 const READ_SCOPES = ['resource', 'datastruct', 'data', 'metadata'];
 
+const MAX_DECISIONS = 100_000;
+
 export class AccessPolicy {
   private readonly catalogAcls = new Map<number, AclRule[]>();
   private overrides = new Map<number, AclRule[]>();
   private readonly defaultRootAcl: AclRule[];
+  /** Evaluated permissions per (caller's principals, resource): every request asks, ACLs rarely change. */
+  private readonly decided = new Map<string, Set<Permission>>();
 
   private constructor(private readonly catalog: Catalog, private readonly store: AuthStore, readonly system: SystemPrincipals) {
     this.defaultRootAcl = READ_SCOPES.map((scope) => ({
@@ -50,11 +54,13 @@ export class AccessPolicy {
   async setAcl(id: number, rules: AclRule[]): Promise<void> {
     await this.store.setAcl(id, rules);
     this.overrides.set(id, rules);
+    this.decided.clear();
   }
 
   /** Re-reads run-time ACLs (a deleted principal takes its rules with it). */
   async reload(): Promise<void> {
     this.overrides = await this.store.aclOverrides();
+    this.decided.clear();
   }
 
   /** Whether any catalog.json rule names the principal (such principals cannot be deleted). */
@@ -65,6 +71,16 @@ export class AccessPolicy {
 
   /** Every permission the caller holds on the resource. */
   permissionsOf(caller: Caller, entry: ResourceEntry): Set<Permission> {
+    const key = `${caller.id}|${caller.guest}|${caller.administrator}|${caller.groups.join(',')}|${entry.id}`;
+    let granted = this.decided.get(key);
+    if (!granted) {
+      if (this.decided.size >= MAX_DECISIONS) this.decided.clear();
+      this.decided.set(key, (granted = this.evaluate(caller, entry)));
+    }
+    return granted;
+  }
+
+  private evaluate(caller: Caller, entry: ResourceEntry): Set<Permission> {
     const all = permissionsIn(this.catalog.classOf(entry).scopes);
     if (caller.administrator) return new Set(all);
     const principals = new Set([caller.id, ...caller.groups, this.system.everyone]);
