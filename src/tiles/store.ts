@@ -120,11 +120,19 @@ export class TileStore {
     if (body.length > this.maxBytes) return false;
     if (this.generations(a.resources).some((g, i) => g !== generations[i])) return false;
     const full = join(this.root, path);
-    await mkdir(dirname(full), { recursive: true });
-    const temp = await writeTemp(full, body);
-    // A change may have come while writing; its invalidation must win.
-    if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(temp).catch(() => {}); return false; }
-    await rename(temp, full);
+    let temp: string | undefined;
+    try {
+      await mkdir(dirname(full), { recursive: true });
+      temp = await writeTemp(full, body);
+      // A change may have come while writing; its invalidation must win.
+      if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(temp).catch(() => {}); return false; }
+      await rename(temp, full);
+    } catch (e) {
+      // An invalidation was removing this folder meanwhile: the tile is not kept, which is what it wants.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (temp) await unlink(temp).catch(() => {});
+      return false;
+    }
     this.forget(path);
     this.files.set(path, body.length);
     this.bytes += body.length;
