@@ -19,6 +19,8 @@ import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
 import { TileCache } from './tiles/cache.js';
 import { TileStore } from './tiles/store.js';
+import { MvtTiles } from './tiling/mvt-tiles.js';
+import { Renderer } from './render/renderer.js';
 import { watchLayerSources } from './tiles/source-stamps.js';
 
 export interface Running {
@@ -49,6 +51,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
   const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
+    mvtTiles: new MvtTiles(pool, log, catalog), renderer: new Renderer(pool, config, log, catalog),
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
   await preloadProjects(projects, config.preloadProjects, log);
   const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import type { ResourceEntry } from '../catalog/types.js';
 import { insideFolder } from '../common/paths.js';
 import { ApiError } from '../http/errors.js';
-import type { Services } from '../services.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import { parseJsonStyle } from './json-style.js';
 import { parseQml, StyleError } from './qml.js';
 import { rasterInfo, RasterError, type RasterInfo } from './raster.js';
@@ -15,10 +16,10 @@ export class StyleBook {
   private readonly styles = new Map<number, Style | RasterStyle>();
   private readonly rasters = new Map<number, Promise<RasterInfo>>();
 
-  constructor(private readonly services: Services) {}
+  constructor(private readonly config: Config, private readonly log: Logger) {}
 
   private unusable(entry: ResourceEntry, problem: string): ApiError {
-    this.services.log.error({ resource: entry.id, error: problem }, 'style unusable');
+    this.log.error({ resource: entry.id, error: problem }, 'style unusable');
     return new ApiError(503, 'STYLE_UNAVAILABLE', `Style ${entry.id} cannot be rendered: ${problem}.`);
   }
 
@@ -40,9 +41,9 @@ export class StyleBook {
   styleOf(entry: ResourceEntry): Style {
     return this.read(entry, () => {
       const style = entry.qml !== undefined
-        ? parseQml(readFileSync(insideFolder(this.services.config.stylesDir, entry.qml), 'utf8'))
+        ? parseQml(readFileSync(insideFolder(this.config.stylesDir, entry.qml), 'utf8'))
         : parseJsonStyle(entry.style);
-      if (style.unsupported.length) this.services.log.warn({ resource: entry.id, unsupported: style.unsupported }, 'style parts not drawn');
+      if (style.unsupported.length) this.log.warn({ resource: entry.id, unsupported: style.unsupported }, 'style parts not drawn');
       return style;
     });
   }
@@ -55,14 +56,14 @@ export class StyleBook {
   async rasterOf(entry: ResourceEntry): Promise<RasterInfo> {
     let info = this.rasters.get(entry.id);
     if (!info) {
-      info = rasterInfo(insideFolder(this.services.config.dataDir, entry.source!));
+      info = rasterInfo(insideFolder(this.config.dataDir, entry.source!));
       this.rasters.set(entry.id, info);
     }
     try {
       return await info;
     } catch (e) {
       if (!(e instanceof RasterError)) throw e;
-      this.services.log.error({ resource: entry.id, error: e.message }, 'raster unusable');
+      this.log.error({ resource: entry.id, error: e.message }, 'raster unusable');
       throw new ApiError(503, 'LAYER_UNAVAILABLE', `Raster layer ${entry.id} cannot be drawn: "${entry.source}" ${e.message}.`);
     }
   }

@@ -1,38 +1,18 @@
 // MVT vector tiles: /api/component/feature_layer/mvt (NextGIS Web, several layers per tile) and
 // /api/resource/{id}/{z}/{x}/{y}.mvt (single layer, older clients). Same bytes for the same layer.
-// The main thread checks, caches and sends; workers cut and encode (see tiling/).
+// The main thread checks, caches and sends; tiling/mvt-tiles.ts makes the tiles.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { badParameter } from '../http/errors.js';
-import { intParam, optionalInt, optionalNumber, single } from '../http/params.js';
+import { optionalInt, optionalNumber, single } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
-import { tileKey, type CachedTile } from '../tiles/cache.js';
+import { tileAddress, type TileAddress } from '../tiles/address.js';
+import { tileKey } from '../tiles/cache.js';
 import { sendTile } from '../tiles/respond.js';
-import { MvtLayers, TILE_TASK, layerKey } from '../tiling/layers.js';
-import type { TileAnswer, TileRequest } from '../tiling/tile-task.js';
+import { DEFAULT_MVT_OPTIONS, isDefaultMvt, type MvtOptions } from '../tiling/mvt-tiles.js';
 
-export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
-const MAX_ZOOM = 24;
 const MAX_RESOURCES = 64;
-const DEFAULT_EXTENT = 4096;
-const DEFAULT_PADDING = 0.05;
-const DEFAULT_PARAMS = `${DEFAULT_EXTENT}/${DEFAULT_EXTENT / 512}/${DEFAULT_PADDING}`;
-
-function mvtTile({ body, etag }: TileAnswer): CachedTile {
-  return {
-    body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0),
-    etag: etag ?? '""', contentType: MVT_CONTENT_TYPE,
-  };
-}
-
-interface TileAddress { z: number; x: number; y: number }
-
-function tileAddress(z: unknown, x: unknown, y: unknown): TileAddress {
-  const zoom = intParam(z, 'z', 0, MAX_ZOOM);
-  const last = 2 ** zoom - 1;
-  return { z: zoom, x: intParam(x, 'x', 0, last), y: intParam(y, 'y', 0, last) };
-}
 
 function resourceIds(value: string | undefined): string[] {
   if (!value) throw badParameter('resource', 'is required');
@@ -42,33 +22,30 @@ function resourceIds(value: string | undefined): string[] {
   return ids;
 }
 
+function mvtOptions(ctx: Context): MvtOptions {
+  const q = (name: string) => single(ctx.query[name] as string | string[] | undefined);
+  const extent = optionalInt(q('extent'), 'extent', DEFAULT_MVT_OPTIONS.extent, 256, 65536);
+  return {
+    extent,
+    simplification: optionalNumber(q('simplification'), 'simplification', extent / 512, 0, extent),
+    padding: optionalNumber(q('padding'), 'padding', DEFAULT_MVT_OPTIONS.padding, 0, 0.5),
+  };
+}
+
 export function mvtRoutes(services: Services): Router {
   const router = new Router();
-  const layers = new MvtLayers(services.pool, services.log);
-  services.catalog.onLayerChange((id) => layers.changed(id, services.catalog.layerState(id)));
 
   async function serve(ctx: Context, idTexts: string[], idParam: string, at: TileAddress): Promise<void> {
-    const q = (name: string) => single(ctx.query[name] as string | string[] | undefined);
-    const extent = optionalInt(q('extent'), 'extent', DEFAULT_EXTENT, 256, 65536);
-    const simplification = optionalNumber(q('simplification'), 'simplification', extent / 512, 0, extent);
-    const padding = optionalNumber(q('padding'), 'padding', DEFAULT_PADDING, 0, 0.5);
+    const options = mvtOptions(ctx);
     // Every resource is checked (existence, permission, kind) before any work.
     const entries = idTexts.map((id) => resourceFor(ctx, services, id, 'data.read', idParam));
     const featureLayers = await Promise.all(entries.map((e) => featureLayerOf(services, e)));
     const ids = entries.map((e) => e.id);
-    const sources = ids.map((id, i) => layers.source(id, featureLayers[i]));
-    const request: TileRequest = {
-      ...at, extent, simplification, padding,
-      layers: ids.map((id) => ({ key: layerKey(id), name: `ngw:${id}` })),
-    };
-    const params = `${extent}/${simplification}/${padding}`;
-    const key = tileKey({ format: 'mvt', resources: ids, ...at, params });
+    const key = tileKey({ format: 'mvt', resources: ids, ...at, params: `${options.extent}/${options.simplification}/${options.padding}` });
     // Only tiles with the default parameters go to the disk store (the ones seeding makes).
-    const stored = params === DEFAULT_PARAMS ? { format: 'mvt' as const, resources: ids, ...at } : undefined;
-    await sendTile(ctx, services, key, ids, async () => {
-      if (!featureLayers.some((l) => layers.mayHaveFeatures(l, at.z, at.x, at.y, padding))) return mvtTile({ body: null, etag: null });
-      return mvtTile(await services.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources }));
-    }, stored);
+    const stored = isDefaultMvt(options) ? { format: 'mvt' as const, resources: ids, ...at } : undefined;
+    await sendTile(ctx, services, key, ids,
+      () => services.mvtTiles.make(ids.map((id, i) => ({ id, layer: featureLayers[i] })), at, options), stored);
   }
 
   router.get('/api/component/feature_layer/mvt', async (ctx) => {
