@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
+import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
+import { decode, features } from './helpers/mvt.js';
 import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
 
 const PG_URL = process.env.MERIDIAN_TEST_PG_URL;
@@ -187,10 +189,40 @@ describe('PostGIS layers', { skip: PG_URL ? false : 'MERIDIAN_TEST_PG_URL is not
     assert.equal((await s.get('/api/resource/2/feature_count')).status, 200);
   });
 
-  it('MVT on a PostGIS layer answers a clear 501 (not tiled yet)', async () => {
-    const { status, body } = await s.json('/api/resource/2/3/4/2.mvt', { headers: bob() });
-    assert.equal(status, 501);
-    assert.equal(body.code, 'NOT_TILEABLE');
+  /** A served tile's features as plain data: id, properties, geometry in tile units. */
+  const decoded = (bytes: ArrayBuffer, layer: string) => features(decode(new Uint8Array(bytes)), layer)
+    .map((f) => ({ id: f.id, properties: f.properties, geometry: f.loadGeometry() }))
+    .sort((a, b) => a.id - b.id);
+  const bytesOf = async (server: TestServer, path: string) => {
+    const res = await server.get(path, { headers: server === s ? bob() : {} });
+    assert.equal(res.status, 200, path);
+    return res.arrayBuffer();
+  };
+
+  it('MVT of PostGIS layers: tiles decode to the same features as the file store makes', async () => {
+    // World, a European tile, a high-zoom tile over a country's border, and sites points.
+    const tiles = [[2, 0, 0, 0], [2, 3, 4, 2], [2, 7, 68, 43], [9, 2, 2, 1], [9, 3, 7, 3], [9, 3, 0, 3]];
+    let seen = 0;
+    for (const [id, z, x, y] of tiles) {
+      const path = `/api/resource/${id}/${z}/${x}/${y}.mvt`;
+      const [a, b] = await Promise.all([bytesOf(s, path), bytesOf(embedded, path)]);
+      const [pgFeatures, fileFeatures] = [decoded(a, `ngw:${id}`), decoded(b, `ngw:${id}`)];
+      assert.deepEqual(pgFeatures, fileFeatures, path);
+      seen += pgFeatures.length;
+    }
+    assert.ok(seen > 50, `${seen} features in the compared tiles`);
+    const empty = await s.get('/api/resource/9/9/0/0.mvt', { headers: bob() });
+    assert.ok(empty.status === 204 || (empty.status === 200 && (await empty.arrayBuffer()).byteLength === 0), 'no sites in the Arctic');
+  });
+
+  it('render of PostGIS layers: the same pixels as the file store draws', async () => {
+    for (const path of ['/api/component/render/tile?z=2&x=2&y=1&resource=3', '/api/component/render/tile?z=3&x=4&y=2&resource=3,10']) {
+      const [a, b] = await Promise.all([bytesOf(s, path), bytesOf(embedded, path)]);
+      const [pgPixels, filePixels] = await Promise.all([rgbaOf(Buffer.from(a)), rgbaOf(Buffer.from(b))]);
+      const agree = agreement(pgPixels, filePixels);
+      assert.ok(agree.referenceCovered > 1000, `${path}: the file store draws something`);
+      assert.ok(agree.coverage > 0.999 && agree.colourError < 1, `${path}: ${describeAgreement(agree)}`);
+    }
   });
 
   it('a database that is down answers 503 DATABASE_UNAVAILABLE while other layers keep serving', async () => {

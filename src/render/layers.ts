@@ -2,10 +2,8 @@
 // geometry on SharedArrayBuffers, shared not copied, and the attribute rows, copied once per worker
 // and layer version), keyed and versioned for the pool.
 import { type LayerSource, type WorkerPool } from '../pool/pool.js';
-import { ApiError } from '../http/errors.js';
 import { MemoryLayer } from '../store/memory-layer.js';
 import { toTransfer } from '../store/packed.js';
-import type { FeatureLayer } from '../store/types.js';
 import type { RenderLayerData } from './layer-render.js';
 
 export const renderLayerKey = (id: number) => `render:${id}`;
@@ -17,10 +15,8 @@ export class RenderLayers {
 
   constructor(private readonly pool: WorkerPool) {}
 
-  source(id: number, layer: FeatureLayer): LayerSource {
-    if (!(layer instanceof MemoryLayer)) {
-      throw new ApiError(501, 'NOT_RENDERABLE', `Layer ${id} is not held in memory; only such layers are rendered yet.`);
-    }
+  /** The whole layer, or the window of a database layer around one frame (a new version each time). */
+  source(id: number, layer: MemoryLayer): LayerSource {
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
     return { key: renderLayerKey(id), version, data: () => this.dataOf(layer) };

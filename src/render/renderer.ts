@@ -8,14 +8,16 @@ import { ApiError } from '../http/errors.js';
 import { featureLayerOf } from '../http/resources.js';
 import { taskModule, type WorkerPool } from '../pool/pool.js';
 import type { FeatureLayer } from '../store/types.js';
+import { windowOf } from '../store/window.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
 import { tileEtag } from '../tiles/store.js';
-import { tileFrame } from './frame.js';
+import { queryBox, tileFrame } from './frame.js';
 import { RenderLayers } from './layers.js';
 import type { RasterInfo } from './raster.js';
 import type { RasterStyle } from './raster-style.js';
 import type { Style } from './style.js';
+import { reachOf } from './svg.js';
 import { StyleBook } from './styles.js';
 import { RENDER_TASK, type RenderRequest } from './task.js';
 import type { Frame } from './units.js';
@@ -60,7 +62,8 @@ export class Renderer {
         request.layers.push({ kind: 'raster', raster: l.raster, style: l.style });
         continue;
       }
-      const source = this.sources.source(l.layerEntry.id, l.layer);
+      const window = await windowOf(l.layer, [queryBox(frame, reachOf(l.style, frame))]);
+      const source = this.sources.source(l.layerEntry.id, window);
       shipped.push(source);
       request.layers.push({ kind: 'vector', key: source.key, style: l.style });
     }

@@ -2,11 +2,9 @@
 // version by a worker ("mvt.prepare") and then shared with all of them (see pool/pool.ts).
 import type { Logger } from 'pino';
 import type { LayerState } from '../catalog/catalog.js';
-import { ApiError } from '../http/errors.js';
 import { taskModule, type LayerSource, type WorkerPool } from '../pool/pool.js';
 import { MemoryLayer } from '../store/memory-layer.js';
 import { toTransfer } from '../store/packed.js';
-import type { FeatureLayer } from '../store/types.js';
 import { sharedCopy, type MvtLayerData } from './layer-data.js';
 import type { PrepareRequest } from './prepare-task.js';
 import { searchBoxes } from './project.js';
@@ -20,7 +18,7 @@ export const layerKey = (id: number) => `mvt:${id}`;
 
 export class MvtLayers {
   private readonly prepared = new WeakMap<MemoryLayer, Promise<MvtLayerData>>();
-  private readonly versions = new WeakMap<FeatureLayer, number>();
+  private readonly versions = new WeakMap<MemoryLayer, number>();
   private nextVersion = 1;
 
   constructor(private readonly pool: WorkerPool, private readonly log: Logger) {
@@ -28,11 +26,11 @@ export class MvtLayers {
     pool.register(TILE_TASK, taskModule('./tile-task.js', import.meta.url));
   }
 
-  /** What a tile task needs to hold for layer `id`. */
-  source(id: number, layer: FeatureLayer): LayerSource {
-    if (!(layer instanceof MemoryLayer)) {
-      throw new ApiError(501, 'NOT_TILEABLE', `Layer ${id} is not held in memory; only such layers are tiled yet.`);
-    }
+  /**
+   * What a tile task needs to hold for layer `id`: the whole layer, or the window of a database
+   * layer around one tile (each window is a new version, shipped with its task).
+   */
+  source(id: number, layer: MemoryLayer): LayerSource {
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
     return { key: layerKey(id), version, data: () => this.prepare(id, layer) };
@@ -42,8 +40,7 @@ export class MvtLayers {
    * Whether any feature's bbox comes near tile z/x/y. A probe of the index (microseconds), so
    * empty tiles, the most common kind at high zoom, are answered without a trip to a worker.
    */
-  mayHaveFeatures(layer: FeatureLayer, z: number, x: number, y: number, padding: number): boolean {
-    if (!(layer instanceof MemoryLayer)) return true;
+  mayHaveFeatures(layer: MemoryLayer, z: number, x: number, y: number, padding: number): boolean {
     const { index } = layer.geometry;
     return searchBoxes(z, x, y, padding, index.minX, index.maxX)
       .some((b) => index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat));

@@ -3,10 +3,12 @@
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { WorkerPool } from '../pool/pool.js';
-import type { FeatureLayer } from '../store/types.js';
+import type { BBox, FeatureLayer } from '../store/types.js';
+import { windowOf } from '../store/window.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
 import { MvtLayers, TILE_TASK, layerKey } from './layers.js';
+import { searchBoxes } from './project.js';
 import type { TileAnswer, TileRequest } from './tile-task.js';
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
@@ -39,15 +41,22 @@ export class MvtTiles {
 
   /** The tile holding one MVT layer per entry of `layers`, in order; an empty body when no feature is in it. */
   async make(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS): Promise<CachedTile> {
-    // Checked first so a layer that cannot be tiled fails even where the tile would be empty.
-    const sources = layers.map(({ id, layer }) => this.layers.source(id, layer));
-    if (!layers.some(({ layer }) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return mvtTile({ body: null, etag: null });
+    const boxes = tileBoxes(at, options.padding);
+    const held = await Promise.all(layers.map(async ({ id, layer }) => ({ id, layer: await windowOf(layer, boxes) })));
+    if (!held.some(({ layer }) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return mvtTile({ body: null, etag: null });
+    const sources = held.map(({ id, layer }) => this.layers.source(id, layer));
     const request: TileRequest = {
       ...at, ...options,
       layers: layers.map(({ id }) => ({ key: layerKey(id), name: `ngw:${id}` })),
     };
     return mvtTile(await this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources }));
   }
+}
+
+/** The EPSG:4326 boxes whose features may show in tile `at` (more than one next to the antimeridian). */
+function tileBoxes(at: TileAddress, padding: number): BBox[] {
+  const lon = (v: number) => Math.max(-180, Math.min(180, v));
+  return searchBoxes(at.z, at.x, at.y, padding, -180, 180).map((b) => [lon(b.minLon), b.minLat, lon(b.maxLon), b.maxLat]);
 }
 
 function mvtTile({ body, etag }: TileAnswer): CachedTile {
