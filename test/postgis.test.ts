@@ -4,7 +4,6 @@
 // MERIDIAN_TEST_PG_URL (scripts/pg-test-server.sh starts one); skipped without it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,9 +12,9 @@ import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { decode, features } from './helpers/mvt.js';
+import { inSchema, PG_SKIP, PG_URL, Relay, viaPort } from './helpers/pg.js';
 import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
 
-const PG_URL = process.env.MERIDIAN_TEST_PG_URL;
 const SCHEMA = `meridian_test_${process.pid}`;
 const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'));
 const rule = (action: string, keyname: string, scope: string, permission: string) =>
@@ -33,28 +32,7 @@ async function loadTable(db: pg.Client, file: string, name: string, columns: Rec
   await db.query(`CREATE INDEX ON ${SCHEMA}.${name} USING gist (geom)`);
 }
 
-/** A TCP relay to the database that the test can cut and restore, standing for a database that goes away. */
-class Relay {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-  constructor(private readonly target: URL) {}
-  async open(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = new Socket().connect(Number(this.target.port || 5432), this.target.hostname);
-      for (const s of [client, upstream]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); s.on('error', () => s.destroy()); }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-  async cut(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((resolve) => this.server!.close(resolve));
-  }
-}
-
-describe('PostGIS layers', { skip: PG_URL ? false : 'MERIDIAN_TEST_PG_URL is not set: run scripts/pg-test-server.sh to test PostGIS layers' }, () => {
+describe('PostGIS layers', { skip: PG_SKIP }, () => {
   let db: pg.Client;
   let s: TestServer;        // sample catalog, countries (2) and sites (9) from PostGIS
   let embedded: TestServer; // the same data from the files
@@ -69,12 +47,10 @@ describe('PostGIS layers', { skip: PG_URL ? false : 'MERIDIAN_TEST_PG_URL is not
     await loadTable(db, 'sites.geojson', 'sites', { id: 'integer', score: 'integer' });
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
-    const relayed = new URL(PG_URL!);
-    relayed.port = String(relay.port);
     configDir = mkdtempSync(join(tmpdir(), 'meridian-pg-'));
     writeFileSync(join(configDir, 'config.json'), JSON.stringify({
       // Port 1: nothing listens there, so this database is down from the start.
-      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: relayed.href },
+      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: viaPort(PG_URL!, relay.port) },
     }));
     const table = (t: string) => ({ cls: 'postgis_layer', schema: SCHEMA, table: t, column_id: 'fid', column_geom: 'geom', fields: 'update' });
     const catalog = {
@@ -91,7 +67,7 @@ describe('PostGIS layers', { skip: PG_URL ? false : 'MERIDIAN_TEST_PG_URL is not
         { id: 21, parent: 1, display_name: 'Relayed', ...table('sites'), connection: 'relayed' },
       ],
     };
-    s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: PG_URL!, MERIDIAN_CONFIG: join(configDir, 'config.json')} });
+    s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
     await createUser(s, 'bob', 'bob-password');
     embedded = await startServer();
   });

@@ -100,8 +100,13 @@ export class Authenticator {
 
   /** Users changed: forget remembered Basic credentials and the user's sessions if disabled or re-keyed. */
   async userChanged(userId: number, endSessions: boolean): Promise<void> {
+    this.forget();
+    if (endSessions) await this.store.deleteSessionsOf(userId);
+  }
+
+  /** Forgets remembered Basic credentials and the guest caller (users changed, here or on another instance). */
+  forget(): void {
     this.basicMemory.clear();
     this.guestCaller = undefined;
-    if (endSessions) await this.store.deleteSessionsOf(userId);
   }
 }

@@ -1,21 +1,8 @@
 // AuthStore on better-sqlite3. Queries are plain SQL that PostgreSQL also runs (placeholders aside).
 import type Database from 'better-sqlite3';
 import type { AclRule } from './acl.js';
-import type { AuthStore, Group, GroupFields, Principal, Session, User, UserFields } from './store.js';
-
-interface PrincipalRow {
-  id: number; cls: 'U' | 'G'; keyname: string; display_name: string; description: string | null;
-  system: number; disabled: number; password_hash: string | null;
-}
-
-const bit = (b: boolean) => (b ? 1 : 0);
-
-function principalOf(r: PrincipalRow): Principal {
-  return {
-    id: r.id, cls: r.cls, keyname: r.keyname, display_name: r.display_name, description: r.description,
-    system: r.system === 1, disabled: r.disabled === 1,
-  };
-}
+import { aclRuleOf, bit, principalOf, type AclRuleRow, type PrincipalRow } from './rows.js';
+import type { AuthStore, Group, GroupFields, Session, User, UserFields } from './store.js';
 
 export class SqliteAuthStore implements AuthStore {
   /** Prepared once per SQL text: every request resolves its caller here, and preparing costs more than running. */
@@ -135,13 +122,7 @@ export class SqliteAuthStore implements AuthStore {
   async aclOverrides() {
     const out = new Map<number, AclRule[]>();
     for (const { resource_id } of this.prepare('SELECT resource_id FROM acl_override').all() as { resource_id: number }[]) out.set(resource_id, []);
-    const rows = this.prepare('SELECT * FROM acl_rule ORDER BY resource_id, position').all() as
-      { resource_id: number; action: 'allow' | 'deny'; principal_id: number; identity: string; scope: string; permission: string; propagate: number }[];
-    for (const r of rows) {
-      out.get(r.resource_id)!.push({
-        action: r.action, principal: { id: r.principal_id }, identity: r.identity, scope: r.scope, permission: r.permission, propagate: r.propagate === 1,
-      });
-    }
+    for (const r of this.prepare('SELECT * FROM acl_rule ORDER BY resource_id, position').all() as AclRuleRow[]) out.get(r.resource_id)!.push(aclRuleOf(r));
     return out;
   }
 
