@@ -64,6 +64,14 @@ export interface Config {
   databasePoolSize: number;
   /** Waiting longer for a PostgreSQL connection answers 503 (MERIDIAN_DATABASE_TIMEOUT_MS). */
   databaseTimeoutMs: number;
+  /** redis:// URL of the tile cache all instances share (MERIDIAN_REDIS_URL); null = none. */
+  redisUrl: string | null;
+  /** Starts every Redis key and channel of this deployment (MERIDIAN_REDIS_PREFIX). */
+  redisPrefix: string;
+  /** Seconds a tile lives in the shared cache (MERIDIAN_REDIS_TTL). */
+  redisTtl: number;
+  /** Processes to run on this machine, sharing the port (--cluster / MERIDIAN_CLUSTER); 1 = no cluster. */
+  cluster: number;
 }
 
 export class ConfigError extends Error {}
@@ -100,6 +108,10 @@ const DEFAULTS: Config = {
   connections: {},
   databasePoolSize: 10,
   databaseTimeoutMs: 5000,
+  redisUrl: null,
+  redisPrefix: 'meridian:',
+  redisTtl: 24 * 3600,
+  cluster: 1,
 };
 
 function count(value: unknown, name: string): number {
@@ -140,7 +152,7 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
       args: argv,
       options: {
         port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' },
-        styles: { type: 'string' }, config: { type: 'string' },
+        styles: { type: 'string' }, config: { type: 'string' }, cluster: { type: 'string' },
       },
       strict: true,
     }).values;
@@ -196,5 +208,10 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   }
   c.databasePoolSize = integer(env.MERIDIAN_DATABASE_POOL_SIZE ?? c.databasePoolSize, 'databasePoolSize', 1, 1000);
   c.databaseTimeoutMs = positive(env.MERIDIAN_DATABASE_TIMEOUT_MS ?? c.databaseTimeoutMs, 'databaseTimeoutMs');
+  c.redisUrl = env.MERIDIAN_REDIS_URL || c.redisUrl || null;
+  if (c.redisUrl !== null && !/^rediss?:\/\//.test(c.redisUrl)) throw new ConfigError('redisUrl must be a redis:// URL');
+  c.redisPrefix = env.MERIDIAN_REDIS_PREFIX ?? c.redisPrefix;
+  c.redisTtl = integer(env.MERIDIAN_REDIS_TTL ?? c.redisTtl, 'redisTtl', 1, 365 * 24 * 3600);
+  c.cluster = integer(pick(args.cluster, 'MERIDIAN_CLUSTER') ?? c.cluster, 'cluster', 1, 256);
   return c;
 }

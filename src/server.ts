@@ -18,6 +18,7 @@ import { poolSource, tileCacheSource, tileStoreSource } from './monitor/tile-sou
 import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
 import { TileCache } from './tiles/cache.js';
+import { sharedTileCache } from './tiles/redis-cache.js';
 import { TileStore } from './tiles/store.js';
 import { MvtTiles } from './tiling/mvt-tiles.js';
 import { Renderer } from './render/renderer.js';
@@ -39,7 +40,8 @@ export interface Running {
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
   const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log });
-  const tileCache = new TileCache(config.tileCacheBytes);
+  const sharedTiles = sharedTileCache(config, catalog, log, () => tileCache);
+  const tileCache: TileCache = new TileCache(config.tileCacheBytes, sharedTiles);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
   const tileStore = await TileStore.open(config.tileStore, config.tileStoreBytes);
   watchLayerSources(catalog, tileStore, log);
@@ -76,7 +78,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         s.closeIdleConnections();
-      }))).then(() => auth.store.close()).then(() => databases.close()).then(() => pool.close());
+      }))).then(() => sharedTiles?.close()).then(() => auth.store.close()).then(() => databases.close()).then(() => pool.close());
       return closing;
     },
   };

@@ -12,7 +12,8 @@ import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { decode, features } from './helpers/mvt.js';
-import { inSchema, PG_SKIP, PG_URL, Relay, viaPort } from './helpers/pg.js';
+import { inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
+import { Relay } from './helpers/relay.js';
 import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
 
 const SCHEMA = `meridian_test_${process.pid}`;

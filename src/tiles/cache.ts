@@ -35,7 +35,14 @@ export interface TileCacheStats {
   maxBytes: number;
 }
 
-export type CacheOutcome = 'hit' | 'miss' | 'bypass';
+/** 'shared': not in this instance's memory, but in the cache all instances share (Redis). */
+export type CacheOutcome = 'hit' | 'shared' | 'miss' | 'bypass';
+
+/** A cache behind this one that several instances share (see redis-cache.ts). */
+export interface SharedTiles {
+  /** The shared tile for `key`, else the one `produce` makes, then shared; `hit` says which. */
+  through(key: string, layers: readonly number[], produce: () => Promise<CachedTile>): Promise<{ tile: CachedTile; hit: boolean }>;
+}
 
 interface Entry {
   tile: CachedTile;
@@ -56,11 +63,11 @@ export class TileCache {
   private readonly keysByLayer = new Map<number, Set<string>>();
   /** Bumped when a layer is invalidated, so a tile produced from older data is not stored. */
   private readonly generation = new Map<number, number>();
-  private readonly inFlight = new Map<string, Promise<CachedTile>>();
+  private readonly inFlight = new Map<string, Promise<{ tile: CachedTile; hit: boolean }>>();
   private bytes = 0;
   private counts = { hits: 0, misses: 0, bypasses: 0, evictions: 0, invalidations: 0 };
 
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number, private readonly shared?: SharedTiles) {}
 
   /**
    * The cached tile for `key`, else the one `produce` makes (stored unless `bypass`).
@@ -82,13 +89,15 @@ export class TileCache {
     let pending = this.inFlight.get(key);
     if (!pending) {
       const generations = layers.map((l) => this.generation.get(l) ?? 0);
-      pending = produce().then((tile) => {
-        if (layers.every((l, i) => (this.generation.get(l) ?? 0) === generations[i])) this.store(key, layers, tile);
-        return tile;
+      const made = this.shared ? this.shared.through(key, layers, produce) : produce().then((tile) => ({ tile, hit: false }));
+      pending = made.then((answer) => {
+        if (layers.every((l, i) => (this.generation.get(l) ?? 0) === generations[i])) this.store(key, layers, answer.tile);
+        return answer;
       }).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
-    return { tile: await pending, outcome: 'miss' };
+    const { tile, hit } = await pending;
+    return { tile, outcome: hit ? 'shared' : 'miss' };
   }
 
   /** Records the gzip encoding of a cached tile (counted in the byte budget). */

@@ -1,0 +1,144 @@
+// Scale-out: two instances over one PostgreSQL (users, sessions, ACLs) and one Redis (tiles), each
+// reached through a relay the test cuts to stand for a server that goes away. Needs
+// MERIDIAN_TEST_PG_URL and MERIDIAN_TEST_REDIS_URL (scripts/pg-test-server.sh, scripts/redis-test-server.sh).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { ADMIN, authServer, basic, createUser, send } from './helpers/auth.js';
+import { decode, features } from './helpers/mvt.js';
+import { inSchema, PG_URL, viaPort } from './helpers/pg.js';
+import { Relay } from './helpers/relay.js';
+import type { TestServer } from './helpers/server.js';
+
+const REDIS_URL = process.env.MERIDIAN_TEST_REDIS_URL;
+const SCHEMA = `meridian_scaleout_${process.pid}`;
+/** Redis keys and channel of this run only (the server is shared with other runs). */
+const PREFIX = `meridian-test-${process.pid}-${Date.now()}:`;
+const skip = !PG_URL ? 'MERIDIAN_TEST_PG_URL is not set: run scripts/pg-test-server.sh'
+  : !REDIS_URL ? 'MERIDIAN_TEST_REDIS_URL is not set: run scripts/redis-test-server.sh' : false;
+
+/** Asks until `check` passes (a change travelling between instances takes a moment), or fails with its last error. */
+async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try { return await check(); } catch (e) { if (Date.now() > until) throw e; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
+  let db: pg.Client;
+  let pgRelay: Relay;
+  let redisRelay: Relay;
+  let a: TestServer;
+  let b: TestServer;
+
+  before(async () => {
+    db = new pg.Client({ connectionString: PG_URL });
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
+    pgRelay = new Relay(new URL(PG_URL!));
+    redisRelay = new Relay(new URL(REDIS_URL!));
+    await Promise.all([pgRelay.open(), redisRelay.open()]);
+    const env = {
+      MERIDIAN_DATABASE_URL: inSchema(viaPort(PG_URL!, pgRelay.port), SCHEMA),
+      MERIDIAN_REDIS_URL: `redis://127.0.0.1:${redisRelay.port}`, MERIDIAN_REDIS_PREFIX: PREFIX,
+      MERIDIAN_DATABASE_TIMEOUT_MS: '1000', MERIDIAN_WORKERS: '1',
+    };
+    // Started together: the schema lock makes one migrate and create the built-in users.
+    [a, b] = await Promise.all([authServer({ env }), authServer({ env })]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([pgRelay?.cut(), redisRelay?.cut()].map((p) => p?.catch(() => {})));
+    await db?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+    await db?.end();
+    if (REDIS_URL) {
+      const redis = new Redis(REDIS_URL);
+      const keys = await redis.keys(`${PREFIX}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
+  const login = (s: TestServer, keyname: string, password: string) => s.get('/api/component/auth/login', {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: keyname, password }),
+  });
+  const currentUser = async (s: TestServer, headers: Record<string, string>) => (await s.json('/api/component/auth/current_user', { headers })).body.keyname;
+
+  it('a user created on one instance logs in on the other, and its session works on both', async () => {
+    await createUser(a, 'carol', 'carol-password');
+    const res = await login(b, 'carol', 'carol-password');
+    assert.equal(res.status, 200);
+    const cookie = res.headers.get('set-cookie')!.split(';')[0];
+    assert.equal(await currentUser(a, { cookie }), 'carol');
+    assert.equal(await currentUser(b, { cookie }), 'carol');
+    const rows = await db.query(`SELECT keyname FROM ${SCHEMA}.principal WHERE cls = 'U' ORDER BY id`);
+    assert.deepEqual(rows.rows.map((r) => r.keyname).filter((k) => ['administrator', 'guest', 'carol'].includes(k)), ['administrator', 'guest', 'carol'], 'one set of built-in users');
+  });
+
+  it('an ACL set on one instance applies on the other at once (LISTEN/NOTIFY), also to its cached decisions', async () => {
+    assert.equal((await b.get('/api/resource/9/feature_count')).status, 200, 'guests may read sites at first');
+    const r = await send(a, 'PUT', '/api/resource/9', { resource: { permissions: [
+      { action: 'deny', principal: { keyname: 'guest' }, scope: 'data', permission: 'read', propagate: true },
+    ] } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await eventually(async () => assert.equal((await b.get('/api/resource/9/feature_count')).status, 401));
+    assert.equal((await b.get('/api/resource/9/feature_count', { headers: ADMIN })).status, 200);
+  });
+
+  it('a tile made on one instance is a shared-cache hit on the other, with the same bytes', async () => {
+    const path = '/api/resource/2/2/2/1.mvt';
+    const made = await a.get(path, { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(made.headers.get('x-tile-cache'), 'miss');
+    const served = await b.get(path, { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(served.headers.get('x-tile-cache'), 'shared');
+    const [x, y] = [new Uint8Array(await made.arrayBuffer()), new Uint8Array(await served.arrayBuffer())];
+    assert.deepEqual(y, x);
+    assert.ok(features(decode(y), 'ngw:2').length > 5);
+    assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'hit', 'then from its own memory');
+  });
+
+  it('a layer whose data is replaced on one instance drops its tiles on every instance', async () => {
+    const path = '/api/resource/6/1/1/0.mvt';
+    await a.get(path);
+    await eventually(async () => assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'hit'));
+    const parallels = a.services.catalog.layerState(6);
+    assert.equal(parallels?.status, 'ready');
+    a.services.catalog.setLayer(6, (parallels as { layer: never }).layer);
+    await eventually(async () => assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'miss'));
+    assert.equal((await a.get(path)).headers.get('x-tile-cache'), 'shared', 'made again by the other instance');
+  });
+
+  it('without Redis tiles are still made and served; once it is back, tiles are shared again', async () => {
+    await redisRelay.cut();
+    const res = await a.get('/api/resource/2/3/4/2.mvt');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-tile-cache'), 'miss');
+    assert.ok(features(decode(new Uint8Array(await res.arrayBuffer())), 'ngw:2').length > 0);
+    assert.equal((await b.get('/api/resource/2/3/4/3.mvt')).status, 200);
+    await redisRelay.open();
+    await eventually(async () => {
+      const z = 4 + Math.floor(Math.random() * 4); // a tile neither instance holds yet
+      const path = `/api/resource/2/${z}/${2 ** z - 1}/${2 ** (z - 1)}.mvt`;
+      await a.get(path);
+      assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'shared');
+    });
+  });
+
+  it('without PostgreSQL logins answer 503 DATABASE_UNAVAILABLE, anonymous reads go on, and all recovers', async () => {
+    await pgRelay.cut();
+    const refused = await login(a, 'carol', 'carol-password');
+    assert.equal(refused.status, 503);
+    assert.equal((await refused.json()).code, 'DATABASE_UNAVAILABLE');
+    const withPassword = await b.json('/api/resource/2/feature_count', { headers: basic('carol', 'carol-password') });
+    assert.equal(withPassword.status, 503);
+    assert.equal((await a.get('/api/resource/2/feature_count')).status, 200, 'the guest and its permissions are remembered');
+    await pgRelay.open();
+    await eventually(async () => assert.equal((await login(b, 'carol', 'carol-password')).status, 200));
+    // The listener reconnected: a change on one instance still reaches the other.
+    await send(a, 'PUT', '/api/resource/9', { resource: { permissions: [] } });
+    await eventually(async () => assert.equal((await b.get('/api/resource/9/feature_count')).status, 200));
+  });
+});
