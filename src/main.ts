@@ -1,5 +1,7 @@
-// `npm start`: read settings, start the server, stop gracefully on SIGTERM/SIGINT.
+// `npm start`: read settings, start the server (or a cluster of them), stop gracefully on SIGTERM/SIGINT.
+import cluster from 'node:cluster';
 import { CatalogError } from './catalog/catalog.js';
+import { checkClusterConfig, runPrimary } from './cluster.js';
 import { ConfigError, readConfig } from './config.js';
 import { createLogger } from './log.js';
 import { start } from './server.js';
@@ -8,11 +10,13 @@ async function main(): Promise<void> {
   let config;
   try {
     config = readConfig();
+    checkClusterConfig(config);
   } catch (e) {
     if (e instanceof ConfigError) { console.error(`meridian: ${e.message}`); process.exit(2); }
     throw e;
   }
   const log = createLogger(config.logLevel);
+  if (config.cluster > 1 && cluster.isPrimary) return runPrimary(config, log);
   let running;
   try {
     running = await start(config, log);

@@ -2,14 +2,17 @@
 // reached through a relay the test cuts to stand for a server that goes away. Needs
 // MERIDIAN_TEST_PG_URL and MERIDIAN_TEST_REDIS_URL (scripts/pg-test-server.sh, scripts/redis-test-server.sh).
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { ADMIN, authServer, basic, createUser, send } from './helpers/auth.js';
+import { ADMIN, AUTH_ENV, authServer, basic, createUser, send } from './helpers/auth.js';
 import { decode, features } from './helpers/mvt.js';
 import { inSchema, PG_URL, viaPort } from './helpers/pg.js';
 import { Relay } from './helpers/relay.js';
-import type { TestServer } from './helpers/server.js';
+import { spawnMeridian } from './helpers/child.js';
+import { tempData, type TestServer } from './helpers/server.js';
 
 const REDIS_URL = process.env.MERIDIAN_TEST_REDIS_URL;
 const SCHEMA = `meridian_scaleout_${process.pid}`;
@@ -17,6 +20,15 @@ const SCHEMA = `meridian_scaleout_${process.pid}`;
 const PREFIX = `meridian-test-${process.pid}-${Date.now()}:`;
 const skip = !PG_URL ? 'MERIDIAN_TEST_PG_URL is not set: run scripts/pg-test-server.sh'
   : !REDIS_URL ? 'MERIDIAN_TEST_REDIS_URL is not set: run scripts/redis-test-server.sh' : false;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /** Asks until `check` passes (a change travelling between instances takes a moment), or fails with its last error. */
 async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
@@ -140,5 +152,27 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     // The listener reconnected: a change on one instance still reaches the other.
     await send(a, 'PUT', '/api/resource/9', { resource: { permissions: [] } });
     await eventually(async () => assert.equal((await b.get('/api/resource/9/feature_count')).status, 200));
+  });
+
+  it('the cluster option runs N processes on one port that share users; one that dies is replaced', async () => {
+    const port = await freePort();
+    const dataDir = tempData({ copySample: true });
+    const child = spawnMeridian(['--cluster', '2', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir],
+      { ...AUTH_ENV, MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_WORKERS: '1' });
+    try {
+      const listening = () => child.logs.filter((l) => l.msg === 'listening').map((l) => l.pid);
+      await eventually(async () => assert.equal(new Set(listening()).size, 2), 60_000);
+      const url = `http://127.0.0.1:${port}`;
+      const me = await fetch(`${url}/api/component/auth/current_user`, { headers: basic('carol', 'carol-password') });
+      assert.equal((await me.json()).keyname, 'carol', 'a user made by another instance');
+      process.kill(listening()[0], 'SIGKILL');
+      await eventually(async () => assert.equal(new Set(listening()).size, 3), 60_000);
+      assert.equal((await fetch(`${url}/api/resource/2/feature_count`)).status, 200);
+      child.proc.kill('SIGTERM');
+      assert.equal(await child.exited, 0);
+    } finally {
+      child.proc.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
