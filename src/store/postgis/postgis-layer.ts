@@ -4,6 +4,7 @@
 import type { Geometry } from 'geojson';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
+import wkx from 'wkx';
 import { coerce } from '../fields.js';
 import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema } from '../types.js';
 import { databaseUnavailable, guarded, isUnavailable } from './connections.js';
@@ -12,7 +13,7 @@ import { describeTable, qualified, type TableAddress, type TableColumns } from '
 /** Rows fetched per cursor read: small enough to stream, large enough to keep round trips few. */
 const BATCH = 500;
 
-interface Row { fid: number | string; geom: string | null; [value: string]: unknown }
+interface Row { fid: number | string; geom: Buffer | null; [value: string]: unknown }
 
 export class PostgisLayer implements FeatureLayer {
   readonly schema: LayerSchema;
@@ -26,7 +27,8 @@ export class PostgisLayer implements FeatureLayer {
     this.from = qualified(t);
     this.geom = pg.escapeIdentifier(t.columnGeom);
     this.fidColumn = pg.escapeIdentifier(t.columnId);
-    this.select = [`${this.fidColumn} AS fid`, `ST_AsGeoJSON(ST_Transform(${this.geom}, 4326)) AS geom`,
+    // WKB carries the doubles exactly (GeoJSON text rounds them, and tiles would differ from the file's).
+    this.select = [`${this.fidColumn} AS fid`, `ST_AsBinary(ST_Transform(${this.geom}, 4326)) AS geom`,
       ...columns.selects.map((s, i) => `${s} AS f${i}`)].join(', ');
   }
 
@@ -38,7 +40,7 @@ export class PostgisLayer implements FeatureLayer {
   private featureOf(row: Row): Feature {
     const fields: Record<string, FieldValue> = {};
     this.schema.fields.forEach((f, i) => { fields[f.keyname] = coerce(row[`f${i}`], f.datatype); });
-    return { fid: Number(row.fid), geometry: row.geom ? JSON.parse(row.geom) as Geometry : null, fields };
+    return { fid: Number(row.fid), geometry: row.geom ? wkx.Geometry.parse(row.geom).toGeoJSON() as Geometry : null, fields };
   }
 
   async count(): Promise<number> {
