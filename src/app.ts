@@ -23,7 +23,8 @@ import type { Services } from './services.js';
 
 export function createApp(services: Services): Koa {
   const app = new Koa();
-  app.proxy = false;
+  // Behind nginx, the client's address (login throttling) and scheme (secure cookies) come from its headers.
+  app.proxy = services.config.trustProxy;
   const metrics = services.config.monitor ? createMetrics(services.monitor) : undefined;
   if (metrics) {
     const { monitor } = services;

@@ -70,6 +70,8 @@ export interface Config {
   redisPrefix: string;
   /** Seconds a tile lives in the shared cache (MERIDIAN_REDIS_TTL). */
   redisTtl: number;
+  /** Behind a reverse proxy: client address and scheme from X-Forwarded-For/-Proto (MERIDIAN_TRUST_PROXY). */
+  trustProxy: boolean;
   /** Processes to run on this machine, sharing the port (--cluster / MERIDIAN_CLUSTER); 1 = no cluster. */
   cluster: number;
 }
@@ -111,6 +113,7 @@ const DEFAULTS: Config = {
   redisUrl: null,
   redisPrefix: 'meridian:',
   redisTtl: 24 * 3600,
+  trustProxy: false,
   cluster: 1,
 };
 
@@ -212,6 +215,7 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (c.redisUrl !== null && !/^rediss?:\/\//.test(c.redisUrl)) throw new ConfigError('redisUrl must be a redis:// URL');
   c.redisPrefix = env.MERIDIAN_REDIS_PREFIX ?? c.redisPrefix;
   c.redisTtl = integer(env.MERIDIAN_REDIS_TTL ?? c.redisTtl, 'redisTtl', 1, 365 * 24 * 3600);
+  c.trustProxy = flag(env.MERIDIAN_TRUST_PROXY ?? c.trustProxy, 'MERIDIAN_TRUST_PROXY');
   c.cluster = integer(pick(args.cluster, 'MERIDIAN_CLUSTER') ?? c.cluster, 'cluster', 1, 256);
   return c;
 }
