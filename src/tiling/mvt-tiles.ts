@@ -1,17 +1,28 @@
 // Making MVT tiles of feature layers, for the tile endpoints and for seeding: a probe of the index
-// answers empty tiles on the main thread; the rest are cut and encoded in the worker pool.
+// answers empty tiles on the main thread; the rest are cut and encoded in the worker pool, except
+// PostGIS layers from SQL_MVT_MIN_ZOOM on, which PostGIS makes.
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { BBox, FeatureLayer } from '../store/types.js';
 import { windowOf } from '../store/window.js';
+import { PostgisLayer } from '../store/postgis/postgis-layer.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
+import { tileEtag } from '../tiles/store.js';
 import { MvtLayers, TILE_TASK, layerKey } from './layers.js';
 import { searchBoxes } from './project.js';
 import type { TileAnswer, TileRequest } from './tile-task.js';
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
+
+/**
+ * From this zoom on, PostGIS makes the tiles of a postgis_layer (ST_AsMVT): npm run bench:mvt has it
+ * tens of times faster there than reading the features out and cutting them here. Below it a tile
+ * covers so much of a layer that ST_AsMVTGeom can run for minutes on large polygons (the bench cannot
+ * finish those), so the features are read out and cut like a file's.
+ */
+export const SQL_MVT_MIN_ZOOM = 6;
 
 /** NextGIS Web's tile parameters: extent in tile units, simplification in tile units, padding as a share of the tile. */
 export interface MvtOptions {
@@ -41,15 +52,27 @@ export class MvtTiles {
 
   /** The tile holding one MVT layer per entry of `layers`, in order; an empty body when no feature is in it. */
   async make(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS): Promise<CachedTile> {
+    const bySql = (layer: FeatureLayer): layer is PostgisLayer => layer instanceof PostgisLayer && at.z >= SQL_MVT_MIN_ZOOM;
+    if (!layers.some(({ layer }) => bySql(layer))) return mvtTile(await this.cut(layers, at, options));
+    // Layer by layer, in order: a tile's bytes are its layers' messages back to back.
+    const parts = await Promise.all(layers.map(async (l) => (bySql(l.layer)
+      ? l.layer.mvtLayer(`ngw:${l.id}`, at.z, at.x, at.y, options.extent, options.padding)
+      : mvtTile(await this.cut([l], at, options)).body)));
+    const body = Buffer.concat(parts);
+    return { body, etag: tileEtag(body), contentType: MVT_CONTENT_TYPE };
+  }
+
+  /** Cuts and encodes the layers in the worker pool (a database layer's window around the tile first). */
+  private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions): Promise<TileAnswer> {
     const boxes = tileBoxes(at, options.padding);
     const held = await Promise.all(layers.map(async ({ id, layer }) => ({ id, layer: await windowOf(layer, boxes) })));
-    if (!held.some(({ layer }) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return mvtTile({ body: null, etag: null });
+    if (!held.some(({ layer }) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return { body: null, etag: null };
     const sources = held.map(({ id, layer }) => this.layers.source(id, layer));
     const request: TileRequest = {
       ...at, ...options,
       layers: layers.map(({ id }) => ({ key: layerKey(id), name: `ngw:${id}` })),
     };
-    return mvtTile(await this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources }));
+    return this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources });
   }
 }
 

@@ -22,6 +22,9 @@ export class PostgisLayer implements FeatureLayer {
   private readonly geom: string;
   private readonly fidColumn: string;
 
+  /** Rows of the ST_AsMVT query: the fid, the tile geometry, each field under its own name. */
+  private readonly mvtSelect: string;
+
   private constructor(private readonly db: pg.Pool, private readonly name: string, t: TableAddress, private readonly columns: TableColumns) {
     this.schema = { fields: columns.fields, geometryType: columns.geometryType, sourceSrs: columns.srid };
     this.from = qualified(t);
@@ -30,6 +33,23 @@ export class PostgisLayer implements FeatureLayer {
     // WKB carries the doubles exactly (GeoJSON text rounds them, and tiles would differ from the file's).
     this.select = [`${this.fidColumn} AS fid`, `ST_AsBinary(ST_Transform(${this.geom}, 4326)) AS geom`,
       ...columns.selects.map((s, i) => `${s} AS f${i}`)].join(', ');
+    this.mvtSelect = [`${this.fidColumn} AS mvt_fid`,
+      `ST_AsMVTGeom(ST_Transform(${this.geom}, 3857), ST_TileEnvelope($1, $2, $3), $4::int, $5::int, true) AS mvt_geom`,
+      ...columns.selects.map((s, i) => `${s} AS ${pg.escapeIdentifier(columns.fields[i].keyname)}`)].join(', ');
+  }
+
+  /**
+   * One MVT layer named `layerName` of tile z/x/y, made by PostGIS (ST_AsMVT): the bench shows it
+   * faster than reading the features out at the zooms where tiles are small; empty when no feature
+   * is in the tile. `padding` is a share of the tile, as in MvtOptions.
+   */
+  async mvtLayer(layerName: string, z: number, x: number, y: number, extent: number, padding: number): Promise<Buffer> {
+    const r = await guarded(this.name, () => this.db.query<{ mvt: Buffer }>(
+      `SELECT ST_AsMVT(q, $6, $4::int, 'mvt_geom', 'mvt_fid') AS mvt FROM (
+         SELECT ${this.mvtSelect} FROM ${this.from}
+          WHERE ${this.geom} && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => $7::float8), ${this.columns.srid})) q`,
+      [z, x, y, extent, Math.round(padding * extent), layerName, padding]));
+    return r.rows[0].mvt;
   }
 
   /** Reads the table's structure; fails with a 503 ApiError if the database cannot be reached. */
