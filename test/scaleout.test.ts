@@ -57,6 +57,8 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
       MERIDIAN_DATABASE_URL: inSchema(viaPort(PG_URL!, pgRelay.port), SCHEMA),
       MERIDIAN_REDIS_URL: `redis://127.0.0.1:${redisRelay.port}`, MERIDIAN_REDIS_PREFIX: PREFIX,
       MERIDIAN_DATABASE_TIMEOUT_MS: '1000', MERIDIAN_WORKERS: '1',
+      // As behind deploy/nginx.conf.
+      MERIDIAN_TRUST_PROXY: '1',
     };
     // Started together: the schema lock makes one migrate and create the built-in users.
     [a, b] = await Promise.all([authServer({ env }), authServer({ env })]);
@@ -74,8 +76,8 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     }
   });
 
-  const login = (s: TestServer, keyname: string, password: string) => s.get('/api/component/auth/login', {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: keyname, password }),
+  const login = (s: TestServer, keyname: string, password: string, headers: Record<string, string> = {}) => s.get('/api/component/auth/login', {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ login: keyname, password }),
   });
   const currentUser = async (s: TestServer, headers: Record<string, string>) => (await s.json('/api/component/auth/current_user', { headers })).body.keyname;
 
@@ -88,6 +90,13 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     assert.equal(await currentUser(b, { cookie }), 'carol');
     const rows = await db.query(`SELECT keyname FROM ${SCHEMA}.principal WHERE cls = 'U' ORDER BY id`);
     assert.deepEqual(rows.rows.map((r) => r.keyname).filter((k) => ['administrator', 'guest', 'carol'].includes(k)), ['administrator', 'guest', 'carol'], 'one set of built-in users');
+  });
+
+  it('behind the proxy, login throttling counts failures per client address (X-Forwarded-For), not per proxy', async () => {
+    const guesser = { 'x-forwarded-for': '203.0.113.7' };
+    for (let i = 0; i < 6; i++) await login(a, 'carol', 'wrong-guess', guesser);
+    assert.equal((await login(a, 'carol', 'carol-password', guesser)).status, 429);
+    assert.equal((await login(a, 'carol', 'carol-password', { 'x-forwarded-for': '198.51.100.2' })).status, 200, 'another client is not slowed down');
   });
 
   it('an ACL set on one instance applies on the other at once (LISTEN/NOTIFY), also to its cached decisions', async () => {
