@@ -20,6 +20,7 @@ import type { Services } from './services.js';
 import { TileCache } from './tiles/cache.js';
 import { TileStore } from './tiles/store.js';
 import { watchLayerSources } from './tiles/source-stamps.js';
+import { watchProjectSources } from './tiles/project-stamps.js';
 
 export interface Running {
   services: Services;
@@ -47,6 +48,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   monitor.setPool(poolSource(pool));
   const auth = await setUpAuth(config, catalog, log);
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
+  watchProjectSources(catalog, projects, tileCache, tileStore, log);
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
   const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };

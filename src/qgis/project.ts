@@ -6,6 +6,7 @@ import { basename, dirname, extname, relative } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { insideFolder, PathEscapeError } from '../common/paths.js';
 import { layerSource, type LayerSource } from './datasource.js';
+import { layerTree, type LayerTree } from './layer-tree.js';
 import { ProjectFileError, readProjectXml } from './project-file.js';
 
 export interface QgisCrs {
@@ -29,6 +30,12 @@ export interface ProjectLayer {
   error?: string;
   /** Has geometries (a table without geometry is not spatial). */
   spatial: boolean;
+  /** Shown on the project's map: checked in the layer tree, under checked groups. */
+  visible: boolean;
+  /** QGIS's "Identifiable" flag: identify (GetFeatureInfo) reports this layer. */
+  identifiable: boolean;
+  /** The field the layer's display expression names, when it is a plain field: what labels a feature. */
+  displayField?: string;
   /**
    * The layer's style as a QML document (the <maplayer> element re-rooted as <qgis>, byte for
    * byte as QGIS wrote it), for the QML renderer to parse.
@@ -41,6 +48,8 @@ export interface QgisProject {
   title: string;
   crs: QgisCrs | null;
   layers: ProjectLayer[];
+  /** Layer ids in the order QGIS draws them, bottom first. */
+  drawingOrder: string[];
   /** The file's modification time when it was read. */
   lastModified: Date;
 }
@@ -50,7 +59,7 @@ const parser = new XMLParser({
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
-  isArray: (name) => name === 'maplayer',
+  isArray: (name) => name === 'maplayer' || name === 'item',
 });
 
 type Node = Record<string, any> | string | undefined;
@@ -101,15 +110,28 @@ async function checkSource(source: LayerSource, root: string): Promise<string | 
   }
 }
 
-async function readLayer(node: Record<string, any>, raw: string, version: string, projectDir: string, root: string): Promise<ProjectLayer> {
+/** `"name"` or `name`: a display expression that is just a field. */
+function plainField(expression: string): string | undefined {
+  return /^\s*(?:"((?:[^"]|"")+)"|([A-Za-z_]\w*))\s*$/.exec(expression)?.slice(1).find((f) => f !== undefined)?.replace(/""/g, '"');
+}
+
+/** The <custom-order> of the root group, top first, when the project draws in that order. */
+function customOrder(qgis: Record<string, any>): string[] | null {
+  const order = qgis['layer-tree-group']?.['custom-order'];
+  return order?.['@_enabled'] === '1' ? (order.item ?? []).map(text) : null;
+}
+
+async function readLayer(node: Record<string, any>, raw: string, version: string, projectDir: string, root: string, tree: LayerTree): Promise<ProjectLayer> {
   const provider = text(node.provider);
   const datasource = text(node.datasource);
   const type = String(node['@_type'] ?? '');
   const source = layerSource(provider, datasource, projectDir);
   const error = await checkSource(source, root);
   const geometry = node['@_geometry'];
+  const id = text(node.id);
+  const displayField = plainField(text(node.previewExpression));
   return {
-    id: text(node.id),
+    id,
     name: text(node.layername),
     type,
     provider,
@@ -119,6 +141,9 @@ async function readLayer(node: Record<string, any>, raw: string, version: string
     valid: error === undefined,
     ...(error ? { error } : {}),
     spatial: type !== 'vector' || (geometry !== undefined && geometry !== 'No geometry' && node['@_wkbType'] !== 'NoGeometry'),
+    visible: tree.visible.has(id),
+    identifiable: text(node.flags?.Identifiable) !== '0',
+    ...(displayField ? { displayField } : {}),
     qml: asQml(raw, version),
   };
 }
@@ -136,13 +161,16 @@ export async function readProject(filename: string, root: string): Promise<QgisP
   const raws = rawMapLayers(xml);
   if (raws.length !== nodes.length) throw new ProjectFileError(`${filename}: unexpected <maplayer> layout`);
   const projectDir = dirname(filename);
-  const layers = await Promise.all(nodes.map((n, i) => readLayer(n, raws[i], version, projectDir, root)));
+  const tree = layerTree(xml, customOrder(qgis));
+  const layers = await Promise.all(nodes.map((n, i) => readLayer(n, raws[i], version, projectDir, root, tree)));
   return {
     filename,
     // QGIS leaves <title> empty until the user sets one; the file name is what QGIS shows then.
     title: text(qgis.title) || String(qgis['@_projectname'] ?? '') || basename(filename, extname(filename)),
     crs: crsOf(qgis.projectCrs),
     layers,
+    // Layers missing from the tree (hand-edited files) are drawn below the rest, in file order.
+    drawingOrder: [...layers.map((l) => l.id).filter((id) => !tree.drawingOrder.includes(id)), ...tree.drawingOrder.filter((id) => layers.some((l) => l.id === id))],
     lastModified: mtime,
   };
 }

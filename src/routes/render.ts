@@ -12,6 +12,7 @@ import { renderInPool, styledLayers } from '../render/service.js';
 import { StyleBook } from '../render/styles.js';
 import { RENDER_TASK } from '../render/task.js';
 import { taskModule } from '../pool/pool.js';
+import { LayerSelection, projectLayerRef } from '../qgis/project-resource.js';
 import { tileKey } from '../tiles/cache.js';
 import { matches, wantsBypass } from '../tiles/respond.js';
 import type { Frame } from '../render/units.js';
@@ -82,12 +83,18 @@ export function renderRoutes(services: Services): Router {
   const sources = new RenderLayers(services.pool);
   services.pool.register(RENDER_TASK, taskModule('../render/task.js', import.meta.url));
   services.catalog.onLayerChange((id) => sources.changed(id));
+  services.projects.onChange((_, previous) => previous?.project.layers.forEach((l) => sources.changed(projectLayerRef(previous, l))));
 
   const tile = async (ctx: Context, ids: string[], idParam: string, nd: 200 | 204) => {
     const { z, x, y } = tileParams(ctx);
-    const layers = await styledLayers(ctx, services, book, ids, idParam);
-    const key = tileKey({ format: 'png', resources: layers.map((l) => l.styleEntry.id), z, x, y });
-    const { tile: cached, outcome } = await services.tileCache.get(key, layers.map((l) => l.layerEntry.id), async () => {
+    const select = LayerSelection.parse(q(ctx, 'layers'));
+    const layers = await styledLayers(ctx, services, book, ids, idParam, select);
+    const params = select && `layers=${select.names.join(',')}`;
+    // Keyed by the requested resources: a project stands for however many layers it has now.
+    const resources = ids.map(Number);
+    const key = tileKey({ format: 'png', resources, z, x, y, params });
+    const madeFrom = [...new Set([...resources, ...layers.map((l) => l.layerEntry.id)])];
+    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, async () => {
       const png = await renderInPool(services, sources, layers, tileFrame(z, x, y));
       // An empty tile is cached as an empty body and answered from the one shared PNG.
       return { body: png ?? Buffer.alloc(0), etag: png ? etagOf(png) : '""', contentType: 'image/png' };
@@ -110,7 +117,7 @@ export function renderRoutes(services: Services): Router {
 
   router.get('/api/component/render/image', async (ctx) => {
     const frame = imageFrame(ctx);
-    const layers = await styledLayers(ctx, services, book, resourceIds(ctx), 'resource');
+    const layers = await styledLayers(ctx, services, book, resourceIds(ctx), 'resource', LayerSelection.parse(q(ctx, 'layers')));
     const png = await renderInPool(services, sources, layers, frame);
     sendPng(ctx, services, png ?? await transparentPng(frame.width, frame.height));
   });
