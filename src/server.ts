@@ -19,8 +19,11 @@ import { WorkerPool } from './pool/pool.js';
 import type { Services } from './services.js';
 import { TileCache } from './tiles/cache.js';
 import { TileStore } from './tiles/store.js';
+import { MvtTiles } from './tiling/mvt-tiles.js';
+import { Renderer } from './render/renderer.js';
 import { watchLayerSources } from './tiles/source-stamps.js';
 import { watchProjectSources } from './tiles/project-stamps.js';
+import { forgetReplacedLayers } from './qgis/project-resource.js';
 
 export interface Running {
   services: Services;
@@ -51,7 +54,9 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   watchProjectSources(catalog, projects, tileCache, tileStore, log);
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
   const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
+    mvtTiles: new MvtTiles(pool, log, catalog), renderer: new Renderer(pool, config, log, catalog),
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
+  forgetReplacedLayers(projects, (ref) => { services.mvtTiles.forget(ref); services.renderer.forget(ref); });
   await preloadProjects(projects, config.preloadProjects, log);
   const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);
   const layersLoaded = catalog.loadLayers(log, databases);

@@ -9,8 +9,10 @@ import type { ProjectCache } from './qgis/project-cache.js';
 import type { ProjectWorkers } from './qgis/workers.js';
 import type { Monitor } from './monitor/monitor.js';
 import type { WorkerPool } from './pool/pool.js';
+import type { Renderer } from './render/renderer.js';
 import type { TileCache } from './tiles/cache.js';
 import type { TileStore } from './tiles/store.js';
+import type { MvtTiles } from './tiling/mvt-tiles.js';
 
 export interface Services {
   config: Config;
@@ -30,6 +32,10 @@ export interface Services {
   pool: WorkerPool;
   /** Served tiles of every format, bounded in bytes; see tiles/cache.ts. */
   tileCache: TileCache;
+  /** Makes MVT tiles of feature layers (tiling/). */
+  mvtTiles: MvtTiles;
+  /** Draws styled layers into PNG images and tiles (render/). */
+  renderer: Renderer;
   /** Tiles on disk behind the memory cache, durable and bounded; see tiles/store.ts. */
   tileStore: TileStore;
   /** Users, groups, sessions and ACLs (src/auth/); the caller is ctx.state.user (http/auth.ts). */

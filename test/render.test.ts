@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
 import sharp from 'sharp';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { SAMPLE_DATA, SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
@@ -278,12 +279,8 @@ describe('QGIS rule filters and unsupported parts', { skip: !existsSync(join(SHA
     catalog.resources.push(style(20, 'in_like.qml'), style(21, 'compare.qml'), style(22, 'partly.qml'), style(23, 'broken.qml'),
       style(24, 'scaled.qml'), style(25, 'half.qml'));
     writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog));
-    s = await startServer({ dataDir: dir, stylesDir: styles });
-    const log = s.services.log;
-    s.services.log = Object.assign(Object.create(log), {
-      warn: (obj: unknown) => { logged.push(obj); },
-      error: (obj: unknown) => { logged.push(obj); },
-    });
+    const log = pino({ level: 'warn' }, { write: (line: string) => { logged.push(JSON.parse(line)); } });
+    s = await startServer({ dataDir: dir, stylesDir: styles, log });
   });
   after(() => s?.stop());
 

@@ -39,7 +39,7 @@ export function mayAccess(ctx: Context, services: Services, entry: ResourceEntry
 }
 
 /** The layer's data, waiting for it if it is still loading; 422 if the resource has no features. */
-export async function featureLayerOf(services: Services, entry: ResourceEntry): Promise<FeatureLayer> {
+export async function featureLayerOf(services: Pick<Services, 'catalog'>, entry: ResourceEntry): Promise<FeatureLayer> {
   if (!services.catalog.classOf(entry).featureLayer) {
     throw new ApiError(422, 'NOT_A_FEATURE_LAYER', `Resource ${entry.id} is a ${entry.cls}, not a feature layer.`);
   }

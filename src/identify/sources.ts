@@ -22,6 +22,6 @@ export async function identifySources(services: Services, entry: ResourceEntry):
   if (!services.catalog.classOf(entry).qgisProject) {
     return [{ layer: await featureLayerOf(services, entry), ref: entry.id, labelField: entry.label_field }];
   }
-  const layers = await projectVectorLayers(services, await projectOf(services, entry), 'identify');
+  const layers = await projectVectorLayers(services.log, await projectOf(services, entry), 'identify');
   return layers.map((l) => ({ layer: l.layer, ref: l.ref, labelField: l.info.displayField, qgisLayer: { id: l.info.id, name: l.name } }));
 }

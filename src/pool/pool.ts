@@ -296,6 +296,8 @@ export class WorkerPool {
   private end(slot: Slot): void {
     slot.ending = true;
     if (slot.timer) clearTimeout(slot.timer);
+    // Held until it has exited: close() awaits that, and an unref'd worker would let the event loop end first.
+    slot.worker.ref();
     void slot.worker.terminate();
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);

@@ -20,7 +20,7 @@ export async function projectJson(services: Services, entry: ResourceEntry): Pro
     if (!(e instanceof ApiError)) throw e;
     return { project: entry.project, status: 'error', error: e.message };
   }
-  const usable = new Map<string, ProjectVectorLayer>((await projectVectorLayers(services, cached, 'tiles')).map((l) => [l.info.id, l]));
+  const usable = new Map<string, ProjectVectorLayer>((await projectVectorLayers(services.log, cached, 'tiles')).map((l) => [l.info.id, l]));
   const byId = new Map(cached.project.layers.map((l) => [l.id, l]));
   return {
     project: entry.project,

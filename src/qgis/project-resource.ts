@@ -1,6 +1,7 @@
 // A qgis_project resource of the catalog: the project its entry names under the projects root, and
 // that project's vector layers which Meridian's layer store reads, for tiles, renders and identify.
 // A layer that cannot be used (bad, not vector, unreadable) is left out, never failing the project.
+import type { Logger } from 'pino';
 import type { ResourceEntry } from '../catalog/types.js';
 import { ApiError, badParameter } from '../http/errors.js';
 import type { Services } from '../services.js';
@@ -27,6 +28,11 @@ export type LayerUse =
   | 'identify';
 
 export const projectLayerRef = (project: CachedProject, layer: ProjectLayer) => `qgis:${project.key}#${layer.id}`;
+
+/** Tells `forget` the pool refs of a project version's layers when it is replaced or evicted (workers free their data). */
+export function forgetReplacedLayers(projects: ProjectCache, forget: (ref: string) => void): void {
+  projects.onChange((_, previous) => previous?.project.layers.forEach((l) => forget(projectLayerRef(previous, l))));
+}
 
 /** The QGIS layer name, or the layer id when another layer of the project has the same name. */
 export function layerName(project: CachedProject, layer: ProjectLayer): string {
@@ -96,7 +102,7 @@ const reported = new WeakSet<ProjectLayer>();
  * The project's usable vector layers for `use`, in QGIS's drawing order (bottom first), each read
  * once per project version. `select` replaces the default choice of layers.
  */
-export async function projectVectorLayers(services: Services, project: CachedProject, use: LayerUse, select?: LayerSelection): Promise<ProjectVectorLayer[]> {
+export async function projectVectorLayers(log: Logger, project: CachedProject, use: LayerUse, select?: LayerSelection): Promise<ProjectVectorLayer[]> {
   const byId = new Map(project.project.layers.map((l) => [l.id, l]));
   const picked = select ? new Set(select.pick(project)) : undefined;
   const chosen = project.project.drawingOrder.map((id) => byId.get(id)!)
@@ -106,7 +112,7 @@ export async function projectVectorLayers(services: Services, project: CachedPro
       return { info, name: layerName(project, info), layer: await project.featureLayer(info.id), ref: projectLayerRef(project, info) };
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      if (!reported.has(info)) services.log.warn({ project: project.key, layer: info.name, error: e.message }, 'project layer left out');
+      if (!reported.has(info)) log.warn({ project: project.key, layer: info.name, error: e.message }, 'project layer left out');
       reported.add(info);
       return null;
     }

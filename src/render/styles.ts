@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import type { ResourceEntry } from '../catalog/types.js';
 import { insideFolder } from '../common/paths.js';
 import { ApiError } from '../http/errors.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import type { ProjectLayer } from '../qgis/project.js';
-import type { Services } from '../services.js';
 import { parseJsonStyle } from './json-style.js';
 import { parseQml, StyleError } from './qml.js';
 import { rasterInfo, RasterError, type RasterInfo } from './raster.js';
@@ -18,10 +19,10 @@ export class StyleBook {
   /** Per project version: its layer objects are new at each load. Null: the layer's style cannot be drawn. */
   private readonly projectStyles = new WeakMap<ProjectLayer, Style | null>();
 
-  constructor(private readonly services: Services) {}
+  constructor(private readonly config: Config, private readonly log: Logger) {}
 
   private unusable(entry: ResourceEntry, problem: string): ApiError {
-    this.services.log.error({ resource: entry.id, error: problem }, 'style unusable');
+    this.log.error({ resource: entry.id, error: problem }, 'style unusable');
     return new ApiError(503, 'STYLE_UNAVAILABLE', `Style ${entry.id} cannot be rendered: ${problem}.`);
   }
 
@@ -43,9 +44,9 @@ export class StyleBook {
   styleOf(entry: ResourceEntry): Style {
     return this.read(entry, () => {
       const style = entry.qml !== undefined
-        ? parseQml(readFileSync(insideFolder(this.services.config.stylesDir, entry.qml), 'utf8'))
+        ? parseQml(readFileSync(insideFolder(this.config.stylesDir, entry.qml), 'utf8'))
         : parseJsonStyle(entry.style);
-      if (style.unsupported.length) this.services.log.warn({ resource: entry.id, unsupported: style.unsupported }, 'style parts not drawn');
+      if (style.unsupported.length) this.log.warn({ resource: entry.id, unsupported: style.unsupported }, 'style parts not drawn');
       return style;
     });
   }
@@ -56,10 +57,10 @@ export class StyleBook {
     if (style === undefined) {
       try {
         style = parseQml(layer.qml);
-        if (style.unsupported.length) this.services.log.warn({ project, layer: layer.name, unsupported: style.unsupported }, 'style parts not drawn');
+        if (style.unsupported.length) this.log.warn({ project, layer: layer.name, unsupported: style.unsupported }, 'style parts not drawn');
       } catch (e) {
         if (!(e instanceof StyleError)) throw e;
-        this.services.log.error({ project, layer: layer.name, error: e.message }, 'project layer style unusable; layer left out');
+        this.log.error({ project, layer: layer.name, error: e.message }, 'project layer style unusable; layer left out');
         style = null;
       }
       this.projectStyles.set(layer, style);
@@ -75,14 +76,14 @@ export class StyleBook {
   async rasterOf(entry: ResourceEntry): Promise<RasterInfo> {
     let info = this.rasters.get(entry.id);
     if (!info) {
-      info = rasterInfo(insideFolder(this.services.config.dataDir, entry.source!));
+      info = rasterInfo(insideFolder(this.config.dataDir, entry.source!));
       this.rasters.set(entry.id, info);
     }
     try {
       return await info;
     } catch (e) {
       if (!(e instanceof RasterError)) throw e;
-      this.services.log.error({ resource: entry.id, error: e.message }, 'raster unusable');
+      this.log.error({ resource: entry.id, error: e.message }, 'raster unusable');
       throw new ApiError(503, 'LAYER_UNAVAILABLE', `Raster layer ${entry.id} cannot be drawn: "${entry.source}" ${e.message}.`);
     }
   }

@@ -1,34 +1,24 @@
 // NextGIS Web render API: /api/component/render/tile, /api/component/render/image and the
 // deprecated /resource/{id}/tms, PNG images of styles composited lower to upper.
-import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { badParameter } from '../http/errors.js';
-import { intParam, single } from '../http/params.js';
-import { RENDER_DPI, tileFrame } from '../render/frame.js';
+import { single } from '../http/params.js';
+import { RENDER_DPI } from '../render/frame.js';
 import { emptyTile, transparentPng } from '../render/png.js';
-import { RenderLayers } from '../render/layers.js';
-import { renderInPool, styledLayers } from '../render/service.js';
-import { StyleBook } from '../render/styles.js';
-import { RENDER_TASK } from '../render/task.js';
-import { taskModule } from '../pool/pool.js';
-import { LayerSelection, projectLayerRef } from '../qgis/project-resource.js';
+import { styledLayers } from '../render/service.js';
+import { LayerSelection } from '../qgis/project-resource.js';
+import { tileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
 import { matches, wantsBypass } from '../tiles/respond.js';
+import { tileEtag } from '../tiles/store.js';
 import type { Frame } from '../render/units.js';
 import type { Services } from '../services.js';
 
-const MAX_ZOOM = 24;
 const MAX_IMAGE_SIDE = 4096;
 
 function q(ctx: Context, name: string): string | undefined {
   return single(ctx.query[name] as string | string[] | undefined);
-}
-
-function tileParams(ctx: Context): { z: number; x: number; y: number } {
-  const z = intParam(q(ctx, 'z'), 'z', 0, MAX_ZOOM);
-  const last = 2 ** z - 1;
-  return { z, x: intParam(q(ctx, 'x'), 'x', 0, last), y: intParam(q(ctx, 'y'), 'y', 0, last) };
 }
 
 function resourceIds(ctx: Context): string[] {
@@ -63,9 +53,7 @@ function emptyMode(ctx: Context): 200 | 204 {
   throw badParameter('nd', 'must be 200 or 204');
 }
 
-const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
-
-function sendPng(ctx: Context, services: Services, png: Buffer, etag = etagOf(png)): void {
+function sendPng(ctx: Context, services: Services, png: Buffer, etag = tileEtag(png)): void {
   ctx.set('Cache-Control', services.config.tileCacheControl);
   ctx.set('ETag', etag);
   const ifNoneMatch = ctx.get('If-None-Match');
@@ -79,26 +67,18 @@ function sendPng(ctx: Context, services: Services, png: Buffer, etag = etagOf(pn
 
 export function renderRoutes(services: Services): Router {
   const router = new Router();
-  const book = new StyleBook(services);
-  const sources = new RenderLayers(services.pool);
-  services.pool.register(RENDER_TASK, taskModule('../render/task.js', import.meta.url));
-  services.catalog.onLayerChange((id) => sources.changed(id));
-  services.projects.onChange((_, previous) => previous?.project.layers.forEach((l) => sources.changed(projectLayerRef(previous, l))));
 
   const tile = async (ctx: Context, ids: string[], idParam: string, nd: 200 | 204) => {
-    const { z, x, y } = tileParams(ctx);
+    const at = tileAddress(q(ctx, 'z'), q(ctx, 'x'), q(ctx, 'y'));
     const select = LayerSelection.parse(q(ctx, 'layers'));
-    const layers = await styledLayers(ctx, services, book, ids, idParam, select);
-    const params = select && `layers=${select.names.join(',')}`;
+    const layers = await styledLayers(ctx, services, ids, idParam, select);
     // Keyed by the requested resources: a project stands for however many layers it has now.
     const resources = ids.map(Number);
-    const key = tileKey({ format: 'png', resources, z, x, y, params });
+    const key = tileKey({ format: 'png', resources, ...at, params: select && `layers=${select.names.join(',')}` });
     const madeFrom = [...new Set([...resources, ...layers.map((l) => l.layerEntry.id)])];
-    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, async () => {
-      const png = await renderInPool(services, sources, layers, tileFrame(z, x, y));
-      // An empty tile is cached as an empty body and answered from the one shared PNG.
-      return { body: png ?? Buffer.alloc(0), etag: png ? etagOf(png) : '""', contentType: 'image/png' };
-    }, wantsBypass(ctx));
+    // An empty tile is cached as an empty body and answered from the one shared PNG.
+    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom,
+      () => services.renderer.tile(layers, at), wantsBypass(ctx));
     ctx.set('X-Tile-Cache', outcome);
     if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
     if (nd === 200) return sendPng(ctx, services, await emptyTile());
@@ -117,8 +97,8 @@ export function renderRoutes(services: Services): Router {
 
   router.get('/api/component/render/image', async (ctx) => {
     const frame = imageFrame(ctx);
-    const layers = await styledLayers(ctx, services, book, resourceIds(ctx), 'resource', LayerSelection.parse(q(ctx, 'layers')));
-    const png = await renderInPool(services, sources, layers, frame);
+    const layers = await styledLayers(ctx, services, resourceIds(ctx), 'resource', LayerSelection.parse(q(ctx, 'layers')));
+    const png = await services.renderer.image(layers, frame);
     sendPng(ctx, services, png ?? await transparentPng(frame.width, frame.height));
   });
 

@@ -2,7 +2,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { readConfig } from '../../src/config.js';
 import { start, type Running } from '../../src/server.js';
 
@@ -35,7 +35,8 @@ export function fixtureData(): string {
   return dir;
 }
 
-export async function startServer(opts: { dataDir?: string; stylesDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+/** `log` replaces the silent default logger (a test that reads what the server logs passes its own). */
+export async function startServer(opts: { dataDir?: string; stylesDir?: string; env?: Record<string, string>; log?: Logger } = {}): Promise<TestServer> {
   const temporary = opts.dataDir?.includes('meridian-test-');
   // A server over a folder of the repository keeps its auth database and tile store in a temporary folder instead.
   const dbDir = temporary ? undefined : mkdtempSync(join(tmpdir(), 'meridian-db-'));
@@ -44,7 +45,7 @@ export async function startServer(opts: { dataDir?: string; stylesDir?: string; 
     '--data', opts.dataDir ?? SAMPLE_DATA, '--styles', opts.stylesDir ?? SAMPLE_STYLES],
     // The management port is off unless a test asks for it ("0" = any free port), so parallel runs never collide.
     { MERIDIAN_MANAGEMENT_PORT: 'off', ...database, ...opts.env });
-  const running = await start(config, pino({ level: process.env.TEST_LOG ?? 'silent' }));
+  const running = await start(config, opts.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' }));
   await running.layersLoaded;
   const get = (path: string, init?: RequestInit) => fetch(running.url + path, init);
   return {
