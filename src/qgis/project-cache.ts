@@ -175,7 +175,8 @@ export class ProjectCache {
         this.entries.delete(ref.key);
         this.entries.set(ref.key, entry);
         this.changed(ref.key, previous);
-        this.options.log.info({ project: ref.key, layers: project.layers.length, bad: project.layers.filter((l) => !l.valid).length, ms: Date.now() - started }, 'project loaded');
+        const bad = project.layers.filter((l) => !l.valid).map((l) => `${l.name}: ${l.error}`);
+        this.options.log.info({ project: ref.key, layers: project.layers.length, bad: bad.length, ...(bad.length ? { badLayers: bad } : {}), ms: Date.now() - started }, 'project loaded');
         if (version === undefined) this.trim();
         return entry;
       })

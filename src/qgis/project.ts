@@ -1,13 +1,12 @@
 // A QGIS 3 project as Meridian sees it: title, CRS and map layers, each with its datasource checked
 // and its style kept as the QML QGIS would export for it.
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { basename, dirname, extname, relative } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, extname } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { insideFolder, PathEscapeError } from '../common/paths.js';
 import { layerSource, type LayerSource } from './datasource.js';
 import { layerTree, type LayerTree } from './layer-tree.js';
 import { ProjectFileError, readProjectXml } from './project-file.js';
+import { datasourceProblem } from './source-check.js';
 
 export interface QgisCrs {
   authid: string;
@@ -92,24 +91,6 @@ function asQml(rawLayer: string, version: string): string {
   return `<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n${body}\n`;
 }
 
-/** A file-based datasource is usable when it lies inside the projects root and can be read. */
-async function checkSource(source: LayerSource, root: string): Promise<string | undefined> {
-  if (!source.path) return undefined;
-  let path: string;
-  try {
-    path = insideFolder(root, relative(root, source.path));
-  } catch (e) {
-    if (e instanceof PathEscapeError) return 'datasource lies outside the projects root';
-    throw e;
-  }
-  try {
-    await access(path, constants.R_OK);
-    return undefined;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'datasource file does not exist' : 'datasource file cannot be read';
-  }
-}
-
 /** `"name"` or `name`: a display expression that is just a field. */
 function plainField(expression: string): string | undefined {
   return /^\s*(?:"((?:[^"]|"")+)"|([A-Za-z_]\w*))\s*$/.exec(expression)?.slice(1).find((f) => f !== undefined)?.replace(/""/g, '"');
@@ -126,7 +107,7 @@ async function readLayer(node: Record<string, any>, raw: string, version: string
   const datasource = text(node.datasource);
   const type = String(node['@_type'] ?? '');
   const source = layerSource(provider, datasource, projectDir);
-  const error = await checkSource(source, root);
+  const error = await datasourceProblem(provider, datasource, source, root);
   const geometry = node['@_geometry'];
   const id = text(node.id);
   const displayField = plainField(text(node.previewExpression));
