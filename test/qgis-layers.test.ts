@@ -2,7 +2,8 @@
 // and identify endpoints, over the QGIS-written projects in ../shared/fixtures/qgis, with their
 // embedded styles, permissions, bad layers left out, and fresh tiles after a reload.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -18,6 +19,8 @@ const mx = (lon: number) => lon * Math.PI / 180 * R;
 const my = (lat: number) => Math.log(Math.tan(Math.PI / 4 + lat * Math.PI / 360)) * R;
 
 const project = (id: number, uri: string, extra: object = {}) => ({ id, cls: 'qgis_project', parent: 0, display_name: `Project ${uri}`, project: uri, ...extra });
+/** A point of sites.geojson (id 45) that lies in Brazil. */
+const BRAZIL_SITE = [-50, -20];
 const deny = (keyname: string, scope: string, permission: string) => ({ action: 'deny', principal: { keyname }, scope, permission, propagate: true });
 
 /** QGIS's reference renders, by the style they were drawn with, and the project layer that style fits. */
@@ -60,12 +63,15 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
     // A project of its own, over a copy of the sites, for the reload tests.
     copyFileSync(join(root, 'data/sites.geojson'), join(root, 'data/reload_sites.geojson'));
     writeFileSync(join(root, 'projects/reload.qgs'), world.replaceAll('../data/sites.geojson', '../data/reload_sites.geojson'));
+    // The layer order panel's order put in force (countries110 on top), and parallels hidden in the layer tree.
+    writeFileSync(join(root, 'projects/reordered.qgs'), world.replace('<custom-order enabled="0">', '<custom-order enabled="1">')
+      .replace(/(<layer-tree-layer id="parallels[^"]*"[^>]*?)checked="Qt::Checked"/, '$1checked="Qt::Unchecked"'));
     const catalog = {
       resources: [
         ...sample.resources,
         project(50, 'projects/world110'), project(51, 'projects/world110.qgz'), project(52, 'projects/missing_layer'),
         project(53, 'projects/world110', { permissions: [deny('everyone', 'data', 'read')] }),
-        project(54, 'projects/nowhere'), project(55, 'projects/reload'),
+        project(54, 'projects/nowhere'), project(55, 'projects/reload'), project(56, 'projects/reordered'),
         ...styleIds.map((style, i) => project(60 + i, `projects/${style}`)),
       ],
     };
@@ -136,13 +142,31 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
   }
 
   it('draws the project in its drawing order, with the styles embedded in it', async () => {
+    const sites = JSON.parse(readFileSync(join(root, 'data/sites.geojson'), 'utf8')).features;
+    assert.ok(sites.some((f: any) => f.geometry.coordinates.join() === BRAZIL_SITE.join()));
     // A site inside Brazil: its marker (the project's sites style) covers the country's fill.
-    const site = JSON.parse(readFileSync(join(root, 'data/sites.geojson'), 'utf8')).features[0].geometry.coordinates;
-    const image = (layers = '') => s.get(`/api/component/render/image?resource=50&size=1,1${layers}&extent=${[mx(site[0]) - 500, my(site[1]) - 500, mx(site[0]) + 500, my(site[1]) + 500]}`);
+    const image = (layers = '') => s.get(`/api/component/render/image?resource=50&size=1,1${layers}&extent=${[mx(BRAZIL_SITE[0]) - 500, my(BRAZIL_SITE[1]) - 500, mx(BRAZIL_SITE[0]) + 500, my(BRAZIL_SITE[1]) + 500]}`);
     assert.deepEqual((await pixels(await image())).at(0, 0), [255, 199, 161, 255]);
+    assert.deepEqual((await pixels(await image('&layers=countries110'))).at(0, 0), [154, 174, 104, 255]);
     const france = [mx(2.5), my(46.5)];
     const country = await pixels(await s.get(`/api/component/render/image?resource=50&size=1,1&extent=${[france[0] - 500, france[1] - 500, france[0] + 500, france[1] + 500]}`));
     assert.deepEqual(country.at(0, 0), [154, 174, 104, 255]);
+  });
+
+  it('follows the layer order panel when the project enables it, and leaves hidden layers out of renders', async () => {
+    const layers = (await s.json('/api/resource/56')).body.qgis_project.layers;
+    assert.deepEqual(layers.map((l: any) => [l.name, l.visible]), [['sites', true], ['parallels', false], ['countries110', true]]);
+    // The countries, now on top, cover the site's marker.
+    const at = [mx(BRAZIL_SITE[0]) - 500, my(BRAZIL_SITE[1]) - 500, mx(BRAZIL_SITE[0]) + 500, my(BRAZIL_SITE[1]) + 500];
+    assert.deepEqual((await pixels(await s.get(`/api/component/render/image?resource=56&size=1,1&extent=${at}`))).at(0, 0), [154, 174, 104, 255]);
+    // Over the Equator's parallel at sea, between sites: drawn by 50, not by 56 where it is hidden.
+    const sea = [mx(-140) - 20000, my(0) - 20000, mx(-140) + 20000, my(0) + 20000];
+    const line = async (id: number) => (await pixels(await s.get(`/api/component/render/image?resource=${id}&size=9,9&extent=${sea}`))).at(4, 4);
+    assert.deepEqual(await line(50), [68, 90, 177, 255]);
+    assert.equal((await line(56))[3], 0);
+    // Tiles carry every layer, hidden or not; layers= draws a hidden one when asked.
+    assert.ok((await tile(s, '/api/resource/56/0/0/0.mvt')).tile.layers.parallels);
+    assert.equal((await pixels(await s.get(`/api/component/render/image?resource=56&size=9,9&extent=${sea}&layers=parallels`))).at(4, 4)[3], 255);
   });
 
   it('identifies the features of the project layers under a point', async () => {
@@ -192,5 +216,35 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
     assert.ok(features((await tile(s, path)).tile, 'places').length > 3, 'the cached project still holds the old data');
     assert.equal((await s.get('/cache/projects/reload', { method: 'PUT', headers: ADMIN })).status, 200);
     assert.equal(features((await tile(s, path)).tile, 'places').length, 3);
+  });
+});
+
+describe('qgis_project resources across restarts', { skip: SKIP_SHARED }, () => {
+  const catalog = { resources: [project(1, 'projects/world110')] };
+  let root: string;
+  let tiles: string;
+  const serve = () => startServer({ dataDir: tempData({ catalog }), env: { MERIDIAN_PROJECTS: root, MERIDIAN_TILE_STORE: tiles, MERIDIAN_PROJECT_CHECK_INTERVAL: '0' } });
+  before(() => { root = tempProjectsRoot(); tiles = mkdtempSync(join(tmpdir(), 'meridian-tiles-')); });
+  after(() => { rmSync(root, { recursive: true, force: true }); rmSync(tiles, { recursive: true, force: true }); });
+
+  it('keeps stored tiles of an unchanged project, and drops them when the project changed meanwhile', async () => {
+    const storeOutcome = async () => {
+      const s = await serve();
+      try {
+        const res = await s.get('/api/resource/1/1/1/0.mvt');
+        assert.equal(res.status, 200);
+        return res.headers.get('x-tile-store');
+      } finally { await s.stop(); }
+    };
+    assert.equal(await storeOutcome(), 'miss');
+    assert.equal(await storeOutcome(), 'hit');
+    const file = join(root, 'projects/world110.qgs');
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    assert.equal(await storeOutcome(), 'miss');
+  });
+
+  it('refuses a catalog whose qgis_project names no project', async () => {
+    await assert.rejects(startServer({ dataDir: tempData({ catalog: { resources: [{ id: 1, cls: 'qgis_project', parent: 0, display_name: 'P' }] } }) }),
+      /resource 1: a qgis_project needs a "project"/);
   });
 });
