@@ -63,9 +63,12 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
     // A project of its own, over a copy of the sites, for the reload tests.
     copyFileSync(join(root, 'data/sites.geojson'), join(root, 'data/reload_sites.geojson'));
     writeFileSync(join(root, 'projects/reload.qgs'), world.replaceAll('../data/sites.geojson', '../data/reload_sites.geojson'));
-    // The layer order panel's order put in force (countries110 on top), and parallels hidden in the layer tree.
+    // The layer order panel's order put in force (countries110 on top), parallels hidden in the layer tree, and
+    // countries110 not identifiable.
     writeFileSync(join(root, 'projects/reordered.qgs'), world.replace('<custom-order enabled="0">', '<custom-order enabled="1">')
-      .replace(/(<layer-tree-layer id="parallels[^"]*"[^>]*?)checked="Qt::Checked"/, '$1checked="Qt::Unchecked"'));
+      .replace(/(<layer-tree-layer id="parallels[^"]*"[^>]*?)checked="Qt::Checked"/, '$1checked="Qt::Unchecked"')
+      .replace(/<maplayer\b[\s\S]*?<\/maplayer>/g, (layer) => (layer.includes('<layername>countries110</layername>')
+        ? layer.replace('<Identifiable>1</Identifiable>', '<Identifiable>0</Identifiable>') : layer)));
     const catalog = {
       resources: [
         ...sample.resources,
@@ -178,6 +181,13 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
     assert.equal(body.featureCount, 1);
     assert.equal(body[50].features[0].fields.name, 'France');
     assert.deepEqual(body[50].features[0].qgisLayer.name, 'countries110');
+    // A site's marker spot finds the site, and (in 50, not in 56 where countries110 is not identifiable) Brazil.
+    const site = await s.json('/api/feature_layer/identify', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ geom: `POINT(${mx(BRAZIL_SITE[0])} ${my(BRAZIL_SITE[1])})`, srs: 3857, layers: [50, 56], tolerance: 1000 }),
+    });
+    assert.deepEqual(site.body[50].features.map((f: any) => [f.qgisLayer.name, f.fields.name ?? f.fields.id]), [['countries110', 'Brazil'], ['sites', 45]]);
+    assert.deepEqual(site.body[56].features.map((f: any) => [f.qgisLayer.name, f.fields.id]), [['sites', 45]]);
   });
 
   it('applies the resource ACL: no tiles, renders or features without data.read', async () => {
