@@ -69,12 +69,15 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
       .replace(/(<layer-tree-layer id="parallels[^"]*"[^>]*?)checked="Qt::Checked"/, '$1checked="Qt::Unchecked"')
       .replace(/<maplayer\b[\s\S]*?<\/maplayer>/g, (layer) => (layer.includes('<layername>countries110</layername>')
         ? layer.replace('<Identifiable>1</Identifiable>', '<Identifiable>0</Identifiable>') : layer)));
+    // parallels, itself checked, inside an unchecked group: hidden, as QGIS hides it.
+    writeFileSync(join(root, 'projects/grouped.qgs'), world.replace(/<layer-tree-layer id="parallels[\s\S]*?<\/layer-tree-layer>/,
+      (layer) => `<layer-tree-group name="lines" checked="Qt::Unchecked" expanded="1">${layer}</layer-tree-group>`));
     const catalog = {
       resources: [
         ...sample.resources,
         project(50, 'projects/world110'), project(51, 'projects/world110.qgz'), project(52, 'projects/missing_layer'),
         project(53, 'projects/world110', { permissions: [deny('everyone', 'data', 'read')] }),
-        project(54, 'projects/nowhere'), project(55, 'projects/reload'), project(56, 'projects/reordered'),
+        project(54, 'projects/nowhere'), project(55, 'projects/reload'), project(56, 'projects/reordered'), project(57, 'projects/grouped'),
         ...styleIds.map((style, i) => project(60 + i, `projects/${style}`)),
       ],
     };
@@ -167,6 +170,9 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
     const line = async (id: number) => (await pixels(await s.get(`/api/component/render/image?resource=${id}&size=9,9&extent=${sea}`))).at(4, 4);
     assert.deepEqual(await line(50), [68, 90, 177, 255]);
     assert.equal((await line(56))[3], 0);
+    const grouped = (await s.json('/api/resource/57')).body.qgis_project.layers;
+    assert.deepEqual(grouped.map((l: any) => [l.name, l.visible]), [['countries110', true], ['parallels', false], ['sites', true]]);
+    assert.equal((await line(57))[3], 0);
     // Tiles carry every layer, hidden or not; layers= draws a hidden one when asked.
     assert.ok((await tile(s, '/api/resource/56/0/0/0.mvt')).tile.layers.parallels);
     assert.equal((await pixels(await s.get(`/api/component/render/image?resource=56&size=9,9&extent=${sea}&layers=parallels`))).at(4, 4)[3], 255);
