@@ -46,7 +46,7 @@ export function layerResult(entry: ResourceEntry, source: IdentifySource, hits: 
   return { featureCount: features.length, features, cut: hits.cut };
 }
 
-/** One resource's result from its sources' (one for a layer; a project's layers, in drawing order). */
+/** One resource's result from the results of its sources (one for a layer; a project's layers, in drawing order). */
 export function mergedResult(parts: LayerFeatures[]): LayerFeatures {
   const features = parts.flatMap((p) => p.features);
   return { featureCount: features.length, features, cut: parts.some((p) => p.cut) };
