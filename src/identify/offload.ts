@@ -16,6 +16,9 @@ export const OFFLOAD_VERTICES = 2_000;
 /** A continent over millions of features may take longer than a tile's timeout. */
 const SEARCH_TIMEOUT_MS = 120_000;
 
+/** The pool key of a layer's geometry for big searches. */
+export const searchLayerKey = (ref: LayerRef) => `identify:${ref}`;
+
 /** Per layer (id or project layer ref), the search that sends big jobs to the pool (layer data keyed by it, versioned by layer object). */
 export function poolSearch(pool: WorkerPool): (ref: LayerRef) => RowSearch {
   pool.register(SEARCH_TASK, taskModule('./search-task.js', import.meta.url));
@@ -26,7 +29,7 @@ export function poolSearch(pool: WorkerPool): (ref: LayerRef) => RowSearch {
     if (candidates < OFFLOAD_CANDIDATES && positionsOf(area.shape as Shape).length < OFFLOAD_VERTICES) return null;
     let version = versions.get(layer);
     if (version === undefined) versions.set(layer, (version = nextVersion++));
-    const key = `identify:${ref}`;
+    const key = searchLayerKey(ref);
     const request: SearchRequest = { key, shape: area.shape, rows, limit };
     return pool.run<Uint32Array>(SEARCH_TASK, request, {
       layers: [{ key, version, data: () => toTransfer(layer.geometry) }],
