@@ -210,6 +210,16 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
     assert.equal(body[50].featureCount, 1);
   });
 
+  it('keeps the tiles of a project evicted and read again from the same files', async () => {
+    const path = '/api/resource/50/2/1/1.mvt';
+    await tile(s, path);
+    assert.equal((await tile(s, path)).cache, 'hit');
+    assert.equal((await s.get('/cache/projects/world110', { method: 'DELETE', headers: ADMIN })).status, 200);
+    assert.equal((await tile(s, path)).cache, 'hit');
+    const cached = (await s.json('/cache/', { headers: ADMIN })).body.cached.map((c: any) => c.name);
+    assert.ok(cached.includes('projects/world110'), 'the tile request loaded the project again');
+  });
+
   it('serves fresh tiles after the project file changes or is reloaded through the cache API', async () => {
     const path = '/api/resource/55/0/0/0.mvt';
     const render = '/api/component/render/tile?resource=55&z=0&x=0&y=0&layers=sites';

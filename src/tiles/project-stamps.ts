@@ -1,7 +1,7 @@
 // Keeps the tile caches in step with the QGIS projects behind qgis_project resources: tiles are
-// cached under the resource's id, so a project that is reloaded (its file changed, PUT /cache, or a
-// load after an eviction) drops them. At a project's first load in this process, stored tiles made
-// from the same project file and layer files (same sizes and modification times) stay.
+// cached under the resource's id, and a project version loaded from other files than the last one
+// (the project file or a layer's data file changed: other sizes or modification times) drops them.
+// At a project's first load in this process, stored tiles made from the same files stay.
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
@@ -25,17 +25,21 @@ function projectStamp(entry: CachedProject): string {
 }
 
 export function watchProjectSources(catalog: Catalog, projects: ProjectCache, cache: TileCache, store: TileStore, log: Logger): void {
-  const loaded = new Set<number>();
+  /** Resource id → stamp of the project version its tiles were made from, in this process. */
+  const stamps = new Map<number, string>();
   projects.onChange((key) => {
     const current = projects.peek(key);
     // An eviction leaves the tiles: they are right until a load brings a version that may differ.
     if (!current) return;
+    const stamp = projectStamp(current);
     for (const entry of catalog.resources.values()) {
       if (!catalog.classOf(entry).qgisProject || projectKeyOf(projects, entry) !== key) continue;
-      const firstLoad = !loaded.has(entry.id);
-      loaded.add(entry.id);
-      if (!firstLoad) cache.invalidateLayer(entry.id);
-      store.layerChanged(entry.id, projectStamp(current), firstLoad)
+      const previous = stamps.get(entry.id);
+      stamps.set(entry.id, stamp);
+      // A version from the same files (a load after an eviction, a PUT of an unchanged project) makes the same tiles.
+      if (previous === stamp) continue;
+      if (previous !== undefined) cache.invalidateLayer(entry.id);
+      store.layerChanged(entry.id, stamp, previous === undefined)
         .catch((e) => log.error({ resource: entry.id, error: (e as Error).message }, 'tile store invalidation failed'));
     }
   });
