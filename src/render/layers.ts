@@ -4,9 +4,10 @@
 import { type LayerSource, type WorkerPool } from '../pool/pool.js';
 import { MemoryLayer } from '../store/memory-layer.js';
 import { toTransfer } from '../store/packed.js';
+import type { LayerRef } from '../tiling/layers.js';
 import type { RenderLayerData } from './layer-render.js';
 
-export const renderLayerKey = (id: number) => `render:${id}`;
+export const renderLayerKey = (ref: LayerRef) => `render:${ref}`;
 
 export class RenderLayers {
   private readonly data = new WeakMap<MemoryLayer, RenderLayerData>();
@@ -16,15 +17,15 @@ export class RenderLayers {
   constructor(private readonly pool: WorkerPool) {}
 
   /** The whole layer, or the window of a database layer around one frame (a new version each time). */
-  source(id: number, layer: MemoryLayer): LayerSource {
+  source(ref: LayerRef, layer: MemoryLayer): LayerSource {
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
-    return { key: renderLayerKey(id), version, data: () => this.dataOf(layer) };
+    return { key: renderLayerKey(ref), version, data: () => this.dataOf(layer) };
   }
 
-  /** A layer's data changed: workers drop what they hold for it. */
-  changed(id: number): void {
-    this.pool.forgetLayer(renderLayerKey(id));
+  /** A layer's data changed or is gone: workers drop what they hold for it. */
+  changed(ref: LayerRef): void {
+    this.pool.forgetLayer(renderLayerKey(ref));
   }
 
   private dataOf(layer: MemoryLayer): RenderLayerData {

@@ -14,7 +14,10 @@ export const TILE_TASK = 'mvt.tile';
 /** Preparing a large layer takes seconds, far more than a tile; it must not hit the tile timeout. */
 const PREPARE_TIMEOUT_MS = 10 * 60_000;
 
-export const layerKey = (id: number) => `mvt:${id}`;
+/** A catalog layer's id, or a QGIS project layer's ref (see qgis/project-resource.ts). */
+export type LayerRef = number | string;
+
+export const layerKey = (ref: LayerRef) => `mvt:${ref}`;
 
 export class MvtLayers {
   private readonly prepared = new WeakMap<MemoryLayer, Promise<MvtLayerData>>();
@@ -27,13 +30,13 @@ export class MvtLayers {
   }
 
   /**
-   * What a tile task needs to hold for layer `id`: the whole layer, or the window of a database
+   * What a tile task needs to hold for layer `ref`: the whole layer, or the window of a database
    * layer around one tile (each window is a new version, shipped with its task).
    */
-  source(id: number, layer: MemoryLayer): LayerSource {
+  source(ref: LayerRef, layer: MemoryLayer): LayerSource {
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
-    return { key: layerKey(id), version, data: () => this.prepare(id, layer) };
+    return { key: layerKey(ref), version, data: () => this.prepare(ref, layer) };
   }
 
   /**
@@ -54,7 +57,12 @@ export class MvtLayers {
     }
   }
 
-  private prepare(id: number, layer: MemoryLayer): Promise<MvtLayerData> {
+  /** Workers drop what they hold for a layer that is gone (an evicted or reloaded project's). */
+  forget(ref: LayerRef): void {
+    this.pool.forgetLayer(layerKey(ref));
+  }
+
+  private prepare(id: LayerRef, layer: MemoryLayer): Promise<MvtLayerData> {
     let ready = this.prepared.get(layer);
     if (!ready) {
       const started = Date.now();

@@ -10,7 +10,7 @@ import { PostgisLayer } from '../store/postgis/postgis-layer.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
 import { tileEtag } from '../tiles/store.js';
-import { MvtLayers, TILE_TASK, layerKey } from './layers.js';
+import { MvtLayers, TILE_TASK, layerKey, type LayerRef } from './layers.js';
 import { searchBoxes } from './project.js';
 import type { TileAnswer, TileRequest } from './tile-task.js';
 
@@ -36,11 +36,15 @@ export const DEFAULT_MVT_OPTIONS: Readonly<MvtOptions> = { extent: 4096, simplif
 export const isDefaultMvt = (o: MvtOptions) =>
   o.extent === DEFAULT_MVT_OPTIONS.extent && o.simplification === DEFAULT_MVT_OPTIONS.simplification && o.padding === DEFAULT_MVT_OPTIONS.padding;
 
-/** One MVT layer of a tile: the resource id (its layer is named `ngw:{id}`, as NextGIS Web names them) and its data. */
-export interface MvtTileLayer {
-  id: number;
-  layer: FeatureLayer;
-}
+/** One MVT layer of a tile and its data. */
+export type MvtTileLayer =
+  /** A catalog layer: its resource id (its MVT layer is named `ngw:{id}`, as NextGIS Web names them). */
+  | { id: number; layer: FeatureLayer }
+  /** A QGIS project's layer: its pool ref (see qgis/project-resource.ts) and its MVT layer name. */
+  | { ref: string; name: string; layer: FeatureLayer };
+
+const refOf = (l: MvtTileLayer): LayerRef => ('id' in l ? l.id : l.ref);
+const nameOf = (l: MvtTileLayer) => ('id' in l ? `ngw:${l.id}` : l.name);
 
 export class MvtTiles {
   private readonly layers: MvtLayers;
@@ -56,7 +60,7 @@ export class MvtTiles {
     if (!layers.some(({ layer }) => bySql(layer))) return mvtTile(await this.cut(layers, at, options));
     // Layer by layer, in order: a tile's bytes are its layers' messages back to back.
     const parts = await Promise.all(layers.map(async (l) => (bySql(l.layer)
-      ? l.layer.mvtLayer(`ngw:${l.id}`, at.z, at.x, at.y, options.extent, options.padding)
+      ? l.layer.mvtLayer(nameOf(l), at.z, at.x, at.y, options.extent, options.padding)
       : mvtTile(await this.cut([l], at, options)).body)));
     const body = Buffer.concat(parts);
     return { body, etag: tileEtag(body), contentType: MVT_CONTENT_TYPE };
@@ -65,14 +69,19 @@ export class MvtTiles {
   /** Cuts and encodes the layers in the worker pool (a database layer's window around the tile first). */
   private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions): Promise<TileAnswer> {
     const boxes = tileBoxes(at, options.padding);
-    const held = await Promise.all(layers.map(async ({ id, layer }) => ({ id, layer: await windowOf(layer, boxes) })));
-    if (!held.some(({ layer }) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return { body: null, etag: null };
-    const sources = held.map(({ id, layer }) => this.layers.source(id, layer));
+    const held = await Promise.all(layers.map((l) => windowOf(l.layer, boxes)));
+    if (!held.some((layer) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return { body: null, etag: null };
+    const sources = held.map((layer, i) => this.layers.source(refOf(layers[i]), layer));
     const request: TileRequest = {
       ...at, ...options,
-      layers: layers.map(({ id }) => ({ key: layerKey(id), name: `ngw:${id}` })),
+      layers: layers.map((l) => ({ key: layerKey(refOf(l)), name: nameOf(l) })),
     };
     return this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources });
+  }
+
+  /** Workers drop what they hold for a layer that is gone (an evicted or replaced project's). */
+  forget(ref: LayerRef): void {
+    this.layers.forget(ref);
   }
 }
 
