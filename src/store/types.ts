@@ -44,8 +44,6 @@ export const enum BoxVerdict { None = 0, All = 1, Unknown = 2 }
 export interface SpatialFilter {
   /** EPSG:4326 bounds of the shape. */
   readonly bbox: BBox;
-  /** The shape itself (EPSG:4326), for stores that can pre-filter by it (PostGIS: ST_Intersects). */
-  readonly shape?: Geometry;
   classify(minx: number, miny: number, maxx: number, maxy: number): BoxVerdict;
   intersects(g: Geometry): boolean;
   /** The same test, fed a feature's parts one by one, so parts far away are never built. */
