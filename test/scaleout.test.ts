@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ADMIN, AUTH_ENV, authServer, basic, createUser, send } from './helpers/auth.js';
+import { PUBLIC_MONITOR } from './helpers/monitor.js';
 import { decode, features } from './helpers/mvt.js';
 import { inSchema, PG_URL, viaPort } from './helpers/pg.js';
 import { Relay } from './helpers/relay.js';
@@ -59,6 +60,7 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
       MERIDIAN_DATABASE_TIMEOUT_MS: '1000', MERIDIAN_WORKERS: '1',
       // As behind deploy/nginx.conf.
       MERIDIAN_TRUST_PROXY: '1',
+      MERIDIAN_MONITOR: '1', ...PUBLIC_MONITOR,
     };
     // Started together: the schema lock makes one migrate and create the built-in users.
     [a, b] = await Promise.all([authServer({ env }), authServer({ env })]);
@@ -111,6 +113,8 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
 
   it('a tile made on one instance is a shared-cache hit on the other, with the same bytes', async () => {
     const path = '/api/resource/2/2/2/1.mvt';
+    const missedBytes = async () => (await b.json('/monitor/1/http/caches/tiles')).body.miss.bytes as number;
+    const before = await missedBytes();
     const made = await a.get(path, { headers: { 'accept-encoding': 'identity' } });
     assert.equal(made.headers.get('x-tile-cache'), 'miss');
     const served = await b.get(path, { headers: { 'accept-encoding': 'identity' } });
@@ -118,6 +122,8 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     const [x, y] = [new Uint8Array(await made.arrayBuffer()), new Uint8Array(await served.arrayBuffer())];
     assert.deepEqual(y, x);
     assert.ok(features(decode(y), 'ngw:2').length > 5);
+    // The monitor counts it as what it was for this instance's memory cache: a miss.
+    await eventually(async () => assert.equal(await missedBytes() - before, y.length));
     assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'hit', 'then from its own memory');
   });
 

@@ -36,7 +36,9 @@ export class Monitor {
   tileServed(seconds: number, cacheOutcome: unknown, sent: number): void {
     this.tileLatency.count++;
     this.tileLatency.seconds += seconds;
-    if (cacheOutcome === 'hit' || cacheOutcome === 'miss' || cacheOutcome === 'bypass') this.tileBytes[cacheOutcome] += sent;
+    // A tile from the shared cache (Redis) missed this instance's memory cache, which counted it so.
+    const outcome = cacheOutcome === 'shared' ? 'miss' : cacheOutcome;
+    if (outcome === 'hit' || outcome === 'miss' || outcome === 'bypass') this.tileBytes[outcome] += sent;
   }
 
   addCache(name: string, cache: MonitoredCache): void {
