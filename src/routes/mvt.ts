@@ -10,7 +10,7 @@ import type { Services } from '../services.js';
 import { tileAddress, type TileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
 import { sendTile } from '../tiles/respond.js';
-import { DEFAULT_MVT_OPTIONS, isDefaultMvt, type MvtOptions } from '../tiling/mvt-tiles.js';
+import { DEFAULT_MVT_OPTIONS, isDefaultMvt, mvtCacheParams, type MvtOptions } from '../tiling/mvt-tiles.js';
 
 const MAX_RESOURCES = 64;
 
@@ -41,7 +41,7 @@ export function mvtRoutes(services: Services): Router {
     const entries = idTexts.map((id) => resourceFor(ctx, services, id, 'data.read', idParam));
     const featureLayers = await Promise.all(entries.map((e) => featureLayerOf(services, e)));
     const ids = entries.map((e) => e.id);
-    const key = tileKey({ format: 'mvt', resources: ids, ...at, params: `${options.extent}/${options.simplification}/${options.padding}` });
+    const key = tileKey({ format: 'mvt', resources: ids, ...at, params: mvtCacheParams(options) });
     // Only tiles with the default parameters go to the disk store (the ones seeding makes).
     const stored = isDefaultMvt(options) ? { format: 'mvt' as const, resources: ids, ...at } : undefined;
     await sendTile(ctx, services, key, ids,

@@ -9,7 +9,7 @@ import { emptyTile, transparentPng } from '../render/png.js';
 import { styledLayers } from '../render/service.js';
 import { tileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
-import { matches, wantsBypass } from '../tiles/respond.js';
+import { matches, throughStore, wantsBypass } from '../tiles/respond.js';
 import { tileEtag } from '../tiles/store.js';
 import type { Frame } from '../render/units.js';
 import type { Services } from '../services.js';
@@ -70,10 +70,15 @@ export function renderRoutes(services: Services): Router {
   const tile = async (ctx: Context, ids: string[], idParam: string, nd: 200 | 204) => {
     const at = tileAddress(q(ctx, 'z'), q(ctx, 'x'), q(ctx, 'y'));
     const layers = await styledLayers(ctx, services, ids, idParam);
-    const key = tileKey({ format: 'png', resources: layers.map((l) => l.styleEntry.id), ...at });
-    // An empty tile is cached as an empty body and answered from the one shared PNG.
-    const { tile: cached, outcome } = await services.tileCache.get(key, layers.map((l) => l.layerEntry.id),
-      () => services.renderer.tile(layers, at), wantsBypass(ctx));
+    const styles = layers.map((l) => l.styleEntry.id);
+    const key = tileKey({ format: 'png', resources: styles, ...at });
+    const bypass = wantsBypass(ctx);
+    const render = () => services.renderer.tile(layers, at);
+    // Like MVT tiles: memory cache, then the disk store (skipped on a bypass), then rendering.
+    const make = bypass ? render
+      : () => throughStore(services, { format: 'png', resources: styles, ...at }, render, (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'));
+    // An empty tile is cached (and stored) as an empty body and answered from the one shared PNG.
+    const { tile: cached, outcome } = await services.tileCache.get(key, layers.map((l) => l.layerEntry.id), make, bypass);
     ctx.set('X-Tile-Cache', outcome);
     if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
     if (nd === 200) return sendPng(ctx, services, await emptyTile());

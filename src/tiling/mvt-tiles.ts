@@ -23,6 +23,9 @@ export const DEFAULT_MVT_OPTIONS: Readonly<MvtOptions> = { extent: 4096, simplif
 export const isDefaultMvt = (o: MvtOptions) =>
   o.extent === DEFAULT_MVT_OPTIONS.extent && o.simplification === DEFAULT_MVT_OPTIONS.simplification && o.padding === DEFAULT_MVT_OPTIONS.padding;
 
+/** The options as the memory cache keys them. */
+export const mvtCacheParams = (o: MvtOptions) => `${o.extent}/${o.simplification}/${o.padding}`;
+
 /** One MVT layer of a tile: the resource id (its layer is named `ngw:{id}`, as NextGIS Web names them) and its data. */
 export interface MvtTileLayer {
   id: number;
