@@ -122,4 +122,29 @@ describe('seeding jobs', () => {
       assert.equal(identity(t) !== ino, redone.has(t), `tile ${t} ${redone.has(t) ? 'rewritten' : 'kept'}`);
     }
   });
+
+  it('keeps rendered PNG tiles in the store (nd=200 still answers the empty PNG) and drops them when the styled layer changes', async () => {
+    const root = join(store, 'png', '4');
+    const tile = '/api/component/render/tile?resource=4&z=3&x=4&y=2';
+    const first = await s.get(tile);
+    assert.deepEqual([first.status, first.headers.get('x-tile-store')], [200, 'miss']);
+    const body = Buffer.from(await first.arrayBuffer());
+    assert.deepEqual(readFileSync(join(root, '3/4/2.png')), body);
+    assert.equal((await sharp(body).metadata()).width, 256);
+    // An empty tile is stored as an empty file and answered as the shared empty PNG, or 204 with nd=204.
+    const ocean = '/api/component/render/tile?resource=4&z=5&x=0&y=16';
+    const empty = await s.get(ocean);
+    assert.equal(empty.status, 200);
+    assert.equal((await sharp(Buffer.from(await empty.arrayBuffer())).metadata()).width, 256);
+    assert.equal(statSync(join(root, '5/0/16.png')).size, 0);
+    assert.equal((await s.get(`${ocean}&nd=204`)).status, 204);
+
+    // The layer under style 4 (and styles 3 and 5) gets new data: its styles' tiles go with it.
+    const state = s.services.catalog.layerState(2) as { layer: any };
+    s.services.catalog.setLayer(2, state.layer);
+    for (const style of [3, 4]) assert.equal(s.services.tileStore.has({ format: 'png', resources: [style], z: 2, x: 2, y: 1 }), false);
+    assert.equal(s.services.tileStore.has({ format: 'png', resources: [4], z: 3, x: 4, y: 2 }), false);
+    const after = await s.get(tile);
+    assert.equal(after.headers.get('x-tile-store'), 'miss');
+  });
 });
