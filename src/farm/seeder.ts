@@ -106,6 +106,7 @@ export class Seeder {
   }
 
   private nap(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => { clearTimeout(timer); this.wakers.delete(done); resolve(); };
       const timer = setTimeout(done, ms);
