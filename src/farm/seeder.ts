@@ -69,6 +69,8 @@ export class Seeder {
 
   setConcurrency(n: number): void {
     this.concurrency = n;
+    // Workers now outside the share stop after their current tile; their tasks go back to the queue.
+    for (const slot of this.slots.slice(n)) this.interrupted.add(slot.id);
     this.wake();
   }
 
