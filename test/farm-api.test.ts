@@ -119,6 +119,25 @@ describe('farm API', () => {
     }
   });
 
+  it('stops a running job after the current tiles, keeps its progress, and finishes it when started again', async () => {
+    const id = (await farm(s, 'POST', '/jobs', { type: 'seed', resources: [6], zoom: [0, 6], bbox: [-180, -85, 180, 85] })).body.id;
+    let running;
+    do running = (await farm(s, 'GET', `/jobs/${id}`)).body; while (running.progress.tiles_done === 0);
+    const stopped = await farm(s, 'PUT', `/jobs/${id}`, { command: 'stop' });
+    assert.deepEqual([stopped.status, stopped.body.status], [200, 'paused']);
+    const tasks = (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks;
+    assert.ok(!tasks.some((t: any) => t.status === 'active'), 'no task runs once stop has answered');
+    assert.ok(!(await farm(s, 'GET', '/workers')).body.workers.some((w: any) => w.task?.job_id === id));
+    const kept = stopped.body.progress.tiles_done;
+    assert.ok(kept > 0 && kept < stopped.body.progress.tiles_total);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await farm(s, 'GET', `/jobs/${id}`)).body.progress.tiles_done, kept, 'nothing moves while paused');
+    assert.equal((await farm(s, 'PUT', `/jobs/${id}`, { command: 'start' })).status, 200);
+    const done = await waitForJob(s, id, ['completed']);
+    // A fresh area: every tile made exactly once across the stop.
+    assert.deepEqual([done.progress.tiles_generated, done.progress.tiles_skipped], [done.progress.tiles_total, 0]);
+  });
+
   it('puts workers to sleep and wakes them; an asleep worker takes no task', async () => {
     const workers = (await farm(s, 'GET', '/workers')).body.workers;
     assert.equal(workers.length, 2);
