@@ -1,5 +1,6 @@
 // The Koa application: cross-cutting middleware, then one router per API area.
 import Koa from 'koa';
+import { farmErrors } from './farm/routes/router.js';
 import { farmRouters } from './farm/routes/routers.js';
 import { resolveCaller } from './http/auth.js';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
@@ -36,6 +37,7 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
+  app.use(farmErrors);
   app.use(resolveCaller(services));
   if (metrics) {
     app.use(monitorScope(services.config));

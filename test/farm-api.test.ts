@@ -37,6 +37,10 @@ describe('farm API', () => {
     assert.equal(guest.body.code, 401);
     await createUser(s, 'plain', 'plain-password-1');
     assert.equal((await farm(s, 'GET', '/workers', undefined, basic('plain', 'plain-password-1'))).status, 403);
+    const unknown = await farm(s, 'GET', '/nothing');
+    assert.deepEqual([unknown.status, unknown.body.code], [404, 404]);
+    const method = await farm(s, 'PATCH', '/jobs');
+    assert.deepEqual([method.status, method.body.code], [405, 405]);
   });
 
   it('refuses every invalid submission with 400 naming the problem', async () => {

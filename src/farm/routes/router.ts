@@ -9,10 +9,15 @@ export const FARM_PREFIX = '/farm/api/v3';
 
 export const flamencoErrorFormat: ErrorFormat = (e) => ({ code: e.status, message: e.message, error: e.code });
 
+/** Every answer under the prefix, an unknown path or method included, has Flamenco's error shape. */
+export async function farmErrors(ctx: Context, next: Next): Promise<void> {
+  if (ctx.path.startsWith(`${FARM_PREFIX}/`)) ctx.state.errorFormat = flamencoErrorFormat;
+  await next();
+}
+
 export function farmRouter(): Router {
   const router = new Router({ prefix: FARM_PREFIX });
   router.use(async (ctx: Context, next: Next) => {
-    ctx.state.errorFormat = flamencoErrorFormat;
     requireAdministrator(ctx);
     await next();
   });
