@@ -188,6 +188,21 @@ describe('farm API', () => {
     }
   });
 
+  it('ends a paused job whose tasks were all settled meanwhile when it is started', async () => {
+    const sleeping = await sleepWorkers(s);
+    try {
+      const id = (await farm(s, 'POST', '/jobs', SMALL)).body.id;
+      assert.equal((await farm(s, 'PUT', `/jobs/${id}`, { command: 'stop' })).body.status, 'paused');
+      for (const t of (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks) {
+        assert.equal((await farm(s, 'POST', '/tasks', { id: t.id, status: 'canceled' })).status, 204);
+      }
+      assert.equal((await farm(s, 'GET', `/jobs/${id}`)).body.status, 'paused');
+      assert.equal((await farm(s, 'PUT', `/jobs/${id}`, { command: 'start' })).body.status, 'canceled');
+    } finally {
+      for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
+    }
+  });
+
   it('deletes jobs with their tasks, one or in bulk', async () => {
     const sleeping = await sleepWorkers(s);
     try {

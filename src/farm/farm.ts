@@ -83,6 +83,8 @@ export class Farm {
     switch (command) {
       case 'start':
         if (!await this.jobs.setJobStatus(job.id, 'queued', 'queued', from)) return false;
+        // Its last task may have finished while it was paused: then it is done now.
+        await finishIfDone(this.jobs, job.id);
         this.seeder.wake();
         return true;
       case 'stop':
