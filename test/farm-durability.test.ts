@@ -8,16 +8,17 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ADMIN_PASSWORD } from './helpers/auth.js';
 import { startMeridian } from './helpers/child.js';
-import { expectedTiles, farm, waitForJob } from './helpers/farm.js';
+import { expectedTiles, farm, sleepWorkers, waitForJob } from './helpers/farm.js';
 import { tempData } from './helpers/server.js';
 
 /** "z/x/y" → file identity (inode and modification time in ns) of every stored tile. */
 function storedFiles(root: string): Map<string, string> {
   if (!existsSync(root)) return new Map();
-  return new Map(readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => {
+  // A .tmp file is a write the kill interrupted: not a stored tile (the store deletes it at start).
+  return new Map(readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.endsWith('.tmp')).map((e) => {
     const full = join(e.parentPath, e.name);
     const st = statSync(full, { bigint: true });
-    return [relative(root, full).split(sep).join('/').replace(/\.mvt$/, ''), `${st.ino}:${st.mtimeNs}`];
+    return [relative(root, full).split(sep).join('/').replace(/\.(mvt|png)$/, ''), `${st.ino}:${st.mtimeNs}`];
   }));
 }
 
@@ -73,6 +74,42 @@ describe('seeding across a kill -9', () => {
       assert.ok(tasks.every((t) => t.status === 'completed' && t.next_index === t.tiles_total));
     } finally {
       db.close();
+    }
+  });
+
+  it('queues again the tasks of a manager that stopped answering, and another manager sharing the database finishes the job', async () => {
+    const shared = tempData({ copySample: true });
+    const common = { ...env, MERIDIAN_MANAGER_TIMEOUT_S: '2' };
+    // Two instances over one database (one job queue), each with its own tile store.
+    const a = await startMeridian(['--data', shared], { ...common, MERIDIAN_TILE_STORE: 'tiles-a' });
+    const b = await startMeridian(['--data', shared], { ...common, MERIDIAN_TILE_STORE: 'tiles-b' });
+    try {
+      const managers = (await farm(a, 'GET', '/managers')).body.managers;
+      assert.equal(managers.length, 2, 'both instances registered in the shared database');
+      const [aWorker] = await sleepWorkers(a);
+      // PNG tiles take milliseconds each, so a task of 128 or 256 tiles runs long enough to be killed inside.
+      const bbox = [-180, -85, 0, 85], zoom = [4, 5];
+      const id = (await farm(b, 'POST', '/jobs', { type: 'seed', format: 'png', resources: [3], zoom, bbox })).body.id;
+      const active = async () => (await farm(a, 'GET', `/tasks?job=${id}`)).body.tasks.filter((t: any) => t.status === 'active');
+      while (!(await active()).some((t: any) => t.counts.tiles_done > 0));
+      b.proc.kill('SIGKILL');
+      await b.exited;
+      const held = await active();
+      assert.equal(held.length, 1, 'the killed manager held a task');
+      assert.equal((await farm(a, 'POST', '/workers', { id: aWorker, status: 'awake' })).status, 204);
+      const done = await waitForJob(a, id, ['completed', 'failed'], 120_000);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.progress.tiles_done, expectedTiles(bbox, zoom).length);
+      assert.ok(a.logs.some((l) => l.msg === 'seeding tasks of a silent manager queued again'));
+      const resumed = (await farm(a, 'GET', `/tasks/${held[0].id}`)).body;
+      assert.deepEqual([resumed.status, resumed.worker.manager], ['completed', managers.find((m: any) => m.name.endsWith('tiles-a')).uuid], 'the task was finished by the live manager');
+      // Each store holds what its instance made; together, the whole area.
+      const made = new Set([...storedFiles(join(shared, 'tiles-a', 'png', '3')).keys(), ...storedFiles(join(shared, 'tiles-b', 'png', '3')).keys()]);
+      assert.deepEqual([...made].sort(), expectedTiles(bbox, zoom), 'the two stores together hold the whole area');
+    } finally {
+      for (const c of [a, b]) c.proc.kill('SIGKILL');
+      await Promise.all([a.exited, b.exited]);
+      rmSync(shared, { recursive: true, force: true });
     }
   });
 });

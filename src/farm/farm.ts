@@ -34,7 +34,7 @@ export class Farm {
   readonly settings: Settings;
 
   private constructor(private readonly services: FarmServices, readonly jobs: JobStore, readonly manager: string) {
-    this.seeder = new Seeder(services, jobs, manager, services.config.seedConcurrency);
+    this.seeder = new Seeder(services, jobs, manager, services.config.seedConcurrency, services.config.managerTimeout * 1000);
     this.settings = new Settings(services.config, services.tileStore, services.pool.size, (s) => this.seeder.setConcurrency(s.seed_concurrency));
   }
 

@@ -28,10 +28,19 @@ export interface JobStore {
    * position) for `worker` of `manager`, marking it and its job active; undefined when none is left.
    */
   claimTask(worker: string, manager: string): Promise<TaskRecord | undefined>;
-  saveProgress(id: string, progress: TaskProgress): Promise<void>;
+  /**
+   * Saves a running task's progress if `worker` of `manager` still holds it; false when it was taken
+   * away (queued again because the manager looked stopped), so the worker lets it go.
+   */
+  saveProgress(id: string, worker: string, manager: string, progress: TaskProgress): Promise<boolean>;
   markCleared(id: string): Promise<void>;
   /** Tasks a manager's workers were running when it stopped go back to the queue (kept progress). */
   requeueInterrupted(manager: string): Promise<number>;
+  /**
+   * Tasks running on other managers that were last seen before `before` (epoch ms) go back to the
+   * queue: those managers stopped without saying so.
+   */
+  requeueAbandoned(before: number, except: string): Promise<number>;
   /** Whether a job still has tasks queued or active. */
   hasOpenTasks(jobId: string): Promise<boolean>;
 
@@ -40,4 +49,6 @@ export interface JobStore {
   /** Registers a manager by name (re-registering keeps its uuid); answers the record. */
   registerManager(name: string, url: string | null, totalWorkers: number): Promise<ManagerRecord>;
   setManagerWorkers(uuid: string, totalWorkers: number): Promise<boolean>;
+  /** A manager's heartbeat: it is alive now. */
+  touchManager(uuid: string): Promise<void>;
 }

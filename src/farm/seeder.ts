@@ -42,9 +42,12 @@ export class Seeder {
   private readonly interrupted = new Set<string>();
   private wakers = new Set<() => void>();
   private loops: Promise<void>[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly services: FarmServices, private readonly jobs: JobStore, readonly manager: string, private concurrency: number) {
+  constructor(private readonly services: FarmServices, private readonly jobs: JobStore, readonly manager: string, private concurrency: number,
+    /** Another manager silent this long (ms) is taken for stopped. */
+    private readonly managerTimeoutMs: number) {
     this.slots = Array.from({ length: services.pool.size }, (_, i) => ({ id: `worker-${i + 1}`, asleep: false, task: null, meter: new RateMeter(), running: null }));
   }
 
@@ -54,10 +57,24 @@ export class Seeder {
     const requeued = await this.jobs.requeueInterrupted(this.manager);
     if (requeued) this.services.log.info({ tasks: requeued }, 'seeding tasks interrupted by a stop queued again');
     this.loops = this.slots.map((slot, i) => this.loop(slot, i));
+    // Beats three times per timeout, so one late beat never makes this manager look stopped.
+    this.heartbeat = setInterval(() => this.beat().catch((err) => this.services.log.error({ err }, 'seeding heartbeat failed')), this.managerTimeoutMs / 3);
+    this.heartbeat.unref();
+  }
+
+  /** Says this manager is alive, and queues again the tasks of managers that stopped saying so. */
+  private async beat(): Promise<void> {
+    await this.jobs.touchManager(this.manager);
+    const requeued = await this.jobs.requeueAbandoned(Date.now() - this.managerTimeoutMs, this.manager);
+    if (requeued) {
+      this.services.log.warn({ tasks: requeued }, 'seeding tasks of a silent manager queued again');
+      this.wake();
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.heartbeat);
     this.wake();
     await Promise.all(this.loops);
   }
@@ -173,12 +190,12 @@ export class Seeder {
       slot.meter.add();
       meter.add();
       if (Date.now() - saved >= SAVE_MS) {
-        await this.jobs.saveProgress(task.id, progress);
+        if (!await this.save(slot, task, progress)) return;
         saved = Date.now();
         await this.logProgress(job);
       }
     }
-    await this.jobs.saveProgress(task.id, progress);
+    if (!await this.save(slot, task, progress)) return;
     if (progress.nextIndex < task.tilesTotal) {
       // Stopped early: by a command (which sets the statuses), by sleep or by shutdown (queued again for later).
       if (!this.closed) await this.jobs.setTaskStatus(task.id, 'queued', 'worker went to sleep', ['active']);
@@ -187,6 +204,13 @@ export class Seeder {
     const status = progress.failed > 0 ? 'failed' : 'completed';
     await this.jobs.setTaskStatus(task.id, status, `${progress.generated} generated, ${progress.skipped} skipped, ${progress.failed} failed`, ['active']);
     await this.finishJob(job);
+  }
+
+  /** Saves progress; false (logged) when another manager has taken the task meanwhile. */
+  private async save(slot: Slot, task: TaskRecord, progress: TaskProgress): Promise<boolean> {
+    if (await this.jobs.saveProgress(task.id, slot.id, this.manager, progress)) return true;
+    this.services.log.warn({ task: task.id, worker: slot.id }, 'seeding task taken by another manager; letting it go');
+    return false;
   }
 
   private async finishJob(job: JobRecord): Promise<void> {

@@ -136,9 +136,9 @@ export class SqliteJobStore implements JobStore {
     })();
   }
 
-  async saveProgress(id: string, p: TaskProgress): Promise<void> {
-    this.sql('UPDATE farm_task SET next_index = ?, tiles_generated = ?, tiles_skipped = ?, tiles_failed = ?, updated = ? WHERE id = ?')
-      .run(p.nextIndex, p.generated, p.skipped, p.failed, Date.now(), id);
+  async saveProgress(id: string, worker: string, manager: string, p: TaskProgress): Promise<boolean> {
+    return this.sql(`UPDATE farm_task SET next_index = ?, tiles_generated = ?, tiles_skipped = ?, tiles_failed = ?, updated = ?
+      WHERE id = ? AND worker = ? AND manager = ?`).run(p.nextIndex, p.generated, p.skipped, p.failed, Date.now(), id, worker, manager).changes > 0;
   }
 
   async markCleared(id: string): Promise<void> {
@@ -148,6 +148,11 @@ export class SqliteJobStore implements JobStore {
   async requeueInterrupted(manager: string): Promise<number> {
     return this.sql(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'interrupted, queued again', updated = ?
       WHERE status = 'active' AND manager = ?`).run(Date.now(), manager).changes;
+  }
+
+  async requeueAbandoned(before: number, except: string): Promise<number> {
+    return this.sql(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'its manager stopped answering, queued again', updated = ?
+      WHERE status = 'active' AND manager <> ? AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < ?)`).run(Date.now(), except, before).changes;
   }
 
   async hasOpenTasks(jobId: string): Promise<boolean> {
@@ -169,6 +174,10 @@ export class SqliteJobStore implements JobStore {
       ON CONFLICT (name) DO UPDATE SET url = excluded.url, total_workers = excluded.total_workers, last_seen = excluded.last_seen`)
       .run(randomUUID(), name, url, totalWorkers, now, now);
     return managerOf(this.sql('SELECT * FROM farm_manager WHERE name = ?').get(name) as ManagerRow);
+  }
+
+  async touchManager(uuid: string): Promise<void> {
+    this.sql('UPDATE farm_manager SET last_seen = ? WHERE uuid = ?').run(Date.now(), uuid);
   }
 
   async setManagerWorkers(uuid: string, totalWorkers: number): Promise<boolean> {

@@ -17,7 +17,10 @@ function clampLatitudes([minx, miny, maxx, maxy]: BBox): BBox {
   return [minx, Math.max(miny, -MAX_LATITUDE), maxx, Math.min(maxy, MAX_LATITUDE)];
 }
 
-/** The block of every tile meeting `bbox` at `z`. */
+/**
+ * The block of every tile `bbox` reaches into at `z` (sphericalmercator works in whole pixels: a
+ * tile the box only touches at its right or bottom edge, or enters by less than a pixel, is not).
+ */
 export function zoomBlock(bbox: BBox, z: number): TileBlock {
   const r = mercator.xyz(clampLatitudes(bbox), z);
   const last = 2 ** z - 1;

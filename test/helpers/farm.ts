@@ -1,6 +1,5 @@
 // Farm API helpers for tests: calls as administrator, waiting for a job's status, the tiles a box
 // covers (computed here from the slippy-map formulas, independently of the server's code).
-import type { TestServer } from './server.js';
 import { ADMIN } from './auth.js';
 
 export const FARM = '/farm/api/v3';
@@ -23,27 +22,28 @@ export async function waitForJob(s: { url: string }, id: string, statuses: strin
   }
 }
 
-const lonToX = (lon: number, z: number) => Math.floor(((lon + 180) / 360) * 2 ** z);
+/** Position in tiles (fractional) of a longitude and a latitude at zoom z. */
+const lonToX = (lon: number, z: number) => ((lon + 180) / 360) * 2 ** z;
 const latToY = (lat: number, z: number) => {
   const r = (lat * Math.PI) / 180;
-  return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z);
+  return ((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z;
 };
 
-/** "z/x/y" of every tile meeting the box at each zoom. */
+/** "z/x/y" of every tile the box reaches into (a tile it only touches at its right or bottom edge is not). */
 export function expectedTiles([minx, miny, maxx, maxy]: number[], [z0, z1]: number[]): string[] {
   const out: string[] = [];
   for (let z = z0; z <= z1; z++) {
     const last = 2 ** z - 1;
     const clamp = (v: number) => Math.min(Math.max(v, 0), last);
-    for (let x = clamp(lonToX(minx, z)); x <= clamp(lonToX(maxx, z)); x++) {
-      for (let y = clamp(latToY(Math.min(maxy, 85.05), z)); y <= clamp(latToY(Math.max(miny, -85.05), z)); y++) out.push(`${z}/${x}/${y}`);
-    }
+    const x0 = clamp(Math.floor(lonToX(minx, z))), x1 = clamp(Math.ceil(lonToX(maxx, z)) - 1);
+    const y0 = clamp(Math.floor(latToY(Math.min(maxy, 85.05), z))), y1 = clamp(Math.ceil(latToY(Math.max(miny, -85.05), z)) - 1);
+    for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) out.push(`${z}/${x}/${y}`);
   }
   return out.sort();
 }
 
 /** Puts every awake worker to sleep; answers their ids. */
-export async function sleepWorkers(s: TestServer): Promise<string[]> {
+export async function sleepWorkers(s: { url: string }): Promise<string[]> {
   const awake = (await farm(s, 'GET', '/workers')).body.workers.filter((w: any) => w.status === 'awake').map((w: any) => w.id);
   for (const id of awake) await farm(s, 'POST', '/workers', { id, status: 'asleep' });
   return awake;
