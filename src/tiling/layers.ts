@@ -16,7 +16,10 @@ export const TILE_TASK = 'mvt.tile';
 /** Preparing a large layer takes seconds, far more than a tile; it must not hit the tile timeout. */
 const PREPARE_TIMEOUT_MS = 10 * 60_000;
 
-export const layerKey = (id: number) => `mvt:${id}`;
+/** A catalog layer's id, or a QGIS project layer's ref (see qgis/project-resource.ts). */
+export type LayerRef = number | string;
+
+export const layerKey = (ref: LayerRef) => `mvt:${ref}`;
 
 export class MvtLayers {
   private readonly prepared = new WeakMap<MemoryLayer, Promise<MvtLayerData>>();
@@ -28,14 +31,14 @@ export class MvtLayers {
     pool.register(TILE_TASK, taskModule('./tile-task.js', import.meta.url));
   }
 
-  /** What a tile task needs to hold for layer `id`. */
-  source(id: number, layer: FeatureLayer): LayerSource {
+  /** What a tile task needs to hold for layer `ref`. */
+  source(ref: LayerRef, layer: FeatureLayer): LayerSource {
     if (!(layer instanceof MemoryLayer)) {
-      throw new ApiError(501, 'NOT_TILEABLE', `Layer ${id} is not held in memory; only such layers are tiled yet.`);
+      throw new ApiError(501, 'NOT_TILEABLE', `Layer ${ref} is not held in memory; only such layers are tiled yet.`);
     }
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
-    return { key: layerKey(id), version, data: () => this.prepare(id, layer) };
+    return { key: layerKey(ref), version, data: () => this.prepare(ref, layer) };
   }
 
   /**
@@ -57,7 +60,12 @@ export class MvtLayers {
     }
   }
 
-  private prepare(id: number, layer: MemoryLayer): Promise<MvtLayerData> {
+  /** Workers drop what they hold for a layer that is gone (an evicted or reloaded project's). */
+  forget(ref: LayerRef): void {
+    this.pool.forgetLayer(layerKey(ref));
+  }
+
+  private prepare(id: LayerRef, layer: MemoryLayer): Promise<MvtLayerData> {
     let ready = this.prepared.get(layer);
     if (!ready) {
       const started = Date.now();

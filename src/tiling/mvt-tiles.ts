@@ -6,7 +6,7 @@ import type { WorkerPool } from '../pool/pool.js';
 import type { FeatureLayer } from '../store/types.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
-import { MvtLayers, TILE_TASK, layerKey } from './layers.js';
+import { MvtLayers, TILE_TASK, layerKey, type LayerRef } from './layers.js';
 import type { TileAnswer, TileRequest } from './tile-task.js';
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
@@ -23,14 +23,19 @@ export const DEFAULT_MVT_OPTIONS: Readonly<MvtOptions> = { extent: 4096, simplif
 export const isDefaultMvt = (o: MvtOptions) =>
   o.extent === DEFAULT_MVT_OPTIONS.extent && o.simplification === DEFAULT_MVT_OPTIONS.simplification && o.padding === DEFAULT_MVT_OPTIONS.padding;
 
-/** The options as the memory cache keys them. */
-export const mvtCacheParams = (o: MvtOptions) => `${o.extent}/${o.simplification}/${o.padding}`;
+/** The options (and the project layers picked, if any) as the memory cache keys them. */
+export const mvtCacheParams = (o: MvtOptions, layers?: readonly string[]) =>
+  `${o.extent}/${o.simplification}/${o.padding}${layers ? `/layers=${layers.join(',')}` : ''}`;
 
-/** One MVT layer of a tile: the resource id (its layer is named `ngw:{id}`, as NextGIS Web names them) and its data. */
-export interface MvtTileLayer {
-  id: number;
-  layer: FeatureLayer;
-}
+/** One MVT layer of a tile and its data. */
+export type MvtTileLayer =
+  /** A catalog layer: its resource id (its MVT layer is named `ngw:{id}`, as NextGIS Web names them). */
+  | { id: number; layer: FeatureLayer }
+  /** A QGIS project's layer: its pool ref (see qgis/project-resource.ts) and its MVT layer name. */
+  | { ref: string; name: string; layer: FeatureLayer };
+
+const refOf = (l: MvtTileLayer): LayerRef => ('id' in l ? l.id : l.ref);
+const nameOf = (l: MvtTileLayer) => ('id' in l ? `ngw:${l.id}` : l.name);
 
 export class MvtTiles {
   private readonly layers: MvtLayers;
@@ -43,13 +48,18 @@ export class MvtTiles {
   /** The tile holding one MVT layer per entry of `layers`, in order; an empty body when no feature is in it. */
   async make(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS): Promise<CachedTile> {
     // Checked first so a layer that cannot be tiled fails even where the tile would be empty.
-    const sources = layers.map(({ id, layer }) => this.layers.source(id, layer));
+    const sources = layers.map((l) => this.layers.source(refOf(l), l.layer));
     if (!layers.some(({ layer }) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return mvtTile({ body: null, etag: null });
     const request: TileRequest = {
       ...at, ...options,
-      layers: layers.map(({ id }) => ({ key: layerKey(id), name: `ngw:${id}` })),
+      layers: layers.map((l) => ({ key: layerKey(refOf(l)), name: nameOf(l) })),
     };
     return mvtTile(await this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources }));
+  }
+
+  /** Workers drop what they hold for a layer that is gone (an evicted or replaced project's). */
+  forget(ref: LayerRef): void {
+    this.layers.forget(ref);
   }
 }
 
