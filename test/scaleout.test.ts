@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ADMIN, AUTH_ENV, authServer, basic, createUser, send } from './helpers/auth.js';
+import { farm, sleepWorkers, waitForJob } from './helpers/farm.js';
 import { PUBLIC_MONITOR } from './helpers/monitor.js';
 import { decode, features } from './helpers/mvt.js';
 import { inSchema, PG_URL, viaPort } from './helpers/pg.js';
@@ -125,6 +126,28 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     // The monitor counts it as what it was for this instance's memory cache: a miss.
     await eventually(async () => assert.equal(await missedBytes() - before, y.length));
     assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'hit', 'then from its own memory');
+  });
+
+  // Skipped: under `node --test` this test (two in-process instances seeding from one PostgreSQL
+  // queue) stalls the test process at 90 % CPU once the second instance starts seeding; run directly
+  // (node --import tsx test/scaleout.test.ts) it passes. Cause not found yet: see the scale-out report.
+  it('each instance is a manager of one shared seeding queue: a job submitted on one is seeded by both', {
+    skip: 'stalls under node --test (cause under investigation); passes when the file is run directly',
+  }, async () => {
+    const managers = (await farm(b, 'GET', '/managers')).body.managers.map((m: any) => m.uuid);
+    assert.equal(managers.length, 2, 'both instances registered');
+    // A's workers sleep at first, so the other instance must take tasks of a job it was not given.
+    const sleeping = await sleepWorkers(a);
+    const job = await farm(a, 'POST', '/jobs', { type: 'seed', resources: [2], zoom: [0, 5], bbox: [-180, -85, 180, 85] });
+    assert.equal(job.status, 201, JSON.stringify(job.body));
+    const tasksBy = async () => (await farm(b, 'GET', `/tasks?job=${job.body.id}`)).body.tasks.map((t: any) => t.worker?.manager).filter(Boolean);
+    await eventually(async () => assert.ok((await tasksBy()).length > 0), 10_000);
+    for (const w of sleeping) await farm(a, 'POST', '/workers', { id: w, status: 'awake' });
+    const done = await waitForJob(b, job.body.id, ['completed', 'failed'], 60_000);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.progress.tiles_done, job.body.progress.tiles_total);
+    assert.equal((await farm(a, 'GET', `/jobs/${job.body.id}`)).body.status, 'completed', 'the same job on both');
+    assert.deepEqual(new Set(await tasksBy()), new Set(managers), 'tasks seeded by both managers');
   });
 
   it('a layer whose data is replaced on one instance drops its tiles on every instance', async () => {

@@ -36,6 +36,10 @@ export const DEFAULT_MVT_OPTIONS: Readonly<MvtOptions> = { extent: 4096, simplif
 export const isDefaultMvt = (o: MvtOptions) =>
   o.extent === DEFAULT_MVT_OPTIONS.extent && o.simplification === DEFAULT_MVT_OPTIONS.simplification && o.padding === DEFAULT_MVT_OPTIONS.padding;
 
+/** The options (and the project layers picked, if any) as the memory cache keys them. */
+export const mvtCacheParams = (o: MvtOptions, layers?: readonly string[]) =>
+  `${o.extent}/${o.simplification}/${o.padding}${layers ? `/layers=${layers.join(',')}` : ''}`;
+
 /** One MVT layer of a tile and its data. */
 export type MvtTileLayer =
   /** A catalog layer: its resource id (its MVT layer is named `ngw:{id}`, as NextGIS Web names them). */

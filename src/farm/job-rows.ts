@@ -1,0 +1,33 @@
+// Farm rows as both SQL engines return them (BIGINTs read as numbers), and the records they hold.
+import type { JobRecord, JobStatus, ManagerRecord, TaskRecord, TaskStatus } from './types.js';
+
+export interface JobRow {
+  id: string; name: string; type: JobRecord['type']; format: JobRecord['format']; resources: string;
+  zoom_min: number; zoom_max: number; bbox: string; priority: number; status: JobStatus; activity: string;
+  tiles_total: number; created: number; updated: number;
+}
+
+export interface TaskRow {
+  id: string; job_id: string; position: number; z: number; x_min: number; x_max: number; y_min: number; y_max: number;
+  status: TaskStatus; activity: string; worker: string | null; manager: string | null; cleared: number; next_index: number;
+  tiles_total: number; tiles_generated: number; tiles_skipped: number; tiles_failed: number; updated: number;
+}
+
+export interface ManagerRow { uuid: string; name: string; url: string | null; total_workers: number; registered: number; last_seen: number }
+
+export const jobOf = (r: JobRow): JobRecord => ({
+  id: r.id, name: r.name, type: r.type, format: r.format, resources: JSON.parse(r.resources), zoom: [r.zoom_min, r.zoom_max],
+  bbox: JSON.parse(r.bbox), priority: r.priority, status: r.status, activity: r.activity, tilesTotal: r.tiles_total,
+  created: r.created, updated: r.updated,
+});
+
+export const taskOf = (r: TaskRow): TaskRecord => ({
+  id: r.id, jobId: r.job_id, position: r.position, z: r.z, xMin: r.x_min, xMax: r.x_max, yMin: r.y_min, yMax: r.y_max,
+  status: r.status, activity: r.activity, worker: r.worker, manager: r.manager, cleared: r.cleared === 1,
+  nextIndex: r.next_index, tilesTotal: r.tiles_total, generated: r.tiles_generated, skipped: r.tiles_skipped,
+  failed: r.tiles_failed, updated: r.updated,
+});
+
+export const managerOf = (r: ManagerRow): ManagerRecord => ({
+  uuid: r.uuid, name: r.name, url: r.url, totalWorkers: r.total_workers, registered: r.registered, lastSeen: r.last_seen,
+});

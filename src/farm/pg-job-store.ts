@@ -1,0 +1,181 @@
+// JobStore on PostgreSQL (MERIDIAN_DATABASE_URL): one queue that the seeding workers of every
+// instance take tasks from. Claiming locks the next queued task row with FOR UPDATE SKIP LOCKED,
+// so two instances asking at once get different tasks without waiting on each other.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { guarded } from '../store/postgis/connections.js';
+import type { JobStore } from './job-store.js';
+import { jobOf, managerOf, taskOf, type JobRow, type ManagerRow, type TaskRow } from './job-rows.js';
+import type { JobCounts, JobRecord, JobStatus, ManagerRecord, TaskProgress, TaskRecord, TaskStatus } from './types.js';
+
+/** BIGINT columns (epoch milliseconds, tile counts) as numbers, as SQLite gives them. */
+const NUMBERS: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+/** "column IN ($k, $k+1 …)" for values placed after `before` parameters. */
+const among = (column: string, values: readonly string[], before: number) =>
+  `${column} IN (${values.map((_, i) => `$${before + i + 1}`).join(', ')})`;
+
+export class PgJobStore implements JobStore {
+  constructor(private readonly db: pg.Pool) {}
+
+  private async rows<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], on: Queryable = this.db): Promise<R[]> {
+    return (await guarded('the jobs database', () => on.query<R>({ text, values, types: NUMBERS }))).rows;
+  }
+
+  private async changed(text: string, values: unknown[] = [], on: Queryable = this.db): Promise<number> {
+    return (await guarded('the jobs database', () => on.query({ text, values }))).rowCount ?? 0;
+  }
+
+  private async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await guarded('the jobs database', () => this.db.connect());
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async createJob(job: JobRecord, tasks: TaskRecord[]): Promise<void> {
+    await this.transaction(async (tx) => {
+      await this.changed(`INSERT INTO farm_job (id, name, type, format, resources, zoom_min, zoom_max, bbox, priority, status, activity,
+        tiles_total, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
+        job.id, job.name, job.type, job.format, JSON.stringify(job.resources), job.zoom[0], job.zoom[1], JSON.stringify(job.bbox),
+        job.priority, job.status, job.activity, job.tilesTotal, job.created, job.updated], tx);
+      for (const t of tasks) {
+        await this.changed(`INSERT INTO farm_task (id, job_id, position, z, x_min, x_max, y_min, y_max, status, activity, tiles_total, updated)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [t.id, t.jobId, t.position, t.z, t.xMin, t.xMax, t.yMin, t.yMax, t.status, t.activity, t.tilesTotal, t.updated], tx);
+      }
+    });
+  }
+
+  async job(id: string) {
+    const [row] = await this.rows<JobRow>('SELECT * FROM farm_job WHERE id = $1', [id]);
+    return row && jobOf(row);
+  }
+
+  async jobs(status?: JobStatus) {
+    const rows = status
+      ? await this.rows<JobRow>('SELECT * FROM farm_job WHERE status = $1 ORDER BY created DESC, id', [status])
+      : await this.rows<JobRow>('SELECT * FROM farm_job ORDER BY created DESC, id');
+    return rows.map(jobOf);
+  }
+
+  async setJobStatus(id: string, status: JobStatus, activity: string, from?: readonly JobStatus[]) {
+    const condition = from ? ` AND ${among('status', from, 4)}` : '';
+    return (await this.changed(`UPDATE farm_job SET status = $1, activity = $2, updated = $3 WHERE id = $4${condition}`,
+      [status, activity, Date.now(), id, ...(from ?? [])])) > 0;
+  }
+
+  async deleteJobs(ids: readonly string[]) {
+    return ids.length ? this.changed(`DELETE FROM farm_job WHERE ${among('id', ids, 0)}`, [...ids]) : 0;
+  }
+
+  async jobCounts(id: string): Promise<JobCounts> {
+    const [r] = await this.rows<JobCounts>(`SELECT COALESCE(SUM(tiles_total), 0)::float8 AS total, COALESCE(SUM(tiles_generated), 0)::float8 AS generated,
+      COALESCE(SUM(tiles_skipped), 0)::float8 AS skipped, COALESCE(SUM(tiles_failed), 0)::float8 AS failed, COALESCE(SUM(next_index), 0)::float8 AS done
+      FROM farm_task WHERE job_id = $1`, [id]);
+    return { ...r };
+  }
+
+  async task(id: string) {
+    const [row] = await this.rows<TaskRow>('SELECT * FROM farm_task WHERE id = $1', [id]);
+    return row && taskOf(row);
+  }
+
+  async tasks(jobId?: string) {
+    const rows = jobId
+      ? await this.rows<TaskRow>('SELECT * FROM farm_task WHERE job_id = $1 ORDER BY position', [jobId])
+      : await this.rows<TaskRow>('SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id ORDER BY farm_job.created DESC, job_id, position');
+    return rows.map(taskOf);
+  }
+
+  async setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]) {
+    const condition = from ? ` AND ${among('status', from, 4)}` : '';
+    return (await this.changed(`UPDATE farm_task SET status = $1, activity = $2, updated = $3 WHERE id = $4${condition}`,
+      [status, activity, Date.now(), id, ...(from ?? [])])) > 0;
+  }
+
+  async setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[]) {
+    await this.changed(`UPDATE farm_task SET status = $1, updated = $2 WHERE job_id = $3 AND ${among('status', from, 3)}`, [status, Date.now(), jobId, ...from]);
+  }
+
+  async resetJobTasks(jobId: string) {
+    await this.changed(`UPDATE farm_task SET status = 'queued', activity = '', worker = NULL, manager = NULL, cleared = 0, next_index = 0,
+      tiles_generated = 0, tiles_skipped = 0, tiles_failed = 0, updated = $1 WHERE job_id = $2`, [Date.now(), jobId]);
+  }
+
+  async claimTask(worker: string, manager: string): Promise<TaskRecord | undefined> {
+    return this.transaction(async (tx) => {
+      const now = Date.now();
+      // SKIP LOCKED: a task another instance is claiming right now is passed over, not waited for.
+      const [row] = await this.rows<TaskRow>(`UPDATE farm_task SET status = 'active', worker = $1, manager = $2, updated = $3
+        WHERE id = (SELECT farm_task.id FROM farm_task JOIN farm_job ON farm_job.id = farm_task.job_id
+          WHERE farm_task.status = 'queued' AND farm_job.status IN ('queued', 'active')
+          ORDER BY farm_job.priority DESC, farm_job.created, farm_job.id, farm_task.position
+          LIMIT 1 FOR UPDATE OF farm_task SKIP LOCKED)
+        RETURNING *`, [worker, manager, now], tx);
+      if (!row) return undefined;
+      await this.changed(`UPDATE farm_job SET status = 'active', activity = 'seeding', updated = $1 WHERE id = $2 AND status = 'queued'`, [now, row.job_id], tx);
+      return taskOf(row);
+    });
+  }
+
+  async saveProgress(id: string, worker: string, manager: string, p: TaskProgress) {
+    return (await this.changed(`UPDATE farm_task SET next_index = $1, tiles_generated = $2, tiles_skipped = $3, tiles_failed = $4, updated = $5
+      WHERE id = $6 AND worker = $7 AND manager = $8`, [p.nextIndex, p.generated, p.skipped, p.failed, Date.now(), id, worker, manager])) > 0;
+  }
+
+  async markCleared(id: string) {
+    await this.changed('UPDATE farm_task SET cleared = 1, updated = $1 WHERE id = $2', [Date.now(), id]);
+  }
+
+  async requeueInterrupted(manager: string) {
+    return this.changed(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'interrupted, queued again', updated = $1
+      WHERE status = 'active' AND manager = $2`, [Date.now(), manager]);
+  }
+
+  async requeueAbandoned(before: number, except: string) {
+    return this.changed(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'its manager stopped answering, queued again', updated = $1
+      WHERE status = 'active' AND manager <> $2 AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < $3)`, [Date.now(), except, before]);
+  }
+
+  async hasOpenTasks(jobId: string) {
+    return (await this.rows(`SELECT 1 FROM farm_task WHERE job_id = $1 AND status IN ('queued', 'active') LIMIT 1`, [jobId])).length > 0;
+  }
+
+  async managers() {
+    return (await this.rows<ManagerRow>('SELECT * FROM farm_manager ORDER BY registered, uuid')).map(managerOf);
+  }
+
+  async manager(uuid: string) {
+    const [row] = await this.rows<ManagerRow>('SELECT * FROM farm_manager WHERE uuid = $1', [uuid]);
+    return row && managerOf(row);
+  }
+
+  async registerManager(name: string, url: string | null, totalWorkers: number): Promise<ManagerRecord> {
+    const now = Date.now();
+    const [row] = await this.rows<ManagerRow>(`INSERT INTO farm_manager (uuid, name, url, total_workers, registered, last_seen) VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (name) DO UPDATE SET url = excluded.url, total_workers = excluded.total_workers, last_seen = excluded.last_seen
+      RETURNING *`, [randomUUID(), name, url, totalWorkers, now, now]);
+    return managerOf(row);
+  }
+
+  async touchManager(uuid: string) {
+    await this.changed('UPDATE farm_manager SET last_seen = $1 WHERE uuid = $2', [Date.now(), uuid]);
+  }
+
+  async setManagerWorkers(uuid: string, totalWorkers: number) {
+    return (await this.changed('UPDATE farm_manager SET total_workers = $1, last_seen = $2 WHERE uuid = $3', [totalWorkers, Date.now(), uuid])) > 0;
+  }
+}
