@@ -26,12 +26,16 @@ async function freePort(): Promise<number> {
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function request(url: string): Promise<{ status: number; body: Buffer; etag: string }> {
+interface Answer { status: number; body: Buffer; etag: string; serverMs: number }
+
+function request(url: string): Promise<Answer> {
   return new Promise((ok, fail) => {
     get(url, { agent, headers: { 'accept-encoding': 'identity' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => ok({ status: res.statusCode!, body: Buffer.concat(chunks), etag: String(res.headers.etag ?? '') }));
+      // Meridian's own time on the request (Server-Timing: app;dur=ms), without the network's.
+      const serverMs = Number(/app;dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''))?.[1] ?? NaN);
+      res.on('end', () => ok({ status: res.statusCode!, body: Buffer.concat(chunks), etag: String(res.headers.etag ?? ''), serverMs }));
     }).on('error', fail);
   });
 }
@@ -51,7 +55,7 @@ async function waitFor(url: string, child: ChildProcess): Promise<void> {
 /** Requests each path once, one at a time; returns per-request ms and the answers. */
 async function sequential(base: string, paths: string[]) {
   const ms: number[] = [];
-  const answers: { status: number; body: Buffer; etag: string }[] = [];
+  const answers: Answer[] = [];
   for (const p of paths) {
     const started = performance.now();
     answers.push(await request(base + p));
@@ -114,6 +118,7 @@ async function meridian(ds: Dataset, tiles: TileId[]) {
     const rps = await throughput(base, paths);
     return {
       loadMs: loaded - started, prepareMs: prepared - loaded, cold: cold.ms, warm: warm.ms, rps,
+      coldServer: cold.answers.map((a) => a.serverMs),
       bytes: cold.answers.reduce((a, r) => a + r.body.length, 0), answers: cold.answers, paths, peakRssMB: peakRssMB(child.pid!),
     };
   } finally {
@@ -122,7 +127,8 @@ async function meridian(ds: Dataset, tiles: TileId[]) {
   }
 }
 
-async function bare(paths: string[], answers: { status: number; body: Buffer; etag: string }[]): Promise<number> {
+/** The bare server's sequential latency (the HTTP floor per tile) and its throughput, on the same bytes. */
+async function bare(paths: string[], answers: Answer[]): Promise<{ ms: number[]; rps: number }> {
   const dir = join(WORK_DIR, 'bare');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -136,7 +142,10 @@ async function bare(paths: string[], answers: { status: number; body: Buffer; et
   const child = runChild(['--import', 'tsx', 'bench/bare-server.ts', join(dir, 'manifest.json')]);
   const port = await new Promise<string>((ok) => child.stdout!.once('data', (c) => ok(String(c).trim())));
   try {
-    return await throughput(`http://127.0.0.1:${port}`, paths);
+    const base = `http://127.0.0.1:${port}`;
+    await sequential(base, paths);
+    const { ms } = await sequential(base, paths);
+    return { ms, rps: await throughput(base, paths) };
   } finally {
     child.kill();
   }
@@ -168,14 +177,19 @@ async function main() {
     log(`${ds.name}: Meridian`);
     const m = await meridian(ds, tiles);
     log(`${ds.name}: bare node:http with the same bytes`);
-    const bareRps = await bare(m.paths, m.answers);
+    const floor = await bare(m.paths, m.answers);
+    const bareRps = floor.rps;
     log(`${ds.name}: naive geojson-vt + vt-pbf`);
     const n = await naive(ds, tilesFile);
     const cold = summarize(m.cold), warm = summarize(m.warm), nv = summarize(n.ms);
+    const coldServer = summarize(m.coldServer), http = summarize(floor.ms);
     rows.push([ds.name, 'Meridian cold (HTTP)', `load ${f1(m.loadMs)} + prepare ${f1(m.prepareMs)}`, f1(cold.p50), f1(cold.p95), f1(m.peakRssMB), `${(m.bytes / 1e6).toFixed(2)} MB`]);
+    rows.push([ds.name, 'Meridian cold (server time)', '', f1(coldServer.p50), f1(coldServer.p95), '', '']);
     rows.push([ds.name, 'Meridian warm (HTTP)', '', f1(warm.p50), f1(warm.p95), '', '']);
+    rows.push([ds.name, 'bare node:http, same bytes', '', f1(http.p50), f1(http.p95), '', '']);
     rows.push([ds.name, 'geojson-vt + vt-pbf', `parse ${f1(n.parseMs)} + index ${f1(n.indexMs)}`, f1(nv.p50), f1(nv.p95), f1(n.peakRssMB), `${(n.bytes / 1e6).toFixed(2)} MB`]);
-    ratios.push(`${ds.name}: naive p50 / Meridian cold p50 = ${f1(nv.p50 / cold.p50)}×, p95 ${f1(nv.p95 / cold.p95)}×`);
+    ratios.push(`${ds.name}: naive p50 / Meridian cold p50 = ${f1(nv.p50 / cold.p50)}×, p95 ${f1(nv.p95 / cold.p95)}× (Meridian over HTTP, whose bare floor is p50 ${f1(http.p50)} ms; naive in process)`);
+    ratios.push(`${ds.name}: naive p50 / Meridian cold server time p50 = ${f1(nv.p50 / coldServer.p50)}×, p95 ${f1(nv.p95 / coldServer.p95)}× (both without the network)`);
     // Per tile with each one's up-front work (index build / preparation) spread over the tile set.
     const amortized = (setup: number, total: number) => (setup + total) / tiles.length;
     ratios.push(`${ds.name}: per tile incl. setup spread over the set: naive ${f1(amortized(n.indexMs, nv.total))} ms (index), Meridian ${f1(amortized(m.prepareMs, cold.total))} ms (prepare) = ${f1(amortized(n.indexMs, nv.total) / amortized(m.prepareMs, cold.total))}×`);

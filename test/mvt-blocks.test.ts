@@ -93,3 +93,25 @@ test('a long line clipped at every zoom keeps its length inside the tile', async
     assert.ok(Math.abs(got - want) <= vertices * 1.5 + 2, `${tz}/${tx}/${ty}: length ${got}, source clipped ${want}`);
   }
 });
+
+test('low-zoom tiles cut at preparation hold what a worker cuts on request', async () => {
+  // A two-layer tile is always cut by a worker; a single-layer z0–z5 tile comes from preparation.
+  const decoded = async (path: string) => {
+    const res = await server.get(path, { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(res.status, 200, path);
+    return features(decode(new Uint8Array(await res.arrayBuffer())), 'ngw:1')
+      .map((f) => JSON.stringify([f.id, f.type, f.properties, f.loadGeometry()]));
+  };
+  let compared = 0;
+  for (let z = 0; z <= 5; z++) {
+    const [, x, y] = tileAt(10 + 20 * Math.cos(2), 5 + 20 * Math.sin(2), z);
+    const single = await decoded(`/api/resource/1/${z}/${x}/${y}.mvt`);
+    const cut = await decoded(`/api/component/feature_layer/mvt?resource=1,2&z=${z}&x=${x}&y=${y}`);
+    assert.deepEqual(single, cut, `${z}/${x}/${y}`);
+    compared += single.length;
+  }
+  assert.ok(compared >= 6);
+  // Beyond the pre-cut zooms, and where nothing is, tiles answer as before.
+  const empty = await server.get('/api/resource/1/3/0/7.mvt');
+  assert.equal(empty.status, 204);
+});

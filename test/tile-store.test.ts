@@ -30,6 +30,8 @@ test('MVT tiles are written to the store, served from it after a restart, and dr
     assert.equal(a.headers.get('x-tile-store'), 'miss');
     const body = Buffer.from(await a.arrayBuffer());
     const file = join(dataDir, 'tiles/mvt/2/1/1/0.mvt');
+    // The answer does not wait for the write.
+    for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(readFileSync(file), body);
     // Non-default parameters are not stored.
     const custom = await fetch(`${first.url}/api/resource/2/1/1/0.mvt?extent=512`);

@@ -8,7 +8,8 @@ import { MemoryLayer } from '../store/memory-layer.js';
 import { toTransfer } from '../store/packed.js';
 import type { FeatureLayer } from '../store/types.js';
 import { sharedCopy, type MvtLayerData } from './layer-data.js';
-import type { PrepareRequest } from './prepare-task.js';
+import { LowZoomIndex, type LowZoomRequest } from './low-zoom.js';
+import type { PreparedLayer, PrepareRequest } from './prepare-task.js';
 import { searchBoxes } from './project.js';
 
 export const PREPARE_TASK = 'mvt.prepare';
@@ -18,12 +19,20 @@ const PREPARE_TIMEOUT_MS = 10 * 60_000;
 
 export const layerKey = (id: number) => `mvt:${id}`;
 
+interface Prepared {
+  data: MvtLayerData;
+  lowZoom: LowZoomIndex;
+}
+
+/** Which low-zoom tiles to cut when layer `id` is prepared (see low-zoom.ts). */
+export type LowZoomPlan = (id: number, layer: MemoryLayer) => LowZoomRequest;
+
 export class MvtLayers {
-  private readonly prepared = new WeakMap<MemoryLayer, Promise<MvtLayerData>>();
+  private readonly prepared = new WeakMap<MemoryLayer, Promise<Prepared>>();
   private readonly versions = new WeakMap<FeatureLayer, number>();
   private nextVersion = 1;
 
-  constructor(private readonly pool: WorkerPool, private readonly log: Logger) {
+  constructor(private readonly pool: WorkerPool, private readonly log: Logger, private readonly lowZoomPlan: LowZoomPlan) {
     pool.register(PREPARE_TASK, taskModule('./prepare-task.js', import.meta.url));
     pool.register(TILE_TASK, taskModule('./tile-task.js', import.meta.url));
   }
@@ -35,7 +44,12 @@ export class MvtLayers {
     }
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
-    return { key: layerKey(id), version, data: () => this.prepare(id, layer) };
+    return { key: layerKey(id), version, data: () => this.prepare(id, layer).then((p) => p.data) };
+  }
+
+  /** The layer's pre-cut tile z/x/y (null: known empty; undefined: not pre-cut), once it is prepared. */
+  async lowZoomTile(id: number, layer: MemoryLayer, z: number, x: number, y: number) {
+    return (await this.prepare(id, layer)).lowZoom.tile(z, x, y);
   }
 
   /**
@@ -57,17 +71,20 @@ export class MvtLayers {
     }
   }
 
-  private prepare(id: number, layer: MemoryLayer): Promise<MvtLayerData> {
+  private prepare(id: number, layer: MemoryLayer): Promise<Prepared> {
     let ready = this.prepared.get(layer);
     if (!ready) {
       const started = Date.now();
       const request: PrepareRequest = {
         geometry: toTransfer(layer.geometry), fids: sharedCopy(Float64Array, layer.fids),
-        fields: layer.schema.fields, rows: layer.rows,
+        fields: layer.schema.fields, rows: layer.rows, lowZoom: this.lowZoomPlan(id, layer),
       };
-      ready = this.pool.run<MvtLayerData>(PREPARE_TASK, request, { timeoutMs: PREPARE_TIMEOUT_MS });
+      ready = this.pool.run<PreparedLayer>(PREPARE_TASK, request, { timeoutMs: PREPARE_TIMEOUT_MS })
+        .then(({ data, lowZoom }) => ({ data, lowZoom: new LowZoomIndex(lowZoom) }));
       ready.then(
-        () => this.log.info({ resource: id, features: layer.fids.length, ms: Date.now() - started }, 'layer prepared for tiles'),
+        ({ lowZoom }) => this.log.info({
+          resource: id, features: layer.fids.length, ms: Date.now() - started, lowZoomTiles: lowZoom.count, lowZoomBytes: lowZoom.bytes,
+        }, 'layer prepared for tiles'),
         () => this.prepared.delete(layer), // let the next request try again
       );
       this.prepared.set(layer, ready);

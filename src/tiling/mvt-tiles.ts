@@ -6,6 +6,7 @@ import type { WorkerPool } from '../pool/pool.js';
 import type { FeatureLayer } from '../store/types.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
+import { MemoryLayer } from '../store/memory-layer.js';
 import { MvtLayers, TILE_TASK, layerKey } from './layers.js';
 import type { TileAnswer, TileRequest } from './tile-task.js';
 
@@ -23,6 +24,16 @@ export const DEFAULT_MVT_OPTIONS: Readonly<MvtOptions> = { extent: 4096, simplif
 export const isDefaultMvt = (o: MvtOptions) =>
   o.extent === DEFAULT_MVT_OPTIONS.extent && o.simplification === DEFAULT_MVT_OPTIONS.simplification && o.padding === DEFAULT_MVT_OPTIONS.padding;
 
+/** The MVT layer name of resource `id`, as NextGIS Web names them. */
+export const mvtLayerName = (id: number) => `ngw:${id}`;
+
+/**
+ * Tiles cut when a layer is prepared (low-zoom.ts): z0–z5, as geojson-vt pre-cuts (its indexMaxZoom),
+ * in at most a quarter of the layer's coordinate bytes and 64 MB.
+ */
+const LOW_ZOOM_MAX = 5;
+const lowZoomBytes = (layer: MemoryLayer) => Math.min(64 * 2 ** 20, layer.geometry.coords.byteLength / 4);
+
 /** One MVT layer of a tile: the resource id (its layer is named `ngw:{id}`, as NextGIS Web names them) and its data. */
 export interface MvtTileLayer {
   id: number;
@@ -33,7 +44,9 @@ export class MvtTiles {
   private readonly layers: MvtLayers;
 
   constructor(private readonly pool: WorkerPool, log: Logger, catalog: Catalog) {
-    this.layers = new MvtLayers(pool, log);
+    this.layers = new MvtLayers(pool, log, (id, layer) => ({
+      name: mvtLayerName(id), params: DEFAULT_MVT_OPTIONS, maxZoom: LOW_ZOOM_MAX, maxBytes: lowZoomBytes(layer),
+    }));
     catalog.onLayerChange((id) => this.layers.changed(id, catalog.layerState(id)));
   }
 
@@ -42,9 +55,13 @@ export class MvtTiles {
     // Checked first so a layer that cannot be tiled fails even where the tile would be empty.
     const sources = layers.map(({ id, layer }) => this.layers.source(id, layer));
     if (!layers.some(({ layer }) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return mvtTile({ body: null, etag: null });
+    if (layers.length === 1 && at.z <= LOW_ZOOM_MAX && isDefaultMvt(options) && layers[0].layer instanceof MemoryLayer) {
+      const low = await this.layers.lowZoomTile(layers[0].id, layers[0].layer, at.z, at.x, at.y);
+      if (low !== undefined) return mvtTile(low ?? { body: null, etag: null });
+    }
     const request: TileRequest = {
       ...at, ...options,
-      layers: layers.map(({ id }) => ({ key: layerKey(id), name: `ngw:${id}` })),
+      layers: layers.map(({ id }) => ({ key: layerKey(id), name: mvtLayerName(id) })),
     };
     return mvtTile(await this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources }));
   }
@@ -52,7 +69,8 @@ export class MvtTiles {
 
 function mvtTile({ body, etag }: TileAnswer): CachedTile {
   return {
-    body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0),
+    // A worker's answer is moved here; a pre-cut tile is copied out of its shared block.
+    body: !body ? Buffer.alloc(0) : body.buffer instanceof SharedArrayBuffer ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     etag: etag ?? '""', contentType: MVT_CONTENT_TYPE,
   };
 }

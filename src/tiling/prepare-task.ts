@@ -1,6 +1,6 @@
 // Worker task "mvt.prepare": everything a layer needs before its first tile, computed once per
 // layer version: Web Mercator coordinates, per-vertex importance, the block pyramids,
-// encoded attributes.
+// encoded attributes, and the low-zoom tiles (low-zoom.ts).
 import type { TaskHandler } from '../pool/pool.js';
 import type { PackedTransfer } from '../store/packed.js';
 import type { FieldDef, FieldValue } from '../store/types.js';
@@ -8,6 +8,7 @@ import { buildAttributeTable } from './attributes.js';
 import { partBlocks, vertexBlocks } from './blocks.js';
 import { markImportance } from './importance.js';
 import type { MvtLayerData } from './layer-data.js';
+import { cutLowZooms, type LowZoomRequest, type LowZoomTiles } from './low-zoom.js';
 import { projectCoords } from './project.js';
 
 export interface PrepareRequest {
@@ -15,9 +16,17 @@ export interface PrepareRequest {
   fids: Float64Array;
   fields: FieldDef[];
   rows: FieldValue[][];
+  lowZoom: LowZoomRequest;
 }
 
-const prepare: TaskHandler<PrepareRequest, MvtLayerData> = ({ geometry, fids, fields, rows }) => {
+export interface PreparedLayer {
+  /** What the tile workers hold. */
+  data: MvtLayerData;
+  /** Kept on the main thread. */
+  lowZoom: LowZoomTiles;
+}
+
+const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry, fids, fields, rows, lowZoom }) => {
   const world = new Float64Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length) * 8));
   projectCoords(geometry.coords, world);
   const importance = new Float32Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length / 2) * 4));
@@ -26,10 +35,11 @@ const prepare: TaskHandler<PrepareRequest, MvtLayerData> = ({ geometry, fids, fi
     const first = geometry.partVertices[p], end = geometry.partVertices[p + 1];
     if (end > first) markImportance(world, first, end - 1, importance);
   }
-  return {
-    geometry, fids, world, importance, 
+  const data: MvtLayerData = {
+    geometry, fids, world, importance,
     blocks: vertexBlocks(world, importance), parts: partBlocks(world, geometry.partVertices),
     attributes: buildAttributeTable(fields, rows),
   };
+  return { data, lowZoom: cutLowZooms(data, lowZoom) };
 };
 export default prepare;

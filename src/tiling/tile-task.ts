@@ -1,9 +1,9 @@
 // Worker task "mvt.tile": one tile with one MVT layer per requested layer, in order. Answers
 // no body for a tile without features, else the bytes (moved, not copied) and a strong ETag.
-import { createHash } from 'node:crypto';
 import { PbfWriter as Pbf } from 'pbf';
 import type { TaskHandler } from '../pool/pool.js';
 import type { MvtLayerData } from './layer-data.js';
+import { mvtEtag } from './low-zoom.js';
 import { writeTileLayer, type TileParams } from './tile.js';
 
 export interface TileRequest extends TileParams {
@@ -23,6 +23,6 @@ const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) => {
   if (features === 0) return { body: null, etag: null };
   const body = pbf.finish().slice();
   ctx.transfer(body.buffer as ArrayBuffer);
-  return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+  return { body, etag: mvtEtag(body) };
 };
 export default tileTask;
