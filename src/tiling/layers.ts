@@ -47,6 +47,22 @@ export class MvtLayers {
     return { key: layerKey(id), version, data: () => this.prepare(id, layer).then((p) => p.data) };
   }
 
+  /** The layer's tile data, once it is prepared. */
+  async data(id: number, layer: MemoryLayer): Promise<MvtLayerData> {
+    return (await this.prepare(id, layer)).data;
+  }
+
+  /**
+   * Whether the features near tile z/x/y hold at most `maxVertices` vertices (counting one more per
+   * feature) in all: such a tile costs less to cut than a trip to a worker. The count stops early.
+   */
+  fewVertices(layers: readonly MemoryLayer[], z: number, x: number, y: number, padding: number, maxVertices: number): boolean {
+    let count = 0;
+    return !layers.some(({ geometry: { index, featureParts, partVertices } }) => searchBoxes(z, x, y, padding, index.minX, index.maxX)
+      .some((b) => index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat,
+        (row) => (count += 1 + partVertices[featureParts[row + 1]] - partVertices[featureParts[row]]) > maxVertices)));
+  }
+
   /** The layer's pre-cut tile z/x/y (null: known empty; undefined: not pre-cut), once it is prepared. */
   async lowZoomTile(id: number, layer: MemoryLayer, z: number, x: number, y: number) {
     return (await this.prepare(id, layer)).lowZoom.tile(z, x, y);

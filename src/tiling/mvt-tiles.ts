@@ -1,5 +1,7 @@
-// Making MVT tiles of feature layers, for the tile endpoints and for seeding: a probe of the index
-// answers empty tiles on the main thread; the rest are cut and encoded in the worker pool.
+// Making MVT tiles of feature layers, for the tile endpoints and for seeding. On the main thread:
+// a probe of the index answers empty tiles, z0–z5 tiles come cut from the layer's preparation, and
+// tiles with few vertices near them (tens of microseconds of work, less than a worker trip) are
+// cut at once; the rest are cut and encoded in the worker pool.
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { WorkerPool } from '../pool/pool.js';
@@ -8,7 +10,7 @@ import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
 import { MemoryLayer } from '../store/memory-layer.js';
 import { MvtLayers, TILE_TASK, layerKey } from './layers.js';
-import type { TileAnswer, TileRequest } from './tile-task.js';
+import { cutTile, type TileAnswer, type TileRequest } from './tile-task.js';
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
 
@@ -33,6 +35,9 @@ export const mvtLayerName = (id: number) => `ngw:${id}`;
  */
 const LOW_ZOOM_MAX = 5;
 const lowZoomBytes = (layer: MemoryLayer) => Math.min(64 * 2 ** 20, layer.geometry.coords.byteLength / 4);
+
+/** Most vertices (plus one per feature) near a tile for it to be cut on the main thread: some 20–50 µs of work. */
+const MAIN_THREAD_VERTICES = 1024;
 
 /** One MVT layer of a tile: the resource id (its layer is named `ngw:{id}`, as NextGIS Web names them) and its data. */
 export interface MvtTileLayer {
@@ -63,6 +68,11 @@ export class MvtTiles {
       ...at, ...options,
       layers: layers.map(({ id }) => ({ key: layerKey(id), name: mvtLayerName(id) })),
     };
+    const memory = layers.flatMap(({ layer }) => (layer instanceof MemoryLayer ? [layer] : []));
+    if (memory.length === layers.length && this.layers.fewVertices(memory, at.z, at.x, at.y, options.padding, MAIN_THREAD_VERTICES)) {
+      const data = await Promise.all(memory.map((layer, i) => this.layers.data(layers[i].id, layer)));
+      return mvtTile(cutTile(request, (key) => data[request.layers.findIndex((l) => l.key === key)]));
+    }
     return mvtTile(await this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources }));
   }
 }
