@@ -170,7 +170,9 @@ describe('monitoring API with writes enabled', () => {
     assert.deepEqual(moved('bypass'), [1, bypass.body.length]);
     assert.ok(after.size > before.size && after.size <= after.max_size);
     // Only the memory miss asked the disk store (a miss there too: the tile was then written).
-    const storeAfter = await store();
+    let storeAfter = await store();
+    // The answer does not wait for the store's write.
+    for (let i = 0; i < 100 && storeAfter.size === storeBefore.size; i++) { await new Promise((r) => setTimeout(r, 20)); storeAfter = await store(); }
     assert.deepEqual([storeAfter.miss.responses - storeBefore.miss.responses, storeAfter.hit.responses - storeBefore.hit.responses], [1, 0]);
     assert.equal(storeAfter.size - storeBefore.size, first.body.length);
     const plugin = (await s.json('/monitor/1/tiles')).body;

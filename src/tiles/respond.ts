@@ -62,7 +62,8 @@ export async function sendTile(
     return;
   }
   ctx.set('Vary', 'Accept-Encoding');
-  const gzipped = ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
+  // Most tile clients send one of a few Accept-Encoding values: negotiate only when gzip may win.
+  const gzipped = /gzip|\*/.test(ctx.get('accept-encoding')) && ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
   // Each encoding is its own representation, so each has its own strong validator.
   const etag = gzipped ? `${tile.etag.slice(0, -1)}-gzip"` : tile.etag;
   ctx.set('ETag', etag);
