@@ -32,10 +32,12 @@ export async function throughStore(
   if (body) return { body, etag: tileEtag(body), contentType: TILE_FORMATS[address.format].contentType };
   const generations = store.generations(address.resources);
   const tile = await produce();
-  // The store only saves work for later: the answer does not wait for the write (files and a
-  // rename, on the thread pool), and a failed write must not fail the tile that was made.
-  store.write(address, tile.body, generations)
-    .catch((err) => services.log.warn({ err, address }, 'tile not written to the store'));
+  // The store only saves work for later: the write (a folder, a file and a rename) starts after
+  // the answer is on its way, and a failed write must not fail the tile that was made.
+  setImmediate(() => {
+    store.write(address, tile.body, generations)
+      .catch((err) => services.log.warn({ err, address }, 'tile not written to the store'));
+  });
   return tile;
 }
 
