@@ -22,6 +22,9 @@ import { TileStore } from './tiles/store.js';
 import { MvtTiles } from './tiling/mvt-tiles.js';
 import { Renderer } from './render/renderer.js';
 import { watchLayerSources } from './tiles/source-stamps.js';
+import { watchProjectSources } from './tiles/project-stamps.js';
+import { forgetReplacedLayers } from './qgis/project-resource.js';
+import { searchLayerKey } from './identify/offload.js';
 
 export interface Running {
   services: Services;
@@ -49,10 +52,12 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   monitor.setPool(poolSource(pool));
   const auth = await setUpAuth(config, catalog, log);
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
+  watchProjectSources(catalog, projects, tileCache, tileStore, log);
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
   const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
     mvtTiles: new MvtTiles(pool, log, catalog), renderer: new Renderer(pool, config, log, catalog),
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
+  forgetReplacedLayers(projects, (ref) => { services.mvtTiles.forget(ref); services.renderer.forget(ref); pool.forgetLayer(searchLayerKey(ref)); });
   await preloadProjects(projects, config.preloadProjects, log);
   const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);
   const layersLoaded = catalog.loadLayers(log, databases);

@@ -75,6 +75,9 @@ export class Catalog {
     if (cls.storage === 'postgis') {
       try { postgisSource(e); } catch (err) { throw new CatalogError(`resource ${e.id}: ${(err as Error).message}`); }
     }
+    if (cls.qgisProject && (typeof e.project !== 'string' || !e.project.trim())) {
+      throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "project" (its URI under the projects root)`);
+    }
     if (hasSource && typeof e.source !== 'string') throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "source"`);
     if (cls.styles === 'featureLayer' && typeof e.qml !== 'string' && (typeof e.style !== 'object' || e.style === null)) {
       throw new CatalogError(`resource ${e.id}: a ${e.cls} needs a "qml" file or a JSON "style"`);

@@ -14,6 +14,8 @@ export interface ResourceClass {
   style?: boolean;
   /** For styles: the kind of layer a style of this class draws (its parent). */
   styles?: 'featureLayer' | 'rasterLayer';
+  /** A QGIS project under the projects root (entry field `project`): its vector layers, with their embedded styles. */
+  qgisProject?: boolean;
 }
 
 const BASE = ['resource', 'metadata'];
@@ -34,5 +36,6 @@ export const RESOURCE_CLASSES: Record<string, ResourceClass> = {
   },
   qgis_vector_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true, styles: 'featureLayer' },
   raster_layer: { interfaces: ['IBboxLayer'], scopes: [...BASE, 'data'], rasterLayer: true },
+  qgis_project: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'datastruct', 'data'], qgisProject: true },
   raster_style: { interfaces: ['IRenderableStyle'], scopes: [...BASE, 'data'], style: true, styles: 'rasterLayer' },
 };

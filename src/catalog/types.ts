@@ -16,6 +16,8 @@ export interface ResourceEntry {
   style?: unknown;
   /** raster_style: colour ramp for a single-band raster (see render/raster-style.ts). */
   ramp?: unknown;
+  /** qgis_project: the project's URI under the projects root (`world`, `europe/rivers`). */
+  project?: string;
   /** ACL rules (auth/acl.ts), validated at start; replaced at run time by PUT /api/resource/{id}. */
   permissions?: unknown;
   [option: string]: unknown;

@@ -2,8 +2,9 @@
 // "layerId", "label", "fields", "parent"?}]}, plus the total "featureCount".
 import type { ResourceEntry } from '../catalog/types.js';
 import { jsonValue } from '../http/features.js';
-import type { Feature, LayerSchema } from '../store/types.js';
+import type { Feature } from '../store/types.js';
 import type { LayerHits } from './search.js';
+import type { IdentifySource } from './sources.js';
 
 export interface IdentifiedFeature {
   id: number;
@@ -12,6 +13,8 @@ export interface IdentifiedFeature {
   fields: Record<string, unknown>;
   /** The layer's parent group, when the caller may read it (as NGW does). */
   parent?: string;
+  /** Meridian's addition for a QGIS project: the project layer the feature belongs to. */
+  qgisLayer?: { id: string; name: string };
 }
 
 export interface LayerFeatures {
@@ -29,14 +32,22 @@ export function featureLabel(f: Feature, labelField: string | undefined): string
   return value === null ? `#${f.fid}` : String(value);
 }
 
-export function layerResult(entry: ResourceEntry, schema: LayerSchema, hits: LayerHits, parent: string | undefined): LayerFeatures {
-  const labelField = schema.fields.some((d) => d.keyname === entry.label_field) ? entry.label_field : undefined;
+export function layerResult(entry: ResourceEntry, source: IdentifySource, hits: LayerHits, parent: string | undefined): LayerFeatures {
+  const { schema } = source.layer;
+  const labelField = schema.fields.some((d) => d.keyname === source.labelField) ? source.labelField : undefined;
   const features = hits.features.map((f) => {
     const fields: Record<string, unknown> = {};
     for (const d of schema.fields) fields[d.keyname] = jsonValue(f.fields[d.keyname], d.datatype, 'iso');
     const out: IdentifiedFeature = { id: f.fid, layerId: entry.id, label: featureLabel(f, labelField), fields };
     if (parent !== undefined) out.parent = parent;
+    if (source.qgisLayer) out.qgisLayer = source.qgisLayer;
     return out;
   });
   return { featureCount: features.length, features, cut: hits.cut };
+}
+
+/** One resource's result from the results of its sources (one for a layer; a project's layers, in drawing order). */
+export function mergedResult(parts: LayerFeatures[]): LayerFeatures {
+  const features = parts.flatMap((p) => p.features);
+  return { featureCount: features.length, features, cut: parts.some((p) => p.cut) };
 }

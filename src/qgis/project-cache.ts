@@ -65,14 +65,27 @@ export class CachedProject {
   }
 }
 
+/** Hears that project `key` was loaded, reloaded or evicted; `previous` is the version it replaces, if any. */
+export type ProjectListener = (key: string, previous: CachedProject | undefined) => void;
+
 export class ProjectCache {
   /** In least-recently-used-first order (a Map keeps insertion order; a use re-inserts). */
   private readonly entries = new Map<string, CachedProject>();
   private readonly loading = new Map<string, Promise<CachedProject>>();
+  private readonly listeners: ProjectListener[] = [];
   /** Bumped by every load, reload and eviction. */
   generation = 0;
 
   constructor(readonly options: ProjectCacheOptions) {}
+
+  /** Calls `listener` on every load, reload and eviction (what was derived from the old version is stale). */
+  onChange(listener: ProjectListener): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(key: string, previous: CachedProject | undefined): void {
+    for (const listener of this.listeners) listener(key, previous);
+  }
 
   resolve(uri: string): ProjectRef {
     return resolveProjectUri(this.options.root, uri);
@@ -107,8 +120,11 @@ export class ProjectCache {
   /** Evicts (DELETE); false when it was not cached. */
   evict(uri: string): boolean {
     const key = this.entries.has(uri) ? uri : this.resolve(uri).key;
-    if (!this.entries.delete(key)) return false;
+    const previous = this.entries.get(key);
+    if (!previous) return false;
+    this.entries.delete(key);
     this.generation++;
+    this.changed(key, previous);
     this.options.log.info({ project: key }, 'project evicted');
     return true;
   }
@@ -138,7 +154,8 @@ export class ProjectCache {
     if (now - entry.checkedAt < this.options.checkInterval * 1000) return false;
     entry.checkedAt = now;
     try {
-      return (await stat(entry.project.filename)).mtimeMs !== entry.project.lastModified.getTime();
+      // Compared as Dates (whole milliseconds): mtimeMs carries fractions a Date drops, which would look like a change.
+      return (await stat(entry.project.filename)).mtime.getTime() !== entry.project.lastModified.getTime();
     } catch {
       this.evict(entry.key);
       throw new ApiError(404, 'PROJECT_NOT_FOUND', `Project "${entry.key}" no longer exists.`);
@@ -154,9 +171,12 @@ export class ProjectCache {
     const loading = readProject(ref.filename, this.options.root)
       .then((project) => {
         const entry = new CachedProject(ref.key, project, pinned, version ?? ++this.generation, this.options.log);
+        const previous = this.entries.get(ref.key);
         this.entries.delete(ref.key);
         this.entries.set(ref.key, entry);
-        this.options.log.info({ project: ref.key, layers: project.layers.length, bad: project.layers.filter((l) => !l.valid).length, ms: Date.now() - started }, 'project loaded');
+        this.changed(ref.key, previous);
+        const bad = project.layers.filter((l) => !l.valid).map((l) => `${l.name}: ${l.error}`);
+        this.options.log.info({ project: ref.key, layers: project.layers.length, bad: bad.length, ...(bad.length ? { badLayers: bad } : {}), ms: Date.now() - started }, 'project loaded');
         if (version === undefined) this.trim();
         return entry;
       })

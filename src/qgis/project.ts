@@ -1,12 +1,12 @@
 // A QGIS 3 project as Meridian sees it: title, CRS and map layers, each with its datasource checked
 // and its style kept as the QML QGIS would export for it.
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { basename, dirname, extname, relative } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, extname } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { insideFolder, PathEscapeError } from '../common/paths.js';
 import { layerSource, type LayerSource } from './datasource.js';
+import { layerTree, type LayerTree } from './layer-tree.js';
 import { ProjectFileError, readProjectXml } from './project-file.js';
+import { datasourceProblem } from './source-check.js';
 
 export interface QgisCrs {
   authid: string;
@@ -29,6 +29,12 @@ export interface ProjectLayer {
   error?: string;
   /** Has geometries (a table without geometry is not spatial). */
   spatial: boolean;
+  /** Shown on the project's map: checked in the layer tree, under checked groups. */
+  visible: boolean;
+  /** QGIS's "Identifiable" flag: identify (GetFeatureInfo) reports this layer. */
+  identifiable: boolean;
+  /** The field the layer's display expression names, when it is a plain field: what labels a feature. */
+  displayField?: string;
   /**
    * The layer's style as a QML document (the <maplayer> element re-rooted as <qgis>, byte for
    * byte as QGIS wrote it), for the QML renderer to parse.
@@ -41,6 +47,8 @@ export interface QgisProject {
   title: string;
   crs: QgisCrs | null;
   layers: ProjectLayer[];
+  /** Layer ids in the order QGIS draws them, bottom first. */
+  drawingOrder: string[];
   /** The file's modification time when it was read. */
   lastModified: Date;
 }
@@ -50,7 +58,7 @@ const parser = new XMLParser({
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
-  isArray: (name) => name === 'maplayer',
+  isArray: (name) => name === 'maplayer' || name === 'item',
 });
 
 type Node = Record<string, any> | string | undefined;
@@ -83,33 +91,28 @@ function asQml(rawLayer: string, version: string): string {
   return `<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n${body}\n`;
 }
 
-/** A file-based datasource is usable when it lies inside the projects root and can be read. */
-async function checkSource(source: LayerSource, root: string): Promise<string | undefined> {
-  if (!source.path) return undefined;
-  let path: string;
-  try {
-    path = insideFolder(root, relative(root, source.path));
-  } catch (e) {
-    if (e instanceof PathEscapeError) return 'datasource lies outside the projects root';
-    throw e;
-  }
-  try {
-    await access(path, constants.R_OK);
-    return undefined;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'datasource file does not exist' : 'datasource file cannot be read';
-  }
+/** `"name"` or `name`: a display expression that is just a field. */
+function plainField(expression: string): string | undefined {
+  return /^\s*(?:"((?:[^"]|"")+)"|([A-Za-z_]\w*))\s*$/.exec(expression)?.slice(1).find((f) => f !== undefined)?.replace(/""/g, '"');
 }
 
-async function readLayer(node: Record<string, any>, raw: string, version: string, projectDir: string, root: string): Promise<ProjectLayer> {
+/** The <custom-order> of the root group, top first, when the project draws in that order. */
+function customOrder(qgis: Record<string, any>): string[] | null {
+  const order = qgis['layer-tree-group']?.['custom-order'];
+  return order?.['@_enabled'] === '1' ? (order.item ?? []).map(text) : null;
+}
+
+async function readLayer(node: Record<string, any>, raw: string, version: string, projectDir: string, root: string, tree: LayerTree): Promise<ProjectLayer> {
   const provider = text(node.provider);
   const datasource = text(node.datasource);
   const type = String(node['@_type'] ?? '');
   const source = layerSource(provider, datasource, projectDir);
-  const error = await checkSource(source, root);
+  const error = await datasourceProblem(provider, datasource, source, root);
   const geometry = node['@_geometry'];
+  const id = text(node.id);
+  const displayField = plainField(text(node.previewExpression));
   return {
-    id: text(node.id),
+    id,
     name: text(node.layername),
     type,
     provider,
@@ -119,6 +122,9 @@ async function readLayer(node: Record<string, any>, raw: string, version: string
     valid: error === undefined,
     ...(error ? { error } : {}),
     spatial: type !== 'vector' || (geometry !== undefined && geometry !== 'No geometry' && node['@_wkbType'] !== 'NoGeometry'),
+    visible: tree.visible.has(id),
+    identifiable: text(node.flags?.Identifiable) !== '0',
+    ...(displayField ? { displayField } : {}),
     qml: asQml(raw, version),
   };
 }
@@ -136,13 +142,16 @@ export async function readProject(filename: string, root: string): Promise<QgisP
   const raws = rawMapLayers(xml);
   if (raws.length !== nodes.length) throw new ProjectFileError(`${filename}: unexpected <maplayer> layout`);
   const projectDir = dirname(filename);
-  const layers = await Promise.all(nodes.map((n, i) => readLayer(n, raws[i], version, projectDir, root)));
+  const tree = layerTree(xml, customOrder(qgis));
+  const layers = await Promise.all(nodes.map((n, i) => readLayer(n, raws[i], version, projectDir, root, tree)));
   return {
     filename,
     // QGIS leaves <title> empty until the user sets one; the file name is what QGIS shows then.
     title: text(qgis.title) || String(qgis['@_projectname'] ?? '') || basename(filename, extname(filename)),
     crs: crsOf(qgis.projectCrs),
     layers,
+    // Layers missing from the tree (hand-edited files) are drawn below the rest, in file order.
+    drawingOrder: [...layers.map((l) => l.id).filter((id) => !tree.drawingOrder.includes(id)), ...tree.drawingOrder.filter((id) => layers.some((l) => l.id === id))],
     lastModified: mtime,
   };
 }

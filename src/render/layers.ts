@@ -6,9 +6,10 @@ import { ApiError } from '../http/errors.js';
 import { MemoryLayer } from '../store/memory-layer.js';
 import { toTransfer } from '../store/packed.js';
 import type { FeatureLayer } from '../store/types.js';
+import type { LayerRef } from '../tiling/layers.js';
 import type { RenderLayerData } from './layer-render.js';
 
-export const renderLayerKey = (id: number) => `render:${id}`;
+export const renderLayerKey = (ref: LayerRef) => `render:${ref}`;
 
 export class RenderLayers {
   private readonly data = new WeakMap<MemoryLayer, RenderLayerData>();
@@ -17,18 +18,18 @@ export class RenderLayers {
 
   constructor(private readonly pool: WorkerPool) {}
 
-  source(id: number, layer: FeatureLayer): LayerSource {
+  source(ref: LayerRef, layer: FeatureLayer): LayerSource {
     if (!(layer instanceof MemoryLayer)) {
-      throw new ApiError(501, 'NOT_RENDERABLE', `Layer ${id} is not held in memory; only such layers are rendered yet.`);
+      throw new ApiError(501, 'NOT_RENDERABLE', `Layer ${ref} is not held in memory; only such layers are rendered yet.`);
     }
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
-    return { key: renderLayerKey(id), version, data: () => this.dataOf(layer) };
+    return { key: renderLayerKey(ref), version, data: () => this.dataOf(layer) };
   }
 
-  /** A layer's data changed: workers drop what they hold for it. */
-  changed(id: number): void {
-    this.pool.forgetLayer(renderLayerKey(id));
+  /** A layer's data changed or is gone: workers drop what they hold for it. */
+  changed(ref: LayerRef): void {
+    this.pool.forgetLayer(renderLayerKey(ref));
   }
 
   private dataOf(layer: MemoryLayer): RenderLayerData {

@@ -7,7 +7,9 @@ import type { Config } from '../config.js';
 import { ApiError } from '../http/errors.js';
 import { featureLayerOf } from '../http/resources.js';
 import { taskModule, type WorkerPool } from '../pool/pool.js';
+import type { ProjectVectorLayer } from '../qgis/project-resource.js';
 import type { FeatureLayer } from '../store/types.js';
+import type { LayerRef } from '../tiling/layers.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
 import { tileEtag } from '../tiles/store.js';
@@ -21,7 +23,8 @@ import { RENDER_TASK, type RenderRequest } from './task.js';
 import type { Frame } from './units.js';
 
 export type StyledLayer = { styleEntry: ResourceEntry; layerEntry: ResourceEntry } & (
-  | { kind: 'vector'; style: Style; layer: FeatureLayer }
+  /** `ref`: whose data the workers hold, the layer's id or a QGIS project layer's ref. */
+  | { kind: 'vector'; style: Style; layer: FeatureLayer; ref: LayerRef }
   | { kind: 'raster'; style: RasterStyle; raster: RasterInfo });
 
 /** What `entry` styles (a feature or a raster layer); 422 when it is not a style. */
@@ -48,7 +51,20 @@ export class Renderer {
     const layerEntry = this.catalog.get(styleEntry.parent!)!;
     return styles === 'rasterLayer'
       ? { kind: 'raster', styleEntry, layerEntry, style: this.book.rasterStyleOf(styleEntry), raster: await this.book.rasterOf(layerEntry) }
-      : { kind: 'vector', styleEntry, layerEntry, style: this.book.styleOf(styleEntry), layer: await featureLayerOf({ catalog: this.catalog }, layerEntry) };
+      : { kind: 'vector', styleEntry, layerEntry, style: this.book.styleOf(styleEntry), layer: await featureLayerOf({ catalog: this.catalog }, layerEntry), ref: layerEntry.id };
+  }
+
+  /** A QGIS project's layers (chosen and read) with the styles embedded in the project; one whose style cannot be drawn is left out. */
+  projectLayers(entry: ResourceEntry, projectKey: string, layers: readonly ProjectVectorLayer[]): StyledLayer[] {
+    return layers.flatMap((l): StyledLayer[] => {
+      const style = this.book.projectLayerStyle(projectKey, l.info);
+      return style ? [{ kind: 'vector', styleEntry: entry, layerEntry: entry, style, layer: l.layer, ref: l.ref }] : [];
+    });
+  }
+
+  /** Workers drop what they hold for a layer that is gone (an evicted or replaced project's). */
+  forget(ref: LayerRef): void {
+    this.sources.changed(ref);
   }
 
   /** The PNG of the styled layers over the frame, lower to upper; null when nothing is drawn. */
@@ -60,7 +76,7 @@ export class Renderer {
         request.layers.push({ kind: 'raster', raster: l.raster, style: l.style });
         continue;
       }
-      const source = this.sources.source(l.layerEntry.id, l.layer);
+      const source = this.sources.source(l.ref, l.layer);
       shipped.push(source);
       request.layers.push({ kind: 'vector', key: source.key, style: l.style });
     }

@@ -6,6 +6,7 @@ import { insideFolder } from '../common/paths.js';
 import { ApiError } from '../http/errors.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { ProjectLayer } from '../qgis/project.js';
 import { parseJsonStyle } from './json-style.js';
 import { parseQml, StyleError } from './qml.js';
 import { rasterInfo, RasterError, type RasterInfo } from './raster.js';
@@ -15,6 +16,8 @@ import type { Style } from './style.js';
 export class StyleBook {
   private readonly styles = new Map<number, Style | RasterStyle>();
   private readonly rasters = new Map<number, Promise<RasterInfo>>();
+  /** Per project version: its layer objects are new at each load. Null: the layer's style cannot be drawn. */
+  private readonly projectStyles = new WeakMap<ProjectLayer, Style | null>();
 
   constructor(private readonly config: Config, private readonly log: Logger) {}
 
@@ -46,6 +49,23 @@ export class StyleBook {
       if (style.unsupported.length) this.log.warn({ resource: entry.id, unsupported: style.unsupported }, 'style parts not drawn');
       return style;
     });
+  }
+
+  /** A QGIS project layer's embedded style; null (logged once) when it is not one Meridian can draw. */
+  projectLayerStyle(project: string, layer: ProjectLayer): Style | null {
+    let style = this.projectStyles.get(layer);
+    if (style === undefined) {
+      try {
+        style = parseQml(layer.qml);
+        if (style.unsupported.length) this.log.warn({ project, layer: layer.name, unsupported: style.unsupported }, 'style parts not drawn');
+      } catch (e) {
+        if (!(e instanceof StyleError)) throw e;
+        this.log.error({ project, layer: layer.name, error: e.message }, 'project layer style unusable; layer left out');
+        style = null;
+      }
+      this.projectStyles.set(layer, style);
+    }
+    return style;
   }
 
   rasterStyleOf(entry: ResourceEntry): RasterStyle {

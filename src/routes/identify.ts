@@ -5,11 +5,13 @@ import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
 import { bodyObject, readLargeJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
-import { featureLayerOf, resourceFor } from '../http/resources.js';
+import { resourceFor } from '../http/resources.js';
 import { parseIdentifyRequest } from '../identify/request.js';
-import { layerResult, type LayerResult } from '../identify/response.js';
+import { layerResult, mergedResult, type LayerResult } from '../identify/response.js';
 import { poolSearch } from '../identify/offload.js';
 import { identifyLayer, type RowSearch } from '../identify/search.js';
+import { identifySources } from '../identify/sources.js';
+import type { LayerRef } from '../tiling/layers.js';
 import type { Services } from '../services.js';
 
 const isDenied = (e: unknown) => e instanceof ApiError && (e.status === 401 || e.status === 403);
@@ -24,24 +26,28 @@ function readable(ctx: Context, services: Services, id: number, permission: 'dat
   }
 }
 
-async function identify(ctx: Context, services: Services, elsewhere: (id: number) => RowSearch): Promise<void> {
+async function identify(ctx: Context, services: Services, elsewhere: (ref: LayerRef) => RowSearch): Promise<void> {
   const req = parseIdentifyRequest(bodyObject(ctx));
   // Every layer is checked (404, 422, 503) before any is searched, so a bad id fails fast.
   const targets = await Promise.all(req.layers.map(async (id) => {
     const entry = readable(ctx, services, id, 'data.read');
-    return { id, entry, layer: entry && await featureLayerOf(services, entry) };
+    return { id, entry, sources: entry && await identifySources(services, entry) };
   }));
   const result: Record<string, LayerResult | number> = {};
   let total = 0;
-  for (const { id, entry, layer } of targets) {
-    if (!entry || !layer) { result[id] = { error: 'Forbidden' }; continue; }
-    const started = performance.now();
-    const hits = await identifyLayer(layer, req.area, req.limit, elsewhere(id));
+  for (const { id, entry, sources } of targets) {
+    if (!entry || !sources) { result[id] = { error: 'Forbidden' }; continue; }
     const parent = entry.parent === null ? null : readable(ctx, services, entry.parent, 'resource.read');
-    const layerJson = layerResult(entry, layer.schema, hits, parent?.display_name);
+    const parts = [];
+    for (const source of sources) {
+      const started = performance.now();
+      const hits = await identifyLayer(source.layer, req.area, req.limit, elsewhere(source.ref));
+      parts.push(layerResult(entry, source, hits, parent?.display_name));
+      services.log.debug({ id: ctx.state.requestId, layer: source.ref, hits: hits.features.length, cut: hits.cut, ms: performance.now() - started }, 'identify layer');
+    }
+    const layerJson = mergedResult(parts);
     result[id] = layerJson;
     total += layerJson.featureCount;
-    services.log.debug({ id: ctx.state.requestId, layer: id, hits: hits.features.length, cut: hits.cut, ms: performance.now() - started }, 'identify layer');
   }
   result.featureCount = total;
   ctx.body = result;

@@ -3,14 +3,16 @@
 // The main thread checks, caches and sends; tiling/mvt-tiles.ts makes the tiles.
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import type { ResourceEntry } from '../catalog/types.js';
 import { badParameter } from '../http/errors.js';
 import { optionalInt, optionalNumber, single } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
+import { LayerSelection, projectOf, projectVectorLayers } from '../qgis/project-resource.js';
 import type { Services } from '../services.js';
 import { tileAddress, type TileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
 import { sendTile } from '../tiles/respond.js';
-import { DEFAULT_MVT_OPTIONS, isDefaultMvt, type MvtOptions } from '../tiling/mvt-tiles.js';
+import { DEFAULT_MVT_OPTIONS, isDefaultMvt, type MvtOptions, type MvtTileLayer } from '../tiling/mvt-tiles.js';
 
 const MAX_RESOURCES = 64;
 
@@ -32,20 +34,39 @@ function mvtOptions(ctx: Context): MvtOptions {
   };
 }
 
+/** Two layers of one name in a tile could not be told apart. */
+function uniqueNames(layers: MvtTileLayer[]): void {
+  const seen = new Set<string>();
+  for (const l of layers) {
+    if (!('name' in l)) continue;
+    if (seen.has(l.name)) throw badParameter('resource', `gives two MVT layers named "${l.name}" (request them apart, or pick one with "layers")`);
+    seen.add(l.name);
+  }
+}
+
 export function mvtRoutes(services: Services): Router {
   const router = new Router();
 
+  /** A feature layer gives one MVT layer; a QGIS project one per usable vector layer, named as in QGIS. */
+  async function tileLayersOf(entry: ResourceEntry, select: LayerSelection | undefined): Promise<MvtTileLayer[]> {
+    if (!services.catalog.classOf(entry).qgisProject) return [{ id: entry.id, layer: await featureLayerOf(services, entry) }];
+    return projectVectorLayers(services.log, await projectOf(services, entry), 'tiles', select);
+  }
+
   async function serve(ctx: Context, idTexts: string[], idParam: string, at: TileAddress): Promise<void> {
     const options = mvtOptions(ctx);
+    const select = LayerSelection.parse(single(ctx.query.layers as string | string[] | undefined));
     // Every resource is checked (existence, permission, kind) before any work.
     const entries = idTexts.map((id) => resourceFor(ctx, services, id, 'data.read', idParam));
-    const featureLayers = await Promise.all(entries.map((e) => featureLayerOf(services, e)));
+    const tileLayers = (await Promise.all(entries.map((e) => tileLayersOf(e, select)))).flat();
+    select?.checkAllMatched();
+    uniqueNames(tileLayers);
     const ids = entries.map((e) => e.id);
-    const key = tileKey({ format: 'mvt', resources: ids, ...at, params: `${options.extent}/${options.simplification}/${options.padding}` });
+    const params = `${options.extent}/${options.simplification}/${options.padding}${select ? `/layers=${select.names.join(',')}` : ''}`;
+    const key = tileKey({ format: 'mvt', resources: ids, ...at, params });
     // Only tiles with the default parameters go to the disk store (the ones seeding makes).
-    const stored = isDefaultMvt(options) ? { format: 'mvt' as const, resources: ids, ...at } : undefined;
-    await sendTile(ctx, services, key, ids,
-      () => services.mvtTiles.make(ids.map((id, i) => ({ id, layer: featureLayers[i] })), at, options), stored);
+    const stored = isDefaultMvt(options) && !select ? { format: 'mvt' as const, resources: ids, ...at } : undefined;
+    await sendTile(ctx, services, key, ids, () => services.mvtTiles.make(tileLayers, at, options), stored);
   }
 
   router.get('/api/component/feature_layer/mvt', async (ctx) => {

@@ -7,6 +7,7 @@ import { single } from '../http/params.js';
 import { RENDER_DPI } from '../render/frame.js';
 import { emptyTile, transparentPng } from '../render/png.js';
 import { styledLayers } from '../render/service.js';
+import { LayerSelection } from '../qgis/project-resource.js';
 import { tileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
 import { matches, wantsBypass } from '../tiles/respond.js';
@@ -69,10 +70,14 @@ export function renderRoutes(services: Services): Router {
 
   const tile = async (ctx: Context, ids: string[], idParam: string, nd: 200 | 204) => {
     const at = tileAddress(q(ctx, 'z'), q(ctx, 'x'), q(ctx, 'y'));
-    const layers = await styledLayers(ctx, services, ids, idParam);
-    const key = tileKey({ format: 'png', resources: layers.map((l) => l.styleEntry.id), ...at });
+    const select = LayerSelection.parse(q(ctx, 'layers'));
+    const layers = await styledLayers(ctx, services, ids, idParam, select);
+    // Keyed by the requested resources: a project stands for however many layers it has now.
+    const resources = ids.map(Number);
+    const key = tileKey({ format: 'png', resources, ...at, params: select && `layers=${select.names.join(',')}` });
+    const madeFrom = [...new Set([...resources, ...layers.map((l) => l.layerEntry.id)])];
     // An empty tile is cached as an empty body and answered from the one shared PNG.
-    const { tile: cached, outcome } = await services.tileCache.get(key, layers.map((l) => l.layerEntry.id),
+    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom,
       () => services.renderer.tile(layers, at), wantsBypass(ctx));
     ctx.set('X-Tile-Cache', outcome);
     if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
@@ -92,7 +97,7 @@ export function renderRoutes(services: Services): Router {
 
   router.get('/api/component/render/image', async (ctx) => {
     const frame = imageFrame(ctx);
-    const layers = await styledLayers(ctx, services, resourceIds(ctx), 'resource');
+    const layers = await styledLayers(ctx, services, resourceIds(ctx), 'resource', LayerSelection.parse(q(ctx, 'layers')));
     const png = await services.renderer.image(layers, frame);
     sendPng(ctx, services, png ?? await transparentPng(frame.width, frame.height));
   });

@@ -6,21 +6,28 @@ import type { ResourceEntry } from '../catalog/types.js';
 import { badParameter } from '../http/errors.js';
 import { mayAccess, resourceFor } from '../http/resources.js';
 import { single } from '../http/params.js';
+import { projectJson } from '../qgis/project-json.js';
 import type { Services } from '../services.js';
 
 export function resourceRoutes(services: Services): Router {
   const router = new Router();
   const readable = (ctx: Context) => (entry: ResourceEntry) => mayAccess(ctx, services, entry, 'resource.read');
+  // A QGIS project's block needs the project loaded, which the catalog alone cannot say.
+  const describe = async (ctx: Context, entry: ResourceEntry) => {
+    const json = resourceJson(services, entry, readable(ctx));
+    if (services.catalog.classOf(entry).qgisProject) json.qgis_project = await projectJson(services, entry);
+    return json;
+  };
 
-  router.get('/api/resource/', (ctx) => {
+  router.get('/api/resource/', async (ctx) => {
     const parent = single(ctx.query.parent as string | string[] | undefined);
     if (parent === undefined) throw badParameter('parent', 'is required (the id of the resource whose children to list)');
     const entry = resourceFor(ctx, services, parent, 'resource.read', 'parent');
-    ctx.body = services.catalog.childrenOf(entry.id).filter(readable(ctx)).map((c) => resourceJson(services, c, readable(ctx)));
+    ctx.body = await Promise.all(services.catalog.childrenOf(entry.id).filter(readable(ctx)).map((c) => describe(ctx, c)));
   });
 
-  router.get('/api/resource/:id', (ctx) => {
-    ctx.body = resourceJson(services, resourceFor(ctx, services, ctx.params.id, 'resource.read'), readable(ctx));
+  router.get('/api/resource/:id', async (ctx) => {
+    ctx.body = await describe(ctx, resourceFor(ctx, services, ctx.params.id, 'resource.read'));
   });
 
   return router;

@@ -17,15 +17,18 @@ export const TILE_TASK = 'mvt.tile';
 /** Preparing a large layer takes seconds, far more than a tile; it must not hit the tile timeout. */
 const PREPARE_TIMEOUT_MS = 10 * 60_000;
 
-export const layerKey = (id: number) => `mvt:${id}`;
+/** A catalog layer's id, or a QGIS project layer's ref (see qgis/project-resource.ts). */
+export type LayerRef = number | string;
+
+export const layerKey = (ref: LayerRef) => `mvt:${ref}`;
 
 interface Prepared {
   data: MvtLayerData;
   lowZoom: LowZoomIndex;
 }
 
-/** Which low-zoom tiles to cut when layer `id` is prepared (see low-zoom.ts). */
-export type LowZoomPlan = (id: number, layer: MemoryLayer) => LowZoomRequest;
+/** Which low-zoom tiles to cut when layer `ref` is prepared (see low-zoom.ts). */
+export type LowZoomPlan = (ref: LayerRef, layer: MemoryLayer) => LowZoomRequest;
 
 export class MvtLayers {
   private readonly prepared = new WeakMap<MemoryLayer, Promise<Prepared>>();
@@ -37,19 +40,19 @@ export class MvtLayers {
     pool.register(TILE_TASK, taskModule('./tile-task.js', import.meta.url));
   }
 
-  /** What a tile task needs to hold for layer `id`. */
-  source(id: number, layer: FeatureLayer): LayerSource {
+  /** What a tile task needs to hold for layer `ref`. */
+  source(ref: LayerRef, layer: FeatureLayer): LayerSource {
     if (!(layer instanceof MemoryLayer)) {
-      throw new ApiError(501, 'NOT_TILEABLE', `Layer ${id} is not held in memory; only such layers are tiled yet.`);
+      throw new ApiError(501, 'NOT_TILEABLE', `Layer ${ref} is not held in memory; only such layers are tiled yet.`);
     }
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
-    return { key: layerKey(id), version, data: () => this.prepare(id, layer).then((p) => p.data) };
+    return { key: layerKey(ref), version, data: () => this.data(ref, layer) };
   }
 
   /** The layer's tile data, once it is prepared. */
-  async data(id: number, layer: MemoryLayer): Promise<MvtLayerData> {
-    return (await this.prepare(id, layer)).data;
+  async data(ref: LayerRef, layer: MemoryLayer): Promise<MvtLayerData> {
+    return (await this.prepare(ref, layer)).data;
   }
 
   /**
@@ -63,9 +66,12 @@ export class MvtLayers {
         (row) => (count += 1 + partVertices[featureParts[row + 1]] - partVertices[featureParts[row]]) > maxVertices)));
   }
 
-  /** The layer's pre-cut tile z/x/y (null: known empty; undefined: not pre-cut), once it is prepared. */
-  async lowZoomTile(id: number, layer: MemoryLayer, z: number, x: number, y: number) {
-    return (await this.prepare(id, layer)).lowZoom.tile(z, x, y);
+  /**
+   * The layer's tile z/x/y cut at preparation under the MVT layer name `name` (null: known empty;
+   * undefined: not cut then), once the layer is prepared.
+   */
+  async lowZoomTile(ref: LayerRef, layer: MemoryLayer, name: string, z: number, x: number, y: number) {
+    return (await this.prepare(ref, layer)).lowZoom.tile(name, z, x, y);
   }
 
   /**
@@ -87,7 +93,12 @@ export class MvtLayers {
     }
   }
 
-  private prepare(id: number, layer: MemoryLayer): Promise<Prepared> {
+  /** Workers drop what they hold for a layer that is gone (an evicted or reloaded project's). */
+  forget(ref: LayerRef): void {
+    this.pool.forgetLayer(layerKey(ref));
+  }
+
+  private prepare(id: LayerRef, layer: MemoryLayer): Promise<Prepared> {
     let ready = this.prepared.get(layer);
     if (!ready) {
       const started = Date.now();

@@ -19,6 +19,8 @@ export interface LowZoomRequest {
 }
 
 export interface LowZoomTiles {
+  /** The MVT layer name they were cut with. */
+  name: string;
   /** Highest zoom whose every tile was cut (-1: none): a tile of such a zoom not listed is empty. */
   completeZoom: number;
   /** "z/x/y" of each listed tile; its bytes are bodies[offsets[i] .. offsets[i + 1]). */
@@ -38,7 +40,7 @@ const MIN_FEATURE_BYTES = 8;
 
 export function cutLowZooms(data: MvtLayerData, r: LowZoomRequest): LowZoomTiles {
   const index = Flatbush.from(data.geometry.index);
-  const out: LowZoomTiles = { completeZoom: -1, keys: [], etags: [], bodies: new Uint8Array(0), offsets: [0] };
+  const out: LowZoomTiles = { name: r.name, completeZoom: -1, keys: [], etags: [], bodies: new Uint8Array(0), offsets: [0] };
   const bodies: Uint8Array[] = [];
   let bytes = 0;
   for (let z = 0; z <= r.maxZoom && bytes < r.maxBytes; z++) {
@@ -77,8 +79,9 @@ export class LowZoomIndex {
     tiles.keys.forEach((k, i) => this.at.set(k, i));
   }
 
-  /** The tile's bytes and ETag; null when it is known empty; undefined when it was not pre-cut. */
-  tile(z: number, x: number, y: number): { body: Uint8Array; etag: string } | null | undefined {
+  /** The tile's bytes and ETag; null when it is known empty; undefined when it was not pre-cut (or under another name). */
+  tile(name: string, z: number, x: number, y: number): { body: Uint8Array; etag: string } | null | undefined {
+    if (name !== this.tiles.name) return undefined;
     const i = this.at.get(`${z}/${x}/${y}`);
     if (i !== undefined) {
       const { bodies, offsets, etags } = this.tiles;
