@@ -132,6 +132,8 @@ export class TileStore {
       // A change may have come while writing; its invalidation must win.
       if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(temp).catch(() => {}); return false; }
       await rename(temp, full);
+      // Or while renaming: its folder removal may have come first, so the file goes here.
+      if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(full).catch(() => {}); return false; }
     } catch (e) {
       // An invalidation was removing this folder meanwhile: the tile is not kept, which is what it wants.
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
