@@ -43,6 +43,8 @@ export function cutLowZooms(data: MvtLayerData, r: LowZoomRequest): LowZoomTiles
   const out: LowZoomTiles = { name: r.name, completeZoom: -1, keys: [], etags: [], bodies: new Uint8Array(0), offsets: [0] };
   const bodies: Uint8Array[] = [];
   let bytes = 0;
+  // Raised by a tile that did not fit, so the next ones too big are skipped without cutting them.
+  let perCandidate = MIN_FEATURE_BYTES;
   for (let z = 0; z <= r.maxZoom && bytes < r.maxBytes; z++) {
     let complete = true;
     for (let x = 0; x < 2 ** z; x++) {
@@ -52,11 +54,15 @@ export function cutLowZooms(data: MvtLayerData, r: LowZoomRequest): LowZoomTiles
           candidates += index.search(b.minLon, b.minLat, b.maxLon, b.maxLat).length;
         }
         if (candidates === 0) continue;
-        if (bytes + candidates * MIN_FEATURE_BYTES > r.maxBytes) { complete = false; continue; }
+        if (bytes + candidates * perCandidate > r.maxBytes) { complete = false; continue; }
         const pbf = new Pbf();
         if (writeTileLayer(pbf, data, r.name, { ...r.params, z, x, y }) === 0) continue;
         const body = pbf.finish();
-        if (bytes + body.length > r.maxBytes) { complete = false; continue; }
+        if (bytes + body.length > r.maxBytes) {
+          perCandidate = Math.max(perCandidate, body.length / candidates);
+          complete = false;
+          continue;
+        }
         bodies.push(body.slice());
         bytes += body.length;
         out.keys.push(`${z}/${x}/${y}`);
