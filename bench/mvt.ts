@@ -14,6 +14,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
 const POINTS = quick ? 200_000 : 1_000_000;
 const THROUGHPUT_MS = quick ? 1500 : 4000;
+/** Warm throughput alternates between Meridian and the bare server this many times, so both see the same load. */
+const ROUNDS = 4;
 const CONCURRENCY = 8;
 
 interface Dataset { name: string; file: string; features: number; attributes: string[]; table: string }
@@ -64,10 +66,10 @@ async function sequential(base: string, paths: string[]) {
   return { ms, answers };
 }
 
-/** Requests/s with CONCURRENCY clients cycling through `paths` for THROUGHPUT_MS. */
-async function throughput(base: string, paths: string[]): Promise<number> {
+/** Requests/s with CONCURRENCY clients cycling through `paths` for `ms`. */
+async function throughput(base: string, paths: string[], ms: number): Promise<number> {
   let done = 0;
-  const until = performance.now() + THROUGHPUT_MS;
+  const until = performance.now() + ms;
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, c) => {
     for (let i = c; performance.now() < until; i += CONCURRENCY) {
       const r = await request(base + paths[i % paths.length]);
@@ -75,7 +77,22 @@ async function throughput(base: string, paths: string[]): Promise<number> {
       done++;
     }
   }));
-  return done / (THROUGHPUT_MS / 1000);
+  return done / (ms / 1000);
+}
+
+/**
+ * Warm throughput of Meridian and of the bare server in alternating rounds (the machine may be
+ * shared): their mean req/s, and the median of the per-round ratios.
+ */
+async function alternating(meridianBase: string, bareBase: string, paths: string[]) {
+  const m: number[] = [], b: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    m.push(await throughput(meridianBase, paths, THROUGHPUT_MS / ROUNDS));
+    b.push(await throughput(bareBase, paths, THROUGHPUT_MS / ROUNDS));
+  }
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  const ratios = m.map((v, i) => v / b[i]).sort((x, y) => x - y);
+  return { rps: mean(m), bareRps: mean(b), ratio: (ratios[(ROUNDS - 1) >> 1] + ratios[ROUNDS >> 1]) / 2, rounds: m.map((v, i) => v / b[i]) };
 }
 
 function runChild(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
@@ -90,7 +107,8 @@ async function output(child: ChildProcess): Promise<string> {
   return out;
 }
 
-async function meridian(ds: Dataset, tiles: TileId[]) {
+/** Runs Meridian on the dataset: load, prepare, cold and warm passes; then `whileUp` with it still serving. */
+async function meridian<T>(ds: Dataset, tiles: TileId[], whileUp: (base: string, paths: string[], answers: Answer[]) => Promise<T>) {
   const dir = join(WORK_DIR, `meridian-${ds.name}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -115,11 +133,11 @@ async function meridian(ds: Dataset, tiles: TileId[]) {
     const warm = await sequential(base, paths);
     const bad = cold.answers.filter((a) => a.status !== 200 && a.status !== 204);
     if (bad.length) throw new Error(`Meridian answered ${bad[0].status}: ${bad[0].body}`);
-    const rps = await throughput(base, paths);
+    const alongside = await whileUp(base, paths, cold.answers);
     return {
-      loadMs: loaded - started, prepareMs: prepared - loaded, cold: cold.ms, warm: warm.ms, rps,
+      loadMs: loaded - started, prepareMs: prepared - loaded, cold: cold.ms, warm: warm.ms, alongside,
       coldServer: cold.answers.map((a) => a.serverMs),
-      bytes: cold.answers.reduce((a, r) => a + r.body.length, 0), answers: cold.answers, paths, peakRssMB: peakRssMB(child.pid!),
+      bytes: cold.answers.reduce((a, r) => a + r.body.length, 0), peakRssMB: peakRssMB(child.pid!),
     };
   } finally {
     child.kill('SIGTERM');
@@ -127,8 +145,8 @@ async function meridian(ds: Dataset, tiles: TileId[]) {
   }
 }
 
-/** The bare server's sequential latency (the HTTP floor per tile) and its throughput, on the same bytes. */
-async function bare(paths: string[], answers: Answer[]): Promise<{ ms: number[]; rps: number }> {
+/** The bare server on Meridian's answers: its sequential latency (the HTTP floor per tile), and warm throughput against Meridian's. */
+async function bare(meridianBase: string, paths: string[], answers: Answer[]) {
   const dir = join(WORK_DIR, 'bare');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -145,7 +163,7 @@ async function bare(paths: string[], answers: Answer[]): Promise<{ ms: number[];
     const base = `http://127.0.0.1:${port}`;
     await sequential(base, paths);
     const { ms } = await sequential(base, paths);
-    return { ms, rps: await throughput(base, paths) };
+    return { ms, ...await alternating(meridianBase, base, paths) };
   } finally {
     child.kill();
   }
@@ -174,11 +192,9 @@ async function main() {
   const ratios: string[] = [];
   for (const ds of datasets) {
     log(`${ds.name}: ${(statSync(ds.file).size / 1e6).toFixed(0)} MB, ${tiles.length} tiles over z0–z14`);
-    log(`${ds.name}: Meridian`);
-    const m = await meridian(ds, tiles);
-    log(`${ds.name}: bare node:http with the same bytes`);
-    const floor = await bare(m.paths, m.answers);
-    const bareRps = floor.rps;
+    log(`${ds.name}: Meridian, then bare node:http with the same bytes beside it`);
+    const m = await meridian(ds, tiles, (base, paths, answers) => bare(base, paths, answers));
+    const floor = m.alongside;
     log(`${ds.name}: naive geojson-vt + vt-pbf`);
     const n = await naive(ds, tilesFile);
     const cold = summarize(m.cold), warm = summarize(m.warm), nv = summarize(n.ms);
@@ -203,7 +219,7 @@ async function main() {
       if (p.timeouts) ratios.push(`${ds.name}: PostGIS: ${p.timeouts} tiles hit the ${STATEMENT_TIMEOUT_MS} ms statement timeout (counted at that time)`);
       ratios.push(`${ds.name}: on the ${subset.length} tiles z${POSTGIS_MIN_ZOOM}+: PostGIS p50 ${f1(pv.p50)} / Meridian cold p50 ${f1(mSub.p50)} = ${f1(pv.p50 / mSub.p50)}×, p95 ${f1(pv.p95 / mSub.p95)}×; naive p50 there ${f1(nSub.p50)}`);
     }
-    ratios.push(`${ds.name}: warm throughput ${f1(m.rps)} req/s vs bare node:http ${f1(bareRps)} req/s = ${f1(m.rps / bareRps)} of bare (${CONCURRENCY} keep-alive clients)`);
+    ratios.push(`${ds.name}: warm throughput ${f1(floor.rps)} req/s vs bare node:http ${f1(floor.bareRps)} req/s: ${f1(floor.ratio)} of bare (median of ${ROUNDS} alternating rounds: ${floor.rounds.map(f1).join(', ')}; ${CONCURRENCY} keep-alive clients)`);
   }
   console.log(`\nMVT benchmark${quick ? ' (--quick)' : ''} — ${tiles.length} tiles per dataset over z0–z14; ${cpus().length}× ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}`);
   const header = ['dataset', 'contender', 'setup ms (apart)', 'p50 ms', 'p95 ms', 'peak RSS MB', 'tile bytes'];
