@@ -169,6 +169,13 @@ async function bare(meridianBase: string, paths: string[], answers: Answer[]) {
   }
 }
 
+/** Meridian's tiling core in one process, as the naive baseline runs (bench/mvt-core.ts). */
+async function core(ds: Dataset, tilesFile: string) {
+  return JSON.parse(await output(runChild(['--import', 'tsx', 'bench/mvt-core.ts', ds.file, tilesFile]))) as {
+    loadMs: number; prepareMs: number; ms: number[]; bytes: number; peakRssMB: number;
+  };
+}
+
 async function naive(ds: Dataset, tilesFile: string) {
   return JSON.parse(await output(runChild(['--import', 'tsx', 'bench/mvt-naive.ts', ds.file, tilesFile]))) as {
     parseMs: number; indexMs: number; ms: number[]; bytes: number; peakRssMB: number;
@@ -195,17 +202,21 @@ async function main() {
     log(`${ds.name}: Meridian, then bare node:http with the same bytes beside it`);
     const m = await meridian(ds, tiles, (base, paths, answers) => bare(base, paths, answers));
     const floor = m.alongside;
+    log(`${ds.name}: Meridian's tiling core in one process`);
+    const c = await core(ds, tilesFile);
     log(`${ds.name}: naive geojson-vt + vt-pbf`);
     const n = await naive(ds, tilesFile);
     const cold = summarize(m.cold), warm = summarize(m.warm), nv = summarize(n.ms);
-    const coldServer = summarize(m.coldServer), http = summarize(floor.ms);
+    const coldServer = summarize(m.coldServer), http = summarize(floor.ms), inProcess = summarize(c.ms);
     rows.push([ds.name, 'Meridian cold (HTTP)', `load ${f1(m.loadMs)} + prepare ${f1(m.prepareMs)}`, f1(cold.p50), f1(cold.p95), f1(m.peakRssMB), `${(m.bytes / 1e6).toFixed(2)} MB`]);
     rows.push([ds.name, 'Meridian cold (server time)', '', f1(coldServer.p50), f1(coldServer.p95), '', '']);
     rows.push([ds.name, 'Meridian warm (HTTP)', '', f1(warm.p50), f1(warm.p95), '', '']);
     rows.push([ds.name, 'bare node:http, same bytes', '', f1(http.p50), f1(http.p95), '', '']);
+    rows.push([ds.name, 'Meridian core, in process', `load ${f1(c.loadMs)} + prepare ${f1(c.prepareMs)}`, f1(inProcess.p50), f1(inProcess.p95), f1(c.peakRssMB), `${(c.bytes / 1e6).toFixed(2)} MB`]);
     rows.push([ds.name, 'geojson-vt + vt-pbf', `parse ${f1(n.parseMs)} + index ${f1(n.indexMs)}`, f1(nv.p50), f1(nv.p95), f1(n.peakRssMB), `${(n.bytes / 1e6).toFixed(2)} MB`]);
     ratios.push(`${ds.name}: naive p50 / Meridian cold p50 = ${f1(nv.p50 / cold.p50)}×, p95 ${f1(nv.p95 / cold.p95)}× (Meridian over HTTP, whose bare floor is p50 ${f1(http.p50)} ms; naive in process)`);
     ratios.push(`${ds.name}: naive p50 / Meridian cold server time p50 = ${f1(nv.p50 / coldServer.p50)}×, p95 ${f1(nv.p95 / coldServer.p95)}× (both without the network)`);
+    ratios.push(`${ds.name}: naive p50 / Meridian core in process p50 = ${f1(nv.p50 / inProcess.p50)}×, p95 ${f1(nv.p95 / inProcess.p95)}× (same conditions: one process, one tile after another)`);
     // Per tile with each one's up-front work (index build / preparation) spread over the tile set.
     const amortized = (setup: number, total: number) => (setup + total) / tiles.length;
     ratios.push(`${ds.name}: per tile incl. setup spread over the set: naive ${f1(amortized(n.indexMs, nv.total))} ms (index), Meridian ${f1(amortized(m.prepareMs, cold.total))} ms (prepare) = ${f1(amortized(n.indexMs, nv.total) / amortized(m.prepareMs, cold.total))}×`);

@@ -9,7 +9,7 @@ import type { FeatureLayer } from '../store/types.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
 import { MemoryLayer } from '../store/memory-layer.js';
-import { MvtLayers, TILE_TASK, layerKey, type LayerRef } from './layers.js';
+import { MvtLayers, TILE_TASK, layerKey, type LayerRef, type LowZoomPlan } from './layers.js';
 import { cutTile, type TileAnswer, type TileRequest } from './tile-task.js';
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
@@ -36,6 +36,12 @@ export const mvtLayerName = (id: number) => `ngw:${id}`;
 const LOW_ZOOM_MAX = 5;
 const lowZoomBytes = (layer: MemoryLayer) => Math.min(64 * 2 ** 20, layer.geometry.coords.byteLength / 4);
 
+/** A project layer's MVT name is its request's, so only catalog layers are cut ahead. */
+export const lowZoomPlan: LowZoomPlan = (ref, layer) => ({
+  name: typeof ref === 'number' ? mvtLayerName(ref) : String(ref), params: DEFAULT_MVT_OPTIONS,
+  maxZoom: typeof ref === 'number' ? LOW_ZOOM_MAX : -1, maxBytes: lowZoomBytes(layer),
+});
+
 /** Most vertices (plus one per feature) near a tile for it to be cut on the main thread: some 20–50 µs of work. */
 const MAIN_THREAD_VERTICES = 1024;
 
@@ -53,11 +59,7 @@ export class MvtTiles {
   private readonly layers: MvtLayers;
 
   constructor(private readonly pool: WorkerPool, log: Logger, catalog: Catalog) {
-    // A project layer's MVT name is its request's, so only catalog layers are cut ahead.
-    this.layers = new MvtLayers(pool, log, (ref, layer) => ({
-      name: typeof ref === 'number' ? mvtLayerName(ref) : String(ref), params: DEFAULT_MVT_OPTIONS,
-      maxZoom: typeof ref === 'number' ? LOW_ZOOM_MAX : -1, maxBytes: lowZoomBytes(layer),
-    }));
+    this.layers = new MvtLayers(pool, log, lowZoomPlan);
     catalog.onLayerChange((id) => this.layers.changed(id, catalog.layerState(id)));
   }
 
