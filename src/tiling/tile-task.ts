@@ -7,6 +7,9 @@ import type { MvtLayerData } from './layer-data.js';
 import { mvtEtag } from './low-zoom.js';
 import { writeTileLayer, type TileParams } from './tile.js';
 
+const INITIAL_BYTES = 64 * 1024;
+const MAX_KEPT_BYTES = 4 * 2 ** 20;
+
 export interface TileRequest extends TileParams {
   /** Pool layer key (whose data the task ships) and MVT layer name, per layer. */
   layers: { key: string; name: string }[];
@@ -17,13 +20,19 @@ export interface TileAnswer {
   etag: string | null;
 }
 
+/** One writer per thread, reused tile after tile (a new one would regrow from 16 bytes each time). */
+let writer = new Pbf(new Uint8Array(INITIAL_BYTES));
+
 export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData): TileAnswer {
-  const pbf = new Pbf();
+  // finish() leaves `length` at the last tile's size: the whole buffer is usable again.
+  writer.pos = 0;
+  writer.length = writer.buf.length;
   let features = 0;
-  for (const l of request.layers) features += writeTileLayer(pbf, dataOf(l.key), l.name, request);
-  if (features === 0) return { body: null, etag: null };
-  const body = pbf.finish().slice();
-  return { body, etag: mvtEtag(body) };
+  for (const l of request.layers) features += writeTileLayer(writer, dataOf(l.key), l.name, request);
+  const body = features === 0 ? null : writer.finish().slice();
+  // A huge tile (a low zoom over many points) must not pin its buffer for good.
+  if (writer.buf.length > MAX_KEPT_BYTES) writer = new Pbf(new Uint8Array(INITIAL_BYTES));
+  return body ? { body, etag: mvtEtag(body) } : { body: null, etag: null };
 }
 
 const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) => {
