@@ -1,5 +1,7 @@
 // The Koa application: cross-cutting middleware, then one router per API area.
 import Koa from 'koa';
+import { farmErrors } from './farm/routes/router.js';
+import { farmRouters } from './farm/routes/routers.js';
 import { resolveCaller } from './http/auth.js';
 import { errorHandler, requestId, requestLog } from './http/middleware.js';
 import { requireAdministratorOnPublicPort } from './management/access.js';
@@ -35,6 +37,7 @@ export function createApp(services: Services): Koa {
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
+  app.use(farmErrors);
   app.use(resolveCaller(services));
   if (metrics) {
     app.use(monitorScope(services.config));
@@ -45,7 +48,7 @@ export function createApp(services: Services): Koa {
   // Tiles first: they are most of the requests, and each router before them tries its own routes.
   const routers = [mvtRoutes(services), resourceRoutes(services), featureRoutes(services), exportRoutes(services),
     sessionRoutes(services), principalRoutes(services), permissionRoutes(services),
-    identifyRoutes(services), renderRoutes(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
+    identifyRoutes(services), renderRoutes(services), ...farmRouters(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
   if (metrics) routers.push(monitorRoutes(services, metrics));
   // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
   const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);

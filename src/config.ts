@@ -19,6 +19,12 @@ export interface Config {
   tileStore: string;
   /** Size bound of the tile store, bytes. */
   tileStoreBytes: number;
+  /** Pool workers that run seeding tasks at once; default half the pool, at least 1 (MERIDIAN_SEED_CONCURRENCY). */
+  seedConcurrency: number;
+  /** Most tiles one seeding job may cover (MERIDIAN_MAX_JOB_TILES). */
+  maxJobTiles: number;
+  /** Seconds without a heartbeat after which another manager's running tasks are queued again (MERIDIAN_MANAGER_TIMEOUT_S). */
+  managerTimeout: number;
   /** Worker threads for CPU-heavy work; default: one per core (MERIDIAN_WORKERS). */
   workers: number;
   /** A worker task running longer is abandoned and its worker replaced (MERIDIAN_TASK_TIMEOUT_MS). */
@@ -78,6 +84,9 @@ const DEFAULTS: Config = {
   tileStore: '',
   tileStoreBytes: 1024 * 1024 * 1024,
   workers: availableParallelism(),
+  seedConcurrency: 0,
+  maxJobTiles: 1_000_000,
+  managerTimeout: 60,
   taskTimeoutMs: 20_000,
   poolMemoryHighWaterMark: 2048 * 1024 * 1024,
   logLevel: 'info',
@@ -163,6 +172,9 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.tileCacheControl = env.MERIDIAN_TILE_CACHE_CONTROL ?? c.tileCacheControl;
   if (env.MERIDIAN_TILE_CACHE_MB !== undefined) c.tileCacheBytes = positive(env.MERIDIAN_TILE_CACHE_MB, 'MERIDIAN_TILE_CACHE_MB') * 1024 * 1024;
   if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));
+  c.seedConcurrency = integer(env.MERIDIAN_SEED_CONCURRENCY ?? (c.seedConcurrency || Math.max(1, Math.floor(c.workers / 2))), 'MERIDIAN_SEED_CONCURRENCY', 0, c.workers);
+  c.maxJobTiles = integer(env.MERIDIAN_MAX_JOB_TILES ?? c.maxJobTiles, 'MERIDIAN_MAX_JOB_TILES', 1, 1e9);
+  c.managerTimeout = integer(env.MERIDIAN_MANAGER_TIMEOUT_S ?? c.managerTimeout, 'MERIDIAN_MANAGER_TIMEOUT_S', 1, 24 * 3600);
   if (env.MERIDIAN_TASK_TIMEOUT_MS !== undefined) c.taskTimeoutMs = positive(env.MERIDIAN_TASK_TIMEOUT_MS, 'MERIDIAN_TASK_TIMEOUT_MS');
   if (env.MERIDIAN_POOL_MEMORY_MB !== undefined) c.poolMemoryHighWaterMark = count(env.MERIDIAN_POOL_MEMORY_MB, 'MERIDIAN_POOL_MEMORY_MB') * 1024 * 1024;
   c.logLevel = env.LOG_LEVEL ?? c.logLevel;

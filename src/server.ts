@@ -7,6 +7,8 @@ import { setUpAuth } from './auth/setup.js';
 import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
 import { authorizeBy } from './http/auth.js';
+import { Farm } from './farm/farm.js';
+import { SqliteJobStore } from './farm/sqlite-job-store.js';
 import { createLogger } from './log.js';
 import { startManagementServer } from './management/server.js';
 import { Plugins } from './plugins/registry.js';
@@ -54,13 +56,16 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
   watchProjectSources(catalog, projects, tileCache, tileStore, log);
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
-  const services: Services = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
+  const base: Omit<Services, 'farm'> = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
     mvtTiles: new MvtTiles(pool, log, catalog), renderer: new Renderer(pool, config, log, catalog),
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
+  const services: Services = { ...base, farm: await Farm.open(base, new SqliteJobStore(auth.database)) };
   forgetReplacedLayers(projects, (ref) => { services.mvtTiles.forget(ref); services.renderer.forget(ref); pool.forgetLayer(searchLayerKey(ref)); });
   await preloadProjects(projects, config.preloadProjects, log);
   const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);
   const layersLoaded = catalog.loadLayers(log, databases);
+  // Seeding starts once every layer is ready, so resumed tasks find their data.
+  layersLoaded.then(() => services.farm.seeder.start()).catch((err) => log.error({ err }, 'seeding could not start'));
   const app = createApp(services);
   const server = createServer(app.callback());
   if (config.monitor) services.monitor.connections.watch(server);
@@ -81,7 +86,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         s.closeIdleConnections();
-      }))).then(() => auth.store.close()).then(() => databases.close()).then(() => pool.close());
+      }))).then(() => services.farm.seeder.close()).then(() => auth.store.close()).then(() => databases.close()).then(() => pool.close());
       return closing;
     },
   };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AuthServices } from './auth/setup.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
+import type { Farm } from './farm/farm.js';
 import type { Authorize } from './http/resources.js';
 import type { Plugins } from './plugins/registry.js';
 import type { ProjectCache } from './qgis/project-cache.js';
@@ -40,4 +41,6 @@ export interface Services {
   tileStore: TileStore;
   /** Users, groups, sessions and ACLs (src/auth/); the caller is ctx.state.user (http/auth.ts). */
   auth: AuthServices;
+  /** Seeding jobs, tasks and workers (src/farm/). */
+  farm: Farm;
 }

@@ -52,4 +52,61 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'seeding jobs, their tasks, and the managers sharing them (src/farm/)',
+    statements: [
+      // resources and bbox are JSON text: read whole, never queried inside.
+      `CREATE TABLE farm_job (
+        id CHAR(36) PRIMARY KEY,
+        name VARCHAR(255) NOT NULL,
+        type VARCHAR(16) NOT NULL,
+        format VARCHAR(8) NOT NULL,
+        resources TEXT NOT NULL,
+        zoom_min INTEGER NOT NULL,
+        zoom_max INTEGER NOT NULL,
+        bbox TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        status VARCHAR(20) NOT NULL,
+        activity TEXT NOT NULL,
+        tiles_total BIGINT NOT NULL,
+        created BIGINT NOT NULL,
+        updated BIGINT NOT NULL
+      )`,
+      'CREATE INDEX farm_job_status ON farm_job (status, priority)',
+      // A task is a block of tiles at one zoom; next_index is where it resumes (row-major in the block).
+      `CREATE TABLE farm_task (
+        id CHAR(36) PRIMARY KEY,
+        job_id CHAR(36) NOT NULL REFERENCES farm_job (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        z INTEGER NOT NULL,
+        x_min INTEGER NOT NULL,
+        x_max INTEGER NOT NULL,
+        y_min INTEGER NOT NULL,
+        y_max INTEGER NOT NULL,
+        status VARCHAR(16) NOT NULL,
+        activity TEXT NOT NULL,
+        worker VARCHAR(64),
+        manager CHAR(36),
+        cleared INTEGER NOT NULL DEFAULT 0,
+        next_index INTEGER NOT NULL DEFAULT 0,
+        tiles_total INTEGER NOT NULL,
+        tiles_generated INTEGER NOT NULL DEFAULT 0,
+        tiles_skipped INTEGER NOT NULL DEFAULT 0,
+        tiles_failed INTEGER NOT NULL DEFAULT 0,
+        updated BIGINT NOT NULL
+      )`,
+      'CREATE INDEX farm_task_job ON farm_task (job_id, position)',
+      'CREATE INDEX farm_task_status ON farm_task (status)',
+      `CREATE TABLE farm_manager (
+        uuid CHAR(36) PRIMARY KEY,
+        name VARCHAR(255) NOT NULL,
+        url TEXT,
+        total_workers INTEGER NOT NULL,
+        registered BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL
+      )`,
+      'CREATE UNIQUE INDEX farm_manager_name ON farm_manager (name)',
+    ],
+  },
 ];

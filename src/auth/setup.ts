@@ -1,5 +1,6 @@
 // Everything auth needs at run time, built at start: the database, the built-in principals, the
 // ACL policy and the authenticator.
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config.js';
@@ -14,16 +15,19 @@ export interface AuthServices {
   store: AuthStore;
   policy: AccessPolicy;
   authenticator: Authenticator;
+  /** The embedded database itself, for other areas' tables (farm jobs); closed with `store`. */
+  database: Database.Database;
 }
 
 export async function setUpAuth(config: Config, catalog: Catalog, log: Logger): Promise<AuthServices> {
-  const store = new SqliteAuthStore(openDatabase(config.database, log));
+  const database = openDatabase(config.database, log);
+  const store = new SqliteAuthStore(database);
   try {
     const system = await bootstrap(store, {
       adminPassword: config.adminPassword, passwordCost: config.passwordCost, registrationGroup: config.registrationGroup ?? undefined,
     }, log);
     return {
-      store,
+      store, database,
       policy: await AccessPolicy.create(catalog, store, system),
       authenticator: new Authenticator(store, system, config.sessionTtl * 1000, log),
     };

@@ -12,7 +12,7 @@ import type { Services } from '../services.js';
 import { tileAddress, type TileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
 import { sendTile } from '../tiles/respond.js';
-import { DEFAULT_MVT_OPTIONS, isDefaultMvt, type MvtOptions, type MvtTileLayer } from '../tiling/mvt-tiles.js';
+import { DEFAULT_MVT_OPTIONS, isDefaultMvt, mvtCacheParams, type MvtOptions, type MvtTileLayer } from '../tiling/mvt-tiles.js';
 
 const MAX_RESOURCES = 64;
 
@@ -62,8 +62,7 @@ export function mvtRoutes(services: Services): Router {
     select?.checkAllMatched();
     uniqueNames(tileLayers);
     const ids = entries.map((e) => e.id);
-    const params = `${options.extent}/${options.simplification}/${options.padding}${select ? `/layers=${select.names.join(',')}` : ''}`;
-    const key = tileKey({ format: 'mvt', resources: ids, ...at, params });
+    const key = tileKey({ format: 'mvt', resources: ids, ...at, params: mvtCacheParams(options, select?.names) });
     // Only tiles with the default parameters go to the disk store (the ones seeding makes).
     const stored = isDefaultMvt(options) && !select ? { format: 'mvt' as const, resources: ids, ...at } : undefined;
     await sendTile(ctx, services, key, ids, () => services.mvtTiles.make(tileLayers, at, options), stored);

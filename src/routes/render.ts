@@ -10,7 +10,7 @@ import { styledLayers } from '../render/service.js';
 import { LayerSelection } from '../qgis/project-resource.js';
 import { tileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
-import { matches, wantsBypass } from '../tiles/respond.js';
+import { matches, throughStore, wantsBypass } from '../tiles/respond.js';
 import { tileEtag } from '../tiles/store.js';
 import type { Frame } from '../render/units.js';
 import type { Services } from '../services.js';
@@ -76,9 +76,13 @@ export function renderRoutes(services: Services): Router {
     const resources = ids.map(Number);
     const key = tileKey({ format: 'png', resources, ...at, params: select && `layers=${select.names.join(',')}` });
     const madeFrom = [...new Set([...resources, ...layers.map((l) => l.layerEntry.id)])];
-    // An empty tile is cached as an empty body and answered from the one shared PNG.
-    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom,
-      () => services.renderer.tile(layers, at), wantsBypass(ctx));
+    const bypass = wantsBypass(ctx);
+    const render = () => services.renderer.tile(layers, at);
+    // Like MVT tiles: memory cache, then the disk store (whole resources only; skipped on a bypass), then rendering.
+    const make = bypass || select ? render
+      : () => throughStore(services, { format: 'png', resources, ...at }, render, (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'));
+    // An empty tile is cached (and stored) as an empty body and answered from the one shared PNG.
+    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, make, bypass);
     ctx.set('X-Tile-Cache', outcome);
     if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
     if (nd === 200) return sendPng(ctx, services, await emptyTile());

@@ -110,6 +110,14 @@ export class TileCache {
     for (const key of [...keys]) this.remove(key);
   }
 
+  /** Drops one tile (a truncate job removed it from the store); true if it was cached. */
+  delete(key: string): boolean {
+    if (!this.entries.has(key)) return false;
+    this.remove(key);
+    this.counts.invalidations++;
+    return true;
+  }
+
   stats(): TileCacheStats {
     return { ...this.counts, entries: this.entries.size, bytes: this.bytes, maxBytes: this.maxBytes };
   }

@@ -23,7 +23,8 @@ export function watchLayerSources(catalog: Catalog, store: TileStore, log: Logge
   catalog.onLayerChange((id) => {
     const firstLoad = !loaded.has(id);
     loaded.add(id);
-    store.layerChanged(id, sourceStamp(catalog, id), firstLoad)
+    const styles = catalog.childrenOf(id).filter((c) => catalog.classOf(c).styles).map((c) => c.id);
+    store.layerChanged(id, sourceStamp(catalog, id), firstLoad, styles)
       .catch((e) => log.error({ layer: id, error: (e as Error).message }, 'tile store invalidation failed'));
   });
 }

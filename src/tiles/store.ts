@@ -151,11 +151,13 @@ export class TileStore {
 
   /**
    * A layer's data became ready or was replaced. At its first load in this process, tiles made from
-   * a source with the same `stamp` stay; otherwise (a replacement, or a changed source) they go.
+   * a source with the same `stamp` stay; otherwise (a replacement, or a changed source) they go,
+   * with the PNG tiles of its `styles`.
    */
-  async layerChanged(layer: number, stamp: string, firstLoad: boolean): Promise<void> {
+  async layerChanged(layer: number, stamp: string, firstLoad: boolean, styles: readonly number[] = []): Promise<void> {
     if (firstLoad && this.stamps[layer] === stamp) return;
-    await this.invalidateLayer(layer);
+    // PNG sets are named by style ids: a layer's styles are drawn from its data, so they go too.
+    await Promise.all([layer, ...styles].map((id) => this.invalidateLayer(id)));
     this.stamps[layer] = stamp;
     const file = join(this.root, STAMPS_FILE);
     await rename(await writeTemp(file, JSON.stringify(this.stamps)), file);

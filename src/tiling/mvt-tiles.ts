@@ -45,6 +45,10 @@ export const lowZoomPlan: LowZoomPlan = (ref, layer) => ({
 /** Most vertices (plus one per feature) near a tile for it to be cut on the main thread: some 20–50 µs of work. */
 const MAIN_THREAD_VERTICES = 1024;
 
+/** The options (and the project layers picked, if any) as the memory cache keys them. */
+export const mvtCacheParams = (o: MvtOptions, layers?: readonly string[]) =>
+  `${o.extent}/${o.simplification}/${o.padding}${layers ? `/layers=${layers.join(',')}` : ''}`;
+
 /** One MVT layer of a tile and its data. */
 export type MvtTileLayer =
   /** A catalog layer: its resource id (its MVT layer is named `ngw:{id}`, as NextGIS Web names them). */

@@ -1,0 +1,129 @@
+// The farm: jobs submitted and commanded, their tasks, this manager and its seeding workers. The
+// routes (farm/routes/) translate HTTP to these calls; the state rules live here.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ApiError } from '../http/errors.js';
+import type { Services } from '../services.js';
+import type { JobStore } from './job-store.js';
+import { finishIfDone, Seeder } from './seeder.js';
+import { Settings } from './settings.js';
+import { blockSize, jobBlocks, tileCount } from './tile-grid.js';
+import type { JobRecord, JobSpec, JobStatus, TaskRecord, TaskStatus } from './types.js';
+
+export const JOB_COMMANDS = ['start', 'stop', 'reset', 'cancel'] as const;
+export type JobCommand = (typeof JOB_COMMANDS)[number];
+
+/** The statuses each command may be given in. */
+const COMMAND_FROM: Record<JobCommand, readonly JobStatus[]> = {
+  start: ['paused'],
+  stop: ['queued', 'active'],
+  reset: ['paused', 'completed', 'failed', 'canceled'],
+  cancel: ['queued', 'active', 'paused'],
+};
+
+/** Task statuses a client may set (as Flamenco workers report them); the rest are the seeder's. */
+export const SETTABLE_TASK_STATUSES = ['queued', 'failed', 'canceled'] as const;
+
+/** What the farm works with: every service but itself. */
+export type FarmServices = Omit<Services, 'farm'>;
+
+export const notFound = (what: string, id: string) => new ApiError(404, 'NOT_FOUND', `No ${what} with id "${id}".`);
+
+export class Farm {
+  readonly seeder: Seeder;
+  readonly settings: Settings;
+
+  private constructor(private readonly services: FarmServices, readonly jobs: JobStore, readonly manager: string) {
+    this.seeder = new Seeder(services, jobs, manager, services.config.seedConcurrency, services.config.managerTimeout * 1000);
+    this.settings = new Settings(services.config, services.tileStore, services.pool.size, (s) => this.seeder.setConcurrency(s.seed_concurrency));
+  }
+
+  /** Registers this instance as a manager (one per host and tile store, so a restart keeps its uuid). */
+  static async open(services: FarmServices, jobs: JobStore): Promise<Farm> {
+    const me = await jobs.registerManager(`${hostname()}:${services.config.tileStore}`, null, services.pool.size);
+    return new Farm(services, jobs, me.uuid);
+  }
+
+  async submit(spec: JobSpec): Promise<JobRecord> {
+    const now = Date.now();
+    const job: JobRecord = { ...spec, id: randomUUID(), status: 'queued', activity: 'queued', tilesTotal: tileCount(spec.bbox, spec.zoom), created: now, updated: now };
+    const tasks: TaskRecord[] = [];
+    for (const block of jobBlocks(spec.bbox, spec.zoom)) {
+      tasks.push({
+        ...block, id: randomUUID(), jobId: job.id, position: tasks.length, status: 'queued', activity: '', worker: null, manager: null,
+        cleared: false, nextIndex: 0, generated: 0, skipped: 0, failed: 0, tilesTotal: blockSize(block), updated: now,
+      });
+    }
+    await this.jobs.createJob(job, tasks);
+    this.services.log.info({ job: job.id, type: job.type, format: job.format, resources: job.resources, zoom: job.zoom, tiles: job.tilesTotal, tasks: tasks.length }, 'seeding job submitted');
+    this.seeder.wake();
+    return job;
+  }
+
+  async job(id: string): Promise<JobRecord> {
+    const job = await this.jobs.job(id);
+    if (!job) throw notFound('job', id);
+    return job;
+  }
+
+  /** Applies a command; 400 when the job's status does not allow it. */
+  async command(id: string, command: JobCommand): Promise<JobRecord> {
+    const job = await this.job(id);
+    const from = COMMAND_FROM[command];
+    if (!from.includes(job.status)) {
+      throw new ApiError(400, 'COMMAND_NOT_ALLOWED', `Command "${command}" is not allowed on a ${job.status} job (allowed when ${from.join(', ')}).`);
+    }
+    const changed = await this.apply(job, command, from);
+    if (!changed) throw new ApiError(409, 'JOB_CHANGED', `Job ${id} changed status meanwhile; try again.`);
+    this.services.log.info({ job: id, command }, 'seeding job command');
+    return this.job(id);
+  }
+
+  private async apply(job: JobRecord, command: JobCommand, from: readonly JobStatus[]): Promise<boolean> {
+    switch (command) {
+      case 'start':
+        if (!await this.jobs.setJobStatus(job.id, 'queued', 'queued', from)) return false;
+        // Its last task may have finished while it was paused: then it is done now.
+        await finishIfDone(this.jobs, job.id);
+        this.seeder.wake();
+        return true;
+      case 'stop':
+        // The status changes first so no worker claims another of its tasks; then running ones stop.
+        if (!await this.jobs.setJobStatus(job.id, 'paused', 'stopped', from)) return false;
+        await this.seeder.interrupt(job.id);
+        await this.jobs.setJobTasksStatus(job.id, 'queued', ['active']);
+        return true;
+      case 'cancel':
+        if (!await this.jobs.setJobStatus(job.id, 'canceled', 'canceled', from)) return false;
+        await this.seeder.interrupt(job.id);
+        await this.jobs.setJobTasksStatus(job.id, 'canceled', ['queued', 'active']);
+        return true;
+      case 'reset':
+        // No task of a job in these statuses runs, so progress can go back to zero safely.
+        await this.jobs.resetJobTasks(job.id);
+        if (!await this.jobs.setJobStatus(job.id, 'queued', 'reset, queued', from)) return false;
+        this.seeder.wake();
+        return true;
+    }
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      await this.jobs.setJobStatus(id, 'canceled', 'deleting', ['queued', 'active']);
+      await this.seeder.interrupt(id);
+    }
+    await this.jobs.deleteJobs(ids);
+  }
+
+  /** A task's status set by a client: it stops if running, and its job finishes if nothing is left. */
+  async setTaskStatus(id: string, status: TaskStatus, activity: string): Promise<void> {
+    const task = await this.jobs.task(id);
+    if (!task) throw notFound('task', id);
+    await this.seeder.interrupt(id);
+    await this.jobs.setTaskStatus(id, status, activity);
+    const job = await this.job(task.jobId);
+    if (status === 'queued' && (job.status === 'completed' || job.status === 'failed')) await this.jobs.setJobStatus(job.id, 'queued', 'task queued again');
+    await finishIfDone(this.jobs, job.id);
+    this.seeder.wake();
+  }
+}

@@ -1,0 +1,54 @@
+// What the farm needs from storage, behind an interface so that a PostgreSQL store (scale-out) can
+// sit beside the SQLite one. Every method returns a promise for that reason. Status changes that
+// race (a command against a worker finishing) are conditional updates: `from` lists the statuses
+// the row must have, and the answer says whether it changed.
+import type { JobCounts, JobRecord, JobStatus, ManagerRecord, TaskProgress, TaskRecord, TaskStatus } from './types.js';
+
+export interface JobStore {
+  /** Stores a job with its tasks, in one transaction. */
+  createJob(job: JobRecord, tasks: TaskRecord[]): Promise<void>;
+  job(id: string): Promise<JobRecord | undefined>;
+  /** Newest first; only `status` ones when given. */
+  jobs(status?: JobStatus): Promise<JobRecord[]>;
+  setJobStatus(id: string, status: JobStatus, activity: string, from?: readonly JobStatus[]): Promise<boolean>;
+  /** Deletes jobs and their tasks; answers how many jobs went. */
+  deleteJobs(ids: readonly string[]): Promise<number>;
+  jobCounts(id: string): Promise<JobCounts>;
+
+  task(id: string): Promise<TaskRecord | undefined>;
+  /** In job then position order; one job's when given. */
+  tasks(jobId?: string): Promise<TaskRecord[]>;
+  setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]): Promise<boolean>;
+  /** Sets the status of a job's tasks that are in one of `from`. */
+  setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[]): Promise<void>;
+  /** Back to queued with no progress: the job is done again from the start. */
+  resetJobTasks(jobId: string): Promise<void>;
+  /**
+   * Takes the next queued task of a queued or active job (highest priority, oldest job, first
+   * position) for `worker` of `manager`, marking it and its job active; undefined when none is left.
+   */
+  claimTask(worker: string, manager: string): Promise<TaskRecord | undefined>;
+  /**
+   * Saves a running task's progress if `worker` of `manager` still holds it; false when it was taken
+   * away (queued again because the manager looked stopped), so the worker lets it go.
+   */
+  saveProgress(id: string, worker: string, manager: string, progress: TaskProgress): Promise<boolean>;
+  markCleared(id: string): Promise<void>;
+  /** Tasks a manager's workers were running when it stopped go back to the queue (kept progress). */
+  requeueInterrupted(manager: string): Promise<number>;
+  /**
+   * Tasks running on other managers that were last seen before `before` (epoch ms) go back to the
+   * queue: those managers stopped without saying so.
+   */
+  requeueAbandoned(before: number, except: string): Promise<number>;
+  /** Whether a job still has tasks queued or active. */
+  hasOpenTasks(jobId: string): Promise<boolean>;
+
+  managers(): Promise<ManagerRecord[]>;
+  manager(uuid: string): Promise<ManagerRecord | undefined>;
+  /** Registers a manager by name (re-registering keeps its uuid); answers the record. */
+  registerManager(name: string, url: string | null, totalWorkers: number): Promise<ManagerRecord>;
+  setManagerWorkers(uuid: string, totalWorkers: number): Promise<boolean>;
+  /** A manager's heartbeat: it is alive now. */
+  touchManager(uuid: string): Promise<void>;
+}

@@ -1,0 +1,25 @@
+// A router for the farm API: under /farm/api/v3, administrators only, errors in Flamenco's shape
+// ({"code": HTTP status, "message"}, plus Meridian's stable code as "error").
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { requireAdministrator } from '../../http/auth.js';
+import type { ErrorFormat } from '../../http/errors.js';
+
+export const FARM_PREFIX = '/farm/api/v3';
+
+export const flamencoErrorFormat: ErrorFormat = (e) => ({ code: e.status, message: e.message, error: e.code });
+
+/** Every answer under the prefix, an unknown path or method included, has Flamenco's error shape. */
+export async function farmErrors(ctx: Context, next: Next): Promise<void> {
+  if (ctx.path.startsWith(`${FARM_PREFIX}/`)) ctx.state.errorFormat = flamencoErrorFormat;
+  await next();
+}
+
+export function farmRouter(): Router {
+  const router = new Router({ prefix: FARM_PREFIX });
+  router.use(async (ctx: Context, next: Next) => {
+    requireAdministrator(ctx);
+    await next();
+  });
+  return router;
+}

@@ -1,0 +1,186 @@
+// JobStore on better-sqlite3, in the auth database. The SQL is what PostgreSQL also runs
+// (placeholders aside); claiming a task is one transaction (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED).
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { JobStore } from './job-store.js';
+import type { JobCounts, JobRecord, JobStatus, ManagerRecord, TaskProgress, TaskRecord, TaskStatus } from './types.js';
+
+interface JobRow {
+  id: string; name: string; type: JobRecord['type']; format: JobRecord['format']; resources: string;
+  zoom_min: number; zoom_max: number; bbox: string; priority: number; status: JobStatus; activity: string;
+  tiles_total: number; created: number; updated: number;
+}
+
+interface TaskRow {
+  id: string; job_id: string; position: number; z: number; x_min: number; x_max: number; y_min: number; y_max: number;
+  status: TaskStatus; activity: string; worker: string | null; manager: string | null; cleared: number; next_index: number;
+  tiles_total: number; tiles_generated: number; tiles_skipped: number; tiles_failed: number; updated: number;
+}
+
+interface ManagerRow { uuid: string; name: string; url: string | null; total_workers: number; registered: number; last_seen: number }
+
+const jobOf = (r: JobRow): JobRecord => ({
+  id: r.id, name: r.name, type: r.type, format: r.format, resources: JSON.parse(r.resources), zoom: [r.zoom_min, r.zoom_max],
+  bbox: JSON.parse(r.bbox), priority: r.priority, status: r.status, activity: r.activity, tilesTotal: r.tiles_total,
+  created: r.created, updated: r.updated,
+});
+
+const taskOf = (r: TaskRow): TaskRecord => ({
+  id: r.id, jobId: r.job_id, position: r.position, z: r.z, xMin: r.x_min, xMax: r.x_max, yMin: r.y_min, yMax: r.y_max,
+  status: r.status, activity: r.activity, worker: r.worker, manager: r.manager, cleared: r.cleared === 1,
+  nextIndex: r.next_index, tilesTotal: r.tiles_total, generated: r.tiles_generated, skipped: r.tiles_skipped,
+  failed: r.tiles_failed, updated: r.updated,
+});
+
+const managerOf = (r: ManagerRow): ManagerRecord => ({
+  uuid: r.uuid, name: r.name, url: r.url, totalWorkers: r.total_workers, registered: r.registered, lastSeen: r.last_seen,
+});
+
+/** "status IN (?, ?)" with its values. */
+function among(column: string, values: readonly string[]): string {
+  return `${column} IN (${values.map(() => '?').join(', ')})`;
+}
+
+export class SqliteJobStore implements JobStore {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
+  async createJob(job: JobRecord, tasks: TaskRecord[]): Promise<void> {
+    const insertTask = this.sql(`INSERT INTO farm_task (id, job_id, position, z, x_min, x_max, y_min, y_max, status, activity,
+      tiles_total, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.db.transaction(() => {
+      this.sql(`INSERT INTO farm_job (id, name, type, format, resources, zoom_min, zoom_max, bbox, priority, status, activity,
+        tiles_total, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        job.id, job.name, job.type, job.format, JSON.stringify(job.resources), job.zoom[0], job.zoom[1], JSON.stringify(job.bbox),
+        job.priority, job.status, job.activity, job.tilesTotal, job.created, job.updated);
+      for (const t of tasks) {
+        insertTask.run(t.id, t.jobId, t.position, t.z, t.xMin, t.xMax, t.yMin, t.yMax, t.status, t.activity, t.tilesTotal, t.updated);
+      }
+    })();
+  }
+
+  async job(id: string): Promise<JobRecord | undefined> {
+    const row = this.sql('SELECT * FROM farm_job WHERE id = ?').get(id) as JobRow | undefined;
+    return row && jobOf(row);
+  }
+
+  async jobs(status?: JobStatus): Promise<JobRecord[]> {
+    const rows = status
+      ? this.sql('SELECT * FROM farm_job WHERE status = ? ORDER BY created DESC, id').all(status)
+      : this.sql('SELECT * FROM farm_job ORDER BY created DESC, id').all();
+    return (rows as JobRow[]).map(jobOf);
+  }
+
+  async setJobStatus(id: string, status: JobStatus, activity: string, from?: readonly JobStatus[]): Promise<boolean> {
+    const condition = from ? ` AND ${among('status', from)}` : '';
+    return this.sql(`UPDATE farm_job SET status = ?, activity = ?, updated = ? WHERE id = ?${condition}`)
+      .run(status, activity, Date.now(), id, ...(from ?? [])).changes > 0;
+  }
+
+  async deleteJobs(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.sql(`DELETE FROM farm_job WHERE ${among('id', ids)}`).run(...ids).changes;
+  }
+
+  async jobCounts(id: string): Promise<JobCounts> {
+    const r = this.sql(`SELECT COALESCE(SUM(tiles_total), 0) AS total, COALESCE(SUM(tiles_generated), 0) AS generated,
+      COALESCE(SUM(tiles_skipped), 0) AS skipped, COALESCE(SUM(tiles_failed), 0) AS failed, COALESCE(SUM(next_index), 0) AS done
+      FROM farm_task WHERE job_id = ?`).get(id) as JobCounts;
+    return { ...r };
+  }
+
+  async task(id: string): Promise<TaskRecord | undefined> {
+    const row = this.sql('SELECT * FROM farm_task WHERE id = ?').get(id) as TaskRow | undefined;
+    return row && taskOf(row);
+  }
+
+  async tasks(jobId?: string): Promise<TaskRecord[]> {
+    const rows = jobId
+      ? this.sql('SELECT * FROM farm_task WHERE job_id = ? ORDER BY position').all(jobId)
+      : this.sql('SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id ORDER BY farm_job.created DESC, job_id, position').all();
+    return (rows as TaskRow[]).map(taskOf);
+  }
+
+  async setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]): Promise<boolean> {
+    const condition = from ? ` AND ${among('status', from)}` : '';
+    return this.sql(`UPDATE farm_task SET status = ?, activity = ?, updated = ? WHERE id = ?${condition}`)
+      .run(status, activity, Date.now(), id, ...(from ?? [])).changes > 0;
+  }
+
+  async setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[]): Promise<void> {
+    this.sql(`UPDATE farm_task SET status = ?, updated = ? WHERE job_id = ? AND ${among('status', from)}`).run(status, Date.now(), jobId, ...from);
+  }
+
+  async resetJobTasks(jobId: string): Promise<void> {
+    this.sql(`UPDATE farm_task SET status = 'queued', activity = '', worker = NULL, manager = NULL, cleared = 0, next_index = 0,
+      tiles_generated = 0, tiles_skipped = 0, tiles_failed = 0, updated = ? WHERE job_id = ?`).run(Date.now(), jobId);
+  }
+
+  async claimTask(worker: string, manager: string): Promise<TaskRecord | undefined> {
+    return this.db.transaction(() => {
+      const row = this.sql(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = farm_task.job_id
+        WHERE farm_task.status = 'queued' AND farm_job.status IN ('queued', 'active')
+        ORDER BY farm_job.priority DESC, farm_job.created, farm_job.id, farm_task.position LIMIT 1`).get() as TaskRow | undefined;
+      if (!row) return undefined;
+      const now = Date.now();
+      this.sql(`UPDATE farm_task SET status = 'active', worker = ?, manager = ?, updated = ? WHERE id = ?`).run(worker, manager, now, row.id);
+      this.sql(`UPDATE farm_job SET status = 'active', activity = 'seeding', updated = ? WHERE id = ? AND status = 'queued'`).run(now, row.job_id);
+      return taskOf({ ...row, status: 'active', worker, manager, updated: now });
+    })();
+  }
+
+  async saveProgress(id: string, worker: string, manager: string, p: TaskProgress): Promise<boolean> {
+    return this.sql(`UPDATE farm_task SET next_index = ?, tiles_generated = ?, tiles_skipped = ?, tiles_failed = ?, updated = ?
+      WHERE id = ? AND worker = ? AND manager = ?`).run(p.nextIndex, p.generated, p.skipped, p.failed, Date.now(), id, worker, manager).changes > 0;
+  }
+
+  async markCleared(id: string): Promise<void> {
+    this.sql('UPDATE farm_task SET cleared = 1, updated = ? WHERE id = ?').run(Date.now(), id);
+  }
+
+  async requeueInterrupted(manager: string): Promise<number> {
+    return this.sql(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'interrupted, queued again', updated = ?
+      WHERE status = 'active' AND manager = ?`).run(Date.now(), manager).changes;
+  }
+
+  async requeueAbandoned(before: number, except: string): Promise<number> {
+    return this.sql(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'its manager stopped answering, queued again', updated = ?
+      WHERE status = 'active' AND manager <> ? AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < ?)`).run(Date.now(), except, before).changes;
+  }
+
+  async hasOpenTasks(jobId: string): Promise<boolean> {
+    return this.sql(`SELECT 1 FROM farm_task WHERE job_id = ? AND status IN ('queued', 'active') LIMIT 1`).get(jobId) !== undefined;
+  }
+
+  async managers(): Promise<ManagerRecord[]> {
+    return (this.sql('SELECT * FROM farm_manager ORDER BY registered, uuid').all() as ManagerRow[]).map(managerOf);
+  }
+
+  async manager(uuid: string): Promise<ManagerRecord | undefined> {
+    const row = this.sql('SELECT * FROM farm_manager WHERE uuid = ?').get(uuid) as ManagerRow | undefined;
+    return row && managerOf(row);
+  }
+
+  async registerManager(name: string, url: string | null, totalWorkers: number): Promise<ManagerRecord> {
+    const now = Date.now();
+    this.sql(`INSERT INTO farm_manager (uuid, name, url, total_workers, registered, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET url = excluded.url, total_workers = excluded.total_workers, last_seen = excluded.last_seen`)
+      .run(randomUUID(), name, url, totalWorkers, now, now);
+    return managerOf(this.sql('SELECT * FROM farm_manager WHERE name = ?').get(name) as ManagerRow);
+  }
+
+  async touchManager(uuid: string): Promise<void> {
+    this.sql('UPDATE farm_manager SET last_seen = ? WHERE uuid = ?').run(Date.now(), uuid);
+  }
+
+  async setManagerWorkers(uuid: string, totalWorkers: number): Promise<boolean> {
+    return this.sql('UPDATE farm_manager SET total_workers = ?, last_seen = ? WHERE uuid = ?').run(totalWorkers, Date.now(), uuid).changes > 0;
+  }
+}

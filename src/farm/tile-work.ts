@@ -1,0 +1,62 @@
+// What a job does to one tile: make it into the store unless it is there (seed), or remove it from
+// the store and the memory cache (truncate; reseed does both, clearing first).
+import { featureLayerOf } from '../http/resources.js';
+import type { FarmServices } from './farm.js';
+import type { TileAddress } from '../tiles/address.js';
+import { tileKey, type CachedTile } from '../tiles/cache.js';
+import type { StoredTileAddress } from '../tiles/store.js';
+import { DEFAULT_MVT_OPTIONS, mvtCacheParams } from '../tiling/mvt-tiles.js';
+import { tileAt, blockSize } from './tile-grid.js';
+import type { JobSpec, TileBlock } from './types.js';
+
+export type TileOutcome = 'generated' | 'skipped' | 'failed';
+
+export class TileWork {
+  private constructor(
+    private readonly services: FarmServices,
+    private readonly job: JobSpec,
+    private readonly make: (at: TileAddress) => Promise<CachedTile>,
+  ) {}
+
+  /** The job's layers as they are now (their data may have changed since the job was made). */
+  static async of(services: FarmServices, job: JobSpec): Promise<TileWork> {
+    const entries = job.resources.map((id) => services.catalog.get(id)!);
+    if (job.format === 'mvt') {
+      const layers = await Promise.all(entries.map(async (e) => ({ id: e.id, layer: await featureLayerOf(services, e) })));
+      return new TileWork(services, job, (at) => services.mvtTiles.make(layers, at));
+    }
+    const styled = await Promise.all(entries.map((e) => services.renderer.styledLayer(e)));
+    return new TileWork(services, job, (at) => services.renderer.tile(styled, at));
+  }
+
+  private address(at: TileAddress): StoredTileAddress {
+    return { format: this.job.format, resources: this.job.resources, ...at };
+  }
+
+  /** Makes the tile into the store unless the store has it (so a resumed task never redoes one). */
+  async seed(at: TileAddress): Promise<TileOutcome> {
+    const { tileStore, log } = this.services;
+    const address = this.address(at);
+    if (tileStore.has(address)) return 'skipped';
+    const generations = tileStore.generations(address.resources);
+    try {
+      const tile = await this.make(at);
+      await tileStore.write(address, tile.body, generations);
+      return 'generated';
+    } catch (err) {
+      log.warn({ err, tile: address }, 'seeding a tile failed');
+      return 'failed';
+    }
+  }
+
+  /** Removes every tile of the block from the store and the memory cache (default-parameter tiles: the ones stored). */
+  async clear(block: TileBlock): Promise<void> {
+    const { tileStore, tileCache } = this.services;
+    const params = this.job.format === 'mvt' ? mvtCacheParams(DEFAULT_MVT_OPTIONS) : undefined;
+    for (let i = 0; i < blockSize(block); i++) {
+      const at = tileAt(block, i);
+      await tileStore.remove(this.address(at));
+      tileCache.delete(tileKey({ format: this.job.format, resources: this.job.resources, ...at, params }));
+    }
+  }
+}

@@ -1,0 +1,281 @@
+// The farm API's rules on a real server: validation errors, commands in each job state, deletes,
+// task status updates, worker sleep and wake, managers, projects, settings, browse, access.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import Database from 'better-sqlite3';
+import { after, before, describe, it } from 'node:test';
+import { authServer, basic, createUser } from './helpers/auth.js';
+import { farm, FARM, sleepWorkers, waitForJob } from './helpers/farm.js';
+import type { TestServer } from './helpers/server.js';
+
+/** A GET sent with its path exactly as written (fetch would normalise "..", "%2E%2E"). */
+function rawGet(url: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url + path, { headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c) => { text += c; }).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.path = path;
+    req.on('error', reject).end();
+  });
+}
+
+describe('farm API', () => {
+  let s: TestServer;
+  let db: Database.Database;
+  const SMALL = { type: 'seed', resources: [2], zoom: [0, 2], bbox: [0, 0, 20, 20] };
+  before(async () => {
+    s = await authServer({ env: { MERIDIAN_WORKERS: '2', MERIDIAN_SEED_CONCURRENCY: '1' } });
+    db = new Database(s.services.config.database, { readonly: true });
+  });
+  after(async () => { db.close(); await s.stop(); });
+
+  it('is for administrators only, with errors in Flamenco\'s shape', async () => {
+    const guest = await farm(s, 'GET', '/jobs', undefined, {});
+    assert.equal(guest.status, 401);
+    assert.deepEqual(Object.keys(guest.body).sort(), ['code', 'error', 'message']);
+    assert.equal(guest.body.code, 401);
+    await createUser(s, 'plain', 'plain-password-1');
+    assert.equal((await farm(s, 'GET', '/workers', undefined, basic('plain', 'plain-password-1'))).status, 403);
+    const unknown = await farm(s, 'GET', '/nothing');
+    assert.deepEqual([unknown.status, unknown.body.code], [404, 404]);
+    const method = await farm(s, 'PATCH', '/jobs');
+    assert.deepEqual([method.status, method.body.code], [405, 405]);
+  });
+
+  it('refuses every invalid submission with 400 naming the problem', async () => {
+    const cases: [unknown, string][] = [
+      [{ ...SMALL, type: 'paint' }, 'type'],
+      [{ ...SMALL, format: 'jpeg' }, 'format'],
+      [{ ...SMALL, zoom: [3, 1] }, 'zoom'],
+      [{ ...SMALL, zoom: [0, 25] }, 'zoom'],
+      [{ ...SMALL, zoom: 4 }, 'zoom'],
+      [{ ...SMALL, bbox: [10, 0, 0, 10] }, 'bbox'],
+      [{ ...SMALL, bbox: [0, 0, 200, 10] }, 'bbox'],
+      [{ ...SMALL, bbox: [0, 0, 10] }, 'bbox'],
+      [{ ...SMALL, resources: [] }, 'resources'],
+      [{ ...SMALL, resources: [2, 2] }, 'resources'],
+      [{ ...SMALL, resources: [999] }, 'resources'],
+      [{ ...SMALL, resources: [3] }, 'resources'], // a style is not a feature layer (mvt)
+      [{ ...SMALL, format: 'png', resources: [2] }, 'resources'], // a layer is not a style (png)
+      [{ ...SMALL, priority: 101 }, 'priority'],
+      [{ ...SMALL, name: 7 }, 'name'],
+      [{ ...SMALL, zoom: [0, 14], bbox: [-180, -80, 180, 80] }, 'max_job_tiles'],
+    ];
+    for (const [body, field] of cases) {
+      const r = await farm(s, 'POST', '/jobs', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.message, new RegExp(field), JSON.stringify(body));
+      assert.equal(r.body.code, 400);
+    }
+    const notJson = await fetch(`${s.url}${FARM}/jobs`, { method: 'POST', headers: { Authorization: basic('administrator', 'admin-secret-1').Authorization }, body: '[1' });
+    assert.equal(notJson.status, 400);
+    assert.equal((await farm(s, 'GET', '/jobs?status=sleeping')).status, 400);
+    // The cap is a run-time setting: lowered, a small job goes over it too.
+    assert.equal((await farm(s, 'POST', '/settings', { max_job_tiles: 2 })).status, 204);
+    const capped = await farm(s, 'POST', '/jobs', SMALL);
+    assert.equal(capped.status, 400);
+    assert.match(capped.body.message, /covers? 3 tiles, more than the limit of 2/);
+    assert.equal((await farm(s, 'POST', '/settings', { max_job_tiles: 1_000_000 })).status, 204);
+  });
+
+  it('applies commands as the job state allows, 400 otherwise', async () => {
+    const sleeping = await sleepWorkers(s);
+    try {
+      const id = (await farm(s, 'POST', '/jobs', SMALL)).body.id;
+      const command = (c: string) => farm(s, 'PUT', `/jobs/${id}`, { command: c });
+      const expectRefused = async (c: string) => {
+        const r = await command(c);
+        assert.equal(r.status, 400, `${c}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.error, 'COMMAND_NOT_ALLOWED');
+      };
+      assert.equal((await farm(s, 'GET', `/jobs/${id}`)).body.status, 'queued');
+      await expectRefused('start');
+      await expectRefused('reset');
+      assert.equal((await command('dance')).status, 400);
+      assert.equal((await farm(s, 'PUT', '/jobs/nope', { command: 'stop' })).status, 404);
+      let r = await command('stop');
+      assert.deepEqual([r.status, r.body.status], [200, 'paused']);
+      await expectRefused('stop');
+      r = await command('start');
+      assert.deepEqual([r.status, r.body.status], [200, 'queued']);
+      r = await command('cancel');
+      assert.deepEqual([r.status, r.body.status], [200, 'canceled']);
+      assert.ok((await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks.every((t: any) => t.status === 'canceled'));
+      await expectRefused('cancel');
+      await expectRefused('stop');
+      r = await command('reset');
+      assert.deepEqual([r.status, r.body.status], [200, 'queued']);
+      assert.ok((await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks.every((t: any) => t.status === 'queued'));
+      assert.deepEqual((await farm(s, 'GET', '/jobs?status=queued')).body.jobs.map((j: any) => j.id), [id]);
+      // Woken, a worker runs it to the end; a completed job can only be reset.
+      for (const w of sleeping) assert.equal((await farm(s, 'POST', '/workers', { id: w, status: 'awake' })).status, 204);
+      const done = await waitForJob(s, id, ['completed']);
+      assert.equal(done.progress.tiles_done, done.progress.tiles_total);
+      await expectRefused('stop');
+      await expectRefused('cancel');
+      await expectRefused('start');
+      assert.match((await command('reset')).body.status, /^(queued|active)$/, 'queued (or already taken by the awake worker)');
+      const again = await waitForJob(s, id, ['completed']);
+      assert.equal(again.progress.tiles_skipped, again.progress.tiles_total, 'a reset seed job skips what is stored');
+    } finally {
+      for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
+    }
+  });
+
+  it('stops a running job after the current tiles, keeps its progress, and finishes it when started again', async () => {
+    const id = (await farm(s, 'POST', '/jobs', { type: 'seed', resources: [6], zoom: [0, 6], bbox: [-180, -85, 180, 85] })).body.id;
+    let running;
+    do running = (await farm(s, 'GET', `/jobs/${id}`)).body; while (running.progress.tiles_done === 0);
+    const stopped = await farm(s, 'PUT', `/jobs/${id}`, { command: 'stop' });
+    assert.deepEqual([stopped.status, stopped.body.status], [200, 'paused']);
+    const tasks = (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks;
+    assert.ok(!tasks.some((t: any) => t.status === 'active'), 'no task runs once stop has answered');
+    assert.ok(!(await farm(s, 'GET', '/workers')).body.workers.some((w: any) => w.task?.job_id === id));
+    const kept = stopped.body.progress.tiles_done;
+    assert.ok(kept > 0 && kept < stopped.body.progress.tiles_total);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await farm(s, 'GET', `/jobs/${id}`)).body.progress.tiles_done, kept, 'nothing moves while paused');
+    assert.equal((await farm(s, 'PUT', `/jobs/${id}`, { command: 'start' })).status, 200);
+    const done = await waitForJob(s, id, ['completed']);
+    // A fresh area: every tile made exactly once across the stop.
+    assert.deepEqual([done.progress.tiles_generated, done.progress.tiles_skipped], [done.progress.tiles_total, 0]);
+  });
+
+  it('puts workers to sleep and wakes them; an asleep worker takes no task', async () => {
+    const workers = (await farm(s, 'GET', '/workers')).body.workers;
+    assert.equal(workers.length, 2);
+    assert.deepEqual(workers.map((w: any) => w.status), ['awake', 'offline'], 'one pool worker seeds, the other is kept for requests');
+    const [awake, offline] = workers.map((w: any) => w.id);
+    assert.equal((await farm(s, 'POST', '/workers', { id: awake, status: 'asleep' })).status, 204);
+    assert.equal((await farm(s, 'GET', `/workers/${awake}`)).body.status, 'asleep');
+    const id = (await farm(s, 'POST', '/jobs', { ...SMALL, bbox: [30, 0, 50, 20] })).body.id;
+    await new Promise((r) => setTimeout(r, 300));
+    const waiting = (await farm(s, 'GET', `/jobs/${id}`)).body;
+    assert.deepEqual([waiting.status, waiting.progress.tiles_done], ['queued', 0]);
+    assert.equal((await farm(s, 'POST', '/workers', { id: offline, status: 'awake' })).status, 400);
+    assert.equal((await farm(s, 'POST', '/workers', { id: awake, status: 'dreaming' })).status, 400);
+    assert.equal((await farm(s, 'POST', '/workers', { id: 'nope', status: 'awake' })).status, 404);
+    assert.equal((await farm(s, 'GET', '/workers/nope')).status, 404);
+    assert.equal((await farm(s, 'POST', '/workers', { id: awake, status: 'awake' })).status, 204);
+    assert.equal((await waitForJob(s, id, ['completed'])).status, 'completed');
+    const worker = (await farm(s, 'GET', `/workers/${awake}`)).body;
+    assert.equal(worker.status, 'awake');
+    assert.ok(worker.tiles_per_second > 0);
+  });
+
+  it('updates task statuses as Flamenco workers report them', async () => {
+    const sleeping = await sleepWorkers(s);
+    try {
+      const id = (await farm(s, 'POST', '/jobs', SMALL)).body.id;
+      const tasks = (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks;
+      assert.equal(tasks.length, 3, 'one task per zoom here');
+      assert.ok(tasks.every((t: any) => t.job_id === id && t.status === 'queued' && t.counts.tiles_total > 0));
+      assert.equal(tasks.reduce((n: number, t: any) => n + t.counts.tiles_total, 0), (await farm(s, 'GET', `/jobs/${id}`)).body.progress.tiles_total);
+      assert.equal((await farm(s, 'POST', '/tasks', { id: tasks[0].id, status: 'canceled', activity: 'not wanted' })).status, 204);
+      const got = (await farm(s, 'GET', `/tasks/${tasks[0].id}`)).body;
+      assert.deepEqual([got.status, got.activity], ['canceled', 'not wanted']);
+      assert.equal((await farm(s, 'POST', '/tasks', { id: tasks[0].id, status: 'exploded' })).status, 400);
+      assert.equal((await farm(s, 'POST', '/tasks', { id: 'nope', status: 'queued' })).status, 404);
+      assert.equal((await farm(s, 'POST', '/tasks', { status: 'queued' })).status, 400);
+      for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
+      const done = await waitForJob(s, id, ['completed']);
+      const after = (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks;
+      assert.deepEqual(after.map((t: any) => t.status), ['canceled', 'completed', 'completed']);
+      assert.equal(done.progress.tiles_done, done.progress.tiles_total - tasks[0].counts.tiles_total);
+    } finally {
+      for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
+    }
+  });
+
+  it('ends a paused job whose tasks were all settled meanwhile when it is started', async () => {
+    const sleeping = await sleepWorkers(s);
+    try {
+      const id = (await farm(s, 'POST', '/jobs', SMALL)).body.id;
+      assert.equal((await farm(s, 'PUT', `/jobs/${id}`, { command: 'stop' })).body.status, 'paused');
+      for (const t of (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks) {
+        assert.equal((await farm(s, 'POST', '/tasks', { id: t.id, status: 'canceled' })).status, 204);
+      }
+      assert.equal((await farm(s, 'GET', `/jobs/${id}`)).body.status, 'paused');
+      assert.equal((await farm(s, 'PUT', `/jobs/${id}`, { command: 'start' })).body.status, 'canceled');
+    } finally {
+      for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
+    }
+  });
+
+  it('deletes jobs with their tasks, one or in bulk', async () => {
+    const sleeping = await sleepWorkers(s);
+    try {
+      const ids = [];
+      for (let i = 0; i < 3; i++) ids.push((await farm(s, 'POST', '/jobs', SMALL)).body.id);
+      const rows = (id: string) => (db.prepare('SELECT COUNT(*) AS n FROM farm_task WHERE job_id = ?').get(id) as { n: number }).n;
+      assert.ok(rows(ids[0]) > 0);
+      assert.equal((await farm(s, 'DELETE', `/jobs/${ids[0]}`)).status, 204);
+      assert.equal((await farm(s, 'GET', `/jobs/${ids[0]}`)).status, 404);
+      assert.equal((await farm(s, 'DELETE', `/jobs/${ids[0]}`)).status, 404);
+      assert.equal(rows(ids[0]), 0);
+      assert.equal((await farm(s, 'POST', '/jobs/delete', { ids: ids.slice(1) })).status, 204);
+      for (const id of ids) assert.equal((db.prepare('SELECT COUNT(*) AS n FROM farm_job WHERE id = ?').get(id) as { n: number }).n + rows(id), 0);
+      assert.equal((await farm(s, 'POST', '/jobs/delete', { ids: 'all' })).status, 400);
+    } finally {
+      for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
+    }
+  });
+
+  it('lists managers, registers one and updates its workers', async () => {
+    const list = (await farm(s, 'GET', '/managers')).body.managers;
+    assert.equal(list.filter((m: any) => m.this).length, 1);
+    assert.equal(list.find((m: any) => m.this).total_workers, 2);
+    const r = await farm(s, 'POST', '/managers', { name: 'second', url: 'http://10.0.0.2:8080', total_workers: 4 });
+    assert.equal(r.status, 201);
+    assert.match(r.body.uuid, /^[0-9a-f-]{36}$/);
+    const patched = await farm(s, 'PATCH', `/managers/${r.body.uuid}`, { total_workers: 8 });
+    assert.deepEqual([patched.status, patched.body.total_workers], [200, 8]);
+    assert.equal((await farm(s, 'PATCH', `/managers/${r.body.uuid}`, { total_workers: -1 })).status, 400);
+    assert.equal((await farm(s, 'PATCH', '/managers/nope', { total_workers: 1 })).status, 404);
+    assert.equal((await farm(s, 'POST', '/managers', { url: 'x' })).status, 400);
+    const row = db.prepare('SELECT total_workers FROM farm_manager WHERE uuid = ?').get(r.body.uuid) as { total_workers: number };
+    assert.equal(row.total_workers, 8);
+  });
+
+  it('reads and validates settings, and says where the tile store is', async () => {
+    const settings = (await farm(s, 'GET', '/settings')).body;
+    assert.equal(settings.seed_concurrency, 1);
+    assert.equal((await farm(s, 'POST', '/settings', { seed_concurrency: 3 })).status, 400);
+    assert.equal((await farm(s, 'POST', '/settings', { colour: 'red' })).status, 400);
+    assert.equal((await farm(s, 'POST', '/settings', { tile_store_max_bytes: 'big' })).status, 400);
+    assert.equal((await farm(s, 'POST', '/settings', { seed_concurrency: 2, tile_store_max_bytes: 5_000_000 })).status, 204);
+    assert.deepEqual((await farm(s, 'GET', '/workers')).body.workers.map((w: any) => w.status), ['awake', 'awake']);
+    const render = (await farm(s, 'GET', '/settings/render')).body;
+    assert.equal(render.max_bytes, 5_000_000);
+    assert.equal(render.formats.mvt, `${render.tile_store}/mvt`);
+    assert.equal((await farm(s, 'POST', '/settings', settings)).status, 204);
+  });
+
+  it('lists QGIS projects under the projects root', async () => {
+    const projects = (await farm(s, 'GET', '/projects')).body.projects;
+    assert.ok(Array.isArray(projects));
+    for (const p of projects) {
+      assert.deepEqual(Object.keys(p).sort(), ['id', 'is_active', 'name', 'path_server', 'render_path_server']);
+      assert.deepEqual((await farm(s, 'GET', `/projects/${p.id}`)).body, p);
+    }
+    assert.equal((await farm(s, 'GET', '/projects/nope')).status, 404);
+  });
+
+  it('browses the data directory and nothing outside it', async () => {
+    const root = (await farm(s, 'GET', '/browse')).body;
+    assert.equal(root.type, 'folder');
+    const catalog = root.entries.find((e: any) => e.name === 'catalog.json');
+    assert.deepEqual([catalog.type, typeof catalog.size, typeof catalog.modified], ['file', 'number', 'string']);
+    assert.ok(root.entries.some((e: any) => e.name === 'tiles' && e.type === 'folder'));
+    assert.equal((await farm(s, 'GET', '/browse/catalog.json')).body.size, catalog.size);
+    assert.equal((await farm(s, 'GET', '/browse/tiles/mvt')).body.type, 'folder');
+    assert.equal((await farm(s, 'GET', '/browse/missing.txt')).status, 404);
+    const admin = basic('administrator', 'admin-secret-1');
+    for (const path of ['/browse/..', '/browse/%2E%2E', '/browse/tiles/../..', '/browse/%2Fetc', '/browse/%2Fetc%2Fpasswd', '/browse/..%2F..%2Fetc']) {
+      const r = await rawGet(s.url, FARM + path, admin);
+      assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error, 'INVALID_PATH');
+    }
+  });
+});
