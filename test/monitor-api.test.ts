@@ -7,6 +7,7 @@ import { PUBLIC_MONITOR, settledZone, WRITABLE_MONITOR } from './helpers/monitor
 import { rawRequest } from './helpers/raw-http.js';
 import { ADMIN, authServer, basic, createUser } from './helpers/auth.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -170,9 +171,8 @@ describe('monitoring API with writes enabled', () => {
     assert.deepEqual(moved('bypass'), [1, bypass.body.length]);
     assert.ok(after.size > before.size && after.size <= after.max_size);
     // Only the memory miss asked the disk store (a miss there too: the tile was then written).
-    let storeAfter = await store();
-    // The answer does not wait for the store's write.
-    for (let i = 0; i < 100 && storeAfter.size === storeBefore.size; i++) { await new Promise((r) => setTimeout(r, 20)); storeAfter = await store(); }
+    await until(async () => (await store()).size !== storeBefore.size); // the answer does not wait for the store's write
+    const storeAfter = await store();
     assert.deepEqual([storeAfter.miss.responses - storeBefore.miss.responses, storeAfter.hit.responses - storeBefore.hit.responses], [1, 0]);
     assert.equal(storeAfter.size - storeBefore.size, first.body.length);
     const plugin = (await s.json('/monitor/1/tiles')).body;
