@@ -14,6 +14,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
 const POINTS = quick ? 200_000 : 1_000_000;
 const THROUGHPUT_MS = quick ? 1500 : 4000;
+/** Warm throughput alternates between Meridian and the bare server this many times, so both see the same load. */
+const ROUNDS = 4;
 const CONCURRENCY = 8;
 
 interface Dataset { name: string; file: string; features: number; attributes: string[]; table: string }
@@ -26,12 +28,16 @@ async function freePort(): Promise<number> {
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
-function request(url: string): Promise<{ status: number; body: Buffer; etag: string }> {
+interface Answer { status: number; body: Buffer; etag: string; serverMs: number }
+
+function request(url: string): Promise<Answer> {
   return new Promise((ok, fail) => {
     get(url, { agent, headers: { 'accept-encoding': 'identity' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => ok({ status: res.statusCode!, body: Buffer.concat(chunks), etag: String(res.headers.etag ?? '') }));
+      // Meridian's own time on the request (Server-Timing: app;dur=ms), without the network's.
+      const serverMs = Number(/app;dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''))?.[1] ?? NaN);
+      res.on('end', () => ok({ status: res.statusCode!, body: Buffer.concat(chunks), etag: String(res.headers.etag ?? ''), serverMs }));
     }).on('error', fail);
   });
 }
@@ -51,7 +57,7 @@ async function waitFor(url: string, child: ChildProcess): Promise<void> {
 /** Requests each path once, one at a time; returns per-request ms and the answers. */
 async function sequential(base: string, paths: string[]) {
   const ms: number[] = [];
-  const answers: { status: number; body: Buffer; etag: string }[] = [];
+  const answers: Answer[] = [];
   for (const p of paths) {
     const started = performance.now();
     answers.push(await request(base + p));
@@ -60,10 +66,10 @@ async function sequential(base: string, paths: string[]) {
   return { ms, answers };
 }
 
-/** Requests/s with CONCURRENCY clients cycling through `paths` for THROUGHPUT_MS. */
-async function throughput(base: string, paths: string[]): Promise<number> {
+/** Requests/s with CONCURRENCY clients cycling through `paths` for `ms`. */
+async function throughput(base: string, paths: string[], ms: number): Promise<number> {
   let done = 0;
-  const until = performance.now() + THROUGHPUT_MS;
+  const until = performance.now() + ms;
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, c) => {
     for (let i = c; performance.now() < until; i += CONCURRENCY) {
       const r = await request(base + paths[i % paths.length]);
@@ -71,7 +77,22 @@ async function throughput(base: string, paths: string[]): Promise<number> {
       done++;
     }
   }));
-  return done / (THROUGHPUT_MS / 1000);
+  return done / (ms / 1000);
+}
+
+/**
+ * Warm throughput of Meridian and of the bare server in alternating rounds (the machine may be
+ * shared): their mean req/s, and the median of the per-round ratios.
+ */
+async function alternating(meridianBase: string, bareBase: string, paths: string[]) {
+  const m: number[] = [], b: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    m.push(await throughput(meridianBase, paths, THROUGHPUT_MS / ROUNDS));
+    b.push(await throughput(bareBase, paths, THROUGHPUT_MS / ROUNDS));
+  }
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  const ratios = m.map((v, i) => v / b[i]).sort((x, y) => x - y);
+  return { rps: mean(m), bareRps: mean(b), ratio: (ratios[(ROUNDS - 1) >> 1] + ratios[ROUNDS >> 1]) / 2, rounds: m.map((v, i) => v / b[i]) };
 }
 
 function runChild(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
@@ -86,8 +107,11 @@ async function output(child: ChildProcess): Promise<string> {
   return out;
 }
 
-/** Meridian over the dataset's file, or (with `pgUrl`) over the table runPostgis loaded, as a postgis_layer. */
-async function meridian(ds: Dataset, tiles: TileId[], pgUrl?: string) {
+/**
+ * Runs Meridian on the dataset's file, or (with `pgUrl`) on the table runPostgis loaded, as a
+ * postgis_layer: load, prepare, cold and warm passes; then `whileUp` with it still serving.
+ */
+async function meridian<T>(ds: Dataset, tiles: TileId[], whileUp: (base: string, paths: string[], answers: Answer[]) => Promise<T>, pgUrl?: string) {
   const dir = join(WORK_DIR, `meridian-${ds.name}${pgUrl ? '-postgis' : ''}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -114,10 +138,11 @@ async function meridian(ds: Dataset, tiles: TileId[], pgUrl?: string) {
     const warm = await sequential(base, paths);
     const bad = cold.answers.filter((a) => a.status !== 200 && a.status !== 204);
     if (bad.length) throw new Error(`Meridian answered ${bad[0].status}: ${bad[0].body}`);
-    const rps = await throughput(base, paths);
+    const alongside = await whileUp(base, paths, cold.answers);
     return {
-      loadMs: loaded - started, prepareMs: prepared - loaded, cold: cold.ms, warm: warm.ms, rps,
-      bytes: cold.answers.reduce((a, r) => a + r.body.length, 0), answers: cold.answers, paths, peakRssMB: peakRssMB(child.pid!),
+      loadMs: loaded - started, prepareMs: prepared - loaded, cold: cold.ms, warm: warm.ms, alongside,
+      coldServer: cold.answers.map((a) => a.serverMs),
+      bytes: cold.answers.reduce((a, r) => a + r.body.length, 0), peakRssMB: peakRssMB(child.pid!),
     };
   } finally {
     child.kill('SIGTERM');
@@ -125,7 +150,8 @@ async function meridian(ds: Dataset, tiles: TileId[], pgUrl?: string) {
   }
 }
 
-async function bare(paths: string[], answers: { status: number; body: Buffer; etag: string }[]): Promise<number> {
+/** The bare server on Meridian's answers: its sequential latency (the HTTP floor per tile), and warm throughput against Meridian's. */
+async function bare(meridianBase: string, paths: string[], answers: Answer[]) {
   const dir = join(WORK_DIR, 'bare');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -139,10 +165,20 @@ async function bare(paths: string[], answers: { status: number; body: Buffer; et
   const child = runChild(['--import', 'tsx', 'bench/bare-server.ts', join(dir, 'manifest.json')]);
   const port = await new Promise<string>((ok) => child.stdout!.once('data', (c) => ok(String(c).trim())));
   try {
-    return await throughput(`http://127.0.0.1:${port}`, paths);
+    const base = `http://127.0.0.1:${port}`;
+    await sequential(base, paths);
+    const { ms } = await sequential(base, paths);
+    return { ms, ...await alternating(meridianBase, base, paths) };
   } finally {
     child.kill();
   }
+}
+
+/** Meridian's tiling core in one process, as the naive baseline runs (bench/mvt-core.ts). */
+async function core(ds: Dataset, tilesFile: string) {
+  return JSON.parse(await output(runChild(['--import', 'tsx', 'bench/mvt-core.ts', ds.file, tilesFile]))) as {
+    loadMs: number; prepareMs: number; ms: number[]; bytes: number; peakRssMB: number;
+  };
 }
 
 async function naive(ds: Dataset, tilesFile: string) {
@@ -168,17 +204,24 @@ async function main() {
   const ratios: string[] = [];
   for (const ds of datasets) {
     log(`${ds.name}: ${(statSync(ds.file).size / 1e6).toFixed(0)} MB, ${tiles.length} tiles over z0–z14`);
-    log(`${ds.name}: Meridian`);
-    const m = await meridian(ds, tiles);
-    log(`${ds.name}: bare node:http with the same bytes`);
-    const bareRps = await bare(m.paths, m.answers);
+    log(`${ds.name}: Meridian, then bare node:http with the same bytes beside it`);
+    const m = await meridian(ds, tiles, (base, paths, answers) => bare(base, paths, answers));
+    const floor = m.alongside;
+    log(`${ds.name}: Meridian's tiling core in one process`);
+    const c = await core(ds, tilesFile);
     log(`${ds.name}: naive geojson-vt + vt-pbf`);
     const n = await naive(ds, tilesFile);
     const cold = summarize(m.cold), warm = summarize(m.warm), nv = summarize(n.ms);
+    const coldServer = summarize(m.coldServer), http = summarize(floor.ms), inProcess = summarize(c.ms);
     rows.push([ds.name, 'Meridian cold (HTTP)', `load ${f1(m.loadMs)} + prepare ${f1(m.prepareMs)}`, f1(cold.p50), f1(cold.p95), f1(m.peakRssMB), `${(m.bytes / 1e6).toFixed(2)} MB`]);
+    rows.push([ds.name, 'Meridian cold (server time)', '', f1(coldServer.p50), f1(coldServer.p95), '', '']);
     rows.push([ds.name, 'Meridian warm (HTTP)', '', f1(warm.p50), f1(warm.p95), '', '']);
+    rows.push([ds.name, 'bare node:http, same bytes', '', f1(http.p50), f1(http.p95), '', '']);
+    rows.push([ds.name, 'Meridian core, in process', `load ${f1(c.loadMs)} + prepare ${f1(c.prepareMs)}`, f1(inProcess.p50), f1(inProcess.p95), f1(c.peakRssMB), `${(c.bytes / 1e6).toFixed(2)} MB`]);
     rows.push([ds.name, 'geojson-vt + vt-pbf', `parse ${f1(n.parseMs)} + index ${f1(n.indexMs)}`, f1(nv.p50), f1(nv.p95), f1(n.peakRssMB), `${(n.bytes / 1e6).toFixed(2)} MB`]);
-    ratios.push(`${ds.name}: naive p50 / Meridian cold p50 = ${f1(nv.p50 / cold.p50)}×, p95 ${f1(nv.p95 / cold.p95)}×`);
+    ratios.push(`${ds.name}: naive p50 / Meridian cold p50 = ${f1(nv.p50 / cold.p50)}×, p95 ${f1(nv.p95 / cold.p95)}× (Meridian over HTTP, whose bare floor is p50 ${f1(http.p50)} ms; naive in process)`);
+    ratios.push(`${ds.name}: naive p50 / Meridian cold server time p50 = ${f1(nv.p50 / coldServer.p50)}×, p95 ${f1(nv.p95 / coldServer.p95)}× (both without the network)`);
+    ratios.push(`${ds.name}: naive p50 / Meridian core in process p50 = ${f1(nv.p50 / inProcess.p50)}×, p95 ${f1(nv.p95 / inProcess.p95)}× (same conditions: one process, one tile after another)`);
     // Per tile with each one's up-front work (index build / preparation) spread over the tile set.
     const amortized = (setup: number, total: number) => (setup + total) / tiles.length;
     ratios.push(`${ds.name}: per tile incl. setup spread over the set: naive ${f1(amortized(n.indexMs, nv.total))} ms (index), Meridian ${f1(amortized(m.prepareMs, cold.total))} ms (prepare) = ${f1(amortized(n.indexMs, nv.total) / amortized(m.prepareMs, cold.total))}×`);
@@ -190,14 +233,14 @@ async function main() {
       rows.push([ds.name, `PostGIS ST_AsMVT (z${POSTGIS_MIN_ZOOM}+)`, p.loadMs ? `ogr2ogr ${f1(p.loadMs)}` : '(table cached)', f1(pv.p50), f1(pv.p95),
         p.backendPeakRssMB === null ? '–' : `${f1(p.backendPeakRssMB)} (backend)`, `${(p.bytes / 1e6).toFixed(2)} MB`]);
       log(`${ds.name}: Meridian over the same table (postgis_layer)`);
-      const mp = await meridian(ds, subset.map((i) => tiles[i]), pgUrl);
+      const mp = await meridian(ds, subset.map((i) => tiles[i]), async () => undefined, pgUrl);
       const mpv = summarize(mp.cold);
       rows.push([ds.name, `Meridian postgis_layer (z${POSTGIS_MIN_ZOOM}+)`, '', f1(mpv.p50), f1(mpv.p95), f1(mp.peakRssMB), `${(mp.bytes / 1e6).toFixed(2)} MB`]);
       ratios.push(`${ds.name}: on the same tiles: Meridian postgis_layer p50 ${f1(mpv.p50)} / PostGIS ST_AsMVT p50 ${f1(pv.p50)} = ${f1(mpv.p50 / pv.p50)}×, p95 ${f1(mpv.p95 / pv.p95)}×; / Meridian file p50 ${f1(mpv.p50 / mSub.p50)}×`);
       if (p.timeouts) ratios.push(`${ds.name}: PostGIS: ${p.timeouts} tiles hit the ${STATEMENT_TIMEOUT_MS} ms statement timeout (counted at that time)`);
       ratios.push(`${ds.name}: on the ${subset.length} tiles z${POSTGIS_MIN_ZOOM}+: PostGIS p50 ${f1(pv.p50)} / Meridian cold p50 ${f1(mSub.p50)} = ${f1(pv.p50 / mSub.p50)}×, p95 ${f1(pv.p95 / mSub.p95)}×; naive p50 there ${f1(nSub.p50)}`);
     }
-    ratios.push(`${ds.name}: warm throughput ${f1(m.rps)} req/s vs bare node:http ${f1(bareRps)} req/s = ${f1(m.rps / bareRps)} of bare (${CONCURRENCY} keep-alive clients)`);
+    ratios.push(`${ds.name}: warm throughput ${f1(floor.rps)} req/s vs bare node:http ${f1(floor.bareRps)} req/s: ${f1(floor.ratio)} of bare (median of ${ROUNDS} alternating rounds: ${floor.rounds.map(f1).join(', ')}; ${CONCURRENCY} keep-alive clients)`);
   }
   console.log(`\nMVT benchmark${quick ? ' (--quick)' : ''} — ${tiles.length} tiles per dataset over z0–z14; ${cpus().length}× ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}`);
   const header = ['dataset', 'contender', 'setup ms (apart)', 'p50 ms', 'p95 ms', 'peak RSS MB', 'tile bytes'];

@@ -46,8 +46,9 @@ export function createApp(services: Services): Koa {
   }
   // Plugin filters run after the caller is known, so they may look at ctx.state.user.
   app.use(services.plugins.middleware());
-  const routers = [resourceRoutes(services), featureRoutes(services), exportRoutes(services),
-    sessionRoutes(services), principalRoutes(services), permissionRoutes(services), mvtRoutes(services),
+  // Tiles first: they are most of the requests, and each router before them tries its own routes.
+  const routers = [mvtRoutes(services), resourceRoutes(services), featureRoutes(services), exportRoutes(services),
+    sessionRoutes(services), principalRoutes(services), permissionRoutes(services),
     identifyRoutes(services), renderRoutes(services), ...farmRouters(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
   if (metrics) routers.push(monitorRoutes(services, metrics));
   // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.

@@ -10,6 +10,7 @@ import { ADMIN, authServer } from './helpers/auth.js';
 import { expectedTiles, farm, waitForJob } from './helpers/farm.js';
 import { decode, features } from './helpers/mvt.js';
 import type { TestServer } from './helpers/server.js';
+import { stored } from './helpers/wait.js';
 
 /** "z/x/y" of every file under one resource set of the store. */
 function storedTiles(root: string): string[] {
@@ -129,6 +130,7 @@ describe('seeding jobs', () => {
     const first = await s.get(tile);
     assert.deepEqual([first.status, first.headers.get('x-tile-store')], [200, 'miss']);
     const body = Buffer.from(await first.arrayBuffer());
+    await stored(join(root, '3/4/2.png')); // the answer does not wait for the store's write
     assert.deepEqual(readFileSync(join(root, '3/4/2.png')), body);
     assert.equal((await sharp(body).metadata()).width, 256);
     // An empty tile is stored as an empty file and answered as the shared empty PNG, or 204 with nd=204.
@@ -136,6 +138,7 @@ describe('seeding jobs', () => {
     const empty = await s.get(ocean);
     assert.equal(empty.status, 200);
     assert.equal((await sharp(Buffer.from(await empty.arrayBuffer())).metadata()).width, 256);
+    await stored(join(root, '5/0/16.png'));
     assert.equal(statSync(join(root, '5/0/16.png')).size, 0);
     assert.equal((await s.get(`${ocean}&nd=204`)).status, 204);
 

@@ -7,6 +7,7 @@ import { PUBLIC_MONITOR, settledZone, WRITABLE_MONITOR } from './helpers/monitor
 import { rawRequest } from './helpers/raw-http.js';
 import { ADMIN, authServer, basic, createUser } from './helpers/auth.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -170,6 +171,7 @@ describe('monitoring API with writes enabled', () => {
     assert.deepEqual(moved('bypass'), [1, bypass.body.length]);
     assert.ok(after.size > before.size && after.size <= after.max_size);
     // Only the memory miss asked the disk store (a miss there too: the tile was then written).
+    await until(async () => (await store()).size !== storeBefore.size); // the answer does not wait for the store's write
     const storeAfter = await store();
     assert.deepEqual([storeAfter.miss.responses - storeBefore.miss.responses, storeAfter.hit.responses - storeBefore.hit.responses], [1, 0]);
     assert.equal(storeAfter.size - storeBefore.size, first.body.length);

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { readConfig } from '../src/config.js';
 import { start } from '../src/server.js';
 import { TileStore } from '../src/tiles/store.js';
+import { stored, until } from './helpers/wait.js';
 import { decode, features } from './helpers/mvt.js';
 import { SAMPLE_STYLES, tempData } from './helpers/server.js';
 
@@ -30,6 +31,7 @@ test('MVT tiles are written to the store, served from it after a restart, and dr
     assert.equal(a.headers.get('x-tile-store'), 'miss');
     const body = Buffer.from(await a.arrayBuffer());
     const file = join(dataDir, 'tiles/mvt/2/1/1/0.mvt');
+    await stored(file); // the answer does not wait for the write
     assert.deepEqual(readFileSync(file), body);
     // Non-default parameters are not stored.
     const custom = await fetch(`${first.url}/api/resource/2/1/1/0.mvt?extent=512`);
@@ -57,7 +59,7 @@ test('MVT tiles are written to the store, served from it after a restart, and dr
     second.services.catalog.setLayer(2, (state as { layer: any }).layer);
     // The index drops at once; the folder is removed asynchronously.
     assert.equal(second.services.tileStore.has({ format: 'mvt', resources: [2], z: 1, x: 1, y: 0 }), false);
-    for (let i = 0; i < 100 && existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => !existsSync(file));
     assert.equal(existsSync(file), false);
     const d = await fetch(`${second.url}/api/resource/2/1/1/0.mvt`);
     assert.equal(d.headers.get('x-tile-store'), 'miss');

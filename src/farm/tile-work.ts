@@ -41,8 +41,10 @@ export class TileWork {
     const generations = tileStore.generations(address.resources);
     try {
       const tile = await this.make(at);
-      await tileStore.write(address, tile.body, generations);
-      return 'generated';
+      if (await tileStore.write(address, tile.body, generations)) return 'generated';
+      // Its layer changed meanwhile (or it is larger than the whole store): the job must not report it stored.
+      log.warn({ tile: address }, 'seeded tile not kept by the store');
+      return 'failed';
     } catch (err) {
       log.warn({ err, tile: address }, 'seeding a tile failed');
       return 'failed';

@@ -298,7 +298,9 @@ export class WorkerPool {
     if (slot.timer) clearTimeout(slot.timer);
     // Held until it has exited: close() awaits that, and an unref'd worker would let the event loop end first.
     slot.worker.ref();
-    void slot.worker.terminate();
+    // One still loading its modules is ended once ready: terminated mid-load (under tsx's loader hooks,
+    // Node 20) it may never exit, and close() would wait for it forever.
+    if (slot.ready) void slot.worker.terminate();
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
   }
@@ -307,6 +309,7 @@ export class WorkerPool {
     slot.health = msg.health;
     if (msg.type === 'ready') {
       slot.ready = true;
+      if (slot.ending) { void slot.worker.terminate(); return; }
       slot.worker.unref();
       this.dispatch();
       return;

@@ -32,9 +32,12 @@ export async function throughStore(
   if (body) return { body, etag: tileEtag(body), contentType: TILE_FORMATS[address.format].contentType };
   const generations = store.generations(address.resources);
   const tile = await produce();
-  // The store only saves work for later: a failed write must not fail the tile that was made.
-  await store.write(address, tile.body, generations)
-    .catch((err) => services.log.warn({ err, address }, 'tile not written to the store'));
+  // The store only saves work for later: the write (a folder, a file and a rename) starts after
+  // the answer is on its way, and a failed write must not fail the tile that was made.
+  setImmediate(() => {
+    store.write(address, tile.body, generations)
+      .catch((err) => services.log.warn({ err, address }, 'tile not written to the store'));
+  });
   return tile;
 }
 
@@ -61,7 +64,8 @@ export async function sendTile(
     return;
   }
   ctx.set('Vary', 'Accept-Encoding');
-  const gzipped = ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
+  // Most tile clients send one of a few Accept-Encoding values: negotiate only when gzip may win.
+  const gzipped = /gzip|\*/.test(ctx.get('accept-encoding')) && ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
   // Each encoding is its own representation, so each has its own strong validator.
   const etag = gzipped ? `${tile.etag.slice(0, -1)}-gzip"` : tile.etag;
   ctx.set('ETag', etag);

@@ -58,6 +58,8 @@ export class TileStore {
   private stamps: Record<string, string> = {};
   private bytes = 0;
   private counts = { hits: 0, misses: 0, writes: 0, evictions: 0, invalidations: 0, hitBytes: 0 };
+  /** Folders this process made or found, so a write skips its mkdir (one file-system call of five). */
+  private readonly folders = new Set<string>();
 
   private constructor(readonly root: string, public maxBytes: number) {}
 
@@ -119,17 +121,23 @@ export class TileStore {
     const path = this.pathOf(a);
     if (body.length > this.maxBytes) return false;
     if (this.generations(a.resources).some((g, i) => g !== generations[i])) return false;
-    const full = join(this.root, path);
+    const full = join(this.root, path), folder = dirname(full);
     let temp: string | undefined;
     try {
-      await mkdir(dirname(full), { recursive: true });
+      if (!this.folders.has(folder)) {
+        await mkdir(folder, { recursive: true });
+        this.folders.add(folder);
+      }
       temp = await writeTemp(full, body);
       // A change may have come while writing; its invalidation must win.
       if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(temp).catch(() => {}); return false; }
       await rename(temp, full);
+      // Or while renaming: its folder removal may have come first, so the file goes here.
+      if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(full).catch(() => {}); return false; }
     } catch (e) {
       // An invalidation was removing this folder meanwhile: the tile is not kept, which is what it wants.
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      this.folders.delete(folder);
       if (temp) await unlink(temp).catch(() => {});
       return false;
     }
@@ -166,6 +174,7 @@ export class TileStore {
       this.counts.invalidations++;
       sets.add(join(format, set));
     }
+    this.folders.clear();
     await Promise.all([...sets].map((s) => rm(join(this.root, s), { recursive: true, force: true })));
   }
 

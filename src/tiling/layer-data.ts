@@ -2,6 +2,7 @@
 // per-vertex importance, and the attributes already encoded as MVT values. All of it lives on
 // SharedArrayBuffers, so it is prepared once and shared by every worker without copies.
 import type { PackedTransfer } from '../store/packed.js';
+import type { BoxPyramid, VertexBlocks } from './blocks.js';
 
 export interface AttributeTable {
   keys: string[];
@@ -14,10 +15,6 @@ export interface AttributeTable {
 
 export const NO_VALUE = 0xffffffff;
 
-/** Vertices per chunk of `chunkBoxes` (a power of two). */
-export const CHUNK_BITS = 5;
-export const CHUNK = 1 << CHUNK_BITS;
-
 export interface MvtLayerData {
   geometry: PackedTransfer;
   fids: Float64Array;
@@ -25,13 +22,10 @@ export interface MvtLayerData {
   world: Float64Array;
   /** Douglas–Peucker importance per vertex, in squared world units (see importance.ts). */
   importance: Float32Array;
-  /**
-   * World bbox (minx, miny, maxx, maxy) of each run of CHUNK vertices, so a tile skips the runs of
-   * a long ring that lie wholly beyond one side of it (only their ends matter to clipping).
-   */
-  chunkBoxes: Float64Array;
-  /** Highest importance in each chunk: a chunk at or under a zoom's tolerance adds no vertex. */
-  chunkImportance: Float32Array;
+  /** Bboxes and top importance of runs of vertices, so a tile skips runs far away or too fine (see blocks.ts). */
+  blocks: VertexBlocks;
+  /** Bboxes of parts and runs of parts, so a tile skips the parts far from it (a country's far islands). */
+  parts: BoxPyramid;
   attributes: AttributeTable;
 }
 

@@ -6,7 +6,8 @@ import { taskModule, type LayerSource, type WorkerPool } from '../pool/pool.js';
 import { MemoryLayer } from '../store/memory-layer.js';
 import { toTransfer } from '../store/packed.js';
 import { sharedCopy, type MvtLayerData } from './layer-data.js';
-import type { PrepareRequest } from './prepare-task.js';
+import { LowZoomIndex, type LowZoomRequest } from './low-zoom.js';
+import type { PreparedLayer, PrepareRequest } from './prepare-task.js';
 import { searchBoxes } from './project.js';
 
 export const PREPARE_TASK = 'mvt.prepare';
@@ -19,12 +20,20 @@ export type LayerRef = number | string;
 
 export const layerKey = (ref: LayerRef) => `mvt:${ref}`;
 
+interface Prepared {
+  data: MvtLayerData;
+  lowZoom: LowZoomIndex;
+}
+
+/** Which low-zoom tiles to cut when layer `ref` is prepared (see low-zoom.ts). */
+export type LowZoomPlan = (ref: LayerRef, layer: MemoryLayer) => LowZoomRequest;
+
 export class MvtLayers {
-  private readonly prepared = new WeakMap<MemoryLayer, Promise<MvtLayerData>>();
+  private readonly prepared = new WeakMap<MemoryLayer, Promise<Prepared>>();
   private readonly versions = new WeakMap<MemoryLayer, number>();
   private nextVersion = 1;
 
-  constructor(private readonly pool: WorkerPool, private readonly log: Logger) {
+  constructor(private readonly pool: WorkerPool, private readonly log: Logger, private readonly lowZoomPlan: LowZoomPlan) {
     pool.register(PREPARE_TASK, taskModule('./prepare-task.js', import.meta.url));
     pool.register(TILE_TASK, taskModule('./tile-task.js', import.meta.url));
   }
@@ -36,7 +45,31 @@ export class MvtLayers {
   source(ref: LayerRef, layer: MemoryLayer): LayerSource {
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
-    return { key: layerKey(ref), version, data: () => this.prepare(ref, layer) };
+    return { key: layerKey(ref), version, data: () => this.data(ref, layer) };
+  }
+
+  /** The layer's tile data, once it is prepared. */
+  async data(ref: LayerRef, layer: MemoryLayer): Promise<MvtLayerData> {
+    return (await this.prepare(ref, layer)).data;
+  }
+
+  /**
+   * Whether the features near tile z/x/y hold at most `maxVertices` vertices (counting one more per
+   * feature) in all: such a tile costs less to cut than a trip to a worker. The count stops early.
+   */
+  fewVertices(layers: readonly MemoryLayer[], z: number, x: number, y: number, padding: number, maxVertices: number): boolean {
+    let count = 0;
+    return !layers.some(({ geometry: { index, featureParts, partVertices } }) => searchBoxes(z, x, y, padding, index.minX, index.maxX)
+      .some((b) => index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat,
+        (row) => (count += 1 + partVertices[featureParts[row + 1]] - partVertices[featureParts[row]]) > maxVertices)));
+  }
+
+  /**
+   * The layer's tile z/x/y cut at preparation under the MVT layer name `name` (null: known empty;
+   * undefined: not cut then), once the layer is prepared.
+   */
+  async lowZoomTile(ref: LayerRef, layer: MemoryLayer, name: string, z: number, x: number, y: number) {
+    return (await this.prepare(ref, layer)).lowZoom.tile(name, z, x, y);
   }
 
   /**
@@ -62,17 +95,20 @@ export class MvtLayers {
     this.pool.forgetLayer(layerKey(ref));
   }
 
-  private prepare(id: LayerRef, layer: MemoryLayer): Promise<MvtLayerData> {
+  private prepare(id: LayerRef, layer: MemoryLayer): Promise<Prepared> {
     let ready = this.prepared.get(layer);
     if (!ready) {
       const started = Date.now();
       const request: PrepareRequest = {
         geometry: toTransfer(layer.geometry), fids: sharedCopy(Float64Array, layer.fids),
-        fields: layer.schema.fields, rows: layer.rows,
+        fields: layer.schema.fields, rows: layer.rows, lowZoom: this.lowZoomPlan(id, layer),
       };
-      ready = this.pool.run<MvtLayerData>(PREPARE_TASK, request, { timeoutMs: PREPARE_TIMEOUT_MS });
+      ready = this.pool.run<PreparedLayer>(PREPARE_TASK, request, { timeoutMs: PREPARE_TIMEOUT_MS })
+        .then(({ data, lowZoom }) => ({ data, lowZoom: new LowZoomIndex(lowZoom) }));
       ready.then(
-        () => this.log.info({ resource: id, features: layer.fids.length, ms: Date.now() - started }, 'layer prepared for tiles'),
+        ({ lowZoom }) => this.log.info({
+          resource: id, features: layer.fids.length, ms: Date.now() - started, lowZoomTiles: lowZoom.count, lowZoomBytes: lowZoom.bytes,
+        }, 'layer prepared for tiles'),
         () => this.prepared.delete(layer), // let the next request try again
       );
       this.prepared.set(layer, ready);

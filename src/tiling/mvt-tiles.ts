@@ -1,6 +1,8 @@
-// Making MVT tiles of feature layers, for the tile endpoints and for seeding: a probe of the index
-// answers empty tiles on the main thread; the rest are cut and encoded in the worker pool, except
-// PostGIS layers from SQL_MVT_MIN_ZOOM on, which PostGIS makes.
+// Making MVT tiles of feature layers, for the tile endpoints and for seeding. On the main thread:
+// a probe of the index answers empty tiles, z0–z5 tiles come cut from the layer's preparation, and
+// tiles with few vertices near them (tens of microseconds of work, less than a worker trip) are
+// cut at once; the rest are cut and encoded in the worker pool, except PostGIS layers from
+// SQL_MVT_MIN_ZOOM on, which PostGIS makes.
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { WorkerPool } from '../pool/pool.js';
@@ -9,10 +11,11 @@ import { windowOf } from '../store/window.js';
 import { PostgisLayer } from '../store/postgis/postgis-layer.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
+import { MemoryLayer } from '../store/memory-layer.js';
 import { tileEtag } from '../tiles/store.js';
-import { MvtLayers, TILE_TASK, layerKey, type LayerRef } from './layers.js';
+import { MvtLayers, TILE_TASK, layerKey, type LayerRef, type LowZoomPlan } from './layers.js';
 import { searchBoxes } from './project.js';
-import type { TileAnswer, TileRequest } from './tile-task.js';
+import { cutTile, type TileAnswer, type TileRequest } from './tile-task.js';
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
 
@@ -36,6 +39,25 @@ export const DEFAULT_MVT_OPTIONS: Readonly<MvtOptions> = { extent: 4096, simplif
 export const isDefaultMvt = (o: MvtOptions) =>
   o.extent === DEFAULT_MVT_OPTIONS.extent && o.simplification === DEFAULT_MVT_OPTIONS.simplification && o.padding === DEFAULT_MVT_OPTIONS.padding;
 
+/** The MVT layer name of resource `id`, as NextGIS Web names them. */
+export const mvtLayerName = (id: number) => `ngw:${id}`;
+
+/**
+ * Tiles cut when a catalog layer is prepared (low-zoom.ts): z0–z5, as geojson-vt pre-cuts (its
+ * indexMaxZoom), in at most a quarter of the layer's coordinate bytes and 64 MB.
+ */
+const LOW_ZOOM_MAX = 5;
+const lowZoomBytes = (layer: MemoryLayer) => Math.min(64 * 2 ** 20, layer.geometry.coords.byteLength / 4);
+
+/** A project layer's MVT name is its request's, so only catalog layers are cut ahead. */
+export const lowZoomPlan: LowZoomPlan = (ref, layer) => ({
+  name: typeof ref === 'number' ? mvtLayerName(ref) : String(ref), params: DEFAULT_MVT_OPTIONS,
+  maxZoom: typeof ref === 'number' ? LOW_ZOOM_MAX : -1, maxBytes: lowZoomBytes(layer),
+});
+
+/** Most vertices (plus one per feature) near a tile for it to be cut on the main thread: some 20–50 µs of work. */
+const MAIN_THREAD_VERTICES = 1024;
+
 /** The options (and the project layers picked, if any) as the memory cache keys them. */
 export const mvtCacheParams = (o: MvtOptions, layers?: readonly string[]) =>
   `${o.extent}/${o.simplification}/${o.padding}${layers ? `/layers=${layers.join(',')}` : ''}`;
@@ -48,13 +70,13 @@ export type MvtTileLayer =
   | { ref: string; name: string; layer: FeatureLayer };
 
 const refOf = (l: MvtTileLayer): LayerRef => ('id' in l ? l.id : l.ref);
-const nameOf = (l: MvtTileLayer) => ('id' in l ? `ngw:${l.id}` : l.name);
+const nameOf = (l: MvtTileLayer) => ('id' in l ? mvtLayerName(l.id) : l.name);
 
 export class MvtTiles {
   private readonly layers: MvtLayers;
 
   constructor(private readonly pool: WorkerPool, log: Logger, catalog: Catalog) {
-    this.layers = new MvtLayers(pool, log);
+    this.layers = new MvtLayers(pool, log, lowZoomPlan);
     catalog.onLayerChange((id) => this.layers.changed(id, catalog.layerState(id)));
   }
 
@@ -70,16 +92,26 @@ export class MvtTiles {
     return { body, etag: tileEtag(body), contentType: MVT_CONTENT_TYPE };
   }
 
-  /** Cuts and encodes the layers in the worker pool (a database layer's window around the tile first). */
+  /** Cuts and encodes the layers (a database layer's window around the tile read first). */
   private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions): Promise<TileAnswer> {
     const boxes = tileBoxes(at, options.padding);
     const held = await Promise.all(layers.map((l) => windowOf(l.layer, boxes)));
     if (!held.some((layer) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return { body: null, etag: null };
     const sources = held.map((layer, i) => this.layers.source(refOf(layers[i]), layer));
+    const only = layers[0];
+    // Low-zoom tiles are cut ahead from a whole layer held in memory, never from a window.
+    if (layers.length === 1 && at.z <= LOW_ZOOM_MAX && isDefaultMvt(options) && only.layer instanceof MemoryLayer) {
+      const low = await this.layers.lowZoomTile(refOf(only), only.layer, nameOf(only), at.z, at.x, at.y);
+      if (low !== undefined) return low ?? { body: null, etag: null };
+    }
     const request: TileRequest = {
       ...at, ...options,
       layers: layers.map((l) => ({ key: layerKey(refOf(l)), name: nameOf(l) })),
     };
+    if (this.layers.fewVertices(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_VERTICES)) {
+      const data = await Promise.all(layers.map((l, i) => this.layers.data(refOf(l), held[i])));
+      return cutTile(request, (key) => data[request.layers.findIndex((l) => l.key === key)]);
+    }
     return this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources });
   }
 
@@ -97,7 +129,8 @@ function tileBoxes(at: TileAddress, padding: number): BBox[] {
 
 function mvtTile({ body, etag }: TileAnswer): CachedTile {
   return {
-    body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0),
+    // A worker's answer is moved here; a pre-cut tile is copied out of its shared block.
+    body: !body ? Buffer.alloc(0) : body.buffer instanceof SharedArrayBuffer ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     etag: etag ?? '""', contentType: MVT_CONTENT_TYPE,
   };
 }

@@ -1,11 +1,14 @@
 // Worker task "mvt.prepare": everything a layer needs before its first tile, computed once per
-// layer version: Web Mercator coordinates, per-vertex importance, encoded attributes.
+// layer version: Web Mercator coordinates, per-vertex importance, the block pyramids,
+// encoded attributes, and the low-zoom tiles (low-zoom.ts).
 import type { TaskHandler } from '../pool/pool.js';
 import type { PackedTransfer } from '../store/packed.js';
 import type { FieldDef, FieldValue } from '../store/types.js';
 import { buildAttributeTable } from './attributes.js';
+import { partBlocks, vertexBlocks } from './blocks.js';
 import { markImportance } from './importance.js';
-import { CHUNK, CHUNK_BITS, type MvtLayerData } from './layer-data.js';
+import type { MvtLayerData } from './layer-data.js';
+import { cutLowZooms, type LowZoomRequest, type LowZoomTiles } from './low-zoom.js';
 import { projectCoords } from './project.js';
 
 export interface PrepareRequest {
@@ -13,30 +16,17 @@ export interface PrepareRequest {
   fids: Float64Array;
   fields: FieldDef[];
   rows: FieldValue[][];
+  lowZoom: LowZoomRequest;
 }
 
-function chunkBoxes(world: Float64Array): Float64Array {
-  const vertices = world.length / 2;
-  const boxes = new Float64Array(new SharedArrayBuffer(Math.max(1, Math.ceil(vertices / CHUNK)) * 32));
-  for (let c = 0; c * CHUNK < vertices; c++) {
-    let minx = Infinity, miny = Infinity, maxx = -Infinity, maxy = -Infinity;
-    for (let v = c * CHUNK; v < Math.min(vertices, (c + 1) * CHUNK); v++) {
-      const x = world[2 * v], y = world[2 * v + 1];
-      if (x < minx) minx = x; if (x > maxx) maxx = x;
-      if (y < miny) miny = y; if (y > maxy) maxy = y;
-    }
-    boxes.set([minx, miny, maxx, maxy], c * 4);
-  }
-  return boxes;
+export interface PreparedLayer {
+  /** What the tile workers hold. */
+  data: MvtLayerData;
+  /** Kept on the main thread. */
+  lowZoom: LowZoomTiles;
 }
 
-function chunkImportance(importance: Float32Array): Float32Array {
-  const out = new Float32Array(new SharedArrayBuffer(Math.max(1, Math.ceil(importance.length / CHUNK)) * 4));
-  for (let v = 0; v < importance.length; v++) if (importance[v] > out[v >> CHUNK_BITS]) out[v >> CHUNK_BITS] = importance[v];
-  return out;
-}
-
-const prepare: TaskHandler<PrepareRequest, MvtLayerData> = ({ geometry, fids, fields, rows }) => {
+const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry, fids, fields, rows, lowZoom }) => {
   const world = new Float64Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length) * 8));
   projectCoords(geometry.coords, world);
   const importance = new Float32Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length / 2) * 4));
@@ -45,9 +35,11 @@ const prepare: TaskHandler<PrepareRequest, MvtLayerData> = ({ geometry, fids, fi
     const first = geometry.partVertices[p], end = geometry.partVertices[p + 1];
     if (end > first) markImportance(world, first, end - 1, importance);
   }
-  return {
-    geometry, fids, world, importance, chunkBoxes: chunkBoxes(world), chunkImportance: chunkImportance(importance),
+  const data: MvtLayerData = {
+    geometry, fids, world, importance,
+    blocks: vertexBlocks(world, importance), parts: partBlocks(world, geometry.partVertices),
     attributes: buildAttributeTable(fields, rows),
   };
+  return { data, lowZoom: cutLowZooms(data, lowZoom) };
 };
 export default prepare;

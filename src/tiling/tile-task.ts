@@ -1,10 +1,14 @@
 // Worker task "mvt.tile": one tile with one MVT layer per requested layer, in order. Answers
 // no body for a tile without features, else the bytes (moved, not copied) and a strong ETag.
-import { createHash } from 'node:crypto';
+// `cutTile` is the same work for a caller that holds the layers' data itself.
 import { PbfWriter as Pbf } from 'pbf';
 import type { TaskHandler } from '../pool/pool.js';
 import type { MvtLayerData } from './layer-data.js';
+import { mvtEtag } from './low-zoom.js';
 import { writeTileLayer, type TileParams } from './tile.js';
+
+const INITIAL_BYTES = 64 * 1024;
+const MAX_KEPT_BYTES = 4 * 2 ** 20;
 
 export interface TileRequest extends TileParams {
   /** Pool layer key (whose data the task ships) and MVT layer name, per layer. */
@@ -16,13 +20,24 @@ export interface TileAnswer {
   etag: string | null;
 }
 
-const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) => {
-  const pbf = new Pbf();
+/** One writer per thread, reused tile after tile (a new one would regrow from 16 bytes each time). */
+let writer = new Pbf(new Uint8Array(INITIAL_BYTES));
+
+export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData): TileAnswer {
+  // finish() leaves `length` at the last tile's size: the whole buffer is usable again.
+  writer.pos = 0;
+  writer.length = writer.buf.length;
   let features = 0;
-  for (const l of request.layers) features += writeTileLayer(pbf, ctx.layer<MvtLayerData>(l.key), l.name, request);
-  if (features === 0) return { body: null, etag: null };
-  const body = pbf.finish().slice();
-  ctx.transfer(body.buffer as ArrayBuffer);
-  return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+  for (const l of request.layers) features += writeTileLayer(writer, dataOf(l.key), l.name, request);
+  const body = features === 0 ? null : writer.finish().slice();
+  // A huge tile (a low zoom over many points) must not pin its buffer for good.
+  if (writer.buf.length > MAX_KEPT_BYTES) writer = new Pbf(new Uint8Array(INITIAL_BYTES));
+  return body ? { body, etag: mvtEtag(body) } : { body: null, etag: null };
+}
+
+const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) => {
+  const answer = cutTile(request, (key) => ctx.layer<MvtLayerData>(key));
+  if (answer.body) ctx.transfer(answer.body.buffer as ArrayBuffer);
+  return answer;
 };
 export default tileTask;

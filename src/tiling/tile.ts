@@ -9,7 +9,8 @@ import { Flat64, FlatU32 } from './buffers.js';
 import { clipLine, clipRing, type ClipBox } from './clip.js';
 import { CommandWriter, GeomType } from './commands.js';
 import { writeFeature, writeLayer } from './encode.js';
-import { CHUNK, CHUNK_BITS, NO_VALUE, type MvtLayerData } from './layer-data.js';
+import { BLOCK, BLOCK_BITS } from './blocks.js';
+import { NO_VALUE, type MvtLayerData } from './layer-data.js';
 import { searchBoxes, worldX, worldY } from './project.js';
 
 export interface TileParams {
@@ -81,7 +82,9 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
   const scratch = scratchOf(data);
   const stamp = ++scratch.stamp;
   const { kinds, featureParts, partVertices, partOuter, bboxes } = data.geometry;
-  const { world, importance, fids, chunkBoxes, chunkImportance } = data;
+  const { world, importance, fids, parts } = data;
+  const { boxes, importance: blockImportance, levelStart } = data.blocks;
+  const vertexLevels = levelStart.length - 1, partLevels = parts.levelStart.length - 1;
   const { rowValues, valueBytes, valueOffsets, keys } = data.attributes;
   const nk = keys.length;
   const z2 = 2 ** p.z;
@@ -125,10 +128,46 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
     };
   };
 
-  function chunkBeyond(c: number, dx: number, dy: number): boolean {
-    const o = c * 4;
-    return chunkBoxes[o + 2] * scale + dx < box.min || chunkBoxes[o] * scale + dx > box.max
-      || chunkBoxes[o + 3] * scale + dy < box.min || chunkBoxes[o + 1] * scale + dy > box.max;
+  /** Whether world box `i` of `all` (minx, miny, maxx, maxy runs) lies wholly beyond one side of the buffered tile. */
+  function beyond(all: Float64Array, i: number, dx: number, dy: number): boolean {
+    const o = i * 4;
+    return all[o + 2] * scale + dx < box.min || all[o] * scale + dx > box.max
+      || all[o + 3] * scale + dy < box.min || all[o + 1] * scale + dy > box.max;
+  }
+
+  /**
+   * Appends the kept vertices of first..end to `part`, in tile units. From each aligned position the
+   * largest block that fits is tried, then smaller ones: a block wholly beyond one side of the box
+   * is reduced to its ends (only their edges matter to clipping), one under the tolerance is skipped.
+   */
+  function walkPart(first: number, end: number, dx: number, dy: number, clipped: boolean): void {
+    let v = first;
+    while (v < end) {
+      if ((v & (BLOCK - 1)) === 0 && v + BLOCK <= end) {
+        let k = 0;
+        while (k + 1 < vertexLevels && (v & ((BLOCK << (k + 1)) - 1)) === 0 && v + (BLOCK << (k + 1)) <= end) k++;
+        let skipped = false;
+        for (; k >= 0 && !skipped; k--) {
+          const size = BLOCK << k, block = levelStart[k] + (v >> (BLOCK_BITS + k)), last = v + size - 1;
+          if (clipped && beyond(boxes, block, dx, dy)) {
+            part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
+            part.push2(world[2 * last] * scale + dx, world[2 * last + 1] * scale + dy);
+            v += size;
+            skipped = true;
+          } else if (blockImportance[block] <= sqTolerance) {
+            v += size;
+            skipped = true;
+          }
+        }
+        if (skipped) continue;
+        for (const stop = v + BLOCK; v < stop; v++) {
+          if (importance[v] > sqTolerance) part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
+        }
+        continue;
+      }
+      if (importance[v] > sqTolerance) part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
+      v++;
+    }
   }
 
   function drawFeature(row: number, shift: number, type: GeomType): void {
@@ -138,7 +177,21 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
     const inside = worldX(bboxes[b]) * scale + dx >= box.min && worldX(bboxes[b + 2]) * scale + dx <= box.max
       && worldY(bboxes[b + 3]) * scale + dy >= box.min && worldY(bboxes[b + 1]) * scale + dy <= box.max;
     let outerKept = false;
-    for (let q = featureParts[row]; q < featureParts[row + 1]; q++) {
+    const lastPart = featureParts[row + 1];
+    for (let q = featureParts[row]; q < lastPart; q++) {
+      if (!inside) {
+        // Skip the largest aligned run of parts wholly beyond the box (a hole lies within its
+        // exterior ring, so the holes after the run whose ring was in it are beyond too).
+        let k = 0;
+        while (k + 1 < partLevels && (q & ((2 << k) - 1)) === 0 && q + (2 << k) <= lastPart) k++;
+        let skip = 0;
+        for (; k >= 0 && !skip; k--) if (beyond(parts.boxes, parts.levelStart[k] + (q >> k), dx, dy)) skip = 1 << k;
+        if (skip) {
+          if (skip === 1 && partOuter[q]) outerKept = false;
+          q += skip - 1;
+          continue;
+        }
+      }
       const first = partVertices[q], end = partVertices[q + 1];
       part.clear();
       if (type === GeomType.Point) {
@@ -150,20 +203,7 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
         continue;
       }
       if (type === GeomType.Polygon && !partOuter[q] && !outerKept) continue; // hole of a dropped polygon
-      for (let v = first; v < end; v++) {
-        if ((v & (CHUNK - 1)) === 0 && v + CHUNK <= end) {
-          const c = v >> CHUNK_BITS, last = v + CHUNK - 1;
-          if (!inside && chunkBeyond(c, dx, dy)) {
-            // Wholly beyond one side of the box: only its ends' edges matter to clipping.
-            part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
-            part.push2(world[2 * last] * scale + dx, world[2 * last + 1] * scale + dy);
-            v = last;
-            continue;
-          }
-          if (chunkImportance[c] <= sqTolerance) { v = last; continue; } // nothing in it survives this zoom
-        }
-        if (importance[v] > sqTolerance) part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
-      }
+      walkPart(first, end, dx, dy, !inside);
       if (type === GeomType.LineString) {
         if (inside) { commands.line(part.data, 0, part.length); continue; }
         pieces.clear();
