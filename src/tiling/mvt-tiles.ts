@@ -76,7 +76,12 @@ export class MvtTiles {
   private readonly layers: MvtLayers;
 
   constructor(private readonly pool: WorkerPool, log: Logger, catalog: Catalog) {
-    this.layers = new MvtLayers(pool, log, lowZoomPlan);
+    this.layers = new MvtLayers(pool, log, (ref, layer) => {
+      const plan = lowZoomPlan(ref, layer);
+      // A database layer's window holds one tile's features: nothing to cut ahead.
+      const state = typeof ref === 'number' ? catalog.layerState(ref) : undefined;
+      return state?.status === 'ready' && state.layer !== layer ? { ...plan, maxZoom: -1 } : plan;
+    });
     catalog.onLayerChange((id) => this.layers.changed(id, catalog.layerState(id)));
   }
 
