@@ -16,6 +16,7 @@ import { PreparedArea } from '../src/identify/area.js';
 import { IDENTIFY_CAPS } from '../src/identify/request.js';
 import { identifyLayer, matchRows } from '../src/identify/search.js';
 import { buildLayer } from '../src/store/build.js';
+import { valueAt } from '../src/store/columns.js';
 import type { MemoryLayer } from '../src/store/memory-layer.js';
 import { loadLayer } from '../src/store/open.js';
 import { geometryAt } from '../src/store/packed.js';
@@ -90,7 +91,7 @@ async function pointLayer(points: Position[]): Promise<MemoryLayer> {
 /** The largest polygon of a country in the countries layer, by its A3 code. */
 function mainland(layer: MemoryLayer, a3: string): Polygon {
   const code = layer.schema.fields.findIndex((f) => f.keyname === 'A3');
-  const row = layer.rows.findIndex((r) => r[code] === a3);
+  const row = Array.from({ length: layer.fids.length }, (_, r) => valueAt(layer.columns[code], r)).indexOf(a3);
   const g = geometryAt(layer.geometry, row) as Polygon | MultiPolygon;
   const polygons = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
   const biggest = polygons.reduce((a, b) => (b[0].length > a[0].length ? b : a));

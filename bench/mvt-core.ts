@@ -20,7 +20,7 @@ const t0 = performance.now();
 const layer = await loadLayer(file, {}, 'bench', pino({ level: 'warn' }));
 const loaded = performance.now();
 const { data, lowZoom } = await prepare({
-  geometry: toTransfer(layer.geometry), fids: sharedCopy(Float64Array, layer.fids), fields: layer.schema.fields, rows: layer.rows,
+  geometry: toTransfer(layer.geometry), fids: sharedCopy(Float64Array, layer.fids), fields: layer.schema.fields, columns: layer.columns,
   lowZoom: lowZoomPlan(1, layer),
 }, {} as TaskContext);
 const low = new LowZoomIndex(lowZoom);

@@ -46,7 +46,11 @@ async function ensureTable(client: pg.Client, url: string, file: string, table: 
   return performance.now() - started;
 }
 
-export interface PostgisResult { loadMs: number; ms: number[]; bytes: number; timeouts: number; backendPeakRssMB: number | null }
+export interface PostgisResult {
+  loadMs: number; ms: number[]; bytes: number; timeouts: number; backendPeakRssMB: number | null;
+  /** A trivial prepared query's round trip, once per tile: the wire and protocol share of each tile's time. */
+  floorMs: number[];
+}
 
 export const STATEMENT_TIMEOUT_MS = 15_000;
 /**
@@ -81,10 +85,16 @@ export async function runPostgis(url: string, file: string, table: string, featu
       }
       ms.push(performance.now() - started);
     }
+    const floorMs: number[] = [];
+    for (const t of tiles) {
+      const started = performance.now();
+      await client.query({ name: 'floor', text: 'SELECT $1::int AS z', values: [t.z] });
+      floorMs.push(performance.now() - started);
+    }
     const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     let backendPeakRssMB: number | null = null;
     try { backendPeakRssMB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024; } catch { /* server on another machine */ }
-    return { loadMs, ms, bytes, timeouts, backendPeakRssMB };
+    return { loadMs, ms, bytes, timeouts, backendPeakRssMB, floorMs };
   } finally {
     await client.end();
   }

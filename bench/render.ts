@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   for (const [file, qml] of STYLES) {
     const layer = await loadLayer(join(ROOT, 'data', file), {}, file, log);
     const style = parseQml(readFileSync(join(ROOT, 'styles', qml), 'utf8'));
-    const data: RenderLayerData = { geometry: toTransfer(layer.geometry), fields: layer.schema.fields.map((f) => f.keyname), rows: layer.rows };
+    const data: RenderLayerData = { geometry: toTransfer(layer.geometry), fields: layer.schema.fields.map((f) => f.keyname), columns: layer.columns };
     for (let z = 0; z <= MAX_ZOOM; z++) {
       for (let x = 0; x < 2 ** z; x++) {
         for (let y = 0; y < 2 ** z; y++) {

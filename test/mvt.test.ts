@@ -10,7 +10,7 @@ import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson'
 import pino from 'pino';
 import { ApiError } from '../src/http/errors.js';
 import { loadLayer } from '../src/store/open.js';
-import { decode, features, ringArea, segmentDistance, toTile, valueWireTypes } from './helpers/mvt.js';
+import { decode, features, layerValues, ringArea, segmentDistance, toTile, valueWireTypes } from './helpers/mvt.js';
 import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const collection = (fs: Feature[]): FeatureCollection => ({ type: 'FeatureCollection', features: fs });
@@ -35,6 +35,12 @@ const POINTS = collection([
   { type: 'Feature', id: 32, properties: { label: 'multi' }, geometry: { type: 'MultiPoint', coordinates: [[100, 30], [110, 35]] } },
   { type: 'Feature', id: 33, properties: { label: 'east' }, geometry: { type: 'Point', coordinates: [179.5, 1] } },
 ]);
+// Texts beyond ASCII, one text in two fields, nulls in text and number columns (see store/columns.ts).
+const CITY = 'Zürich — 東京 ✓';
+const LABELS = collection([
+  { type: 'Feature', id: 41, properties: { name: CITY, alias: CITY, rank: 1 }, geometry: { type: 'Point', coordinates: [5, 5] } },
+  { type: 'Feature', id: 42, properties: { name: 'Ålesund', alias: null, rank: null }, geometry: { type: 'Point', coordinates: [6, 6] } },
+]);
 
 let server: TestServer;
 let dataDir: string;
@@ -48,11 +54,13 @@ before(async () => {
       { id: 3, cls: 'vector_layer', parent: 1, display_name: 'Polygons', source: 'polygons.geojson' },
       { id: 4, cls: 'vector_layer', parent: 1, display_name: 'Lines', source: 'lines.geojson' },
       { id: 5, cls: 'vector_layer', parent: 1, display_name: 'Points', source: 'points.geojson' },
+      { id: 6, cls: 'vector_layer', parent: 1, display_name: 'Labels', source: 'labels.geojson' },
     ] },
   });
   writeFileSync(join(dataDir, 'polygons.geojson'), JSON.stringify(POLYGONS));
   writeFileSync(join(dataDir, 'lines.geojson'), JSON.stringify(LINES));
   writeFileSync(join(dataDir, 'points.geojson'), JSON.stringify(POINTS));
+  writeFileSync(join(dataDir, 'labels.geojson'), JSON.stringify(LABELS));
   server = await startServer({ dataDir, env: { MERIDIAN_TILE_CACHE_CONTROL: 'public, max-age=60', MERIDIAN_WORKERS: '2' } });
 });
 after(() => server.stop());
@@ -101,6 +109,17 @@ test('attributes are typed on the wire; nulls are omitted', async () => {
   assert.equal(types.get(1.5), 3, 'double');
   assert.equal(types.get(5), 5, 'uint');
   assert.equal(types.get(-3), 6, 'sint');
+});
+
+test('texts survive byte for byte; a text in two fields is one value of the tile; nulls are omitted', async () => {
+  const { bytes, vt } = await tile('/api/resource/6/0/0/0.mvt?padding=0.1'); // cut anew, not the pre-cut z0
+  const got = Object.fromEntries(features(vt!, 'ngw:6').map((f) => [f.id, { ...f.properties }]));
+  assert.deepEqual(got, { 41: { name: CITY, alias: CITY, rank: 1 }, 42: { name: 'Ålesund' } });
+  assert.deepEqual(layerValues(bytes, 'ngw:6').filter(([v]) => v === CITY), [[CITY, 1]], 'one string Value for both fields');
+  for (const f of LABELS.features) {
+    const { body } = await server.json(`/api/resource/6/feature/${f.id}`);
+    assert.deepEqual(body.fields, f.properties, `feature ${f.id} as loaded`);
+  }
 });
 
 test('real polygons: every vertex within one tile unit of the source, and every source vertex kept', async () => {

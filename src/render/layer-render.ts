@@ -1,6 +1,7 @@
 // Everything the render task does, as plain functions (the bench calls them directly): vector
 // layers from their packed data to frame pixels and SVG, raster layers from their GeoTIFF, each
 // run of consecutive vector styles rasterized together, then composited lower to upper.
+import { valueAt, type Column } from '../store/columns.js';
 import { candidates, fromTransfer, geometryAt, type PackedGeometry, type PackedTransfer } from '../store/packed.js';
 import type { FieldValue } from '../store/types.js';
 import { queryBox } from './frame.js';
@@ -14,9 +15,9 @@ import type { Frame } from './units.js';
 
 export interface RenderLayerData {
   geometry: PackedTransfer;
-  /** Field names, in row order. */
+  /** Field names, in column order. */
   fields: string[];
-  rows: FieldValue[][];
+  columns: Column[];
 }
 
 export type RenderPart =
@@ -34,7 +35,7 @@ export function pixelGeometries(data: RenderLayerData, style: Style, frame: Fram
   const [minx, miny, maxx, maxy] = queryBox(frame, reachOf(style, frame));
   for (const row of candidates(g, minx, miny, maxx, maxy)) {
     const values: Record<string, FieldValue> = {};
-    for (const [name, k] of columns) values[name] = k < 0 ? null : data.rows[row][k];
+    for (const [name, k] of columns) values[name] = k < 0 ? null : valueAt(data.columns[k], row);
     builder.add(geometryAt(g, row), values);
   }
   return builder.finish();

@@ -1,6 +1,6 @@
 // Main-thread side of rendering in the worker pool: the data a worker holds per layer (packed
-// geometry on SharedArrayBuffers, shared not copied, and the attribute rows, copied once per worker
-// and layer version), keyed and versioned for the pool.
+// geometry and attribute columns on SharedArrayBuffers, shared not copied), keyed and versioned
+// for the pool.
 import { type LayerSource, type WorkerPool } from '../pool/pool.js';
 import { MemoryLayer } from '../store/memory-layer.js';
 import { toTransfer } from '../store/packed.js';
@@ -31,7 +31,7 @@ export class RenderLayers {
   private dataOf(layer: MemoryLayer): RenderLayerData {
     let d = this.data.get(layer);
     if (!d) {
-      d = { geometry: toTransfer(layer.geometry), fields: layer.schema.fields.map((f) => f.keyname), rows: layer.rows };
+      d = { geometry: toTransfer(layer.geometry), fields: layer.schema.fields.map((f) => f.keyname), columns: layer.columns };
       this.data.set(layer, d);
     }
     return d;

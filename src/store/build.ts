@@ -3,11 +3,12 @@
 import type { Geometry } from 'geojson';
 import type { Logger } from 'pino';
 import { transform, transformGeometry } from './crs.js';
+import { ColumnsBuilder } from './columns.js';
 import { coerce, FieldInference } from './fields.js';
 import { MemoryLayer } from './memory-layer.js';
 import { GeometryPacker } from './packed.js';
 import { SourceError, type SourceReader } from './source.js';
-import type { FieldValue, GeometryType } from './types.js';
+import type { GeometryType } from './types.js';
 
 const YIELD_EVERY = 5_000;
 const PROGRESS_EVERY = 100_000;
@@ -50,9 +51,9 @@ export async function buildLayer(reader: SourceReader, name: string, log: Logger
   }
 
   const fields = reader.fields ?? inference!.fields();
-  const rows: FieldValue[][] = new Array(raw.length);
+  const columns = new ColumnsBuilder(fields);
   for (let i = 0; i < raw.length; i++) {
-    rows[i] = fields.map((f) => coerce(raw[i][f.keyname], f.datatype));
+    columns.add((f) => coerce(raw[i][f.keyname], f.datatype));
     if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
   }
   const geometryType = ((multi ? 'MULTI' : '') + (family ?? 'POINT')) as GeometryType;
@@ -60,9 +61,9 @@ export async function buildLayer(reader: SourceReader, name: string, log: Logger
     { fields, geometryType, sourceSrs: reader.crs ?? 4326 },
     packer.finish(),
     assignFids(ids),
-    rows,
+    columns.finish(),
   );
-  log.info({ layer: name, features: rows.length, ms: Date.now() - started }, 'layer loaded');
+  log.info({ layer: name, features: raw.length, ms: Date.now() - started }, 'layer loaded');
   return layer;
 }
 

@@ -1,6 +1,7 @@
-// The embedded feature layer: packed geometry, a spatial index and attribute rows, all in memory.
+// The embedded feature layer: packed geometry, a spatial index and attribute columns, all in memory.
 import { booleanIntersects } from '@turf/turf';
 import type { Geometry } from 'geojson';
+import { valueAt, type Column } from './columns.js';
 import { candidates, geometryAt, partsAt, type PackedGeometry } from './packed.js';
 import { BoxVerdict, type BBox, type Feature, type FeatureLayer, type FeatureQuery, type FieldValue, type LayerSchema } from './types.js';
 
@@ -12,8 +13,8 @@ export class MemoryLayer implements FeatureLayer {
     readonly schema: LayerSchema,
     readonly geometry: PackedGeometry,
     readonly fids: Float64Array,
-    /** Values per row, in schema field order. */
-    readonly rows: FieldValue[][],
+    /** One column of values per field, in schema field order (see columns.ts). */
+    readonly columns: Column[],
   ) {
     let sequential = true;
     for (let i = 0; i < fids.length && sequential; i++) sequential = fids[i] === i + 1;
@@ -35,9 +36,8 @@ export class MemoryLayer implements FeatureLayer {
   }
 
   featureAt(row: number): Feature {
-    const values = this.rows[row];
     const fields: Record<string, FieldValue> = {};
-    this.schema.fields.forEach((f, k) => { fields[f.keyname] = values[k]; });
+    this.schema.fields.forEach((f, k) => { fields[f.keyname] = valueAt(this.columns[k], row); });
     return { fid: this.fids[row], geometry: geometryAt(this.geometry, row), fields };
   }
 

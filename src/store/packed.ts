@@ -26,14 +26,14 @@ const KIND_BY_TYPE: Record<string, Kind> = {
   MultiPoint: Kind.MultiPoint, MultiLineString: Kind.MultiLineString, MultiPolygon: Kind.MultiPolygon,
 };
 
-function sharedArray<T extends Float64Array | Uint32Array | Uint8Array>(
+export function sharedArray<T extends Float64Array | Uint32Array | Uint8Array>(
   Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number,
 ): T {
   return new Type(new SharedArrayBuffer(Math.max(1, length) * Type.BYTES_PER_ELEMENT));
 }
 
 /** Growable array of numbers, copied once into a shared typed array at the end. */
-class Growable {
+export class Growable {
   private data: Float64Array;
   length = 0;
   constructor(capacity = 1024) { this.data = new Float64Array(capacity); }
@@ -45,6 +45,7 @@ class Growable {
     }
     this.data[this.length++] = v;
   }
+  at(i: number): number { return this.data[i]; }
   into<T extends Float64Array | Uint32Array | Uint8Array>(
     Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
   ): T {

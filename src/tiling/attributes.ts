@@ -1,6 +1,7 @@
-// Encodes a layer's attribute rows once into an MVT key/value table: each distinct typed value
+// Encodes a layer's attribute columns once into an MVT key/value table: each distinct typed value
 // becomes one Value message, and each row cell an index into them. Tiles then copy bytes.
 import { PbfWriter as Pbf } from 'pbf';
+import { NO_TEXT, textOf, valueAt, type Column } from '../store/columns.js';
 import type { FieldDef, FieldValue } from '../store/types.js';
 import { NO_VALUE, sharedCopy, type AttributeTable } from './layer-data.js';
 import { writeValue, type MvtValue } from './values.js';
@@ -13,25 +14,37 @@ function mvtValue(v: FieldValue, field: FieldDef): MvtValue | null {
   return String(v);
 }
 
-export function buildAttributeTable(fields: FieldDef[], rows: FieldValue[][]): AttributeTable {
+export function buildAttributeTable(fields: FieldDef[], columns: Column[], count: number): AttributeTable {
   const nk = fields.length;
-  const rowValues = new Uint32Array(new SharedArrayBuffer(Math.max(1, rows.length * nk) * 4));
+  const rowValues = new Uint32Array(new SharedArrayBuffer(Math.max(1, count * nk) * 4));
   const ids = new Map<string, number>();
   const pbf = new Pbf();
   const offsets: number[] = [0];
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r];
-    for (let k = 0; k < nk; k++) {
-      const v = mvtValue(row[k], fields[k]);
-      if (v === null) { rowValues[r * nk + k] = NO_VALUE; continue; }
-      const double = fields[k].datatype === 'REAL';
-      const key = (double ? 'd' : typeof v === 'number' ? 'i' : 's') + v;
-      let id = ids.get(key);
-      if (id === undefined) {
-        id = offsets.length - 1;
-        ids.set(key, id);
-        writeValue(pbf, v, double);
-        offsets.push(pbf.pos);
+  /** The value table's index of a typed value, written on first sight. */
+  const idOf = (v: MvtValue, double: boolean): number => {
+    const key = (double ? 'd' : typeof v === 'number' ? 'i' : 's') + v;
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = offsets.length - 1;
+      ids.set(key, id);
+      writeValue(pbf, v, double);
+      offsets.push(pbf.pos);
+    }
+    return id;
+  };
+  for (let k = 0; k < nk; k++) {
+    const column = columns[k], double = fields[k].datatype === 'REAL';
+    // A text column's distinct texts are decoded and looked up once each, not once per row.
+    const textIds = column.kind === 'text' ? new Uint32Array(column.offsets.length - 1).fill(NO_VALUE) : null;
+    for (let r = 0; r < count; r++) {
+      let id: number;
+      if (column.kind === 'text') {
+        const t = column.texts[r];
+        if (t === NO_TEXT) id = NO_VALUE;
+        else if ((id = textIds![t]) === NO_VALUE) id = textIds![t] = idOf(textOf(column, t), false);
+      } else {
+        const v = mvtValue(valueAt(column, r), fields[k]);
+        id = v === null ? NO_VALUE : idOf(v, double);
       }
       rowValues[r * nk + k] = id;
     }

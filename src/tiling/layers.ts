@@ -101,7 +101,7 @@ export class MvtLayers {
       const started = Date.now();
       const request: PrepareRequest = {
         geometry: toTransfer(layer.geometry), fids: sharedCopy(Float64Array, layer.fids),
-        fields: layer.schema.fields, rows: layer.rows, lowZoom: this.lowZoomPlan(id, layer),
+        fields: layer.schema.fields, columns: layer.columns, lowZoom: this.lowZoomPlan(id, layer),
       };
       ready = this.pool.run<PreparedLayer>(PREPARE_TASK, request, { timeoutMs: PREPARE_TIMEOUT_MS })
         .then(({ data, lowZoom }) => ({ data, lowZoom: new LowZoomIndex(lowZoom) }));

@@ -2,8 +2,9 @@
 // layer version: Web Mercator coordinates, per-vertex importance, the block pyramids,
 // encoded attributes, and the low-zoom tiles (low-zoom.ts).
 import type { TaskHandler } from '../pool/pool.js';
+import type { Column } from '../store/columns.js';
 import type { PackedTransfer } from '../store/packed.js';
-import type { FieldDef, FieldValue } from '../store/types.js';
+import type { FieldDef } from '../store/types.js';
 import { buildAttributeTable } from './attributes.js';
 import { partBlocks, vertexBlocks } from './blocks.js';
 import { markImportance } from './importance.js';
@@ -15,7 +16,7 @@ export interface PrepareRequest {
   geometry: PackedTransfer;
   fids: Float64Array;
   fields: FieldDef[];
-  rows: FieldValue[][];
+  columns: Column[];
   lowZoom: LowZoomRequest;
 }
 
@@ -26,7 +27,7 @@ export interface PreparedLayer {
   lowZoom: LowZoomTiles;
 }
 
-const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry, fids, fields, rows, lowZoom }) => {
+const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry, fids, fields, columns, lowZoom }) => {
   const world = new Float64Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length) * 8));
   projectCoords(geometry.coords, world);
   const importance = new Float32Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length / 2) * 4));
@@ -38,7 +39,7 @@ const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry, fids, f
   const data: MvtLayerData = {
     geometry, fids, world, importance,
     blocks: vertexBlocks(world, importance), parts: partBlocks(world, geometry.partVertices),
-    attributes: buildAttributeTable(fields, rows),
+    attributes: buildAttributeTable(fields, columns, fids.length),
   };
   return { data, lowZoom: cutLowZooms(data, lowZoom) };
 };

@@ -35,7 +35,12 @@ export function segmentDistance(px: number, py: number, a: number[], b: number[]
 
 /** Value message field number per decoded value, read from the raw layer (1 string, 3 double, 5 uint, 6 sint, 7 bool…). */
 export function valueWireTypes(bytes: Uint8Array, layerName: string): Map<unknown, number> {
-  const out = new Map<unknown, number>();
+  return new Map(layerValues(bytes, layerName));
+}
+
+/** A layer's values table as written, in order: each decoded value with its Value message field number. */
+export function layerValues(bytes: Uint8Array, layerName: string): [unknown, number][] {
+  const out: [unknown, number][] = [];
   new PbfReader(bytes).readFields((tag, _, tile) => {
     if (tag !== 3) return;
     const end = tile.readVarint() + tile.pos;
@@ -53,7 +58,7 @@ export function valueWireTypes(bytes: Uint8Array, layerName: string): Map<unknow
         tile.pos = vEnd;
       } else tile.skip(val);
     }
-    if (name === layerName) for (const [v, t] of values) out.set(v, t);
+    if (name === layerName) out.push(...values);
   }, null);
   return out;
 }
