@@ -1,36 +1,18 @@
-// Scale-out: two instances over one PostgreSQL (users, sessions, ACLs) and one Redis (tiles), each
-// reached through a relay the test cuts to stand for a server that goes away. Needs
-// MERIDIAN_TEST_PG_URL and MERIDIAN_TEST_REDIS_URL (scripts/pg-test-server.sh, scripts/redis-test-server.sh).
+// Scale-out: two instances over one PostgreSQL (users, sessions, ACLs, seeding jobs) and one Redis
+// (tiles). Both servers are this file's own (helpers/killable.ts), killed with SIGKILL mid-test and
+// started again. Needs the Debian packages postgresql and redis-server (.ci/run installs them).
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ADMIN, AUTH_ENV, authServer, basic, createUser, send } from './helpers/auth.js';
 import { farm, sleepWorkers, waitForJob } from './helpers/farm.js';
 import { PUBLIC_MONITOR } from './helpers/monitor.js';
 import { decode, features } from './helpers/mvt.js';
-import { inSchema, PG_URL, viaPort } from './helpers/pg.js';
-import { Relay } from './helpers/relay.js';
+import { freePort, KillablePostgres, KillableRedis, KILLABLE_SKIP } from './helpers/killable.js';
 import { spawnMeridian } from './helpers/child.js';
 import { tempData, type TestServer } from './helpers/server.js';
 
-const REDIS_URL = process.env.MERIDIAN_TEST_REDIS_URL;
-const SCHEMA = `meridian_scaleout_${process.pid}`;
-/** Redis keys and channel of this run only (the server is shared with other runs). */
-const PREFIX = `meridian-test-${process.pid}-${Date.now()}:`;
-const skip = !PG_URL ? 'MERIDIAN_TEST_PG_URL is not set: run scripts/pg-test-server.sh'
-  : !REDIS_URL ? 'MERIDIAN_TEST_REDIS_URL is not set: run scripts/redis-test-server.sh' : false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Asks until `check` passes (a change travelling between instances takes a moment), or fails with its last error. */
 async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
@@ -41,23 +23,16 @@ async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> 
   }
 }
 
-describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
-  let db: pg.Client;
-  let pgRelay: Relay;
-  let redisRelay: Relay;
+describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP }, () => {
+  let postgres: KillablePostgres;
+  let redis: KillableRedis;
   let a: TestServer;
   let b: TestServer;
 
   before(async () => {
-    db = new pg.Client({ connectionString: PG_URL });
-    await db.connect();
-    await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
-    pgRelay = new Relay(new URL(PG_URL!));
-    redisRelay = new Relay(new URL(REDIS_URL!));
-    await Promise.all([pgRelay.open(), redisRelay.open()]);
+    [postgres, redis] = await Promise.all([KillablePostgres.create(), KillableRedis.create()]);
     const env = {
-      MERIDIAN_DATABASE_URL: inSchema(viaPort(PG_URL!, pgRelay.port), SCHEMA),
-      MERIDIAN_REDIS_URL: `redis://127.0.0.1:${redisRelay.port}`, MERIDIAN_REDIS_PREFIX: PREFIX,
+      MERIDIAN_DATABASE_URL: postgres.url, MERIDIAN_REDIS_URL: redis.url,
       MERIDIAN_DATABASE_TIMEOUT_MS: '1000', MERIDIAN_WORKERS: '1',
       // As behind deploy/nginx.conf.
       MERIDIAN_TRUST_PROXY: '1',
@@ -68,16 +43,15 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
-    await Promise.all([pgRelay?.cut(), redisRelay?.cut()].map((p) => p?.catch(() => {})));
-    await db?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    await db?.end();
-    if (REDIS_URL) {
-      const redis = new Redis(REDIS_URL);
-      const keys = await redis.keys(`${PREFIX}*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
-    }
+    await Promise.all([postgres?.stop(), redis?.stop()]);
   });
+
+  /** One query on a connection of its own (the server is killed later, so none is kept open). */
+  async function query(text: string) {
+    const db = new pg.Client({ connectionString: postgres.url });
+    await db.connect();
+    try { return await db.query(text); } finally { await db.end(); }
+  }
 
   const login = (s: TestServer, keyname: string, password: string, headers: Record<string, string> = {}) => s.get('/api/component/auth/login', {
     method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ login: keyname, password }),
@@ -91,7 +65,7 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     const cookie = res.headers.get('set-cookie')!.split(';')[0];
     assert.equal(await currentUser(a, { cookie }), 'carol');
     assert.equal(await currentUser(b, { cookie }), 'carol');
-    const rows = await db.query(`SELECT keyname FROM ${SCHEMA}.principal WHERE cls = 'U' ORDER BY id`);
+    const rows = await query(`SELECT keyname FROM principal WHERE cls = 'U' ORDER BY id`);
     assert.deepEqual(rows.rows.map((r) => r.keyname).filter((k) => ['administrator', 'guest', 'carol'].includes(k)), ['administrator', 'guest', 'carol'], 'one set of built-in users');
   });
 
@@ -156,14 +130,14 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     assert.equal((await a.get(path)).headers.get('x-tile-cache'), 'shared', 'made again by the other instance');
   });
 
-  it('without Redis tiles are still made and served; once it is back, tiles are shared again', async () => {
-    await redisRelay.cut();
+  it('with Redis killed tiles are still made and served; once it is restarted, tiles are shared again', async () => {
+    await redis.kill();
     const res = await a.get('/api/resource/2/3/4/2.mvt');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-tile-cache'), 'miss');
     assert.ok(features(decode(new Uint8Array(await res.arrayBuffer())), 'ngw:2').length > 0);
     assert.equal((await b.get('/api/resource/2/3/4/3.mvt')).status, 200);
-    await redisRelay.open();
+    await redis.start();
     await eventually(async () => {
       const z = 4 + Math.floor(Math.random() * 4); // a tile neither instance holds yet
       const path = `/api/resource/2/${z}/${2 ** z - 1}/${2 ** (z - 1)}.mvt`;
@@ -172,15 +146,15 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     });
   });
 
-  it('without PostgreSQL logins answer 503 DATABASE_UNAVAILABLE, anonymous reads go on, and all recovers', async () => {
-    await pgRelay.cut();
+  it('with PostgreSQL killed logins answer 503 DATABASE_UNAVAILABLE, anonymous reads go on, and all recovers once it is restarted', async () => {
+    await postgres.kill();
     const refused = await login(a, 'carol', 'carol-password');
     assert.equal(refused.status, 503);
     assert.equal((await refused.json()).code, 'DATABASE_UNAVAILABLE');
     const withPassword = await b.json('/api/resource/2/feature_count', { headers: basic('carol', 'carol-password') });
     assert.equal(withPassword.status, 503);
     assert.equal((await a.get('/api/resource/2/feature_count')).status, 200, 'the guest and its permissions are remembered');
-    await pgRelay.open();
+    await postgres.start();
     await eventually(async () => assert.equal((await login(b, 'carol', 'carol-password')).status, 200));
     // The listener reconnected: a change on one instance still reaches the other.
     await send(a, 'PUT', '/api/resource/9', { resource: { permissions: [] } });
@@ -191,7 +165,7 @@ describe('several instances sharing PostgreSQL and Redis', { skip }, () => {
     const port = await freePort();
     const dataDir = tempData({ copySample: true });
     const child = spawnMeridian(['--cluster', '2', '--port', String(port), '--host', '127.0.0.1', '--data', dataDir],
-      { ...AUTH_ENV, MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_WORKERS: '1' });
+      { ...AUTH_ENV, MERIDIAN_DATABASE_URL: postgres.url, MERIDIAN_WORKERS: '1' });
     try {
       const listening = () => child.logs.filter((l) => l.msg === 'listening').map((l) => l.pid);
       await eventually(async () => assert.equal(new Set(listening()).size, 2), 60_000);

@@ -42,6 +42,8 @@ export const enum BoxVerdict { None = 0, All = 1, Unknown = 2 }
  * a feature's bounding box first, the exact test only when the box cannot decide.
  */
 export interface SpatialFilter {
+  /** The shape, for stores that test it themselves (PostGIS). */
+  readonly shape: Geometry;
   /** EPSG:4326 bounds of the shape. */
   readonly bbox: BBox;
   classify(minx: number, miny: number, maxx: number, maxy: number): BoxVerdict;
