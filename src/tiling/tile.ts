@@ -170,8 +170,25 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
     }
   }
 
+  /**
+   * A point feature's vertices first..end inside the buffered tile. Each point is tested itself: no
+   * feature or part bbox is read, as each would be one more cache miss per point of a large layer.
+   */
+  function drawPoints(first: number, end: number, dx: number, dy: number): void {
+    part.clear();
+    for (let v = first; v < end; v++) {
+      const tx = world[2 * v] * scale + dx, ty = world[2 * v + 1] * scale + dy;
+      if (tx >= box.min && tx <= box.max && ty >= box.min && ty <= box.max) part.push2(tx, ty);
+    }
+    commands.points(part.data, 0, part.length);
+  }
+
   function drawFeature(row: number, shift: number, type: GeomType): void {
     const dx = (shift * z2 - p.x) * p.extent, dy = -p.y * p.extent;
+    if (type === GeomType.Point) {
+      drawPoints(partVertices[featureParts[row]], partVertices[featureParts[row + 1]], dx, dy);
+      return;
+    }
     const b = row * 4;
     // Whole feature inside the buffered tile: no clipping needed.
     const inside = worldX(bboxes[b]) * scale + dx >= box.min && worldX(bboxes[b + 2]) * scale + dx <= box.max
@@ -194,14 +211,6 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
       }
       const first = partVertices[q], end = partVertices[q + 1];
       part.clear();
-      if (type === GeomType.Point) {
-        for (let v = first; v < end; v++) {
-          const tx = world[2 * v] * scale + dx, ty = world[2 * v + 1] * scale + dy;
-          if (inside || (tx >= box.min && tx <= box.max && ty >= box.min && ty <= box.max)) part.push2(tx, ty);
-        }
-        commands.points(part.data, 0, part.length);
-        continue;
-      }
       if (type === GeomType.Polygon && !partOuter[q] && !outerKept) continue; // hole of a dropped polygon
       walkPart(first, end, dx, dy, !inside);
       if (type === GeomType.LineString) {
