@@ -12,8 +12,8 @@ import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
-import { decode, features } from './helpers/mvt.js';
-import { inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
+import { decode, insideFeatures } from './helpers/mvt.js';
+import { copyLayer, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
 import { Relay } from './helpers/relay.js';
 import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
 
@@ -24,24 +24,6 @@ const rule = (action: string, keyname: string, scope: string, permission: string
 
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
-const SQL_TYPES: Record<string, string> = {
-  INTEGER: 'integer', BIGINT: 'bigint', REAL: 'float8', STRING: 'text', DATE: 'date', TIME: 'time', DATETIME: 'timestamp',
-};
-
-/** Copies layer `id` as the embedded server exports it (fids, typed fields, EPSG:4326 geometry) into table SCHEMA.name. */
-async function copyLayer(db: pg.Client, from: TestServer, id: number, name: string): Promise<void> {
-  const fields: { keyname: string; datatype: string }[] = (await from.json(`/api/resource/${id}`)).body.feature_layer.fields;
-  const { features } = (await from.json(`/api/resource/${id}/geojson`)).body;
-  const columns = fields.map((f) => `${pg.escapeIdentifier(f.keyname)} ${SQL_TYPES[f.datatype]}`);
-  await db.query(`CREATE TABLE ${SCHEMA}.${name} (fid integer PRIMARY KEY, ${columns.join(', ')}, geom geometry(Geometry, 4326))`);
-  const values = fields.map((_, k) => `$${k + 2}`);
-  for (const f of features) {
-    await db.query(`INSERT INTO ${SCHEMA}.${name} VALUES ($1, ${values.join(', ')}, ST_SetSRID(ST_GeomFromGeoJSON($${fields.length + 2}), 4326))`,
-      [f.id, ...fields.map((d) => f.properties[d.keyname]), JSON.stringify(f.geometry)]);
-  }
-  await db.query(`CREATE INDEX ON ${SCHEMA}.${name} USING gist (geom)`);
-}
-
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
   let db: pg.Client;
   let s: TestServer;        // sample catalog, every vector layer (TABLES) from PostGIS
@@ -54,7 +36,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     await db.connect();
     await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
     embedded = await startServer();
-    for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), name);
+    for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), SCHEMA, name);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
     configDir = mkdtempSync(join(tmpdir(), 'meridian-pg-'));
@@ -109,14 +91,6 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual(pgJson.feature_layer.fields, fileJson.feature_layer.fields);
   });
 
-  /**
-   * A served tile's features as plain data: id, properties, vertices inside the tile. Vertices in the
-   * buffer around it may differ: runs of a ring beyond the tile are cut short per chunk of the packed
-   * vertex array, and a window of a PostGIS layer packs a feature at another offset than the whole file.
-   */
-  const decoded = (bytes: ArrayBuffer, layer: string) => features(decode(new Uint8Array(bytes)), layer)
-    .map((f) => ({ id: f.id, properties: f.properties, inside: f.loadGeometry().flat().filter((p) => p.x >= 0 && p.x <= 4096 && p.y >= 0 && p.y <= 4096) }))
-    .sort((a, b) => a.id - b.id);
   const bytesOf = async (server: TestServer, path: string) => {
     const res = await server.get(path, { headers: server === s ? bob() : {} });
     assert.equal(res.status, 200, path);
@@ -150,7 +124,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       for (const [z, x, y] of [[0, 0, 0], [1, 1, 0], [2, 1, 2]]) {
         const path = `/api/resource/${id}/${z}/${x}/${y}.mvt`;
         const [a, b] = await Promise.all([bytesOf(s, path), bytesOf(embedded, path)]);
-        assert.deepEqual(decoded(a, `ngw:${id}`), decoded(b, `ngw:${id}`), path);
+        assert.deepEqual(insideFeatures(a, `ngw:${id}`), insideFeatures(b, `ngw:${id}`), path);
       }
     });
   }
@@ -208,7 +182,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     for (const [id, z, x, y] of tiles) {
       const path = `/api/resource/${id}/${z}/${x}/${y}.mvt`;
       const [a, b] = await Promise.all([bytesOf(s, path), bytesOf(embedded, path)]);
-      const [pgFeatures, fileFeatures] = [decoded(a, `ngw:${id}`), decoded(b, `ngw:${id}`)];
+      const [pgFeatures, fileFeatures] = [insideFeatures(a, `ngw:${id}`), insideFeatures(b, `ngw:${id}`)];
       assert.deepEqual(pgFeatures, fileFeatures, path);
       seen += pgFeatures.length;
     }
@@ -219,7 +193,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
 
   it(`MVT of PostGIS layers from z${SQL_MVT_MIN_ZOOM} (ST_AsMVT): the same features, values and places as the file store's`, async () => {
     /** Per feature: id, properties, and the box of its vertices inside the tile (simplification differs a little; none inside: infinite). */
-    const outline = (bytes: ArrayBuffer, layer: string) => decoded(bytes, layer).map(({ id, properties, inside }) => ({
+    const outline = (bytes: ArrayBuffer, layer: string) => insideFeatures(bytes, layer).map(({ id, properties, inside }) => ({
       id, properties, box: [Math.min(...inside.map((p) => p.x)), Math.min(...inside.map((p) => p.y)), Math.max(...inside.map((p) => p.x)), Math.max(...inside.map((p) => p.y))],
     }));
     let seen = 0;
