@@ -105,8 +105,8 @@ export interface UnusableLayer {
 }
 
 /**
- * Each of `layers` (valid spatial vector layers) read, or why it cannot be: a layer the store cannot
- * read is logged once per project version; one whose database cannot be reached (503) each time.
+ * Each of `layers` (valid spatial vector layers) read, or why it cannot be; a layer the store cannot
+ * read is logged once per project version.
  */
 export function openProjectLayers(log: Logger, project: CachedProject, layers: ProjectLayer[]): Promise<(ProjectVectorLayer | UnusableLayer)[]> {
   return Promise.all(layers.map(async (info) => {
@@ -114,8 +114,11 @@ export function openProjectLayers(log: Logger, project: CachedProject, layers: P
       return { info, name: layerName(project, info), layer: await project.featureLayer(info.id), ref: projectLayerRef(project, info) };
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      if (!reported.has(info)) log.warn({ project: project.key, layer: info.name, error: e.message }, 'project layer left out');
-      if (e.status < 500) reported.add(info);
+      // An unreachable database (503) is the request's error, logged with it; it may answer the next one.
+      if (e.status < 500 && !reported.has(info)) {
+        log.warn({ project: project.key, layer: info.name, error: e.message }, 'project layer left out');
+        reported.add(info);
+      }
       return { info, error: e };
     }
   }));
