@@ -23,7 +23,7 @@ const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'
 const COUNTRIES = 2;
 
 /** Resource ids of the projects: the file-backed one, and variants whose countries110 layer is a PostGIS table. */
-const FILE = 50, PG = 51, SUBSET = 52, WRONG = 53, RELAYED = 54, TEXT_KEY = 55, LATE = 56;
+const FILE = 50, PG = 51, SUBSET = 52, WRONG = 53, RELAYED = 54, TEXT_KEY = 55, LATE = 56, TWO_KEYS = 57, TWO_STATEMENTS = 58;
 const project = (id: number, name: string) => ({ id, cls: 'qgis_project', parent: 0, display_name: name, project: `projects/${name}` });
 
 const R = 6378137;
@@ -54,9 +54,12 @@ describe('PostGIS layers of QGIS projects: tiles, renders and identify', { skip:
     writeFileSync(join(root, 'projects/pg_relayed.qgs'), relayed);
     writeFileSync(join(root, 'projects/pg_late.qgs'), relayed); // first read while the database is away
     writeFileSync(join(root, 'projects/pg_text_key.qgs'), countries({ key: 'name' }));
+    writeFileSync(join(root, 'projects/pg_two_keys.qgs'), countries({ key: '"fid","band"' }));
+    writeFileSync(join(root, 'projects/pg_two_statements.qgs'), countries({ sql: `"band" = 1); DROP TABLE ${SCHEMA}.countries; SELECT (1` }));
     const catalog = {
       resources: [...sample.resources, project(FILE, 'world110'), project(PG, 'pg'), project(SUBSET, 'pg_subset'),
-        project(WRONG, 'pg_wrong'), project(RELAYED, 'pg_relayed'), project(TEXT_KEY, 'pg_text_key'), project(LATE, 'pg_late')],
+        project(WRONG, 'pg_wrong'), project(RELAYED, 'pg_relayed'), project(TEXT_KEY, 'pg_text_key'), project(LATE, 'pg_late'),
+        project(TWO_KEYS, 'pg_two_keys'), project(TWO_STATEMENTS, 'pg_two_statements')],
     };
     s = await startServer({ dataDir: tempData({ copySample: true, catalog }), env: { ...AUTH_ENV, MERIDIAN_PROJECTS: root, MERIDIAN_PROJECT_CHECK_INTERVAL: '0' } });
     // The projects are read on first use, so after the table exists.
@@ -146,7 +149,7 @@ describe('PostGIS layers of QGIS projects: tiles, renders and identify', { skip:
     assert.deepEqual(names(SUBSET), europe);
   });
 
-  it('a wrong table is a bad layer with its reason; a key Meridian cannot use leaves the layer out with its reason', async () => {
+  it('a wrong table is a bad layer with its reason; a key or subset filter Meridian cannot use leaves the layer out with its reason', async () => {
     const { body } = await s.json('/cache/projects/pg_wrong', { headers: ADMIN });
     assert.equal(body.bad_layers_count, 1);
     const bad = body.layers.find((l: any) => l.name === 'countries110');
@@ -155,7 +158,11 @@ describe('PostGIS layers of QGIS projects: tiles, renders and identify', { skip:
     const textKey = await layerOf(TEXT_KEY);
     assert.deepEqual([textKey.valid, textKey.usable], [true, false]);
     assert.match(textKey.error, /"name" must be an integer column/);
-    for (const id of [WRONG, TEXT_KEY]) {
+    assert.match((await layerOf(TWO_KEYS)).error, /key has several columns \(fid, band\)/);
+    // A subset filter is one expression: one that closes the parenthesis around it to add a statement is refused, which never runs.
+    assert.match((await layerOf(TWO_STATEMENTS)).error, /subset filter \(sql=\) does not apply: cannot insert multiple commands/);
+    assert.equal((await db.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.countries`)).rows[0].n, 177);
+    for (const id of [WRONG, TEXT_KEY, TWO_KEYS, TWO_STATEMENTS]) {
       assert.deepEqual(Object.keys(decode(new Uint8Array(await bytesOf(`/api/resource/${id}/0/0/0.mvt`))).layers).sort(), ['parallels', 'sites'], `${id}`);
     }
   });
