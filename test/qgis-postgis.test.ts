@@ -15,6 +15,7 @@ import { copyLayer, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
 import { postgresDatasource, SKIP_SHARED, tempProjectsRoot, worldWith } from './helpers/qgis.js';
 import { Relay } from './helpers/relay.js';
 import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 
 const SCHEMA = `meridian_qgispg_${process.pid}`;
@@ -198,5 +199,15 @@ describe('PostGIS layers of QGIS projects: tiles, renders and identify', { skip:
       insideFeatures(await bytesOf(`/api/resource/${FILE}/0/0/0.mvt`), 'countries110'));
     const back = insideFeatures(await bytesOf(`/api/resource/${RELAYED}/1/1/0.mvt`), 'countries110');
     assert.deepEqual(back, insideFeatures(await bytesOf(`/api/resource/${FILE}/1/1/0.mvt`), 'countries110'));
+  });
+
+  it('closes the projects\' database connections when the server stops', async () => {
+    // The server's connections are the ones whose last query named this test's schema (the test's own aside).
+    const open = async () => (await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE pid <> pg_backend_pid() AND query LIKE '%' || $1 || '%'`, [SCHEMA])).rows[0].n;
+    assert.ok(await open() > 0, 'the pools hold idle connections');
+    await s.stop();
+    await until(async () => (await open()) === 0);
+    assert.equal(await open(), 0);
   });
 });
