@@ -11,6 +11,7 @@ import pg from 'pg';
 import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
+import { inTransaction } from '../src/store/postgis/connections.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
 import { copyLayer, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
@@ -237,6 +238,33 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.equal((await s.json('/api/resource/20')).body.postgis_layer.status, 'error');
     assert.equal((await s.get('/api/resource/2/feature_count')).status, 200);
     assert.equal((await s.get('/api/resource/6/feature_count')).status, 200);
+  });
+
+  it('a connection lost mid-transaction fails it with a 503 and does not crash the process', async () => {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    pool.on('error', () => {});
+    let crashed: unknown;
+    const crash = (err: unknown) => { crashed = err; };
+    process.once('uncaughtException', crash);
+    try {
+      const running = inTransaction(pool, 'the test database', async (tx) => {
+        await tx.query(`SET application_name = 'meridian-lost-tx'`);
+        await tx.query('SELECT pg_sleep(10)');
+      });
+      const rejected = assert.rejects(running, (e: any) => e.status === 503 && e.code === 'DATABASE_UNAVAILABLE');
+      // The server ends that connection, as a restart or a network cut would.
+      for (let killed = 0; !killed;) {
+        await new Promise((r) => setTimeout(r, 50));
+        killed = (await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'meridian-lost-tx'`)).rowCount ?? 0;
+      }
+      await rejected;
+      await new Promise((r) => setImmediate(r));
+      assert.equal(crashed, undefined);
+      assert.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1, 'the pool opens a new connection');
+    } finally {
+      process.off('uncaughtException', crash);
+      await pool.end();
+    }
   });
 
   it('a database that goes away mid-run answers 503 and serves again once it is back', async () => {

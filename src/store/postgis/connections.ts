@@ -94,6 +94,34 @@ export async function guarded<T>(what: string, call: () => Promise<T>): Promise<
   }
 }
 
+/**
+ * Runs `work` on one connection of `db` inside BEGIN … COMMIT (ROLLBACK when it throws). While the
+ * connection is out of the pool nothing else listens to it, and a server lost mid-transaction is
+ * emitted as 'error' on it besides failing the query: unheard, that would crash the process. A
+ * broken connection is discarded rather than put back.
+ */
+export async function inTransaction<T>(db: pg.Pool, what: string, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await guarded(what, () => db.connect());
+  let broken: Error | undefined;
+  const lost = (err: Error) => { broken ??= err; };
+  client.on('error', lost);
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    if (!isUnavailable(e)) throw e;
+    broken ??= e as Error;
+    // A query of `work` may have made it a 503 already.
+    throw e instanceof ApiError ? e : databaseUnavailable(what, e);
+  } finally {
+    client.off('error', lost);
+    client.release(broken);
+  }
+}
+
 export function databaseUnavailable(what: string, err: unknown): ApiError {
   return new ApiError(503, 'DATABASE_UNAVAILABLE', `The database of ${what} cannot be reached (${(err as Error).message}).`,
     undefined, { 'Retry-After': '5' });
