@@ -57,7 +57,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   monitor.addCache('tile-store', tileStoreSource(tileStore));
   monitor.setPool(poolSource(pool));
   const auth = await setUpAuth(config, catalog, log);
-  const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log });
+  const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);
+  const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log, databases });
   watchProjectSources(catalog, projects, tileCache, tileStore, log);
   const plugins = await Plugins.load(config.pluginsDir, log, pool);
   const base: Omit<Services, 'farm'> = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
@@ -66,7 +67,6 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const services: Services = { ...base, farm: await Farm.open(base, jobStoreOf(auth.database)) };
   forgetReplacedLayers(projects, (ref) => { services.mvtTiles.forget(ref); services.renderer.forget(ref); pool.forgetLayer(searchLayerKey(ref)); });
   await preloadProjects(projects, config.preloadProjects, log);
-  const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);
   const layersLoaded = catalog.loadLayers(log, databases);
   // Seeding starts once every layer is ready, so resumed tasks find their data.
   layersLoaded.then(() => services.farm.seeder.start()).catch((err) => log.error({ err }, 'seeding could not start'));

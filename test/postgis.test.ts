@@ -11,9 +11,10 @@ import pg from 'pg';
 import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
+import { inTransaction } from '../src/store/postgis/connections.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
-import { decode, features } from './helpers/mvt.js';
-import { inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
+import { decode, insideFeatures } from './helpers/mvt.js';
+import { copyLayer, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
 import { Relay } from './helpers/relay.js';
 import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
 
@@ -24,24 +25,6 @@ const rule = (action: string, keyname: string, scope: string, permission: string
 
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
-const SQL_TYPES: Record<string, string> = {
-  INTEGER: 'integer', BIGINT: 'bigint', REAL: 'float8', STRING: 'text', DATE: 'date', TIME: 'time', DATETIME: 'timestamp',
-};
-
-/** Copies layer `id` as the embedded server exports it (fids, typed fields, EPSG:4326 geometry) into table SCHEMA.name. */
-async function copyLayer(db: pg.Client, from: TestServer, id: number, name: string): Promise<void> {
-  const fields: { keyname: string; datatype: string }[] = (await from.json(`/api/resource/${id}`)).body.feature_layer.fields;
-  const { features } = (await from.json(`/api/resource/${id}/geojson`)).body;
-  const columns = fields.map((f) => `${pg.escapeIdentifier(f.keyname)} ${SQL_TYPES[f.datatype]}`);
-  await db.query(`CREATE TABLE ${SCHEMA}.${name} (fid integer PRIMARY KEY, ${columns.join(', ')}, geom geometry(Geometry, 4326))`);
-  const values = fields.map((_, k) => `$${k + 2}`);
-  for (const f of features) {
-    await db.query(`INSERT INTO ${SCHEMA}.${name} VALUES ($1, ${values.join(', ')}, ST_SetSRID(ST_GeomFromGeoJSON($${fields.length + 2}), 4326))`,
-      [f.id, ...fields.map((d) => f.properties[d.keyname]), JSON.stringify(f.geometry)]);
-  }
-  await db.query(`CREATE INDEX ON ${SCHEMA}.${name} USING gist (geom)`);
-}
-
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
   let db: pg.Client;
   let s: TestServer;        // sample catalog, every vector layer (TABLES) from PostGIS
@@ -54,7 +37,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     await db.connect();
     await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
     embedded = await startServer();
-    for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), name);
+    for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), SCHEMA, name);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
     configDir = mkdtempSync(join(tmpdir(), 'meridian-pg-'));
@@ -109,14 +92,6 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual(pgJson.feature_layer.fields, fileJson.feature_layer.fields);
   });
 
-  /**
-   * A served tile's features as plain data: id, properties, vertices inside the tile. Vertices in the
-   * buffer around it may differ: runs of a ring beyond the tile are cut short per chunk of the packed
-   * vertex array, and a window of a PostGIS layer packs a feature at another offset than the whole file.
-   */
-  const decoded = (bytes: ArrayBuffer, layer: string) => features(decode(new Uint8Array(bytes)), layer)
-    .map((f) => ({ id: f.id, properties: f.properties, inside: f.loadGeometry().flat().filter((p) => p.x >= 0 && p.x <= 4096 && p.y >= 0 && p.y <= 4096) }))
-    .sort((a, b) => a.id - b.id);
   const bytesOf = async (server: TestServer, path: string) => {
     const res = await server.get(path, { headers: server === s ? bob() : {} });
     assert.equal(res.status, 200, path);
@@ -150,7 +125,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       for (const [z, x, y] of [[0, 0, 0], [1, 1, 0], [2, 1, 2]]) {
         const path = `/api/resource/${id}/${z}/${x}/${y}.mvt`;
         const [a, b] = await Promise.all([bytesOf(s, path), bytesOf(embedded, path)]);
-        assert.deepEqual(decoded(a, `ngw:${id}`), decoded(b, `ngw:${id}`), path);
+        assert.deepEqual(insideFeatures(a, `ngw:${id}`), insideFeatures(b, `ngw:${id}`), path);
       }
     });
   }
@@ -216,7 +191,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     for (const [id, z, x, y] of tiles) {
       const path = `/api/resource/${id}/${z}/${x}/${y}.mvt`;
       const [a, b] = await Promise.all([bytesOf(s, path), bytesOf(embedded, path)]);
-      const [pgFeatures, fileFeatures] = [decoded(a, `ngw:${id}`), decoded(b, `ngw:${id}`)];
+      const [pgFeatures, fileFeatures] = [insideFeatures(a, `ngw:${id}`), insideFeatures(b, `ngw:${id}`)];
       assert.deepEqual(pgFeatures, fileFeatures, path);
       seen += pgFeatures.length;
     }
@@ -227,7 +202,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
 
   it(`MVT of PostGIS layers from z${SQL_MVT_MIN_ZOOM} (ST_AsMVT): the same features, values and places as the file store's`, async () => {
     /** Per feature: id, properties, and the box of its vertices inside the tile (simplification differs a little; none inside: infinite). */
-    const outline = (bytes: ArrayBuffer, layer: string) => decoded(bytes, layer).map(({ id, properties, inside }) => ({
+    const outline = (bytes: ArrayBuffer, layer: string) => insideFeatures(bytes, layer).map(({ id, properties, inside }) => ({
       id, properties, box: [Math.min(...inside.map((p) => p.x)), Math.min(...inside.map((p) => p.y)), Math.max(...inside.map((p) => p.x)), Math.max(...inside.map((p) => p.y))],
     }));
     let seen = 0;
@@ -263,6 +238,33 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.equal((await s.json('/api/resource/20')).body.postgis_layer.status, 'error');
     assert.equal((await s.get('/api/resource/2/feature_count')).status, 200);
     assert.equal((await s.get('/api/resource/6/feature_count')).status, 200);
+  });
+
+  it('a connection lost mid-transaction fails it with a 503 and does not crash the process', async () => {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    pool.on('error', () => {});
+    let crashed: unknown;
+    const crash = (err: unknown) => { crashed = err; };
+    process.once('uncaughtException', crash);
+    try {
+      const running = inTransaction(pool, 'the test database', async (tx) => {
+        await tx.query(`SET application_name = 'meridian-lost-tx'`);
+        await tx.query('SELECT pg_sleep(10)');
+      });
+      const rejected = assert.rejects(running, (e: any) => e.status === 503 && e.code === 'DATABASE_UNAVAILABLE');
+      // The server ends that connection, as a restart or a network cut would.
+      for (let killed = 0; !killed;) {
+        await new Promise((r) => setTimeout(r, 50));
+        killed = (await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'meridian-lost-tx'`)).rowCount ?? 0;
+      }
+      await rejected;
+      await new Promise((r) => setImmediate(r));
+      assert.equal(crashed, undefined);
+      assert.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1, 'the pool opens a new connection');
+    } finally {
+      process.off('uncaughtException', crash);
+      await pool.end();
+    }
   });
 
   it('a database that goes away mid-run answers 503 and serves again once it is back', async () => {

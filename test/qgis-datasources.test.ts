@@ -7,28 +7,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ADMIN, AUTH_ENV } from './helpers/auth.js';
-import { SKIP_SHARED, tempProjectsRoot } from './helpers/qgis.js';
-import { SAMPLE_DATA, SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
+import { postgresDatasource, SKIP_SHARED, tempProjectsRoot, worldWith } from './helpers/qgis.js';
+import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const PG_URL = process.env.MERIDIAN_TEST_PG_URL;
 const SCHEMA = `meridian_qgis_${process.pid}`;
 const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'));
 
-/** world110.qgs with its "sites" layer read through another provider and datasource, as QGIS writes them. */
-function withSites(provider: string, datasource: string): string {
-  const world = readFileSync(join(SHARED, 'projects/world110.qgs'), 'utf8');
-  const escaped = datasource.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-  return world.replace(/<maplayer\b[\s\S]*?<\/maplayer>/g, (layer) => (!layer.includes('<layername>sites</layername>') ? layer : layer
-    .replace('<datasource>../data/sites.geojson</datasource>', `<datasource>${escaped}</datasource>`)
-    .replace('<provider encoding="UTF-8">ogr</provider>', `<provider encoding="UTF-8">${provider}</provider>`)));
-}
-
-/** A QGIS postgres datasource for `table` in the test schema, reached through `url`. */
-function postgresDatasource(url: URL, table: string): string {
-  return `dbname='${url.pathname.slice(1)}' host=${url.hostname} port=${url.port || 5432} user='${decodeURIComponent(url.username)}' `
-    + `password='${decodeURIComponent(url.password)}' sslmode=disable key='fid' srid=4326 type=Point checkPrimaryKeyUnicity='1' `
-    + `table="${SCHEMA}"."${table}" (geom)`;
-}
+/** world110.qgs with its "sites" layer read through another provider and datasource. */
+const withSites = (provider: string, datasource: string) => worldWith('sites', provider, datasource);
 
 async function projectServer(root: string): Promise<TestServer> {
   return startServer({ dataDir: tempData({ copySample: true, catalog: sample }), env: { ...AUTH_ENV, MERIDIAN_PROJECTS: root } });
@@ -55,10 +42,10 @@ describe('PostGIS layers of QGIS projects are opened to be checked', {
     const url = new URL(PG_URL!);
     const down = new URL(PG_URL!);
     down.port = '1'; // nothing listens there
-    writeFileSync(join(root, 'projects/pg_table.qgs'), withSites('postgres', postgresDatasource(url, 'sites')));
-    writeFileSync(join(root, 'projects/pg_missing.qgs'), withSites('postgres', postgresDatasource(url, 'no_such_table')));
-    writeFileSync(join(root, 'projects/pg_column.qgs'), withSites('postgres', postgresDatasource(url, 'sites').replace('(geom)', '(the_geom)')));
-    writeFileSync(join(root, 'projects/pg_down.qgs'), withSites('postgres', postgresDatasource(down, 'sites')));
+    writeFileSync(join(root, 'projects/pg_table.qgs'), withSites('postgres', postgresDatasource(url, SCHEMA, 'sites')));
+    writeFileSync(join(root, 'projects/pg_missing.qgs'), withSites('postgres', postgresDatasource(url, SCHEMA, 'no_such_table')));
+    writeFileSync(join(root, 'projects/pg_column.qgs'), withSites('postgres', postgresDatasource(url, SCHEMA, 'sites').replace('(geom)', '(the_geom)')));
+    writeFileSync(join(root, 'projects/pg_down.qgs'), withSites('postgres', postgresDatasource(down, SCHEMA, 'sites')));
     s = await projectServer(root);
   });
   after(async () => {

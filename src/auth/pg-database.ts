@@ -2,6 +2,7 @@
 // applied under an advisory lock so that instances starting together migrate (and bootstrap) once.
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { inTransaction } from '../store/postgis/connections.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 /** Any fixed number: the lock every Meridian instance of one database takes while it sets the schema up. */
@@ -13,12 +14,16 @@ const forPostgres = (sql: string) => sql.replace(/\bid INTEGER PRIMARY KEY\b/, '
 /** Runs `setUp` (migrations, then the built-in principals) while no other instance does. */
 export async function withSchemaLock<T>(db: pg.Pool, setUp: () => Promise<T>): Promise<T> {
   const client = await db.connect();
+  // Out of the pool, nothing else hears this connection: a server lost meanwhile would crash the
+  // process from its 'error' event (setUp's own queries fail and tell the caller).
+  let broken: Error | undefined;
+  client.on('error', (err) => { broken ??= err; });
   try {
     await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
     return await setUp();
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => {});
-    client.release();
+    if (!broken) await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => {});
+    client.release(broken);
   }
 }
 
@@ -27,18 +32,10 @@ export async function migrate(db: pg.Pool, log: Logger, migrations: Migration[] 
   const applied = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migration')).rows.map((r) => r.version));
   for (const m of migrations) {
     if (applied.has(m.version)) continue;
-    const client = await db.connect();
-    try {
-      await client.query('BEGIN');
-      for (const sql of m.statements) await client.query(forPostgres(sql));
-      await client.query('INSERT INTO schema_migration (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+    await inTransaction(db, 'the auth database', async (tx) => {
+      for (const sql of m.statements) await tx.query(forPostgres(sql));
+      await tx.query('INSERT INTO schema_migration (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
+    });
     log.info({ version: m.version, description: m.description, engine: 'postgresql' }, 'database migrated');
   }
 }

@@ -3,7 +3,7 @@
 // database that cannot be reached answers 503, as for PostGIS layers.
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { databaseUnavailable, guarded, isUnavailable } from '../store/postgis/connections.js';
+import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { AclRule } from './acl.js';
 import { ChangeListener } from './pg-changes.js';
 import { aclRuleOf, bit, principalOf, type AclRuleRow, type PrincipalRow } from './rows.js';
@@ -30,24 +30,14 @@ export class PgAuthStore implements AuthStore {
   }
 
   /** Runs `work` in one transaction that ends by telling the other instances that auth data changed. */
-  private async change<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await guarded('the auth database', () => this.db.connect());
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('SELECT pg_notify($1, $2)', [AUTH_CHANNEL, String(process.pid)]);
-      await client.query('COMMIT');
+  private change<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return inTransaction(this.db, 'the auth database', async (tx) => {
+      const result = await work(tx);
+      await tx.query('SELECT pg_notify($1, $2)', [AUTH_CHANNEL, String(process.pid)]);
       return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      if (!isUnavailable(e)) throw e;
-      broken = e as Error; // not back into the pool
-      throw databaseUnavailable('the auth database', e);
-    } finally {
-      client.release(broken);
-    }
+    });
   }
+
 
   private rows(where: string, ...args: unknown[]): Promise<PrincipalRow[]> {
     return this.query<PrincipalRow>(`SELECT * FROM principal ${where} ORDER BY id`, args);

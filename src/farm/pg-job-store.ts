@@ -3,7 +3,7 @@
 // so two instances asking at once get different tasks without waiting on each other.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { guarded } from '../store/postgis/connections.js';
+import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { JobStore } from './job-store.js';
 import { jobOf, managerOf, taskOf, type JobRow, type ManagerRow, type TaskRow } from './job-rows.js';
 import type { JobCounts, JobRecord, JobStatus, ManagerRecord, TaskProgress, TaskRecord, TaskStatus } from './types.js';
@@ -30,19 +30,8 @@ export class PgJobStore implements JobStore {
     return (await guarded('the jobs database', () => on.query({ text, values }))).rowCount ?? 0;
   }
 
-  private async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await guarded('the jobs database', () => this.db.connect());
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return inTransaction(this.db, 'the jobs database', work);
   }
 
   async createJob(job: JobRecord, tasks: TaskRecord[]): Promise<void> {

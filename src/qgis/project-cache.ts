@@ -1,12 +1,15 @@
 // The projects one thread holds in memory: loaded on demand, reloaded when the file changes on disk
-// (checked at most every `checkInterval` seconds), bounded by LRU except for pinned (preloaded) ones.
+// or when a layer's database did not answer at the last load (checked at most every `checkInterval`
+// seconds), bounded by LRU except for pinned (preloaded) ones.
 // Every change bumps `generation`; pool workers mirror the main thread's cache through `state()`
 // and `syncTo()`, so they all answer from the same project versions (see pool-task.ts).
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ApiError } from '../http/errors.js';
 import { loadLayer } from '../store/open.js';
+import type { DatabaseConnections } from '../store/postgis/connections.js';
 import type { FeatureLayer } from '../store/types.js';
+import { openPostgresLayer } from './postgres-layer.js';
 import { readProject, type ProjectLayer, type QgisProject } from './project.js';
 import { resolveProjectUri, type ProjectRef } from './project-uri.js';
 
@@ -17,6 +20,11 @@ export interface ProjectCacheOptions {
   /** Seconds between modification-time checks of a cached project; 0 checks on every use. */
   checkInterval: number;
   log: Logger;
+  /**
+   * Where `postgres` layers get their connection pools. Left out in pool workers, which mirror the
+   * cache for the management API and never read features: they open no pools.
+   */
+  databases?: DatabaseConnections;
 }
 
 /** What a worker needs to hold the same projects, at the same versions, as the main thread. */
@@ -35,7 +43,7 @@ export class CachedProject {
     public pinned: boolean,
     /** The cache generation that loaded it: a reload, even of an unchanged file, gives a new one. */
     readonly version: number,
-    private readonly log: Logger,
+    private readonly readers: Pick<ProjectCacheOptions, 'log' | 'databases'>,
   ) {}
 
   /** A vector layer of the project as a feature layer, read once through Meridian's layer store. */
@@ -54,14 +62,27 @@ export class CachedProject {
 
   private async open(layer: ProjectLayer): Promise<FeatureLayer> {
     if (!layer.valid) throw new ApiError(422, 'BAD_LAYER', `Layer "${layer.name}" of project "${this.key}" is a bad layer: ${layer.error}.`);
-    if (layer.type !== 'vector' || !layer.source.path) {
-      throw new ApiError(422, 'LAYER_NOT_SUPPORTED', `Layer "${layer.name}" (${layer.type}, provider ${layer.provider}) cannot be read by Meridian.`);
-    }
+    const read = this.reader(layer);
+    if (!read) throw new ApiError(422, 'LAYER_NOT_SUPPORTED', `Layer "${layer.name}" (${layer.type}, provider ${layer.provider}) cannot be read by Meridian.`);
     try {
-      return await loadLayer(layer.source.path, layer.source.options, `${this.key}:${layer.name}`, this.log);
+      return await read();
     } catch (e) {
+      // A 503 (its database cannot be reached) passes as it is: it says to try again.
+      if (e instanceof ApiError) throw e;
       throw new ApiError(422, 'LAYER_NOT_SUPPORTED', `Layer "${layer.name}" of project "${this.key}" cannot be read: ${(e as Error).message}.`);
     }
+  }
+
+  /** How the layer store reads a vector layer: its file, or its PostGIS table; undefined when it cannot. */
+  private reader(layer: ProjectLayer): (() => Promise<FeatureLayer>) | undefined {
+    if (layer.type !== 'vector') return undefined;
+    const { path, options } = layer.source;
+    if (path) return () => loadLayer(path, options, `${this.key}:${layer.name}`, this.readers.log);
+    const { databases } = this.readers;
+    if (layer.provider === 'postgres' && databases) {
+      return () => openPostgresLayer(layer.datasource, databases, `layer "${layer.name}" of project "${this.key}"`);
+    }
+    return undefined;
   }
 }
 
@@ -105,7 +126,7 @@ export class ProjectCache {
     const ref = this.resolve(uri);
     const entry = this.entries.get(ref.key);
     if (!entry) return this.load(ref, false);
-    if (await this.changedOnDisk(entry)) return this.load(ref, entry.pinned);
+    if (await this.stale(entry)) return this.load(ref, entry.pinned);
     this.entries.delete(ref.key);
     this.entries.set(ref.key, entry);
     return entry;
@@ -149,13 +170,15 @@ export class ProjectCache {
     this.generation = state.generation;
   }
 
-  private async changedOnDisk(entry: CachedProject): Promise<boolean> {
+  /** Whether the project must be read again: its file changed, or a layer was bad only because its database did not answer. */
+  private async stale(entry: CachedProject): Promise<boolean> {
     const now = Date.now();
     if (now - entry.checkedAt < this.options.checkInterval * 1000) return false;
     entry.checkedAt = now;
     try {
       // Compared as Dates (whole milliseconds): mtimeMs carries fractions a Date drops, which would look like a change.
-      return (await stat(entry.project.filename)).mtime.getTime() !== entry.project.lastModified.getTime();
+      const changed = (await stat(entry.project.filename)).mtime.getTime() !== entry.project.lastModified.getTime();
+      return changed || entry.project.layers.some((l) => l.unreachable);
     } catch {
       this.evict(entry.key);
       throw new ApiError(404, 'PROJECT_NOT_FOUND', `Project "${entry.key}" no longer exists.`);
@@ -170,7 +193,7 @@ export class ProjectCache {
     const started = Date.now();
     const loading = readProject(ref.filename, this.options.root)
       .then((project) => {
-        const entry = new CachedProject(ref.key, project, pinned, version ?? ++this.generation, this.options.log);
+        const entry = new CachedProject(ref.key, project, pinned, version ?? ++this.generation, this.options);
         const previous = this.entries.get(ref.key);
         this.entries.delete(ref.key);
         this.entries.set(ref.key, entry);

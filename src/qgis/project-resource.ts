@@ -98,24 +98,48 @@ export class LayerSelection {
 /** Layers already logged as unusable, per project version (their objects are per version). */
 const reported = new WeakSet<ProjectLayer>();
 
+/** A layer of the project that cannot be served now, and why. */
+export interface UnusableLayer {
+  info: ProjectLayer;
+  error: ApiError;
+}
+
+/**
+ * Each of `layers` (valid spatial vector layers) read, or why it cannot be; a layer the store cannot
+ * read is logged once per project version.
+ */
+export function openProjectLayers(log: Logger, project: CachedProject, layers: ProjectLayer[]): Promise<(ProjectVectorLayer | UnusableLayer)[]> {
+  return Promise.all(layers.map(async (info) => {
+    try {
+      return { info, name: layerName(project, info), layer: await project.featureLayer(info.id), ref: projectLayerRef(project, info) };
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      // An unreachable database (503) is the request's error, logged with it; it may answer the next one.
+      if (e.status < 500 && !reported.has(info)) {
+        log.warn({ project: project.key, layer: info.name, error: e.message }, 'project layer left out');
+        reported.add(info);
+      }
+      return { info, error: e };
+    }
+  }));
+}
+
+/** Whether a layer is a vector layer with geometries that opened when the project loaded: one Meridian may serve. */
+export const servable = (l: ProjectLayer) => l.type === 'vector' && l.valid && l.spatial;
+
 /**
  * The project's usable vector layers for `use`, in QGIS's drawing order (bottom first), each read
- * once per project version. `select` replaces the default choice of layers.
+ * once per project version. `select` replaces the default choice of layers. A layer the store
+ * cannot read is left out, as a bad layer is; a layer whose database cannot be reached makes the
+ * answer a 503 instead: leaving it out would cache a tile without it.
  */
 export async function projectVectorLayers(log: Logger, project: CachedProject, use: LayerUse, select?: LayerSelection): Promise<ProjectVectorLayer[]> {
   const byId = new Map(project.project.layers.map((l) => [l.id, l]));
   const picked = select ? new Set(select.pick(project)) : undefined;
   const chosen = project.project.drawingOrder.map((id) => byId.get(id)!)
     .filter((l) => (picked ? picked.has(l) : use === 'tiles' || (use === 'render' ? l.visible : l.identifiable)));
-  const loaded = await Promise.all(chosen.filter((l) => l.type === 'vector' && l.valid && l.spatial).map(async (info) => {
-    try {
-      return { info, name: layerName(project, info), layer: await project.featureLayer(info.id), ref: projectLayerRef(project, info) };
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      if (!reported.has(info)) log.warn({ project: project.key, layer: info.name, error: e.message }, 'project layer left out');
-      reported.add(info);
-      return null;
-    }
-  }));
-  return loaded.filter((l) => l !== null);
+  const opened = await openProjectLayers(log, project, chosen.filter(servable));
+  const unavailable = opened.find((l): l is UnusableLayer => 'error' in l && l.error.status === 503);
+  if (unavailable) throw unavailable.error;
+  return opened.filter((l): l is ProjectVectorLayer => !('error' in l));
 }

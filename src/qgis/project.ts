@@ -27,6 +27,8 @@ export interface ProjectLayer {
   valid: boolean;
   /** Why it is not valid. */
   error?: string;
+  /** Not valid because its server (a database) did not answer: the project is read again until it does (see ProjectCache). */
+  unreachable?: true;
   /** Has geometries (a table without geometry is not spatial). */
   spatial: boolean;
   /** Shown on the project's map: checked in the layer tree, under checked groups. */
@@ -107,7 +109,7 @@ async function readLayer(node: Record<string, any>, raw: string, version: string
   const datasource = text(node.datasource);
   const type = String(node['@_type'] ?? '');
   const source = layerSource(provider, datasource, projectDir);
-  const error = await datasourceProblem(provider, datasource, source, root);
+  const problem = await datasourceProblem(provider, datasource, source, root);
   const geometry = node['@_geometry'];
   const id = text(node.id);
   const displayField = plainField(text(node.previewExpression));
@@ -119,8 +121,9 @@ async function readLayer(node: Record<string, any>, raw: string, version: string
     datasource,
     crs: crsOf(node.srs),
     source,
-    valid: error === undefined,
-    ...(error ? { error } : {}),
+    valid: problem === undefined,
+    ...(problem ? { error: problem.reason } : {}),
+    ...(problem?.unreachable ? { unreachable: true } : {}),
     spatial: type !== 'vector' || (geometry !== undefined && geometry !== 'No geometry' && node['@_wkbType'] !== 'NoGeometry'),
     visible: tree.visible.has(id),
     identifiable: text(node.flags?.Identifiable) !== '0',

@@ -8,6 +8,12 @@ import { insideFolder, PathEscapeError } from '../common/paths.js';
 import type { LayerSource } from './datasource.js';
 import { checkPostgresSource } from './postgres-source.js';
 
+/** Why a layer's datasource does not open; `unreachable` when its server did not answer (it may later). */
+export interface SourceProblem {
+  reason: string;
+  unreachable?: boolean;
+}
+
 async function checkFile(file: string, root: string): Promise<string | undefined> {
   let path: string;
   try {
@@ -28,10 +34,13 @@ async function checkFile(file: string, root: string): Promise<string | undefined
 const isXyz = (provider: string, datasource: string) => provider === 'wms' && /(^|&)type=xyz(&|$)/.test(datasource);
 
 /** Why the layer's datasource does not open, or undefined when it does. */
-export async function datasourceProblem(provider: string, datasource: string, source: LayerSource, root: string): Promise<string | undefined> {
-  if (source.path) return checkFile(source.path, root);
+export async function datasourceProblem(provider: string, datasource: string, source: LayerSource, root: string): Promise<SourceProblem | undefined> {
+  if (source.path) {
+    const reason = await checkFile(source.path, root);
+    return reason === undefined ? undefined : { reason };
+  }
   // Annotation layers and memory (scratch) layers have nothing to open.
   if (provider === '' || provider === 'memory' || isXyz(provider, datasource)) return undefined;
   if (provider === 'postgres') return checkPostgresSource(datasource);
-  return `provider "${provider}" is not checked by Meridian, so not vouched for`;
+  return { reason: `provider "${provider}" is not checked by Meridian, so not vouched for` };
 }

@@ -1,6 +1,7 @@
 // Keeps the tile caches in step with the QGIS projects behind qgis_project resources: tiles are
 // cached under the resource's id, and a project version loaded from other files than the last one
-// (the project file or a layer's data file changed: other sizes or modification times) drops them.
+// (the project file or a layer's data file changed: other sizes or modification times), or with other
+// layers valid (a database back after an outage), drops them.
 // At a project's first load in this process, stored tiles made from the same files stay.
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -21,7 +22,8 @@ function fileStamp(path: string): string {
 
 function projectStamp(entry: CachedProject): string {
   const { project } = entry;
-  return [project.filename, ...project.layers.map((l) => l.source.path ?? l.datasource)].map(fileStamp).join('|');
+  const files = [project.filename, ...project.layers.map((l) => l.source.path ?? l.datasource)].map(fileStamp).join('|');
+  return `${files}|valid:${project.layers.map((l) => (l.valid ? 1 : 0)).join('')}`;
 }
 
 export function watchProjectSources(catalog: Catalog, projects: ProjectCache, cache: TileCache, store: TileStore, log: Logger): void {

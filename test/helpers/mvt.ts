@@ -12,6 +12,17 @@ export function features(tile: VectorTile, layer: string): VectorTileFeature[] {
   return l ? Array.from({ length: l.length }, (_, i) => l.feature(i)) : [];
 }
 
+/**
+ * A served tile's features in `layer` as plain data: id, properties, vertices inside the tile, by id.
+ * Vertices in the buffer around it may differ: runs of a ring beyond the tile are cut short per chunk
+ * of the packed vertex array, and a window of a PostGIS layer packs a feature at another offset than a whole file.
+ */
+export function insideFeatures(bytes: ArrayBuffer, layer: string, extent = 4096) {
+  return features(decode(new Uint8Array(bytes)), layer)
+    .map((f) => ({ id: f.id, properties: f.properties, inside: f.loadGeometry().flat().filter((p) => p.x >= 0 && p.x <= extent && p.y >= 0 && p.y <= extent) }))
+    .sort((a, b) => a.id - b.id);
+}
+
 /** Web Mercator tile units of lon/lat in tile z/x/y (spec: XYZ, y down). */
 export function toTile(lon: number, lat: number, z: number, x: number, y: number, extent = 4096): [number, number] {
   const sin = Math.sin((lat * Math.PI) / 180);

@@ -1,5 +1,6 @@
 // PostgreSQL connection pools, one per named connection, shared by every layer that names it.
-// The default connection is MERIDIAN_DATABASE_URL; others come from the config's "connections".
+// The default connection is MERIDIAN_DATABASE_URL; others come from the config's "connections";
+// QGIS projects name theirs in their layers' datasources (projectPool).
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ApiError } from '../../http/errors.js';
@@ -29,18 +30,35 @@ export class DatabaseConnections {
   }
 
   pool(name: string): pg.Pool {
-    let pool = this.pools.get(name);
+    const url = this.urls[name];
+    if (!url) throw new ApiError(503, 'DATABASE_UNAVAILABLE', `Database connection "${name}" is not configured.`);
+    return this.open(name, name, { connectionString: url });
+  }
+
+  /**
+   * The pool of a connection a QGIS project names (host, port, database, user, password, TLS): one per
+   * distinct connection, shared by every project and project version that names it. Its sessions are
+   * read-only (default_transaction_read_only), so SQL from a project (its layers' subset filters) cannot write.
+   */
+  projectPool(connection: pg.ClientConfig): pg.Pool {
+    const { host, port, database, user, password, ssl } = connection;
+    const key = `qgis:${JSON.stringify([host, port, database, user, password, ssl])}`;
+    const label = `${user ?? '(PGUSER)'}@${host ?? '(PGHOST)'}:${port ?? 5432}/${database ?? '(PGDATABASE)'}`;
+    return this.open(key, label, { host, port, database, user, password, ssl, options: '-c default_transaction_read_only=on' });
+  }
+
+  private open(key: string, label: string, config: pg.PoolConfig): pg.Pool {
+    if (this.closed) throw new ApiError(503, 'DATABASE_UNAVAILABLE', 'The server is shutting down.');
+    let pool = this.pools.get(key);
     if (!pool) {
-      const url = this.urls[name];
-      if (!url) throw new ApiError(503, 'DATABASE_UNAVAILABLE', `Database connection "${name}" is not configured.`);
       pool = new pg.Pool({
-        connectionString: url, max: this.limits.max,
+        ...config, max: this.limits.max,
         connectionTimeoutMillis: this.limits.connectTimeoutMs, idleTimeoutMillis: 30_000,
       });
       // An idle client whose server went away emits 'error' on the pool; unhandled it would crash
       // the process. The pool drops that client and opens a new one on the next query.
-      pool.on('error', (err) => this.log.warn({ connection: name, err: err.message }, 'database connection lost'));
-      this.pools.set(name, pool);
+      pool.on('error', (err) => this.log.warn({ connection: label, err: err.message }, 'database connection lost'));
+      this.pools.set(key, pool);
     }
     return pool;
   }
@@ -73,6 +91,34 @@ export async function guarded<T>(what: string, call: () => Promise<T>): Promise<
   } catch (err) {
     if (isUnavailable(err)) throw databaseUnavailable(what, err);
     throw err;
+  }
+}
+
+/**
+ * Runs `work` on one connection of `db` inside BEGIN … COMMIT (ROLLBACK when it throws). While the
+ * connection is out of the pool nothing else listens to it, and a server lost mid-transaction is
+ * emitted as 'error' on it besides failing the query: unheard, that would crash the process. A
+ * broken connection is discarded rather than put back.
+ */
+export async function inTransaction<T>(db: pg.Pool, what: string, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await guarded(what, () => db.connect());
+  let broken: Error | undefined;
+  const lost = (err: Error) => { broken ??= err; };
+  client.on('error', lost);
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    if (!isUnavailable(e)) throw e;
+    broken ??= e as Error;
+    // A query of `work` may have made it a 503 already.
+    throw e instanceof ApiError ? e : databaseUnavailable(what, e);
+  } finally {
+    client.off('error', lost);
+    client.release(broken);
   }
 }
 

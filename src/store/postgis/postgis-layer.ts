@@ -1,13 +1,16 @@
 // A feature layer read from a PostGIS table on every request: bbox queries use the GiST index
 // (&&), shapes are tested in SQL too (see `meets`), and long reads a server-side cursor so an
-// export of any size holds one batch in memory.
+// export of any size holds one batch in memory. A QGIS project's layer may carry a subset filter
+// (its `sql=`), ANDed into every query.
 import { booleanIntersects } from '@turf/turf';
 import type { Geometry } from 'geojson';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import wkx from 'wkx';
+import { ApiError } from '../../http/errors.js';
 import { coerce } from '../fields.js';
 import { bboxOf } from '../memory-layer.js';
+import { SourceError } from '../source.js';
 import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema } from '../types.js';
 import { databaseUnavailable, guarded, isUnavailable } from './connections.js';
 import { describeTable, qualified, type TableAddress, type TableColumns } from './table.js';
@@ -42,15 +45,18 @@ export class PostgisLayer implements FeatureLayer {
   private readonly select: string;
   private readonly geom: string;
   private readonly fidColumn: string;
+  /** The subset filter, parenthesised, or undefined. */
+  private readonly subset: string | undefined;
 
   /** Rows of the ST_AsMVT query: the fid, the tile geometry, each field under its own name. */
   private readonly mvtSelect: string;
 
-  private constructor(private readonly db: pg.Pool, private readonly name: string, t: TableAddress, private readonly columns: TableColumns) {
+  private constructor(private readonly db: pg.Pool, private readonly name: string, t: TableAddress, private readonly columns: TableColumns, subset?: string) {
     this.schema = { fields: columns.fields, geometryType: columns.geometryType, sourceSrs: columns.srid };
     this.from = qualified(t);
     this.geom = pg.escapeIdentifier(t.columnGeom);
     this.fidColumn = pg.escapeIdentifier(t.columnId);
+    this.subset = subset ? `(${subset})` : undefined;
     // WKB carries the doubles exactly (GeoJSON text rounds them, and tiles would differ from the file's).
     this.select = [`${this.fidColumn} AS fid`, `ST_AsBinary(ST_Transform(${this.geom}, 4326)) AS geom`,
       ...columns.selects.map((s, i) => `${s} AS f${i}`)].join(', ');
@@ -68,14 +74,31 @@ export class PostgisLayer implements FeatureLayer {
     const r = await guarded(this.name, () => this.db.query<{ mvt: Buffer }>(
       `SELECT ST_AsMVT(q, $6, $4::int, 'mvt_geom', 'mvt_fid') AS mvt FROM (
          SELECT ${this.mvtSelect} FROM ${this.from}
-          WHERE ${this.geom} && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => $7::float8), ${this.columns.srid})) q`,
+          ${this.whereOf([`${this.geom} && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => $7::float8), ${this.columns.srid})`])}) q`,
       [z, x, y, extent, Math.round(padding * extent), layerName, padding]));
     return r.rows[0].mvt;
   }
 
-  /** Reads the table's structure; fails with a 503 ApiError if the database cannot be reached. */
-  static async open(db: pg.Pool, name: string, t: TableAddress): Promise<PostgisLayer> {
-    return new PostgisLayer(db, name, t, await guarded(name, () => describeTable(db, t)));
+  /**
+   * Reads the table's structure; fails with a 503 ApiError if the database cannot be reached.
+   * `subset` is SQL from a trusted author (a QGIS project's `sql=`, never a client's): it must
+   * parse as one expression on the table, checked here once with the extended protocol, which
+   * refuses several statements in one text.
+   */
+  static async open(db: pg.Pool, name: string, t: TableAddress, subset?: string): Promise<PostgisLayer> {
+    const columns = await guarded(name, () => describeTable(db, t));
+    if (subset) {
+      // queryMode is pg's, missing from its type definitions.
+      await guarded(name, () => db.query({ text: `SELECT 1 FROM ${qualified(t)} WHERE (${subset}) LIMIT 0`, queryMode: 'extended' } as pg.QueryConfig))
+        .catch((err: Error) => { throw err instanceof ApiError ? err : new SourceError(`its subset filter (sql=) does not apply: ${err.message}`); });
+    }
+    return new PostgisLayer(db, name, t, columns, subset);
+  }
+
+  /** A WHERE clause of `terms` and the subset filter; empty when there are none. */
+  private whereOf(terms: string[]): string {
+    const all = this.subset ? [...terms, this.subset] : terms;
+    return all.length ? `WHERE ${all.join(' AND ')}` : '';
   }
 
   private featureOf(row: Row): Feature {
@@ -85,19 +108,19 @@ export class PostgisLayer implements FeatureLayer {
   }
 
   async count(): Promise<number> {
-    const r = await guarded(this.name, () => this.db.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${this.from}`));
+    const r = await guarded(this.name, () => this.db.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${this.from} ${this.whereOf([])}`));
     return r.rows[0].n;
   }
 
   async extent(): Promise<BBox | null> {
     const r = await guarded(this.name, () => this.db.query<{ e: number[] | null }>(
       `SELECT CASE WHEN e IS NULL THEN NULL ELSE ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] END AS e
-         FROM (SELECT ST_Extent(ST_Transform(${this.geom}, 4326)) AS e FROM ${this.from}) s`));
+         FROM (SELECT ST_Extent(ST_Transform(${this.geom}, 4326)) AS e FROM ${this.from} ${this.whereOf([])}) s`));
     return (r.rows[0].e as BBox | null) ?? null;
   }
 
   async feature(fid: number): Promise<Feature | null> {
-    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.select} FROM ${this.from} WHERE ${this.fidColumn} = $1`, [fid]));
+    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.select} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1`])}`, [fid]));
     return r.rowCount ? this.featureOf(r.rows[0]) : null;
   }
 
@@ -133,7 +156,7 @@ export class PostgisLayer implements FeatureLayer {
       const other = query.intersects;
       test = (g) => booleanIntersects(g, other);
     }
-    return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params, test };
+    return { sql: this.whereOf(terms), params, test };
   }
 
   async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
@@ -145,6 +168,10 @@ export class PostgisLayer implements FeatureLayer {
     let left = test ? query.limit ?? Infinity : Infinity;
     const client = await guarded(this.name, () => this.db.connect());
     let failure: Error | undefined;
+    // A connection lost mid-read fails the read and is also emitted as 'error' on the client,
+    // which would crash the process unheard (the pool listens only to idle clients).
+    const lost = (err: Error) => { failure ??= err; };
+    client.on('error', lost);
     const cursor = client.query(new Cursor<Row>(`SELECT ${this.select} FROM ${this.from} ${sql} ORDER BY ${this.fidColumn}${page}`, params));
     try {
       for (;;) {
@@ -166,6 +193,7 @@ export class PostgisLayer implements FeatureLayer {
       // A consumer that stops early (a client gone mid-export) lands here too: close the cursor
       // so the connection goes back to the pool; a broken connection is discarded instead.
       if (!failure) await cursor.close().catch((err: Error) => { failure = err; });
+      client.off('error', lost);
       client.release(failure);
     }
   }

@@ -20,7 +20,7 @@ export interface TableColumns {
 }
 
 const id = (name: string) => pg.escapeIdentifier(name);
-export const qualified = (t: TableAddress) => `${id(t.schema)}.${id(t.table)}`;
+export const qualified = (t: Pick<TableAddress, 'schema' | 'table'>) => `${id(t.schema)}.${id(t.table)}`;
 
 /** NGW type and read expression of a column of PostgreSQL type `udt`. */
 function fieldOf(column: string, udt: string): { datatype: FieldType; select: string } {
@@ -80,4 +80,15 @@ export async function describeTable(db: pg.Pool, t: TableAddress): Promise<Table
   }
   if (!GEOMETRY_TYPES.has(type)) throw new SourceError(`${type} geometries are not supported`);
   return { fields, selects, geometryType: type as GeometryType, srid };
+}
+
+/** The columns of the table's primary key, in key order; empty when it has none (or is not a table). */
+export async function primaryKey(db: pg.Pool, schema: string, table: string): Promise<string[]> {
+  const r = await db.query<{ name: string }>(
+    `SELECT a.attname AS name
+       FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+      WHERE i.indrelid = to_regclass($1) AND i.indisprimary
+      ORDER BY k.n`, [qualified({ schema, table })]);
+  return r.rows.map((row) => row.name);
 }
