@@ -28,6 +28,8 @@ export interface TileParams {
 /** Per-layer helpers a worker builds once: the index, and stamps that map values to tile-local slots. */
 interface LayerScratch {
   index: Flatbush;
+  /** Every feature is one part of one vertex (a layer of single points): feature i is vertex i. */
+  onePointEach: boolean;
   stamp: number;
   keyStamp: Uint32Array;
   keySlot: Uint32Array;
@@ -37,12 +39,18 @@ interface LayerScratch {
 
 const scratchByLayer = new WeakMap<MvtLayerData, LayerScratch>();
 
+function onePointEach({ count, featureParts, partVertices }: MvtLayerData['geometry']): boolean {
+  if (partVertices.length !== count + 1) return false;
+  for (let i = 0; i <= count; i++) if (featureParts[i] !== i || partVertices[i] !== i) return false;
+  return true;
+}
+
 function scratchOf(data: MvtLayerData): LayerScratch {
   let s = scratchByLayer.get(data);
   if (!s) {
     const keys = data.attributes.keys.length, values = data.attributes.valueOffsets.length - 1;
     s = {
-      index: Flatbush.from(data.geometry.index), stamp: 0,
+      index: Flatbush.from(data.geometry.index), onePointEach: onePointEach(data.geometry), stamp: 0,
       keyStamp: new Uint32Array(keys), keySlot: new Uint32Array(keys),
       valueStamp: new Uint32Array(values), valueSlot: new Uint32Array(values),
     };
@@ -186,7 +194,9 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
   function drawFeature(row: number, shift: number, type: GeomType): void {
     const dx = (shift * z2 - p.x) * p.extent, dy = -p.y * p.extent;
     if (type === GeomType.Point) {
-      drawPoints(partVertices[featureParts[row]], partVertices[featureParts[row + 1]], dx, dy);
+      // Two reads fewer per point (each a likely cache miss) when the layer is single points.
+      if (scratch.onePointEach) drawPoints(row, row + 1, dx, dy);
+      else drawPoints(partVertices[featureParts[row]], partVertices[featureParts[row + 1]], dx, dy);
       return;
     }
     const b = row * 4;
