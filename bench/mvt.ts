@@ -1,7 +1,7 @@
 // `npm run bench:mvt [-- --quick]`: MVT tiles from Meridian (cold and warm, over HTTP) against
 // naive geojson-vt + vt-pbf, PostGIS ST_AsMVT (when MERIDIAN_BENCH_PG_URL is set) and, for warm
 // throughput, a bare node:http server answering the same bytes. All on one fixed tile set, one run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { createServer } from 'node:net';
@@ -66,8 +66,32 @@ async function sequential(base: string, paths: string[]) {
   return { ms, answers };
 }
 
-/** Requests/s with CONCURRENCY clients cycling through `paths` for `ms`. */
+/**
+ * wrk (Debian package wrk), when installed, drives the warm rounds: a C client keeps the server's
+ * core busy, where Node clients saturate first (near 20,000 requests/s here) and flatter the slower
+ * server. Without it, CONCURRENCY Node clients do.
+ */
+const WRK = spawnSync('wrk', ['--version']).error ? null : 'wrk';
+const warmClient = WRK ? `wrk, 1 thread, ${CONCURRENCY} connections` : `${CONCURRENCY} keep-alive Node clients`;
+
+/** Requests/s of wrk cycling through `paths` for `ms`; fails on any answer other than 2xx/3xx. */
+async function wrkThroughput(base: string, paths: string[], ms: number): Promise<number> {
+  const script = join(WORK_DIR, 'wrk-paths.lua');
+  writeFileSync(script, `local paths = ${JSON.stringify(paths).replace(/^\[/, '{').replace(/\]$/, '}')}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1], { ["Accept-Encoding"] = "identity" })
+end
+`);
+  const out = await output(spawn(WRK!, ['-t1', `-c${CONCURRENCY}`, `-d${Math.max(1, Math.round(ms / 1000))}s`, '-s', script, base], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  if (/Non-2xx or 3xx responses/.test(out)) throw new Error(`wrk saw failed answers:\n${out}`);
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
+}
+
+/** Requests/s with CONCURRENCY clients cycling through `paths` for `ms` (wrk when installed). */
 async function throughput(base: string, paths: string[], ms: number): Promise<number> {
+  if (WRK) return wrkThroughput(base, paths, ms);
   let done = 0;
   const until = performance.now() + ms;
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, c) => {
@@ -255,7 +279,7 @@ async function main() {
       vs('Meridian cold over HTTP', mSub, `${wire}; Meridian's one HTTP round trip, whose bare node:http floor is p50 ${f1(httpSub.p50)} ms`);
       ratios.push(`${ds.name}: ${z}: naive geojson-vt + vt-pbf p50 there ${f1(nSub.p50)} ms`);
     }
-    ratios.push(`${ds.name}: warm throughput ${f1(floor.rps)} req/s vs bare node:http ${f1(floor.bareRps)} req/s: ${f1(floor.ratio)} of bare (median of ${ROUNDS} alternating rounds: ${floor.rounds.map(f1).join(', ')}; ${CONCURRENCY} keep-alive clients)`);
+    ratios.push(`${ds.name}: warm throughput ${f1(floor.rps)} req/s vs bare node:http ${f1(floor.bareRps)} req/s: ${f1(floor.ratio)} of bare (median of ${ROUNDS} alternating rounds: ${floor.rounds.map(f1).join(', ')}; ${warmClient})`);
   }
   console.log(`\nMVT benchmark${quick ? ' (--quick)' : ''} — ${tiles.length} tiles per dataset over z0–z14; ${cpus().length}× ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}`);
   const header = ['dataset', 'contender', 'setup ms (apart)', 'p50 ms', 'p95 ms', 'peak RSS MB', 'tile bytes'];
