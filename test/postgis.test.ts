@@ -14,7 +14,7 @@ import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { inTransaction } from '../src/store/postgis/connections.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
-import { copyLayer, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
+import { copyLayer, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
 import { Relay } from './helpers/relay.js';
 import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
 
@@ -33,9 +33,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
   let configDir: string;
 
   before(async () => {
-    db = new pg.Client({ connectionString: PG_URL });
-    await db.connect();
-    await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
+    db = await freshSchema(SCHEMA);
     embedded = await startServer();
     for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), SCHEMA, name);
     relay = new Relay(new URL(PG_URL!));
@@ -66,8 +64,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     await embedded?.stop();
     await relay?.cut().catch(() => {});
     if (configDir) rmSync(configDir, { recursive: true, force: true });
-    await db?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    await db?.end();
+    await dropSchema(db, SCHEMA);
   });
 
   const bob = () => basic('bob', 'bob-password');

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ADMIN, AUTH_ENV } from './helpers/auth.js';
+import { dropSchema, freshSchema, PG_SKIP, PG_URL } from './helpers/pg.js';
 import { postgresDatasource, SKIP_SHARED, tempProjectsRoot, worldWith } from './helpers/qgis.js';
 import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
 
-const PG_URL = process.env.MERIDIAN_TEST_PG_URL;
 const SCHEMA = `meridian_qgis_${process.pid}`;
 const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'));
 
@@ -28,15 +28,13 @@ async function sitesLayer(s: TestServer, uri: string) {
 }
 
 describe('PostGIS layers of QGIS projects are opened to be checked', {
-  skip: SKIP_SHARED || (PG_URL ? false : 'MERIDIAN_TEST_PG_URL is not set: run scripts/pg-test-server.sh'),
+  skip: SKIP_SHARED || PG_SKIP,
 }, () => {
   let db: pg.Client;
   let root: string;
   let s: TestServer;
   before(async () => {
-    db = new pg.Client({ connectionString: PG_URL });
-    await db.connect();
-    await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
+    db = await freshSchema(SCHEMA);
     await db.query(`CREATE TABLE ${SCHEMA}.sites (fid integer PRIMARY KEY, id integer, score integer, geom geometry(Point, 4326))`);
     root = tempProjectsRoot();
     const url = new URL(PG_URL!);
@@ -50,8 +48,7 @@ describe('PostGIS layers of QGIS projects are opened to be checked', {
   });
   after(async () => {
     await s?.stop();
-    await db?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    await db?.end();
+    await dropSchema(db, SCHEMA);
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { ADMIN, AUTH_ENV } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
-import { copyLayer, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
+import { copyLayer, dropSchema, freshSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
 import { postgresDatasource, SKIP_SHARED, tempProjectsRoot, worldWith } from './helpers/qgis.js';
 import { Relay } from './helpers/relay.js';
 import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
@@ -38,9 +38,7 @@ describe('PostGIS layers of QGIS projects: tiles, renders and identify', { skip:
   let relay: Relay;
 
   before(async () => {
-    db = new pg.Client({ connectionString: PG_URL });
-    await db.connect();
-    await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
+    db = await freshSchema(SCHEMA);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
     root = tempProjectsRoot();
@@ -69,8 +67,7 @@ describe('PostGIS layers of QGIS projects: tiles, renders and identify', { skip:
   after(async () => {
     await s?.stop();
     await relay?.cut().catch(() => {});
-    await db?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    await db?.end();
+    await dropSchema(db, SCHEMA);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 

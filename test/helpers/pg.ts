@@ -8,6 +8,20 @@ import type { TestServer } from './server.js';
 export const PG_URL = process.env.MERIDIAN_TEST_PG_URL;
 export const PG_SKIP = PG_URL ? false : 'MERIDIAN_TEST_PG_URL is not set: run scripts/pg-test-server.sh to test against PostgreSQL';
 
+/** A connection to the test server with `schema` made afresh (dropped first if a killed run left it). */
+export async function freshSchema(schema: string): Promise<pg.Client> {
+  const db = new pg.Client({ connectionString: PG_URL });
+  await db.connect();
+  await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+  return db;
+}
+
+/** Drops the schema `freshSchema` made and closes its connection. */
+export async function dropSchema(db: pg.Client | undefined, schema: string): Promise<void> {
+  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await db?.end();
+}
+
 /** `url` whose connections create and find unqualified tables in `schema` first (PostGIS stays reachable in public). */
 export function inSchema(url: string, schema: string): string {
   const u = new URL(url);
