@@ -254,6 +254,8 @@ describe('qgis_project resources across restarts', { skip: SKIP_SHARED }, () => 
   after(() => { rmSync(root, { recursive: true, force: true }); rmSync(tiles, { recursive: true, force: true }); });
 
   it('keeps stored tiles of an unchanged project, and drops them when the project changed meanwhile', async () => {
+    // Tile 1/1/0 of world110 has thousands of vertices near it: it is cut in the worker pool, so
+    // the live path stores it (a tile made on the main thread would not be).
     const storeOutcome = async () => {
       const s = await serve();
       try {

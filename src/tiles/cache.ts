@@ -11,6 +11,11 @@ export interface CachedTile {
   contentType: string;
   /** The gzip encoding of `body`, added when first asked for (see `setGzip`). */
   gzip?: Buffer;
+  /**
+   * Made on the main thread in microseconds (an index probe, a pre-cut tile, a small cut): making
+   * it again costs less than writing it to the disk store, so the live path does not store it.
+   */
+  cheap?: boolean;
 }
 
 export interface TileKeyParts {

@@ -20,8 +20,9 @@ export function matches(ifNoneMatch: string, etag: string): boolean {
 }
 
 /**
- * The tile from the disk store at `address`, else the one `produce` makes, then written to the store.
- * `onStore` hears whether the store had it.
+ * The tile from the disk store at `address`, else the one `produce` makes, then written to the
+ * store unless it is `cheap` (a write costs more main-thread time than making it again; seeding
+ * stores those too). `onStore` hears whether the store had it.
  */
 export async function throughStore(
   services: Services, address: StoredTileAddress, produce: () => Promise<CachedTile>, onStore?: (hit: boolean) => void,
@@ -32,6 +33,7 @@ export async function throughStore(
   if (body) return { body, etag: tileEtag(body), contentType: TILE_FORMATS[address.format].contentType };
   const generations = store.generations(address.resources);
   const tile = await produce();
+  if (tile.cheap) return tile;
   // The store only saves work for later: the write (a folder, a file and a rename) starts after
   // the answer is on its way, and a failed write must not fail the tile that was made.
   setImmediate(() => {

@@ -54,14 +54,20 @@ export class MvtLayers {
   }
 
   /**
-   * Whether the features near tile z/x/y hold at most `maxVertices` vertices (counting one more per
-   * feature) in all: such a tile costs less to cut than a trip to a worker. The count stops early.
+   * The vertices (plus one per feature) of the features near tile z/x/y, counted until they pass
+   * `limit`: 0 for an empty tile (answered without any cutting), at most `limit` for a tile that
+   * costs less to cut here than a trip to a worker. One probe of each layer's index, stopping early.
    */
-  fewVertices(layers: readonly MemoryLayer[], z: number, x: number, y: number, padding: number, maxVertices: number): boolean {
+  verticesNear(layers: readonly MemoryLayer[], z: number, x: number, y: number, padding: number, limit: number): number {
     let count = 0;
-    return !layers.some(({ geometry: { index, featureParts, partVertices } }) => searchBoxes(z, x, y, padding, index.minX, index.maxX)
-      .some((b) => index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat,
-        (row) => (count += 1 + partVertices[featureParts[row + 1]] - partVertices[featureParts[row]]) > maxVertices)));
+    for (const { geometry: { index, featureParts, partVertices } } of layers) {
+      for (const b of searchBoxes(z, x, y, padding, index.minX, index.maxX)) {
+        index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat,
+          (row) => (count += 1 + partVertices[featureParts[row + 1]] - partVertices[featureParts[row]]) > limit);
+        if (count > limit) return count;
+      }
+    }
+    return count;
   }
 
   /**
@@ -70,16 +76,6 @@ export class MvtLayers {
    */
   async lowZoomTile(ref: LayerRef, layer: MemoryLayer, name: string, z: number, x: number, y: number) {
     return (await this.prepare(ref, layer)).lowZoom.tile(name, z, x, y);
-  }
-
-  /**
-   * Whether any feature's bbox comes near tile z/x/y. A probe of the index (microseconds), so
-   * empty tiles, the most common kind at high zoom, are answered without a trip to a worker.
-   */
-  mayHaveFeatures(layer: MemoryLayer, z: number, x: number, y: number, padding: number): boolean {
-    const { index } = layer.geometry;
-    return searchBoxes(z, x, y, padding, index.minX, index.maxX)
-      .some((b) => index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat));
   }
 
   /** A layer's data changed: workers drop the old data, and the new is prepared ahead of the first tile. */

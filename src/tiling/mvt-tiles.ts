@@ -2,7 +2,8 @@
 // a probe of the index answers empty tiles, z0–z5 tiles come cut from the layer's preparation, and
 // tiles with few vertices near them (tens of microseconds of work, less than a worker trip) are
 // cut at once; the rest are cut and encoded in the worker pool, except PostGIS layers from
-// SQL_MVT_MIN_ZOOM on, which PostGIS makes.
+// SQL_MVT_MIN_ZOOM on, which PostGIS makes. A tile made on the main thread from layers held in
+// memory is marked `cheap`: the live path does not write it to the disk store (see tiles/respond.ts).
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { WorkerPool } from '../pool/pool.js';
@@ -98,26 +99,36 @@ export class MvtTiles {
   }
 
   /** Cuts and encodes the layers (a database layer's window around the tile read first). */
-  private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions): Promise<TileAnswer> {
-    const boxes = tileBoxes(at, options.padding);
-    const held = await Promise.all(layers.map((l) => windowOf(l.layer, boxes)));
-    if (!held.some((layer) => this.layers.mayHaveFeatures(layer, at.z, at.x, at.y, options.padding))) return { body: null, etag: null };
-    const sources = held.map((layer, i) => this.layers.source(refOf(layers[i]), layer));
+  private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions): Promise<CutAnswer> {
+    // A window costs a database query: a tile made from one is never cheap.
+    const inMemory = layers.every(({ layer }) => layer instanceof MemoryLayer);
+    let held: MemoryLayer[];
+    if (inMemory) held = layers.map(({ layer }) => layer as MemoryLayer);
+    else {
+      const boxes = tileBoxes(at, options.padding);
+      held = await Promise.all(layers.map((l) => windowOf(l.layer, boxes)));
+    }
     const only = layers[0];
     // Low-zoom tiles are cut ahead from a whole layer held in memory, never from a window.
-    if (layers.length === 1 && at.z <= LOW_ZOOM_MAX && isDefaultMvt(options) && only.layer instanceof MemoryLayer) {
-      const low = await this.layers.lowZoomTile(refOf(only), only.layer, nameOf(only), at.z, at.x, at.y);
-      if (low !== undefined) return low ?? { body: null, etag: null };
+    const preCut = layers.length === 1 && at.z <= LOW_ZOOM_MAX && isDefaultMvt(options) && only.layer instanceof MemoryLayer;
+    // A pre-cut tile only needs to know that the tile is not empty: the count stops at the first feature.
+    let near = this.layers.verticesNear(held, at.z, at.x, at.y, options.padding, preCut ? 0 : MAIN_THREAD_VERTICES);
+    if (near === 0) return { body: null, etag: null, cheap: inMemory };
+    if (preCut) {
+      const low = await this.layers.lowZoomTile(refOf(only), held[0], nameOf(only), at.z, at.x, at.y);
+      if (low !== undefined) return { ...(low ?? { body: null, etag: null }), cheap: true };
+      near = this.layers.verticesNear(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_VERTICES);
     }
     const request: TileRequest = {
       ...at, ...options,
       layers: layers.map((l) => ({ key: layerKey(refOf(l)), name: nameOf(l) })),
     };
-    if (this.layers.fewVertices(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_VERTICES)) {
+    if (near <= MAIN_THREAD_VERTICES) {
       const data = await Promise.all(layers.map((l, i) => this.layers.data(refOf(l), held[i])));
-      return cutTile(request, (key) => data[request.layers.findIndex((l) => l.key === key)]);
+      return { ...cutTile(request, (key) => data[request.layers.findIndex((l) => l.key === key)]), cheap: inMemory };
     }
-    return this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources });
+    const sources = held.map((layer, i) => this.layers.source(refOf(layers[i]), layer));
+    return { ...(await this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources })), cheap: false };
   }
 
   /** Workers drop what they hold for a layer that is gone (an evicted or replaced project's). */
@@ -132,10 +143,13 @@ function tileBoxes(at: TileAddress, padding: number): BBox[] {
   return searchBoxes(at.z, at.x, at.y, padding, -180, 180).map((b) => [lon(b.minLon), b.minLat, lon(b.maxLon), b.maxLat]);
 }
 
-function mvtTile({ body, etag }: TileAnswer): CachedTile {
+/** A cut tile, and whether it was made on the main thread in microseconds (see CachedTile.cheap). */
+type CutAnswer = TileAnswer & { cheap: boolean };
+
+function mvtTile({ body, etag, cheap }: CutAnswer): CachedTile {
   return {
     // A worker's answer is moved here; a pre-cut tile is copied out of its shared block.
     body: !body ? Buffer.alloc(0) : body.buffer instanceof SharedArrayBuffer ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    etag: etag ?? '""', contentType: MVT_CONTENT_TYPE,
+    etag: etag ?? '""', contentType: MVT_CONTENT_TYPE, cheap,
   };
 }
