@@ -33,7 +33,11 @@ export class MvtLayers {
   private readonly versions = new WeakMap<MemoryLayer, number>();
   private nextVersion = 1;
 
-  constructor(private readonly pool: WorkerPool, private readonly log: Logger, private readonly lowZoomPlan: LowZoomPlan) {
+  constructor(
+    private readonly pool: WorkerPool, private readonly log: Logger, private readonly lowZoomPlan: LowZoomPlan,
+    /** Hears each prepared layer's data and pre-cut tiles (cut with `params`), on the main thread. */
+    private readonly onPrepared: (data: MvtLayerData, lowZoom: LowZoomIndex, params: LowZoomRequest['params']) => void = () => {},
+  ) {
     pool.register(PREPARE_TASK, taskModule('./prepare-task.js', import.meta.url));
     pool.register(TILE_TASK, taskModule('./tile-task.js', import.meta.url));
   }
@@ -54,17 +58,14 @@ export class MvtLayers {
   }
 
   /**
-   * The vertices (plus one per feature) of the features near tile z/x/y, counted until they pass
-   * `limit`: 0 for an empty tile (answered without any cutting), at most `limit` for a tile that
-   * costs less to cut here than a trip to a worker. One probe of each layer's index, stopping early.
+   * How many features come near tile z/x/y (by their bboxes), counted until they pass `limit`: 0
+   * for an empty tile, answered without any cutting. A probe of each layer's index, stopping early.
    */
-  verticesNear(layers: readonly MemoryLayer[], z: number, x: number, y: number, padding: number, limit: number): number {
+  featuresNear(layers: readonly MemoryLayer[], z: number, x: number, y: number, padding: number, limit: number): number {
     let count = 0;
-    for (const { geometry: { index, featureParts, partVertices } } of layers) {
+    for (const { geometry: { index } } of layers) {
       for (const b of searchBoxes(z, x, y, padding, index.minX, index.maxX)) {
-        index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat,
-          (row) => (count += 1 + partVertices[featureParts[row + 1]] - partVertices[featureParts[row]]) > limit);
-        if (count > limit) return count;
+        if (index.collides(b.minLon, b.minLat, b.maxLon, b.maxLat, () => ++count > limit)) return count;
       }
     }
     return count;
@@ -100,7 +101,11 @@ export class MvtLayers {
         fields: layer.schema.fields, columns: layer.columns, lowZoom: this.lowZoomPlan(id, layer),
       };
       ready = this.pool.run<PreparedLayer>(PREPARE_TASK, request, { timeoutMs: PREPARE_TIMEOUT_MS })
-        .then(({ data, lowZoom }) => ({ data, lowZoom: new LowZoomIndex(lowZoom) }));
+        .then(({ data, lowZoom }) => {
+          const prepared = { data, lowZoom: new LowZoomIndex(lowZoom) };
+          this.onPrepared(data, prepared.lowZoom, request.lowZoom.params);
+          return prepared;
+        });
       ready.then(
         ({ lowZoom }) => this.log.info({
           resource: id, features: layer.fids.length, ms: Date.now() - started, lowZoomTiles: lowZoom.count, lowZoomBytes: lowZoom.bytes,

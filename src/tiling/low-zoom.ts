@@ -96,6 +96,14 @@ export class LowZoomIndex {
     return z <= this.tiles.completeZoom ? null : undefined;
   }
 
+  /** The tiles listed (those with features), in zoom order. */
+  addresses(): { z: number; x: number; y: number }[] {
+    return this.tiles.keys.map((k) => {
+      const [z, x, y] = k.split('/').map(Number);
+      return { z, x, y };
+    });
+  }
+
   get count(): number {
     return this.tiles.keys.length;
   }

@@ -1,7 +1,7 @@
 // Making MVT tiles of feature layers, for the tile endpoints and for seeding. On the main thread:
 // a probe of the index answers empty tiles, z0–z5 tiles come cut from the layer's preparation, and
-// tiles with few vertices near them (tens of microseconds of work, less than a worker trip) are
-// cut at once; the rest are cut and encoded in the worker pool, except PostGIS layers from
+// tiles that keep few vertices (tens of microseconds of work, less than a worker trip) are cut at
+// once; the rest are cut and encoded in the worker pool, except PostGIS layers from
 // SQL_MVT_MIN_ZOOM on, which PostGIS makes. A tile made on the main thread from layers held in
 // memory is marked `cheap`: the live path does not write it to the disk store (see tiles/respond.ts).
 import type { Logger } from 'pino';
@@ -17,6 +17,7 @@ import { tileEtag } from '../tiles/store.js';
 import { MvtLayers, TILE_TASK, layerKey, type LayerRef, type LowZoomPlan } from './layers.js';
 import { searchBoxes } from './project.js';
 import { cutTile, type TileAnswer, type TileRequest } from './tile-task.js';
+import { warmUpMainThread } from './warm-up.js';
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
 
@@ -56,8 +57,13 @@ export const lowZoomPlan: LowZoomPlan = (ref, layer) => ({
   maxZoom: typeof ref === 'number' ? LOW_ZOOM_MAX : -1, maxBytes: lowZoomBytes(layer),
 });
 
-/** Most vertices (plus one per feature) near a tile for it to be cut on the main thread: some 20–50 µs of work. */
-const MAIN_THREAD_VERTICES = 1024;
+/**
+ * Most work (vertices kept plus features drawn, see tiling/tile.ts) of a tile cut on the main thread:
+ * some 20–50 µs, less than a trip to a worker. Also the most features near a tile for trying it
+ * there. A tile that passes it on the way goes to a worker: a high-zoom tile on a large polygon
+ * (a country's coast) keeps few of the polygon's vertices, which no count of the index could tell.
+ */
+const MAIN_THREAD_WORK = 1024;
 
 /** The options (and the project layers picked, if any) as the memory cache keys them. */
 export const mvtCacheParams = (o: MvtOptions, layers?: readonly string[]) =>
@@ -82,7 +88,7 @@ export class MvtTiles {
       // A database layer's window holds one tile's features: nothing to cut ahead.
       const state = typeof ref === 'number' ? catalog.layerState(ref) : undefined;
       return state?.status === 'ready' && state.layer !== layer ? { ...plan, maxZoom: -1 } : plan;
-    });
+    }, (data, lowZoom, params) => warmUpMainThread(data, lowZoom, params, MAIN_THREAD_WORK));
     catalog.onLayerChange((id) => this.layers.changed(id, catalog.layerState(id)));
   }
 
@@ -112,20 +118,21 @@ export class MvtTiles {
     // Low-zoom tiles are cut ahead from a whole layer held in memory, never from a window.
     const preCut = layers.length === 1 && at.z <= LOW_ZOOM_MAX && isDefaultMvt(options) && only.layer instanceof MemoryLayer;
     // A pre-cut tile only needs to know that the tile is not empty: the count stops at the first feature.
-    let near = this.layers.verticesNear(held, at.z, at.x, at.y, options.padding, preCut ? 0 : MAIN_THREAD_VERTICES);
+    let near = this.layers.featuresNear(held, at.z, at.x, at.y, options.padding, preCut ? 0 : MAIN_THREAD_WORK);
     if (near === 0) return { body: null, etag: null, cheap: inMemory };
     if (preCut) {
       const low = await this.layers.lowZoomTile(refOf(only), held[0], nameOf(only), at.z, at.x, at.y);
       if (low !== undefined) return { ...(low ?? { body: null, etag: null }), cheap: true };
-      near = this.layers.verticesNear(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_VERTICES);
+      near = this.layers.featuresNear(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_WORK);
     }
     const request: TileRequest = {
       ...at, ...options,
       layers: layers.map((l) => ({ key: layerKey(refOf(l)), name: nameOf(l) })),
     };
-    if (near <= MAIN_THREAD_VERTICES) {
+    if (near <= MAIN_THREAD_WORK) {
       const data = await Promise.all(layers.map((l, i) => this.layers.data(refOf(l), held[i])));
-      return { ...cutTile(request, (key) => data[request.layers.findIndex((l) => l.key === key)]), cheap: inMemory };
+      const answer = cutTile(request, (key) => data[request.layers.findIndex((l) => l.key === key)], MAIN_THREAD_WORK);
+      if (answer) return { ...answer, cheap: inMemory };
     }
     const sources = held.map((layer, i) => this.layers.source(refOf(layers[i]), layer));
     return { ...(await this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources })), cheap: false };

@@ -5,7 +5,7 @@ import { PbfWriter as Pbf } from 'pbf';
 import type { TaskHandler } from '../pool/pool.js';
 import type { MvtLayerData } from './layer-data.js';
 import { mvtEtag } from './low-zoom.js';
-import { writeTileLayer, type TileParams } from './tile.js';
+import { OVER_BUDGET, writeTileLayer, type TileParams, type WorkBudget } from './tile.js';
 
 const INITIAL_BYTES = 64 * 1024;
 const MAX_KEPT_BYTES = 4 * 2 ** 20;
@@ -23,12 +23,24 @@ export interface TileAnswer {
 /** One writer per thread, reused tile after tile (a new one would regrow from 16 bytes each time). */
 let writer = new Pbf(new Uint8Array(INITIAL_BYTES));
 
-export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData): TileAnswer {
+/**
+ * The tile, or undefined when it takes more than `budget` (vertices kept plus features drawn,
+ * see tile.ts): the main thread then hands it to a worker, whose budget is unbounded.
+ */
+export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData): TileAnswer;
+export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget: number): TileAnswer | undefined;
+export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget = Infinity): TileAnswer | undefined {
   // finish() leaves `length` at the last tile's size: the whole buffer is usable again.
   writer.pos = 0;
   writer.length = writer.buf.length;
   let features = 0;
-  for (const l of request.layers) features += writeTileLayer(writer, dataOf(l.key), l.name, request);
+  const work: WorkBudget = { left: budget };
+  try {
+    for (const l of request.layers) features += writeTileLayer(writer, dataOf(l.key), l.name, request, work);
+  } catch (e) {
+    if (e === OVER_BUDGET) return undefined;
+    throw e;
+  }
   const body = features === 0 ? null : writer.finish().slice();
   // A huge tile (a low zoom over many points) must not pin its buffer for good.
   if (writer.buf.length > MAX_KEPT_BYTES) writer = new Pbf(new Uint8Array(INITIAL_BYTES));

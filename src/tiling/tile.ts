@@ -25,6 +25,17 @@ export interface TileParams {
   padding: number;
 }
 
+/**
+ * What a cut may still do before giving up: vertices kept plus features drawn. The main thread
+ * cuts a tile itself only within a small budget (see mvt-tiles.ts); a worker's is unbounded.
+ */
+export interface WorkBudget {
+  left: number;
+}
+
+/** Thrown out of writeTileLayer when the cut passes its budget (the writer then holds no tile). */
+export const OVER_BUDGET = new Error('the tile is over its work budget');
+
 /** Per-layer helpers a worker builds once: the index, and stamps that map values to tile-local slots. */
 interface LayerScratch {
   index: Flatbush;
@@ -85,8 +96,11 @@ function candidates(index: Flatbush, p: TileParams): { rows: number[]; shifts: n
   return { rows: keys.map((k) => k >> 2), shifts: keys.map((k) => (k & 3) - 1) };
 }
 
-/** Writes the layer `name` of the tile into `pbf`; returns how many features it holds. */
-export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: TileParams): number {
+/**
+ * Writes the layer `name` of the tile into `pbf`; returns how many features it holds. Throws
+ * OVER_BUDGET once the cut has kept more vertices (plus features) than `budget` has left.
+ */
+export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: TileParams, budget: WorkBudget = { left: Infinity }): number {
   const scratch = scratchOf(data);
   const stamp = ++scratch.stamp;
   const { kinds, featureParts, partVertices, partOuter, bboxes } = data.geometry;
@@ -103,6 +117,10 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
   const usedKeys: number[] = [];
   const usedValues: number[] = [];
   let written = 0;
+
+  function spend(work: number): void {
+    if ((budget.left -= work) < 0) throw OVER_BUDGET;
+  }
 
   const writeFeatures = (pbf: Pbf) => {
     for (let c = 0; c < rows.length; c++) {
@@ -171,6 +189,8 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
         for (const stop = v + BLOCK; v < stop; v++) {
           if (importance[v] > sqTolerance) part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
         }
+        // One long part (a continent's coast) must not run far past the budget before it is spent.
+        if (part.length > 2 * budget.left) throw OVER_BUDGET;
         continue;
       }
       if (importance[v] > sqTolerance) part.push2(world[2 * v] * scale + dx, world[2 * v + 1] * scale + dy);
@@ -183,6 +203,7 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
    * feature or part bbox is read, as each would be one more cache miss per point of a large layer.
    */
   function drawPoints(first: number, end: number, dx: number, dy: number): void {
+    spend(end - first);
     part.clear();
     for (let v = first; v < end; v++) {
       const tx = world[2 * v] * scale + dx, ty = world[2 * v + 1] * scale + dy;
@@ -192,6 +213,7 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
   }
 
   function drawFeature(row: number, shift: number, type: GeomType): void {
+    spend(1);
     const dx = (shift * z2 - p.x) * p.extent, dy = -p.y * p.extent;
     if (type === GeomType.Point) {
       // Two reads fewer per point (each a likely cache miss) when the layer is single points.
@@ -223,6 +245,7 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
       part.clear();
       if (type === GeomType.Polygon && !partOuter[q] && !outerKept) continue; // hole of a dropped polygon
       walkPart(first, end, dx, dy, !inside);
+      spend(part.length / 2);
       if (type === GeomType.LineString) {
         if (inside) { commands.line(part.data, 0, part.length); continue; }
         pieces.clear();
