@@ -211,6 +211,18 @@ async function naive(ds: Dataset, tilesFile: string) {
   };
 }
 
+/** Naive geojson-vt + vt-pbf behind a bare node:http server: each tile asked once, in order (its cold tiles over HTTP). */
+async function naiveServed(ds: Dataset, tiles: TileId[]): Promise<number[]> {
+  const child = runChild(['--import', 'tsx', 'bench/mvt-naive.ts', ds.file, '--serve']);
+  try {
+    const { port } = JSON.parse(await new Promise<string>((ok) => child.stdout!.once('data', (c) => ok(String(c))))) as { port: number };
+    return (await sequential(`http://127.0.0.1:${port}`, tiles.map((t) => `/${t.z}/${t.x}/${t.y}`))).ms;
+  } finally {
+    child.kill();
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '–');
 
 async function main() {
@@ -235,6 +247,8 @@ async function main() {
     const c = await core(ds, tilesFile);
     log(`${ds.name}: naive geojson-vt + vt-pbf`);
     const n = await naive(ds, tilesFile);
+    log(`${ds.name}: naive geojson-vt + vt-pbf behind node:http`);
+    const nServed = summarize(await naiveServed(ds, tiles));
     const cold = summarize(m.cold), warm = summarize(m.warm), nv = summarize(n.ms);
     const coldServer = summarize(m.coldServer), http = summarize(floor.ms), inProcess = summarize(c.ms);
     rows.push([ds.name, 'Meridian cold (HTTP)', `load ${f1(m.loadMs)} + prepare ${f1(m.prepareMs)}`, f1(cold.p50), f1(cold.p95), f1(m.peakRssMB), `${(m.bytes / 1e6).toFixed(2)} MB`]);
@@ -243,7 +257,9 @@ async function main() {
     rows.push([ds.name, 'bare node:http, same bytes', '', f1(http.p50), f1(http.p95), '', '']);
     rows.push([ds.name, 'Meridian core, in process', `load ${f1(c.loadMs)} + prepare ${f1(c.prepareMs)}`, f1(inProcess.p50), f1(inProcess.p95), f1(c.peakRssMB), `${(c.bytes / 1e6).toFixed(2)} MB`]);
     rows.push([ds.name, 'geojson-vt + vt-pbf', `parse ${f1(n.parseMs)} + index ${f1(n.indexMs)}`, f1(nv.p50), f1(nv.p95), f1(n.peakRssMB), `${(n.bytes / 1e6).toFixed(2)} MB`]);
+    rows.push([ds.name, 'geojson-vt + vt-pbf, node:http', '(as above)', f1(nServed.p50), f1(nServed.p95), '', '']);
     ratios.push(`${ds.name}: naive p50 / Meridian cold p50 = ${f1(nv.p50 / cold.p50)}×, p95 ${f1(nv.p95 / cold.p95)}× (Meridian over HTTP, whose bare floor is p50 ${f1(http.p50)} ms; naive in process)`);
+    ratios.push(`${ds.name}: naive behind node:http p50 / Meridian cold p50 = ${f1(nServed.p50 / cold.p50)}×, p95 ${f1(nServed.p95 / cold.p95)}× (both over HTTP, same client, first request per tile)`);
     ratios.push(`${ds.name}: naive p50 / Meridian cold server time p50 = ${f1(nv.p50 / coldServer.p50)}×, p95 ${f1(nv.p95 / coldServer.p95)}× (both without the network)`);
     ratios.push(`${ds.name}: naive p50 / Meridian core in process p50 = ${f1(nv.p50 / inProcess.p50)}×, p95 ${f1(nv.p95 / inProcess.p95)}× (same conditions: one process, one tile after another)`);
     // Per tile with each one's up-front work (index build / preparation) spread over the tile set.

@@ -1,4 +1,5 @@
 // The Koa application: cross-cutting middleware, then one router per API area.
+import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import { farmErrors } from './farm/routes/router.js';
 import { farmRouters } from './farm/routes/routers.js';
@@ -7,9 +8,9 @@ import { errorHandler, requestId, requestLog } from './http/middleware.js';
 import { requireAdministratorOnPublicPort } from './management/access.js';
 import { managementRouters } from './management/routes.js';
 import { monitorScope } from './monitor/access.js';
-import { countRequests } from './monitor/count.js';
+import { countRequests, requestCounter, type CountRequest } from './monitor/count.js';
 import { refuseDenied } from './monitor/keyvals.js';
-import { createMetrics } from './monitor/prometheus.js';
+import { createMetrics, type Metrics } from './monitor/prometheus.js';
 import { principalRoutes } from './routes/auth-principals.js';
 import { sessionRoutes } from './routes/auth-session.js';
 import { exportRoutes } from './routes/export.js';
@@ -17,24 +18,29 @@ import { featureRoutes } from './routes/feature.js';
 import { identifyRoutes } from './routes/identify.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
+import { cachedTilesFirst } from './routes/mvt-cached.js';
 import { permissionRoutes } from './routes/permission.js';
 import { renderRoutes } from './routes/render.js';
 import { resourceRoutes } from './routes/resource.js';
 import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
 
-export function createApp(services: Services): Koa {
+/** The server's request listener: cached anonymous tiles before Koa (routes/mvt-cached.ts), the rest through it. */
+export function createRequestListener(services: Services): RequestListener {
+  const metrics = services.config.monitor ? createMetrics(services.monitor) : undefined;
+  const { monitor } = services;
+  const count = metrics && requestCounter(monitor.http, (zone, seconds, outcome, sent) => {
+    metrics.observeTile(zone, seconds);
+    monitor.tileServed(seconds, outcome, sent);
+  });
+  return cachedTilesFirst(services, createApp(services, metrics, count).callback(), count);
+}
+
+function createApp(services: Services, metrics?: Metrics, count?: CountRequest): Koa {
   const app = new Koa();
   // Behind nginx, the client's address (login throttling) and scheme (secure cookies) come from its headers.
   app.proxy = services.config.trustProxy;
-  const metrics = services.config.monitor ? createMetrics(services.monitor) : undefined;
-  if (metrics) {
-    const { monitor } = services;
-    app.use(countRequests(monitor.http, (zone, seconds, outcome, sent) => {
-      metrics.observeTile(zone, seconds);
-      monitor.tileServed(seconds, outcome, sent);
-    }));
-  }
+  if (count) app.use(countRequests(count));
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createApp } from './app.js';
+import { createRequestListener } from './app.js';
 import { setUpAuth, type AuthServices } from './auth/setup.js';
 import { Catalog } from './catalog/catalog.js';
 import type { Config } from './config.js';
@@ -70,8 +70,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const layersLoaded = catalog.loadLayers(log, databases);
   // Seeding starts once every layer is ready, so resumed tasks find their data.
   layersLoaded.then(() => services.farm.seeder.start()).catch((err) => log.error({ err }, 'seeding could not start'));
-  const app = createApp(services);
-  const server = createServer(app.callback());
+  const server = createServer(createRequestListener(services));
   if (config.monitor) services.monitor.connections.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -262,7 +262,7 @@ test('bad parameters are 400 naming the parameter; unknown 404; not a layer 422'
 
 test('permissions are checked for every resource of a tile', async () => {
   const authorize = server.services.authorize;
-  server.services.authorize = (_ctx, entry) => {
+  server.services.authorize = (_caller, entry) => {
     if (entry.id === 4) throw new ApiError(403, 'FORBIDDEN', 'No data.read on resource 4.');
   };
   try {

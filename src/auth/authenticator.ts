@@ -24,6 +24,7 @@ export class Authenticator {
   private readonly basicMemory = new Map<string, { userId: number; until: number }>();
   /** Anonymous requests are most requests; guest changes only through userChanged. */
   private guestCaller: Promise<Caller> | undefined;
+  private guestKnown: Caller | undefined;
 
   constructor(private readonly store: AuthStore, readonly system: SystemPrincipals, readonly sessionTtlMs: number, private readonly log: Logger) {}
 
@@ -36,9 +37,19 @@ export class Authenticator {
   }
 
   guest(): Promise<Caller> {
-    this.guestCaller ??= this.store.user(this.system.guest)
-      .then(async (user) => ({ ...(await this.callerOf(user!, 'guest')), guest: true, administrator: false }));
+    if (!this.guestCaller) {
+      const asked = this.store.user(this.system.guest)
+        .then(async (user): Promise<Caller> => ({ ...(await this.callerOf(user!, 'guest')), guest: true, administrator: false }));
+      this.guestCaller = asked;
+      // Kept at hand for code that cannot wait (cached tiles answered before Koa), unless forgotten meanwhile.
+      asked.then((caller) => { if (this.guestCaller === asked) this.guestKnown = caller; }, () => {});
+    }
     return this.guestCaller;
+  }
+
+  /** The guest caller if already known (a guest request has been answered since users last changed). */
+  knownGuest(): Caller | undefined {
+    return this.guestKnown;
   }
 
   /** The user whose keyname and password these are; 401 if none, 403 if disabled, 429 while throttled. */
@@ -107,6 +118,6 @@ export class Authenticator {
   /** Forgets remembered Basic credentials and the guest caller (users changed, here or on another instance). */
   forget(): void {
     this.basicMemory.clear();
-    this.guestCaller = undefined;
+    this.guestCaller = this.guestKnown = undefined;
   }
 }

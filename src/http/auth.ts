@@ -39,9 +39,13 @@ export function resolveCaller(services: Services) {
 
 /** 401 (with WWW-Authenticate) for guests, 403 for authenticated callers. */
 export function denied(ctx: Context, what: string): ApiError {
-  return ctx.state.user.guest
+  return deniedTo(ctx.state.user, what);
+}
+
+function deniedTo(caller: Caller, what: string): ApiError {
+  return caller.guest
     ? unauthorized(`Authentication is required to ${what}.`)
-    : new ApiError(403, 'FORBIDDEN', `User "${ctx.state.user.keyname}" may not ${what}.`);
+    : new ApiError(403, 'FORBIDDEN', `User "${caller.keyname}" may not ${what}.`);
 }
 
 /** For management endpoints (cache, pool, plugins, monitor, farm, users and groups). */
@@ -57,7 +61,7 @@ export function requireAuthenticated(ctx: Context): Caller {
 }
 
 export function authorizeBy(policy: AccessPolicy): Authorize {
-  return (ctx, entry, permission) => {
-    if (!policy.allows(ctx.state.user, entry, permission)) throw denied(ctx, `access resource ${entry.id} (needs ${permission})`);
+  return (caller, entry, permission) => {
+    if (!policy.allows(caller, entry, permission)) throw deniedTo(caller, `access resource ${entry.id} (needs ${permission})`);
   };
 }

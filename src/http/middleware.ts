@@ -16,10 +16,14 @@ declare module 'koa' {
 
 const SAFE_ID = /^[\w.-]{1,64}$/;
 
+/** The client's X-Request-Id when it is safe to log and echo, else a new one. */
+export function requestIdOf(given: string | undefined): string {
+  return given && SAFE_ID.test(given) ? given : randomUUID();
+}
+
 export function requestId() {
   return async (ctx: Context, next: Next) => {
-    const given = ctx.get('x-request-id');
-    ctx.state.requestId = SAFE_ID.test(given) ? given : randomUUID();
+    ctx.state.requestId = requestIdOf(ctx.get('x-request-id'));
     ctx.set('X-Request-Id', ctx.state.requestId);
     await next();
   };
@@ -46,19 +50,24 @@ export function countSentBytes(res: ServerResponse & { [SENT]?: () => number }):
   return (res[SENT] = () => sent);
 }
 
+/** Milliseconds since `started` (process.hrtime.bigint()), to the microsecond. */
+export const msSince = (started: bigint) => Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+
+/** The server's own time on a request begun at `started` (routing to body ready), apart from the network's. */
+export const serverTiming = (started: bigint) => `app;dur=${msSince(started)}`;
+
+/** One structured line per request, once its response is over. */
+export function logRequest(log: Logger, id: string, method: string, path: string, status: number, bytes: number, started: bigint): void {
+  log.info({ id, method, path, status, bytes, ms: msSince(started) }, 'request');
+}
+
 export function requestLog(log: Logger) {
   return async (ctx: Context, next: Next) => {
     const started = process.hrtime.bigint();
     const sent = countSentBytes(ctx.res);
-    ctx.res.once('close', () => {
-      log.info({
-        id: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, bytes: sent(),
-        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-      }, 'request');
-    });
+    ctx.res.once('close', () => logRequest(log, ctx.state.requestId, ctx.method, ctx.path, ctx.status, sent(), started));
     await next();
-    // The server's own time on the request (routing to body ready), apart from the network's.
-    ctx.set('Server-Timing', `app;dur=${Number((process.hrtime.bigint() - started) / 1000n) / 1000}`);
+    ctx.set('Server-Timing', serverTiming(started));
   };
 }
 

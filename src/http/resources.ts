@@ -1,6 +1,7 @@
 // Finding the resource a request names, checking the caller may use it, and the layer behind it.
 // Every endpoint that touches a resource goes through `resourceFor`, so permissions apply everywhere.
 import type { Context } from 'koa';
+import type { Caller } from '../auth/caller.js';
 import type { ResourceEntry } from '../catalog/types.js';
 import type { Services } from '../services.js';
 import type { FeatureLayer } from '../store/types.js';
@@ -13,8 +14,8 @@ export type Permission =
   | 'datastruct.read' | 'datastruct.write' | 'data.read' | 'data.write'
   | 'metadata.read' | 'metadata.write';
 
-/** Decides whether the request's caller holds `permission` on `entry`; throws 401/403 when not. */
-export type Authorize = (ctx: Context, entry: ResourceEntry, permission: Permission) => void;
+/** Decides whether `caller` holds `permission` on `entry`; throws 401/403 when not. */
+export type Authorize = (caller: Caller, entry: ResourceEntry, permission: Permission) => void;
 
 export function resourceById(services: Services, idText: string | undefined, name = 'id'): ResourceEntry {
   if (!idText || !/^\d+$/.test(idText)) throw badParameter(name, 'must be a resource id (a non-negative integer)');
@@ -29,7 +30,7 @@ export function resourceFor(ctx: Context, services: Services, idText: string | u
   // A scope the class lacks (data on a group) cannot be granted; only visibility matters then, and
   // the endpoint goes on to answer 422 for the wrong kind of resource.
   const scope = permission.slice(0, permission.indexOf('.'));
-  services.authorize(ctx, entry, services.catalog.classOf(entry).scopes.includes(scope) ? permission : 'resource.read');
+  services.authorize(ctx.state.user, entry, services.catalog.classOf(entry).scopes.includes(scope) ? permission : 'resource.read');
   return entry;
 }
 

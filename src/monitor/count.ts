@@ -1,6 +1,7 @@
 // The counting middleware: classifies each request into a zone and counts it, its response (class
 // and code) or its discard, and the bytes received and sent. Plain number updates; one 'close'
 // listener per request, the least that can see a response finish or a client go away.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Context, Next } from 'koa';
@@ -15,29 +16,42 @@ type CountedSocket = Socket & { [READ]?: number };
 /** Called once per finished tile request: latency, the X-Tile-Cache answer, body bytes sent. */
 export type TileServed = (zone: ZoneName, seconds: number, cacheOutcome: unknown, sent: number) => void;
 
-export function countRequests(http: HttpCounters, tileServed: TileServed) {
-  return (ctx: Context, next: Next) => {
-    const rule = http.classify(ctx.path);
+/**
+ * Counts one request to `path` now; the function it returns counts its response (or its discard)
+ * once `res` has closed, given the body bytes sent and the X-Tile-Cache answer.
+ */
+export type CountRequest = (req: IncomingMessage, res: ServerResponse, path: string) => (sent: number, cacheOutcome: unknown) => void;
+
+export function requestCounter(http: HttpCounters, tileServed: TileServed): CountRequest {
+  return (req, res, path) => {
+    const rule = http.classify(path);
     const zone = rule && http.zones.get(rule.zone);
     const started = rule?.tile ? performance.now() : 0;
-    const sent = countSentBytes(ctx.res);
     http.total++;
     http.current++;
     if (zone) { zone.requests++; zone.processing++; }
-    ctx.res.once('close', () => {
+    return (sent, cacheOutcome) => {
       http.current--;
       if (!zone) return;
       zone.processing--;
-      const socket = ctx.req.socket as CountedSocket;
+      const socket = req.socket as CountedSocket;
       zone.received += socket.bytesRead - (socket[READ] ?? 0);
       socket[READ] = socket.bytesRead;
-      const bytes = sent();
-      zone.sent += bytes;
+      zone.sent += sent;
       // nginx counts a request closed before its response as discarded, not as a response.
-      if (ctx.res.writableFinished) zone.respond(ctx.res.statusCode);
+      if (res.writableFinished) zone.respond(res.statusCode);
       else zone.discarded++;
-      if (started) tileServed(rule.zone, (performance.now() - started) / 1000, ctx.res.getHeader('x-tile-cache'), bytes);
-    });
+      if (started) tileServed(rule.zone, (performance.now() - started) / 1000, cacheOutcome, sent);
+    };
+  };
+}
+
+/** The counting middleware, for requests that go through Koa: one 'close' listener each. */
+export function countRequests(count: CountRequest) {
+  return (ctx: Context, next: Next) => {
+    const counted = count(ctx.req, ctx.res, ctx.path);
+    const sent = countSentBytes(ctx.res);
+    ctx.res.once('close', () => counted(sent(), ctx.res.getHeader('x-tile-cache')));
     return next();
   };
 }

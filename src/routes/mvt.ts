@@ -1,6 +1,7 @@
 // MVT vector tiles: /api/component/feature_layer/mvt (NextGIS Web, several layers per tile) and
 // /api/resource/{id}/{z}/{x}/{y}.mvt (single layer, older clients). Same bytes for the same layer.
-// The main thread checks, caches and sends; tiling/mvt-tiles.ts makes the tiles.
+// The main thread checks, caches and sends; tiling/mvt-tiles.ts makes the tiles. Cached tiles for
+// anonymous callers are answered before Koa, by routes/mvt-cached.ts.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
@@ -14,7 +15,7 @@ import { tileKey } from '../tiles/cache.js';
 import { sendTile } from '../tiles/respond.js';
 import { DEFAULT_MVT_OPTIONS, isDefaultMvt, mvtCacheParams, type MvtOptions, type MvtTileLayer } from '../tiling/mvt-tiles.js';
 
-const MAX_RESOURCES = 64;
+export const MAX_RESOURCES = 64;
 
 function resourceIds(value: string | undefined): string[] {
   if (!value) throw badParameter('resource', 'is required');

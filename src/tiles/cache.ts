@@ -83,13 +83,8 @@ export class TileCache {
       this.counts.bypasses++;
       return { tile: await produce(), outcome: 'bypass' };
     }
-    const entry = this.entries.get(key);
-    if (entry) {
-      this.counts.hits++;
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      return { tile: entry.tile, outcome: 'hit' };
-    }
+    const cached = this.hit(key);
+    if (cached) return { tile: cached, outcome: 'hit' };
     this.counts.misses++;
     let pending = this.inFlight.get(key);
     if (!pending) {
@@ -103,6 +98,16 @@ export class TileCache {
     }
     const { tile, hit } = await pending;
     return { tile, outcome: hit ? 'shared' : 'miss' };
+  }
+
+  /** The cached tile for `key` (counted as a hit and made the most recent), or undefined (not counted). */
+  hit(key: string): CachedTile | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.counts.hits++;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.tile;
   }
 
   /** Records the gzip encoding of a cached tile (counted in the byte budget). */

@@ -1,18 +1,20 @@
 // Answering a tile request, whatever the format: through the tile cache, 204 for an empty tile,
 // strong ETag and 304, gzip when the client accepts it, Cache-Control from the configuration.
+import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
+import accepts from 'accepts';
 import type { Context } from 'koa';
 import type { Services } from '../services.js';
-import type { CachedTile } from './cache.js';
+import type { CachedTile, CacheOutcome, TileCache } from './cache.js';
 import { TILE_FORMATS, tileEtag, type StoredTileAddress } from './store.js';
 
 // zlib's async form runs on libuv's thread pool, off the event loop.
 const gzip = promisify(gzipCallback);
 
 /** Whether the request asked to skip caches (a browser's hard reload sends this). */
-export function wantsBypass(ctx: Context): boolean {
-  return /no-cache|no-store/.test(ctx.get('cache-control')) || ctx.get('pragma') === 'no-cache';
+export function wantsBypass(req: IncomingMessage): boolean {
+  return /no-cache|no-store/.test(req.headers['cache-control'] ?? '') || req.headers.pragma === 'no-cache';
 }
 
 export function matches(ifNoneMatch: string, etag: string): boolean {
@@ -43,6 +45,44 @@ export async function throughStore(
   return tile;
 }
 
+/** What to answer with a tile: status, headers and body (none for 204 and 304). */
+export interface TileReply {
+  status: 200 | 204 | 304;
+  headers: Record<string, string>;
+  body?: Buffer;
+  /** The client takes gzip, which this tile does not have yet: see `withGzip`. */
+  gzipMissing?: true;
+}
+
+/**
+ * The reply to `req` with `tile`, found in the cache with `outcome`: 204 when empty, 304 when the
+ * client has it, gzip when it accepts it. Shared by the Koa route and the cached-tile path before
+ * Koa (routes/mvt-cached.ts), so both answer alike.
+ */
+export function tileReply(req: IncomingMessage, tile: CachedTile, outcome: CacheOutcome, cacheControl: string): TileReply {
+  const headers: Record<string, string> = { 'X-Tile-Cache': outcome, 'Cache-Control': cacheControl };
+  if (tile.body.length === 0) return { status: 204, headers };
+  headers.Vary = 'Accept-Encoding';
+  // Most tile clients send one of a few Accept-Encoding values: negotiate only when gzip may win.
+  const gzipped = /gzip|\*/.test(req.headers['accept-encoding'] ?? '') && accepts(req).encodings('gzip', 'identity') === 'gzip';
+  // Each encoding is its own representation, so each has its own strong validator.
+  const etag = gzipped ? `${tile.etag.slice(0, -1)}-gzip"` : tile.etag;
+  headers.ETag = etag;
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (ifNoneMatch && matches(ifNoneMatch, etag)) return { status: 304, headers };
+  headers['Content-Type'] = tile.contentType;
+  if (!gzipped) return { status: 200, headers, body: tile.body };
+  headers['Content-Encoding'] = 'gzip';
+  return tile.gzip ? { status: 200, headers, body: tile.gzip } : { status: 200, headers, gzipMissing: true };
+}
+
+/** The reply with the tile's gzip encoding made, and kept in the cache under `key` beside the tile. */
+export async function withGzip(reply: TileReply, cache: TileCache, key: string, tile: CachedTile, outcome: CacheOutcome): Promise<TileReply> {
+  const body = await gzip(tile.body);
+  if (outcome !== 'bypass') cache.setGzip(key, body);
+  return { status: reply.status, headers: reply.headers, body };
+}
+
 /**
  * Serves the tile cached under `key` (made from `layers`), producing it with `produce` on a miss.
  * Tiles with a `stored` address go through the disk store behind the memory cache.
@@ -53,39 +93,15 @@ export async function sendTile(
   stored?: StoredTileAddress,
 ): Promise<void> {
   const cache = services.tileCache;
-  const bypass = wantsBypass(ctx);
+  const bypass = wantsBypass(ctx.req);
   // A bypass asks for a fresh tile, so the store is skipped too (and not rewritten).
   const make = stored && !bypass
     ? () => throughStore(services, stored, produce, (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'))
     : produce;
   const { tile, outcome } = await cache.get(key, layers, make, bypass);
-  ctx.set('X-Tile-Cache', outcome);
-  ctx.set('Cache-Control', services.config.tileCacheControl);
-  if (tile.body.length === 0) {
-    ctx.status = 204;
-    return;
-  }
-  ctx.set('Vary', 'Accept-Encoding');
-  // Most tile clients send one of a few Accept-Encoding values: negotiate only when gzip may win.
-  const gzipped = /gzip|\*/.test(ctx.get('accept-encoding')) && ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
-  // Each encoding is its own representation, so each has its own strong validator.
-  const etag = gzipped ? `${tile.etag.slice(0, -1)}-gzip"` : tile.etag;
-  ctx.set('ETag', etag);
-  const ifNoneMatch = ctx.get('if-none-match');
-  if (ifNoneMatch && matches(ifNoneMatch, etag)) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.type = tile.contentType;
-  if (gzipped) {
-    let body = tile.gzip;
-    if (!body) {
-      body = await gzip(tile.body);
-      if (outcome !== 'bypass') cache.setGzip(key, body);
-    }
-    ctx.set('Content-Encoding', 'gzip');
-    ctx.body = body;
-  } else {
-    ctx.body = tile.body;
-  }
+  let reply = tileReply(ctx.req, tile, outcome, services.config.tileCacheControl);
+  if (reply.gzipMissing) reply = await withGzip(reply, cache, key, tile, outcome);
+  ctx.set(reply.headers);
+  ctx.status = reply.status;
+  if (reply.body) ctx.body = reply.body;
 }

@@ -1,0 +1,114 @@
+// MVT tiles already in the memory cache, answered to anonymous callers before Koa. They are most of
+// a busy map's requests, and Koa's stack (context objects, the middleware chain, the routers) costs
+// several times the answer itself. Only the plain case is taken here: a GET of either MVT URL
+// (routes/mvt.ts) with the default parameters, no credentials, no cache bypass, every resource a
+// catalog feature layer that is ready and that the guest may read, the tile cached, no plugin filter
+// asking to see such requests and no client address denied. Anything else goes on to Koa, which
+// answers the same tile with the same headers (tiles/respond.ts `tileReply` serves both).
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Caller } from '../auth/caller.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { ResourceEntry } from '../catalog/types.js';
+import { SESSION_COOKIE } from '../http/auth.js';
+import { logRequest, requestIdOf, serverTiming } from '../http/middleware.js';
+import type { CountRequest } from '../monitor/count.js';
+import type { Services } from '../services.js';
+import { tileAddress, type TileAddress } from '../tiles/address.js';
+import { tileKey } from '../tiles/cache.js';
+import { tileReply, wantsBypass, withGzip, type TileReply } from '../tiles/respond.js';
+import { DEFAULT_MVT_OPTIONS, mvtCacheParams } from '../tiling/mvt-tiles.js';
+import { MAX_RESOURCES } from './mvt.js';
+
+const SINGLE_LAYER = /^\/api\/resource\/(\d+)\/(\d+)\/(\d+)\/(\d+)\.mvt$/;
+const MULTI_LAYER = '/api/component/feature_layer/mvt';
+/** Query parameters that change the tile (routes/mvt.ts): their presence sends the request to Koa. */
+const TILE_OPTIONS = new Set(['extent', 'simplification', 'padding', 'layers']);
+const RESOURCE_ID = /^\d+$/;
+
+interface CachedTileRequest { path: string; ids: string[]; at: TileAddress }
+
+/** The request listener: cached anonymous tiles here, everything else to `koa`. */
+export function cachedTilesFirst(services: Services, koa: RequestListener, count?: CountRequest): RequestListener {
+  const { plugins, log, catalog, tileCache, auth } = services;
+  if (plugins.filteringCachedTiles.length) {
+    log.info({ plugins: plugins.filteringCachedTiles }, 'cached tiles go through Koa: plugin filters ask to see them');
+    return koa;
+  }
+  const denylist = services.config.monitor ? services.monitor.keyvals.get('denylist') : undefined;
+  const params = mvtCacheParams(DEFAULT_MVT_OPTIONS);
+  const cacheControl = services.config.tileCacheControl;
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    if (req.method !== 'GET' || req.headers.authorization !== undefined || req.headers.cookie?.includes(SESSION_COOKIE)
+      || wantsBypass(req) || denylist?.entries.size) return koa(req, res);
+    const asked = parse(req.url ?? '');
+    const guest = auth.authenticator.knownGuest();
+    const ids = asked && guest && readableLayers(catalog, asked.ids, (entry) => mayRead(services, guest, entry));
+    const key = ids && tileKey({ format: 'mvt', resources: ids, ...asked.at, params });
+    const tile = key && tileCache.hit(key);
+    if (!tile) return koa(req, res);
+    const reply = tileReply(req, tile, 'hit', cacheControl);
+    if (!reply.gzipMissing) return send(req, res, reply, asked.path, started);
+    // Should gzip fail, Koa answers (and logs) the error.
+    withGzip(reply, tileCache, key, tile, 'hit').then((zipped) => send(req, res, zipped, asked.path, started), () => koa(req, res));
+  };
+
+  /** Writes the reply in one go (the header block as one array: nothing is read back), logs and counts it when over. */
+  function send(req: IncomingMessage, res: ServerResponse, reply: TileReply, path: string, started: bigint): void {
+    const counted = count?.(req, res, path);
+    const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
+    const headers = ['X-Request-Id', id];
+    for (const name in reply.headers) headers.push(name, reply.headers[name]);
+    const bytes = reply.body?.length ?? 0;
+    if (reply.body) headers.push('Content-Length', String(bytes));
+    headers.push('Server-Timing', serverTiming(started));
+    res.once('close', () => {
+      counted?.(bytes, 'hit');
+      logRequest(log, id, 'GET', path, reply.status, bytes, started);
+    });
+    res.writeHead(reply.status, headers).end(reply.body);
+  }
+}
+
+/** Asked as the Koa route asks (resourceFor), so both decide alike; a refusal is Koa's to answer. */
+function mayRead(services: Services, caller: Caller, entry: ResourceEntry): boolean {
+  try {
+    services.authorize(caller, entry, 'data.read');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The resources and address of a tile URL with default parameters, else undefined. */
+function parse(url: string): CachedTileRequest | undefined {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  for (const name of query.keys()) if (TILE_OPTIONS.has(name)) return undefined;
+  try {
+    const single = SINGLE_LAYER.exec(path);
+    if (single) return { path, ids: [single[1]], at: tileAddress(single[2], single[3], single[4]) };
+    if (path !== MULTI_LAYER) return undefined;
+    // A parameter given twice is Koa's to read (it takes the last).
+    const once = (name: string) => { const all = query.getAll(name); return all.length === 1 ? all[0] : undefined; };
+    const resource = once('resource');
+    return resource ? { path, ids: resource.split(','), at: tileAddress(once('z'), once('x'), once('y')) } : undefined;
+  } catch {
+    return undefined; // a bad address: Koa names the parameter
+  }
+}
+
+/** The ids, if each names a ready catalog feature layer the caller may read (and none twice). */
+function readableLayers(catalog: Catalog, ids: string[], mayRead: (entry: ResourceEntry) => boolean): number[] | undefined {
+  if (ids.length > MAX_RESOURCES || new Set(ids).size !== ids.length) return undefined;
+  const numbers: number[] = [];
+  for (const text of ids) {
+    const entry = RESOURCE_ID.test(text) ? catalog.get(Number(text)) : undefined;
+    const cls = entry && catalog.classOf(entry);
+    if (!cls?.featureLayer || cls.qgisProject || catalog.layerState(entry!.id)?.status !== 'ready' || !mayRead(entry!)) return undefined;
+    numbers.push(entry!.id);
+  }
+  return numbers;
+}
