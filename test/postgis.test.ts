@@ -16,6 +16,7 @@ import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
 import { copyLayer, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
 import { Relay } from './helpers/relay.js';
+import { until } from './helpers/wait.js';
 import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
 
 const SCHEMA = `meridian_test_${process.pid}`;
@@ -195,6 +196,12 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.ok(seen > 50, `${seen} features in the compared tiles`);
     const empty = await s.get('/api/resource/9/5/0/0.mvt', { headers: bob() });
     assert.ok(empty.status === 204, 'no sites in the Arctic');
+    // A few sites, cut on the main thread either way: from the database (a query per tile) the tile
+    // is stored, from the file store (microseconds) it is not.
+    const sites = { format: 'mvt' as const, resources: [9], z: 3, x: 7, y: 3 };
+    await until(() => s.services.tileStore.has(sites));
+    assert.equal(s.services.tileStore.has(sites), true, 'a tile cut from a database window is stored');
+    assert.equal(embedded.services.tileStore.has(sites), false, 'a tile cut on the main thread from memory is not');
   });
 
   it(`MVT of PostGIS layers from z${SQL_MVT_MIN_ZOOM} (ST_AsMVT): the same features, values and places as the file store's`, async () => {
@@ -216,6 +223,10 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     const both = await bytesOf(s, `/api/component/feature_layer/mvt?resource=9,2&z=6&x=33&y=24`);
     assert.deepEqual(Object.keys(decode(new Uint8Array(both)).layers), ['ngw:9', 'ngw:2']);
     assert.equal((await s.get('/api/resource/9/9/0/0.mvt', { headers: bob() })).status, 204, 'no sites in the Arctic');
+    // What PostGIS made is stored.
+    const made = { format: 'mvt' as const, resources: [2], z: 6, x: 33, y: 21 };
+    await until(() => s.services.tileStore.has(made));
+    assert.equal(s.services.tileStore.has(made), true);
   });
 
   it('render of PostGIS layers: the same pixels as the file store draws', async () => {
