@@ -18,14 +18,14 @@ import { featureRoutes } from './routes/feature.js';
 import { identifyRoutes } from './routes/identify.js';
 import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
-import { cachedTilesFirst } from './routes/mvt-cached.js';
+import { anonymousTilesFirst } from './routes/mvt-anonymous.js';
 import { permissionRoutes } from './routes/permission.js';
 import { renderRoutes } from './routes/render.js';
 import { resourceRoutes } from './routes/resource.js';
 import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
 
-/** The server's request listener: cached anonymous tiles before Koa (routes/mvt-cached.ts), the rest through it. */
+/** The server's request listener: anonymous tiles before Koa (routes/mvt-anonymous.ts), the rest through it. */
 export function createRequestListener(services: Services): RequestListener {
   const metrics = services.config.monitor ? createMetrics(services.monitor) : undefined;
   const { monitor } = services;
@@ -33,7 +33,7 @@ export function createRequestListener(services: Services): RequestListener {
     metrics.observeTile(zone, seconds);
     monitor.tileServed(seconds, outcome, sent);
   });
-  return cachedTilesFirst(services, createApp(services, metrics, count).callback(), count);
+  return anonymousTilesFirst(services, createApp(services, metrics, count).callback(), count);
 }
 
 function createApp(services: Services, metrics?: Metrics, count?: CountRequest): Koa {

@@ -5,10 +5,10 @@ export default function register(server) {
     ctx.body = { hello: name, plugin: server.metadata.general.name, version: server.metadata.general.version };
   });
   // A filter runs around every request: this one tags the responses it has seen. Tagging needs no
-  // look at tiles the cache answers for anonymous callers, so it lets those skip it (and Koa).
+  // look at tiles asked anonymously, so it lets those skip it (and Koa).
   server.filter(async (ctx, next) => {
     await next();
     ctx.set('X-Meridian-Plugin', server.metadata.general.name);
-  }, { cachedTiles: false });
+  }, { anonymousTiles: false });
   server.log.info('hello plugin ready');
 }

@@ -4,7 +4,7 @@
 //
 //   export default function register(server) {
 //     server.route('GET', '/hello', (ctx) => { ctx.body = { hello: 'world' }; });   // → GET /qgis/hello
-//     server.filter(async (ctx, next) => { await next(); ctx.set('X-Seen-By', 'hello'); }, { cachedTiles: false });
+//     server.filter(async (ctx, next) => { await next(); ctx.set('X-Seen-By', 'hello'); }, { anonymousTiles: false });
 //     server.task('heavy', './heavy.mjs');                    // CPU work runs in the worker pool:
 //     server.route('GET', '/heavy', async (ctx) => { ctx.body = await server.run('heavy', ctx.query); });
 //   }
@@ -29,11 +29,11 @@ export interface PluginServer {
   /** Adds a route under /qgis/: `path` is relative to it (`/hello` → `/qgis/hello`). */
   route(method: PluginMethod, path: string, handler: PluginHandler): void;
   /**
-   * Adds a request filter, run for every request in plugin load order. `cachedTiles: false` lets MVT
-   * tiles already cached for anonymous callers skip it: those are then answered before Koa, which is
-   * several times cheaper. While any loaded filter keeps the default, every request goes through Koa.
+   * Adds a request filter, run for every request in plugin load order. `anonymousTiles: false` lets
+   * MVT tiles asked anonymously skip it: those are then answered before Koa, several times cheaper
+   * (routes/mvt-anonymous.ts). While any loaded filter keeps the default, every request goes through Koa.
    */
-  filter(filter: PluginFilter, options?: { cachedTiles?: boolean }): void;
+  filter(filter: PluginFilter, options?: { anonymousTiles?: boolean }): void;
   /**
    * Declares a task run in the worker pool: `module` is a path inside the plugin's folder whose default
    * export is a TaskHandler (src/pool/protocol.ts) taking the payload and returning a cloneable result.

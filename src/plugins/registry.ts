@@ -25,8 +25,8 @@ export class Plugins {
   /** Routes plugins added, all under /qgis/. */
   readonly router = new Router({ prefix: '/qgis' });
   private readonly filters: PluginFilter[] = [];
-  /** Plugins with a filter that wants cached tiles too: while any is loaded, those go through Koa. */
-  readonly filteringCachedTiles: string[] = [];
+  /** Plugins with a filter that wants anonymous tile requests too: while any is loaded, those go through Koa. */
+  readonly filteringAnonymousTiles: string[] = [];
 
   private constructor(private readonly log: Logger, private readonly pool: WorkerPool) {}
 
@@ -55,7 +55,7 @@ export class Plugins {
     // Routes and filters are kept aside until register() succeeds, so a failed plugin leaves nothing behind.
     const routes: [PluginMethod, string, Parameters<PluginServer['route']>[2]][] = [];
     const filters: PluginFilter[] = [];
-    let wantsCachedTiles = false;
+    let wantsAnonymousTiles = false;
     const tasks = new Map<string, string>();
     const poolTask = (task: string) => `plugin:${name}:${task}`;
     const { pool } = this;
@@ -75,7 +75,7 @@ export class Plugins {
         },
         filter(f, options) {
           filters.push(f);
-          if (options?.cachedTiles !== false) wantsCachedTiles = true;
+          if (options?.anonymousTiles !== false) wantsAnonymousTiles = true;
         },
         task(task, module) { tasks.set(task, pathToFileURL(insideFolder(folder, module)).href); },
         run(task, payload) {
@@ -93,7 +93,7 @@ export class Plugins {
       this.router.register(routePath, [method], async (ctx: Context) => { await handler(ctx); });
     }
     this.filters.push(...filters);
-    if (wantsCachedTiles) this.filteringCachedTiles.push(name);
+    if (wantsAnonymousTiles) this.filteringAnonymousTiles.push(name);
     for (const [task, module] of tasks) this.pool.register(poolTask(task), module);
     this.records.set(name, { name, status: 'loaded', path, metadata: metadata! });
     this.log.info({ plugin: name, version: metadata!.general.version, routes: routes.length, filters: filters.length }, 'plugin loaded');

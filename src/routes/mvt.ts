@@ -1,7 +1,7 @@
 // MVT vector tiles: /api/component/feature_layer/mvt (NextGIS Web, several layers per tile) and
 // /api/resource/{id}/{z}/{x}/{y}.mvt (single layer, older clients). Same bytes for the same layer.
-// The main thread checks, caches and sends; tiling/mvt-tiles.ts makes the tiles. Cached tiles for
-// anonymous callers are answered before Koa, by routes/mvt-cached.ts.
+// The main thread checks, caches and sends; tiling/mvt-tiles.ts makes the tiles. Most tiles asked
+// anonymously are answered before Koa, by routes/mvt-anonymous.ts.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';

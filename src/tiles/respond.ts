@@ -56,8 +56,8 @@ export interface TileReply {
 
 /**
  * The reply to `req` with `tile`, found in the cache with `outcome`: 204 when empty, 304 when the
- * client has it, gzip when it accepts it. Shared by the Koa route and the cached-tile path before
- * Koa (routes/mvt-cached.ts), so both answer alike.
+ * client has it, gzip when it accepts it. Shared by the Koa route and the anonymous tile path
+ * before Koa (routes/mvt-anonymous.ts), so both answer alike.
  */
 export function tileReply(req: IncomingMessage, tile: CachedTile, outcome: CacheOutcome, cacheControl: string): TileReply {
   const headers: Record<string, string> = { 'X-Tile-Cache': outcome, 'Cache-Control': cacheControl };
@@ -83,24 +83,44 @@ export async function withGzip(reply: TileReply, cache: TileCache, key: string, 
   return { status: reply.status, headers: reply.headers, body };
 }
 
+/** A tile as `tileFor` found or made it. */
+export interface FoundTile {
+  tile: CachedTile;
+  outcome: CacheOutcome;
+  /** Whether the disk store had it, when it was asked. */
+  storeHit?: boolean;
+}
+
+/**
+ * The tile cached under `key` (made from `layers`), else the one `produce` makes. Tiles with a
+ * `stored` address go through the disk store behind the memory cache; a `bypass` skips both.
+ */
+export async function tileFor(
+  services: Services, key: string, layers: readonly number[], produce: () => Promise<CachedTile>, stored?: StoredTileAddress, bypass = false,
+): Promise<FoundTile> {
+  let storeHit: boolean | undefined;
+  // A bypass asks for a fresh tile, so the store is skipped too (and not rewritten).
+  const make = stored && !bypass ? () => throughStore(services, stored, produce, (hit) => { storeHit = hit; }) : produce;
+  const { tile, outcome } = await services.tileCache.get(key, layers, make, bypass);
+  return { tile, outcome, storeHit };
+}
+
+/** The reply with X-Tile-Store (hit or miss) when the store was asked, and with gzip made if the client wants it. */
+export async function completeReply(reply: TileReply, services: Services, key: string, found: FoundTile): Promise<TileReply> {
+  if (found.storeHit !== undefined) reply.headers['X-Tile-Store'] = found.storeHit ? 'hit' : 'miss';
+  return reply.gzipMissing ? withGzip(reply, services.tileCache, key, found.tile, found.outcome) : reply;
+}
+
 /**
  * Serves the tile cached under `key` (made from `layers`), producing it with `produce` on a miss.
- * Tiles with a `stored` address go through the disk store behind the memory cache.
  * Sets X-Tile-Cache to hit, miss or bypass, and X-Tile-Store to hit or miss when the store was asked.
  */
 export async function sendTile(
   ctx: Context, services: Services, key: string, layers: readonly number[], produce: () => Promise<CachedTile>,
   stored?: StoredTileAddress,
 ): Promise<void> {
-  const cache = services.tileCache;
-  const bypass = wantsBypass(ctx.req);
-  // A bypass asks for a fresh tile, so the store is skipped too (and not rewritten).
-  const make = stored && !bypass
-    ? () => throughStore(services, stored, produce, (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'))
-    : produce;
-  const { tile, outcome } = await cache.get(key, layers, make, bypass);
-  let reply = tileReply(ctx.req, tile, outcome, services.config.tileCacheControl);
-  if (reply.gzipMissing) reply = await withGzip(reply, cache, key, tile, outcome);
+  const found = await tileFor(services, key, layers, produce, stored, wantsBypass(ctx.req));
+  const reply = await completeReply(tileReply(ctx.req, found.tile, found.outcome, services.config.tileCacheControl), services, key, found);
   ctx.set(reply.headers);
   ctx.status = reply.status;
   if (reply.body) ctx.body = reply.body;

@@ -1,10 +1,11 @@
-// MVT tiles already in the memory cache, answered to anonymous callers before Koa. They are most of
-// a busy map's requests, and Koa's stack (context objects, the middleware chain, the routers) costs
-// several times the answer itself. Only the plain case is taken here: a GET of either MVT URL
-// (routes/mvt.ts) with the default parameters, no credentials, no cache bypass, every resource a
-// catalog feature layer that is ready and that the guest may read, the tile cached, no plugin filter
-// asking to see such requests and no client address denied. Anything else goes on to Koa, which
-// answers the same tile with the same headers (tiles/respond.ts `tileReply` serves both).
+// MVT tiles asked anonymously, answered before Koa. They are most of a busy map's requests, and
+// Koa's stack (context objects, the middleware chain, the routers) costs several times the answer
+// of a cached tile. Only the plain case is taken here: a GET of either MVT URL (routes/mvt.ts) with
+// the default parameters, no credentials, no cache bypass, every resource a catalog feature layer
+// that is ready and that the guest may read, no plugin filter asking to see such requests and no
+// client address denied; and the tile cached, or its layers held in memory (a database layer's
+// miss, with its outages to report, is Koa's). Anything else goes on to Koa, which answers the same
+// tile with the same headers: both find it with tiles/respond.ts `tileFor` and answer `tileReply`.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -13,9 +14,11 @@ import { SESSION_COOKIE } from '../http/auth.js';
 import { logRequest, requestIdOf, serverTiming } from '../http/middleware.js';
 import type { CountRequest } from '../monitor/count.js';
 import type { Services } from '../services.js';
+import { MemoryLayer } from '../store/memory-layer.js';
+import type { FeatureLayer } from '../store/types.js';
 import { tileAddress, type TileAddress } from '../tiles/address.js';
-import { tileKey } from '../tiles/cache.js';
-import { tileReply, wantsBypass, withGzip, type TileReply } from '../tiles/respond.js';
+import { tileKey, type CacheOutcome } from '../tiles/cache.js';
+import { completeReply, tileFor, tileReply, wantsBypass, type FoundTile, type TileReply } from '../tiles/respond.js';
 import { DEFAULT_MVT_OPTIONS, mvtCacheParams } from '../tiling/mvt-tiles.js';
 import { MAX_RESOURCES } from './mvt.js';
 
@@ -27,16 +30,17 @@ const RESOURCE_ID = /^\d+$/;
 
 interface CachedTileRequest { path: string; ids: string[]; at: TileAddress }
 
-/** The request listener: cached anonymous tiles here, everything else to `koa`. */
-export function cachedTilesFirst(services: Services, koa: RequestListener, count?: CountRequest): RequestListener {
-  const { plugins, log, catalog, tileCache, auth } = services;
-  if (plugins.filteringCachedTiles.length) {
-    log.info({ plugins: plugins.filteringCachedTiles }, 'cached tiles go through Koa: plugin filters ask to see them');
+/** The request listener: anonymous tiles here, everything else to `koa`. */
+export function anonymousTilesFirst(services: Services, koa: RequestListener, count?: CountRequest): RequestListener {
+  const { plugins, log, catalog, tileCache, auth, mvtTiles } = services;
+  if (plugins.filteringAnonymousTiles.length) {
+    log.info({ plugins: plugins.filteringAnonymousTiles }, 'anonymous tiles go through Koa: plugin filters ask to see them');
     return koa;
   }
   const denylist = services.config.monitor ? services.monitor.keyvals.get('denylist') : undefined;
   const params = mvtCacheParams(DEFAULT_MVT_OPTIONS);
   const cacheControl = services.config.tileCacheControl;
+  const failed = (err: unknown) => log.error({ err }, 'tile not answered');
 
   return (req, res) => {
     const started = process.hrtime.bigint();
@@ -44,18 +48,26 @@ export function cachedTilesFirst(services: Services, koa: RequestListener, count
       || wantsBypass(req) || denylist?.entries.size) return koa(req, res);
     const asked = parse(req.url ?? '');
     const guest = auth.authenticator.knownGuest();
-    const ids = asked && guest && readableLayers(catalog, asked.ids, (entry) => mayRead(services, guest, entry));
-    const key = ids && tileKey({ format: 'mvt', resources: ids, ...asked.at, params });
-    const tile = key && tileCache.hit(key);
-    if (!tile) return koa(req, res);
-    const reply = tileReply(req, tile, 'hit', cacheControl);
-    if (!reply.gzipMissing) return send(req, res, reply, asked.path, started);
-    // Should gzip fail, Koa answers (and logs) the error.
-    withGzip(reply, tileCache, key, tile, 'hit').then((zipped) => send(req, res, zipped, asked.path, started), () => koa(req, res));
+    const layers = asked && guest && readableLayers(catalog, asked.ids, (entry) => mayRead(services, guest, entry));
+    if (!layers) return koa(req, res);
+    const ids = layers.map((l) => l.id);
+    const key = tileKey({ format: 'mvt', resources: ids, ...asked.at, params });
+    const answer = (found: FoundTile) => {
+      const reply = tileReply(req, found.tile, found.outcome, cacheControl);
+      if (!reply.gzipMissing && found.storeHit === undefined) return send(req, res, reply, found.outcome, asked.path, started);
+      // Should gzip fail, Koa answers (and logs) the error.
+      completeReply(reply, services, key, found).then((r) => send(req, res, r, found.outcome, asked.path, started), () => koa(req, res)).catch(failed);
+    };
+    const cached = tileCache.hit(key);
+    if (cached) return answer({ tile: cached, outcome: 'hit' });
+    if (!layers.every((l) => l.layer instanceof MemoryLayer)) return koa(req, res);
+    const stored = { format: 'mvt' as const, resources: ids, ...asked.at };
+    // A tile that could not be made (a worker lost): Koa tries again and answers the error.
+    tileFor(services, key, ids, () => mvtTiles.make(layers, asked.at), stored).then(answer, () => koa(req, res)).catch(failed);
   };
 
   /** Writes the reply in one go (the header block as one array: nothing is read back), logs and counts it when over. */
-  function send(req: IncomingMessage, res: ServerResponse, reply: TileReply, path: string, started: bigint): void {
+  function send(req: IncomingMessage, res: ServerResponse, reply: TileReply, outcome: CacheOutcome, path: string, started: bigint): void {
     const counted = count?.(req, res, path);
     const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
     const headers = ['X-Request-Id', id];
@@ -64,7 +76,7 @@ export function cachedTilesFirst(services: Services, koa: RequestListener, count
     if (reply.body) headers.push('Content-Length', String(bytes));
     headers.push('Server-Timing', serverTiming(started));
     res.once('close', () => {
-      counted?.(bytes, 'hit');
+      counted?.(bytes, outcome);
       logRequest(log, id, 'GET', path, reply.status, bytes, started);
     });
     res.writeHead(reply.status, headers).end(reply.body);
@@ -100,15 +112,16 @@ function parse(url: string): CachedTileRequest | undefined {
   }
 }
 
-/** The ids, if each names a ready catalog feature layer the caller may read (and none twice). */
-function readableLayers(catalog: Catalog, ids: string[], mayRead: (entry: ResourceEntry) => boolean): number[] | undefined {
+/** The catalog layers of the ids, if each is a ready feature layer the caller may read (and none is named twice). */
+function readableLayers(catalog: Catalog, ids: string[], mayRead: (entry: ResourceEntry) => boolean): { id: number; layer: FeatureLayer }[] | undefined {
   if (ids.length > MAX_RESOURCES || new Set(ids).size !== ids.length) return undefined;
-  const numbers: number[] = [];
+  const layers: { id: number; layer: FeatureLayer }[] = [];
   for (const text of ids) {
     const entry = RESOURCE_ID.test(text) ? catalog.get(Number(text)) : undefined;
     const cls = entry && catalog.classOf(entry);
-    if (!cls?.featureLayer || cls.qgisProject || catalog.layerState(entry!.id)?.status !== 'ready' || !mayRead(entry!)) return undefined;
-    numbers.push(entry!.id);
+    const state = entry && catalog.layerState(entry.id);
+    if (!cls?.featureLayer || cls.qgisProject || state?.status !== 'ready' || !mayRead(entry!)) return undefined;
+    layers.push({ id: entry!.id, layer: state.layer });
   }
-  return numbers;
+  return layers;
 }

@@ -1,7 +1,8 @@
-// Cached MVT tiles answered to anonymous callers before Koa (src/routes/mvt-cached.ts): the same
-// answer Koa gives, permissions and the denylist as strict, counted by monitoring; credentials,
-// options and plugin filters that want them go through Koa. The sample `hello` plugin's filter tags
-// what goes through Koa (X-Meridian-Plugin) and lets cached tiles skip it, which tells the paths apart.
+// MVT tiles asked anonymously, answered before Koa (src/routes/mvt-anonymous.ts): the same answer
+// Koa gives, cached or made, permissions and the denylist as strict, counted by monitoring;
+// credentials, options and plugin filters that want them go through Koa. The sample `hello`
+// plugin's filter tags what goes through Koa (X-Meridian-Plugin) and lets anonymous tiles skip it,
+// which tells the paths apart; a forged session cookie sends a guest's request through Koa.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -33,33 +34,37 @@ const throughKoa = (r: Raw) => r.headers['x-meridian-plugin'] === 'hello';
 
 const layerNames = (body: Buffer) => Object.keys(decode(body).layers);
 
-describe('cached tiles before Koa', () => {
+describe('anonymous tiles before Koa', () => {
   let s: TestServer;
   // Writes to the monitoring API on, for the denylist.
   before(async () => { s = await authServer({ env: { MERIDIAN_MONITOR_WRITE: '1' } }); });
   after(() => s.stop());
 
-  it('answers a cached tile as Koa answered it: same bytes and headers, both URL forms, gzip or not', async () => {
+  it('answers a tile as Koa does, made or cached: same bytes and headers, both URL forms, gzip or not', async () => {
     const single = (x: number) => `/api/resource/2/1/${x}/0.mvt`;
     const multi = (x: number) => `/api/component/feature_layer/mvt?resource=2,9&z=1&x=${x}&y=0`;
-    // A tile of its own for each case, so that its first request is a miss and goes through Koa.
-    for (const [path, encoding, layers] of [[single(0), 'identity', ['ngw:2']], [single(1), 'gzip', ['ngw:2']],
-      [multi(0), 'gzip', ['ngw:2', 'ngw:9']], [multi(1), 'identity', ['ngw:2', 'ngw:9']]] as const) {
-      const headers = { 'accept-encoding': encoding };
-      const first = await raw(s, path, headers);
-      const second = await raw(s, path, headers);
-      assert.deepEqual([first.status, first.headers['x-tile-cache'], throughKoa(first)], [200, 'miss', true], path);
-      assert.deepEqual([second.status, second.headers['x-tile-cache'], throughKoa(second)], [200, 'hit', false], `${path}: the hit was answered before Koa`);
-      assert.deepEqual(sameHeaders(second), sameHeaders(first), `${path} (${encoding})`);
-      assert.deepEqual(second.body, first.body, `${path} (${encoding})`);
-      assert.equal(second.headers['content-encoding'], encoding === 'gzip' ? 'gzip' : undefined);
-      assert.deepEqual(layerNames(encoding === 'gzip' ? gunzipSync(second.body) : second.body), layers);
-      assert.match(String(second.headers['server-timing']), /^app;dur=[\d.]+$/);
-      assert.match(String(second.headers['x-request-id']), /^[\w-]{36}$/);
+    // A tile of its own for each case: made by one path, then answered from the cache by the other.
+    for (const [path, encoding, layers, koaFirst] of [[single(0), 'identity', ['ngw:2'], true], [single(1), 'gzip', ['ngw:2'], false],
+      [multi(0), 'gzip', ['ngw:2', 'ngw:9'], true], [multi(1), 'identity', ['ngw:2', 'ngw:9'], false]] as const) {
+      const plain = { 'accept-encoding': encoding };
+      const viaKoa = { ...plain, cookie: 'ngw_sid=forged' };
+      const first = await raw(s, path, koaFirst ? viaKoa : plain);
+      const second = await raw(s, path, koaFirst ? plain : viaKoa);
+      const [fast, koa] = koaFirst ? [second, first] : [first, second];
+      assert.deepEqual([first.status, first.headers['x-tile-cache'], first.headers['x-tile-store']], [200, 'miss', 'miss'], path);
+      assert.deepEqual([second.status, second.headers['x-tile-cache']], [200, 'hit'], path);
+      assert.deepEqual([throughKoa(koa), throughKoa(fast)], [true, false], `${path}: one answer each way`);
+      const comparable = (r: Raw) => ({ ...sameHeaders(r), 'x-tile-cache': undefined, 'x-tile-store': undefined });
+      assert.deepEqual(comparable(fast), comparable(koa), `${path} (${encoding})`);
+      assert.deepEqual(fast.body, koa.body, `${path} (${encoding})`);
+      assert.equal(fast.headers['content-encoding'], encoding === 'gzip' ? 'gzip' : undefined);
+      assert.deepEqual(layerNames(encoding === 'gzip' ? gunzipSync(fast.body) : fast.body), layers);
+      assert.match(String(fast.headers['server-timing']), /^app;dur=[\d.]+$/);
+      assert.match(String(fast.headers['x-request-id']), /^[\w-]{36}$/);
     }
     // Asked in the other encoding, a cached tile is answered before Koa too (its gzip made once, then kept).
     const zipped = await raw(s, single(0), { 'accept-encoding': 'gzip' });
-    assert.deepEqual([zipped.headers['content-encoding'], throughKoa(zipped)], ['gzip', false]);
+    assert.deepEqual([zipped.headers['content-encoding'], zipped.headers['x-tile-cache'], throughKoa(zipped)], ['gzip', 'hit', false]);
     assert.deepEqual(gunzipSync(zipped.body), (await raw(s, single(0))).body);
   });
 
@@ -75,7 +80,7 @@ describe('cached tiles before Koa', () => {
     assert.deepEqual([again.status, again.headers['x-tile-cache'], throughKoa(again), again.headers['x-request-id']], [204, 'hit', false, 'trace-42']);
   });
 
-  it('leaves credentials, a bypass and tile options to Koa', async () => {
+  it('leaves credentials, a bypass, tile options and bad addresses to Koa', async () => {
     const path = '/api/resource/2/1/1/0.mvt';
     await raw(s, path);
     const admin = await raw(s, path, ADMIN);
@@ -109,7 +114,7 @@ describe('cached tiles before Koa', () => {
     assert.deepEqual([back.status, throughKoa(back)], [200, false]);
   });
 
-  it('refuses a denylisted address on cached tiles too', async () => {
+  it('refuses a denylisted address on anonymous tiles too', async () => {
     const path = '/api/resource/2/1/1/0.mvt';
     await raw(s, path);
     const denylist = '/monitor/1/http/keyvals/denylist';
@@ -123,7 +128,7 @@ describe('cached tiles before Koa', () => {
     assert.equal((await raw(s, path)).status, 200);
   });
 
-  it('counts cached tiles in the monitoring zones, the tile cache and the tile histogram', async () => {
+  it('counts anonymous tiles in the monitoring zones, the tile cache and the tile histogram', async () => {
     const path = '/api/resource/2/2/2/1.mvt';
     await raw(s, path);
     const zone = async () => (await s.json('/monitor/1/http/server_zones/tiles', { headers: ADMIN })).body;
@@ -144,7 +149,7 @@ describe('cached tiles before Koa', () => {
   });
 });
 
-describe('cached tiles and plugin filters', () => {
+describe('anonymous tiles and plugin filters', () => {
   let s: TestServer;
   let dir: string;
   before(async () => {
@@ -156,11 +161,11 @@ describe('cached tiles and plugin filters', () => {
   });
   after(async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); });
 
-  it('runs a filter that keeps the default around cached tiles too', async () => {
+  it('runs a filter that keeps the default around anonymous tiles too', async () => {
     const path = '/api/resource/2/1/1/0.mvt';
-    await raw(s, path);
+    const made = await raw(s, path);
     const hit = await raw(s, path);
+    assert.deepEqual([made.headers['x-tile-cache'], made.headers['x-audited']], ['miss', 'yes']);
     assert.deepEqual([hit.headers['x-tile-cache'], hit.headers['x-audited']], ['hit', 'yes']);
   });
 });
-
