@@ -117,13 +117,11 @@ export class MvtTiles {
     const only = layers[0];
     // Low-zoom tiles are cut ahead from a whole layer held in memory, never from a window.
     const preCut = layers.length === 1 && at.z <= LOW_ZOOM_MAX && isDefaultMvt(options) && only.layer instanceof MemoryLayer;
-    // A pre-cut tile only needs to know that the tile is not empty: the count stops at the first feature.
-    let near = this.layers.featuresNear(held, at.z, at.x, at.y, options.padding, preCut ? 0 : MAIN_THREAD_WORK);
+    const near = this.layers.featuresNear(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_WORK);
     if (near === 0) return { body: null, etag: null, cheap: inMemory };
     if (preCut) {
       const low = await this.layers.lowZoomTile(refOf(only), held[0], nameOf(only), at.z, at.x, at.y);
       if (low !== undefined) return { ...(low ?? { body: null, etag: null }), cheap: true };
-      near = this.layers.featuresNear(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_WORK);
     }
     const request: TileRequest = {
       ...at, ...options,
