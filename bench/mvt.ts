@@ -3,10 +3,11 @@
 // throughput, a bare node:http server answering the same bytes. All on one fixed tile set, one run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Agent, get } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { HttpClient } from './http-client.js';
 import { COUNTRIES, pointsFile, summarize, tileSet, WORK_DIR, type TileId } from './mvt-data.js';
 import { POSTGIS_HOWTO, POSTGIS_MIN_ZOOM, runPostgis, STATEMENT_TIMEOUT_MS } from './mvt-postgis.js';
 
@@ -26,20 +27,33 @@ async function freePort(): Promise<number> {
   return new Promise((ok) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => ok(p)); }); });
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
 interface Answer { status: number; body: Buffer; etag: string; serverMs: number }
 
-function request(url: string): Promise<Answer> {
-  return new Promise((ok, fail) => {
-    get(url, { agent, headers: { 'accept-encoding': 'identity' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      // Meridian's own time on the request (Server-Timing: app;dur=ms), without the network's.
-      const serverMs = Number(/app;dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''))?.[1] ?? NaN);
-      res.on('end', () => ok({ status: res.statusCode!, body: Buffer.concat(chunks), etag: String(res.headers.etag ?? ''), serverMs }));
-    }).on('error', fail);
-  });
+/** One keep-alive connection per server (bench/http-client.ts), the same client for every HTTP row. */
+const clients = new Map<string, HttpClient>();
+
+async function request(url: string): Promise<Answer> {
+  const { port, pathname, search } = new URL(url);
+  let client = clients.get(port);
+  if (!client) clients.set(port, (client = new HttpClient(Number(port))));
+  const a = await client.get(pathname + search);
+  // Meridian's own time on the request (Server-Timing: app;dur=ms), without the network's.
+  const serverMs = Number(/app;dur=([\d.]+)/.exec(a.headers.get('server-timing') ?? '')?.[1] ?? NaN);
+  return { status: a.status, body: a.body, etag: a.headers.get('etag') ?? '', serverMs };
+}
+
+/**
+ * Runs the client's own code until V8 has optimized it, against a server in this process, so the
+ * first timed requests do not pay for the client's warm-up.
+ */
+async function warmUpClient(): Promise<void> {
+  const body = Buffer.alloc(1000);
+  const server = createHttpServer((req, res) => res.end(body));
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  for (let i = 0; i < 2000; i++) await request(`${base}/warm-up`);
+  clients.get(new URL(base).port)!.close();
+  server.close();
 }
 
 function peakRssMB(pid: number): number {
@@ -72,7 +86,7 @@ async function sequential(base: string, paths: string[]) {
  * server. Without it, CONCURRENCY Node clients do.
  */
 const WRK = spawnSync('wrk', ['--version']).error ? null : 'wrk';
-const warmClient = WRK ? `wrk, 1 thread, ${CONCURRENCY} connections` : `${CONCURRENCY} keep-alive Node clients`;
+const warmClient = WRK ? `wrk, 1 thread, ${CONCURRENCY} connections` : `${CONCURRENCY} keep-alive connections of bench/http-client.ts`;
 
 /** Requests/s of wrk cycling through `paths` for `ms`; fails on any answer other than 2xx/3xx. */
 async function wrkThroughput(base: string, paths: string[], ms: number): Promise<number> {
@@ -95,10 +109,15 @@ async function throughput(base: string, paths: string[], ms: number): Promise<nu
   let done = 0;
   const until = performance.now() + ms;
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, c) => {
-    for (let i = c; performance.now() < until; i += CONCURRENCY) {
-      const r = await request(base + paths[i % paths.length]);
-      if (r.status >= 300 && r.status !== 204) throw new Error(`${paths[i % paths.length]}: ${r.status}`);
-      done++;
+    const client = new HttpClient(Number(new URL(base).port));
+    try {
+      for (let i = c; performance.now() < until; i += CONCURRENCY) {
+        const r = await client.get(paths[i % paths.length]);
+        if (r.status >= 300 && r.status !== 204) throw new Error(`${paths[i % paths.length]}: ${r.status}`);
+        done++;
+      }
+    } finally {
+      client.close();
     }
   }));
   return done / (ms / 1000);
@@ -227,6 +246,7 @@ const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '–
 
 async function main() {
   mkdirSync(WORK_DIR, { recursive: true });
+  await warmUpClient();
   const tiles = tileSet(quick);
   const tilesFile = join(WORK_DIR, 'tiles.json');
   writeFileSync(tilesFile, JSON.stringify(tiles));
@@ -304,7 +324,7 @@ async function main() {
   console.log('');
   for (const r of ratios) console.log(r);
   if (!pgUrl) console.log('\n' + POSTGIS_HOWTO);
-  agent.destroy();
+  for (const c of clients.values()) c.close();
 }
 
 if (!existsSync(COUNTRIES)) throw new Error(`dataset missing: ${COUNTRIES} (npm install)`);
