@@ -42,6 +42,13 @@ const LABELS = collection([
   { type: 'Feature', id: 42, properties: { name: 'Ålesund', alias: null, rank: null }, geometry: { type: 'Point', coordinates: [6, 6] } },
 ]);
 
+// Single points in scrambled order, so tiling them from a copy in spatial order (tiling/point-order.ts) is seen.
+const SCATTERED = collection(Array.from({ length: 3000 }, (_, i) => {
+  const k = (i * 7919) % 3000;
+  return { type: 'Feature' as const, id: 1000 + k, properties: { n: k, tag: `t${k % 7}` },
+    geometry: { type: 'Point' as const, coordinates: [((k * 37) % 2000) / 100, ((k * 53) % 2000) / 100] } };
+}));
+
 let server: TestServer;
 let dataDir: string;
 
@@ -55,12 +62,14 @@ before(async () => {
       { id: 4, cls: 'vector_layer', parent: 1, display_name: 'Lines', source: 'lines.geojson' },
       { id: 5, cls: 'vector_layer', parent: 1, display_name: 'Points', source: 'points.geojson' },
       { id: 6, cls: 'vector_layer', parent: 1, display_name: 'Labels', source: 'labels.geojson' },
+      { id: 7, cls: 'vector_layer', parent: 1, display_name: 'Scattered', source: 'scattered.geojson' },
     ] },
   });
   writeFileSync(join(dataDir, 'polygons.geojson'), JSON.stringify(POLYGONS));
   writeFileSync(join(dataDir, 'lines.geojson'), JSON.stringify(LINES));
   writeFileSync(join(dataDir, 'points.geojson'), JSON.stringify(POINTS));
   writeFileSync(join(dataDir, 'labels.geojson'), JSON.stringify(LABELS));
+  writeFileSync(join(dataDir, 'scattered.geojson'), JSON.stringify(SCATTERED));
   server = await startServer({ dataDir, env: { MERIDIAN_TILE_CACHE_CONTROL: 'public, max-age=60', MERIDIAN_WORKERS: '2' } });
 });
 after(() => server.stop());
@@ -272,6 +281,36 @@ test('permissions are checked for every resource of a tile', async () => {
   } finally {
     server.services.authorize = authorize;
   }
+});
+
+test('a layer of single points, tiled in spatial order: each point in its tiles with its id, attributes and position; exports keep the source order', async () => {
+  // z4: thousands of points (cut in a worker), z6: a few hundred (on the main thread), z8 with another padding.
+  for (const [z, x, y, padding] of [[4, 8, 7, 0.05], [6, 32, 31, 0.05], [8, 130, 124, 0.2]]) {
+    const { vt } = await tile(`/api/resource/7/${z}/${x}/${y}.mvt${padding === 0.05 ? '' : `?padding=${padding}`}`);
+    const min = -padding * 4096, max = 4096 * (1 + padding);
+    const expected = new Map(SCATTERED.features.map((f) => [f.id, f]).filter(([, f]) => {
+      const [tx, ty] = toTile(...(f.geometry.coordinates as [number, number]), z, x, y);
+      // Points within a unit of the buffer's edge may round either way.
+      return tx > min + 1 && tx < max - 1 && ty > min + 1 && ty < max - 1;
+    }));
+    const got = features(vt!, 'ngw:7');
+    assert.ok(expected.size > 10, `z${z}: points to check`);
+    for (const [id, f] of expected) {
+      const served = got.find((g) => g.id === id);
+      assert.ok(served, `z${z}: point ${id} in its tile`);
+      assert.deepEqual({ ...served.properties }, f.properties, `z${z}: attributes of ${id}`);
+      const [[p]] = served.loadGeometry();
+      const [tx, ty] = toTile(...(f.geometry.coordinates as [number, number]), z, x, y);
+      assert.ok(Math.abs(p.x - tx) <= 1 && Math.abs(p.y - ty) <= 1, `z${z}: ${id} within a tile unit`);
+    }
+    const ids = new Set(SCATTERED.features.map((f) => f.id));
+    for (const g of got) {
+      const [[p]] = g.loadGeometry();
+      assert.ok(ids.has(g.id) && p.x >= min - 1 && p.x <= max + 1 && p.y >= min - 1 && p.y <= max + 1, `z${z}: ${g.id} is a source point in the buffer`);
+    }
+  }
+  const exported = await (await server.get('/api/resource/7/geojson')).json() as FeatureCollection;
+  assert.deepEqual(exported.features.map((f) => f.id), SCATTERED.features.map((f) => f.id), 'export in the source order');
 });
 
 test('when a layer\'s data changes its cached tiles are dropped', async () => {

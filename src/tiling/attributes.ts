@@ -14,7 +14,11 @@ function mvtValue(v: FieldValue, field: FieldDef): MvtValue | null {
   return String(v);
 }
 
-export function buildAttributeTable(fields: FieldDef[], columns: Column[], count: number): AttributeTable {
+/**
+ * The table of `count` rows, row i holding the cells of row `order[i]` of the columns when an order
+ * is given (values are numbered in that order too, so nearby rows use nearby values).
+ */
+export function buildAttributeTable(fields: FieldDef[], columns: Column[], count: number, order?: Uint32Array): AttributeTable {
   const nk = fields.length;
   const rowValues = new Uint32Array(new SharedArrayBuffer(Math.max(1, count * nk) * 4));
   const ids = new Map<string, number>();
@@ -36,7 +40,8 @@ export function buildAttributeTable(fields: FieldDef[], columns: Column[], count
     const column = columns[k], double = fields[k].datatype === 'REAL';
     // A text column's distinct texts are decoded and looked up once each, not once per row.
     const textIds = column.kind === 'text' ? new Uint32Array(column.offsets.length - 1).fill(NO_VALUE) : null;
-    for (let r = 0; r < count; r++) {
+    for (let i = 0; i < count; i++) {
+      const r = order ? order[i] : i;
       let id: number;
       if (column.kind === 'text') {
         const t = column.texts[r];
@@ -46,7 +51,7 @@ export function buildAttributeTable(fields: FieldDef[], columns: Column[], count
         const v = mvtValue(valueAt(column, r), fields[k]);
         id = v === null ? NO_VALUE : idOf(v, double);
       }
-      rowValues[r * nk + k] = id;
+      rowValues[i * nk + k] = id;
     }
   }
   return {

@@ -10,6 +10,7 @@ import { partBlocks, vertexBlocks } from './blocks.js';
 import { markImportance } from './importance.js';
 import type { MvtLayerData } from './layer-data.js';
 import { cutLowZooms, type LowZoomRequest, type LowZoomTiles } from './low-zoom.js';
+import { inSpatialOrder, isOnePointEach, reorderRows } from './point-order.js';
 import { projectCoords } from './project.js';
 
 export interface PrepareRequest {
@@ -27,7 +28,11 @@ export interface PreparedLayer {
   lowZoom: LowZoomTiles;
 }
 
-const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry, fids, fields, columns, lowZoom }) => {
+const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry: source, fids: sourceFids, fields, columns, lowZoom }) => {
+  // A layer of single points is tiled from a copy in spatial order (point-order.ts).
+  const spatial = source.count > 1 && isOnePointEach(source) ? inSpatialOrder(source) : null;
+  const geometry = spatial?.geometry ?? source;
+  const fids = spatial ? reorderRows(sourceFids, spatial.order) : sourceFids;
   const world = new Float64Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length) * 8));
   projectCoords(geometry.coords, world);
   const importance = new Float32Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length / 2) * 4));
@@ -39,7 +44,7 @@ const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry, fids, f
   const data: MvtLayerData = {
     geometry, fids, world, importance,
     blocks: vertexBlocks(world, importance), parts: partBlocks(world, geometry.partVertices),
-    attributes: buildAttributeTable(fields, columns, fids.length),
+    attributes: buildAttributeTable(fields, columns, fids.length, spatial?.order),
   };
   return { data, lowZoom: cutLowZooms(data, lowZoom) };
 };

@@ -11,6 +11,7 @@ import { CommandWriter, GeomType } from './commands.js';
 import { writeFeature, writeLayer } from './encode.js';
 import { BLOCK, BLOCK_BITS } from './blocks.js';
 import { NO_VALUE, type MvtLayerData } from './layer-data.js';
+import { isOnePointEach } from './point-order.js';
 import { searchBoxes, worldX, worldY } from './project.js';
 
 export interface TileParams {
@@ -50,18 +51,12 @@ interface LayerScratch {
 
 const scratchByLayer = new WeakMap<MvtLayerData, LayerScratch>();
 
-function onePointEach({ count, featureParts, partVertices }: MvtLayerData['geometry']): boolean {
-  if (partVertices.length !== count + 1) return false;
-  for (let i = 0; i <= count; i++) if (featureParts[i] !== i || partVertices[i] !== i) return false;
-  return true;
-}
-
 function scratchOf(data: MvtLayerData): LayerScratch {
   let s = scratchByLayer.get(data);
   if (!s) {
     const keys = data.attributes.keys.length, values = data.attributes.valueOffsets.length - 1;
     s = {
-      index: Flatbush.from(data.geometry.index), onePointEach: onePointEach(data.geometry), stamp: 0,
+      index: Flatbush.from(data.geometry.index), onePointEach: isOnePointEach(data.geometry), stamp: 0,
       keyStamp: new Uint32Array(keys), keySlot: new Uint32Array(keys),
       valueStamp: new Uint32Array(values), valueSlot: new Uint32Array(values),
     };
