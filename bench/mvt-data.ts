@@ -70,6 +70,23 @@ export function tileSet(quick: boolean): TileId[] {
   return tiles;
 }
 
+/**
+ * `count` tiles of z6–z14 anywhere, none of them in `set`: what a server has answered before the
+ * measured tiles, so that those are first requests to a running server, not its first requests.
+ */
+export function otherTiles(set: TileId[], count: number, seed = 7): TileId[] {
+  const next = random(seed);
+  const seen = new Set(set.map((t) => `${t.z}/${t.x}/${t.y}`));
+  const tiles: TileId[] = [];
+  while (tiles.length < count) {
+    const z = 6 + Math.floor(next() * 9), n = 2 ** z;
+    const t = { z, x: Math.floor(next() * n), y: Math.floor((0.15 + next() * 0.6) * n) };
+    const key = `${t.z}/${t.x}/${t.y}`;
+    if (!seen.has(key)) { seen.add(key); tiles.push(t); }
+  }
+  return tiles;
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

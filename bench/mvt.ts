@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HttpClient } from './http-client.js';
-import { COUNTRIES, pointsFile, summarize, tileSet, WORK_DIR, type TileId } from './mvt-data.js';
+import { COUNTRIES, otherTiles, pointsFile, summarize, tileSet, WORK_DIR, type TileId } from './mvt-data.js';
 import { POSTGIS_HOWTO, POSTGIS_MIN_ZOOM, runPostgis, STATEMENT_TIMEOUT_MS } from './mvt-postgis.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -152,9 +152,13 @@ async function output(child: ChildProcess): Promise<string> {
 
 /**
  * Runs Meridian on the dataset's file, or (with `pgUrl`) on the table runPostgis loaded, as a
- * postgis_layer: load, prepare, cold and warm passes; then `whileUp` with it still serving.
+ * postgis_layer: load, prepare, the `warmUp` tiles (none: the cold pass is the process's first
+ * requests), cold and warm passes; then `whileUp` with it still serving.
  */
-async function meridian<T>(ds: Dataset, tiles: TileId[], whileUp: (base: string, paths: string[], answers: Answer[]) => Promise<T>, pgUrl?: string) {
+async function meridian<T>(
+  ds: Dataset, tiles: TileId[], whileUp: (base: string, paths: string[], answers: Answer[]) => Promise<T>,
+  { pgUrl, warmUp = [] }: { pgUrl?: string; warmUp?: TileId[] } = {},
+) {
   const dir = join(WORK_DIR, `meridian-${ds.name}${pgUrl ? '-postgis' : ''}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -176,7 +180,9 @@ async function meridian<T>(ds: Dataset, tiles: TileId[], whileUp: (base: string,
     // (a PostGIS layer has none: each tile reads and prepares its own window).
     if (!pgUrl) await request(`${base}/api/resource/1/0/0/0.mvt?padding=0.01`);
     const prepared = performance.now();
-    const paths = tiles.map((t) => `/api/resource/1/${t.z}/${t.x}/${t.y}.mvt`);
+    const pathOf = (t: TileId) => `/api/resource/1/${t.z}/${t.x}/${t.y}.mvt`;
+    await sequential(base, warmUp.map(pathOf));
+    const paths = tiles.map(pathOf);
     const cold = await sequential(base, paths);
     const warm = await sequential(base, paths);
     const bad = cold.answers.filter((a) => a.status !== 200 && a.status !== 204);
@@ -230,12 +236,17 @@ async function naive(ds: Dataset, tilesFile: string) {
   };
 }
 
-/** Naive geojson-vt + vt-pbf behind a bare node:http server: each tile asked once, in order (its cold tiles over HTTP). */
-async function naiveServed(ds: Dataset, tiles: TileId[]): Promise<number[]> {
+/**
+ * Naive geojson-vt + vt-pbf behind a bare node:http server: the `warmUp` tiles, then each tile asked
+ * once, in order (its cold tiles over HTTP).
+ */
+async function naiveServed(ds: Dataset, tiles: TileId[], warmUp: TileId[] = []): Promise<number[]> {
   const child = runChild(['--import', 'tsx', 'bench/mvt-naive.ts', ds.file, '--serve']);
   try {
     const { port } = JSON.parse(await new Promise<string>((ok) => child.stdout!.once('data', (c) => ok(String(c))))) as { port: number };
-    return (await sequential(`http://127.0.0.1:${port}`, tiles.map((t) => `/${t.z}/${t.x}/${t.y}`))).ms;
+    const pathOf = (t: TileId) => `/${t.z}/${t.x}/${t.y}`;
+    await sequential(`http://127.0.0.1:${port}`, warmUp.map(pathOf));
+    return (await sequential(`http://127.0.0.1:${port}`, tiles.map(pathOf))).ms;
   } finally {
     child.kill();
     await new Promise((r) => child.once('exit', r));
@@ -248,6 +259,7 @@ async function main() {
   mkdirSync(WORK_DIR, { recursive: true });
   await warmUpClient();
   const tiles = tileSet(quick);
+  const warmUp = otherTiles(tiles, quick ? 300 : 1000);
   const tilesFile = join(WORK_DIR, 'tiles.json');
   writeFileSync(tilesFile, JSON.stringify(tiles));
   log(`generating ${POINTS} points (seed fixed) if not cached in ${WORK_DIR}`);
@@ -261,48 +273,56 @@ async function main() {
   for (const ds of datasets) {
     log(`${ds.name}: ${(statSync(ds.file).size / 1e6).toFixed(0)} MB, ${tiles.length} tiles over z0–z14`);
     log(`${ds.name}: Meridian, then bare node:http with the same bytes beside it`);
-    const m = await meridian(ds, tiles, (base, paths, answers) => bare(base, paths, answers));
-    const floor = m.alongside;
+    const fresh = await meridian(ds, tiles, (base, paths, answers) => bare(base, paths, answers));
+    const floor = fresh.alongside;
+    log(`${ds.name}: Meridian again, cold tiles after ${warmUp.length} other tiles`);
+    const running = await meridian(ds, tiles, async () => undefined, { warmUp });
     log(`${ds.name}: Meridian's tiling core in one process`);
     const c = await core(ds, tilesFile);
     log(`${ds.name}: naive geojson-vt + vt-pbf`);
     const n = await naive(ds, tilesFile);
-    log(`${ds.name}: naive geojson-vt + vt-pbf behind node:http`);
-    const nServed = summarize(await naiveServed(ds, tiles));
-    const cold = summarize(m.cold), warm = summarize(m.warm), nv = summarize(n.ms);
-    const coldServer = summarize(m.coldServer), http = summarize(floor.ms), inProcess = summarize(c.ms);
-    rows.push([ds.name, 'Meridian cold (HTTP)', `load ${f1(m.loadMs)} + prepare ${f1(m.prepareMs)}`, f1(cold.p50), f1(cold.p95), f1(m.peakRssMB), `${(m.bytes / 1e6).toFixed(2)} MB`]);
-    rows.push([ds.name, 'Meridian cold (server time)', '', f1(coldServer.p50), f1(coldServer.p95), '', '']);
+    log(`${ds.name}: naive geojson-vt + vt-pbf behind node:http, fresh and after the same other tiles`);
+    const nFresh = summarize(await naiveServed(ds, tiles)), nRunning = summarize(await naiveServed(ds, tiles, warmUp));
+    const freshCold = summarize(fresh.cold), freshServer = summarize(fresh.coldServer), warm = summarize(fresh.warm), nv = summarize(n.ms);
+    const cold = summarize(running.cold), coldServer = summarize(running.coldServer), http = summarize(floor.ms), inProcess = summarize(c.ms);
+    rows.push([ds.name, 'Meridian cold, fresh process (HTTP)', `load ${f1(fresh.loadMs)} + prepare ${f1(fresh.prepareMs)}`, f1(freshCold.p50), f1(freshCold.p95), f1(fresh.peakRssMB), `${(fresh.bytes / 1e6).toFixed(2)} MB`]);
+    rows.push([ds.name, 'Meridian cold, fresh (server time)', '', f1(freshServer.p50), f1(freshServer.p95), '', '']);
+    rows.push([ds.name, 'Meridian cold, running (HTTP)', `${warmUp.length} other tiles first`, f1(cold.p50), f1(cold.p95), f1(running.peakRssMB), `${(running.bytes / 1e6).toFixed(2)} MB`]);
+    rows.push([ds.name, 'Meridian cold, running (server time)', '', f1(coldServer.p50), f1(coldServer.p95), '', '']);
     rows.push([ds.name, 'Meridian warm (HTTP)', '', f1(warm.p50), f1(warm.p95), '', '']);
     rows.push([ds.name, 'bare node:http, same bytes', '', f1(http.p50), f1(http.p95), '', '']);
     rows.push([ds.name, 'Meridian core, in process', `load ${f1(c.loadMs)} + prepare ${f1(c.prepareMs)}`, f1(inProcess.p50), f1(inProcess.p95), f1(c.peakRssMB), `${(c.bytes / 1e6).toFixed(2)} MB`]);
     rows.push([ds.name, 'geojson-vt + vt-pbf', `parse ${f1(n.parseMs)} + index ${f1(n.indexMs)}`, f1(nv.p50), f1(nv.p95), f1(n.peakRssMB), `${(n.bytes / 1e6).toFixed(2)} MB`]);
-    rows.push([ds.name, 'geojson-vt + vt-pbf, node:http', '(as above)', f1(nServed.p50), f1(nServed.p95), '', '']);
-    ratios.push(`${ds.name}: naive p50 / Meridian cold p50 = ${f1(nv.p50 / cold.p50)}×, p95 ${f1(nv.p95 / cold.p95)}× (Meridian over HTTP, whose bare floor is p50 ${f1(http.p50)} ms; naive in process)`);
-    ratios.push(`${ds.name}: naive behind node:http p50 / Meridian cold p50 = ${f1(nServed.p50 / cold.p50)}×, p95 ${f1(nServed.p95 / cold.p95)}× (both over HTTP, same client, first request per tile)`);
-    ratios.push(`${ds.name}: naive p50 / Meridian cold server time p50 = ${f1(nv.p50 / coldServer.p50)}×, p95 ${f1(nv.p95 / coldServer.p95)}× (both without the network)`);
-    ratios.push(`${ds.name}: naive p50 / Meridian core in process p50 = ${f1(nv.p50 / inProcess.p50)}×, p95 ${f1(nv.p95 / inProcess.p95)}× (same conditions: one process, one tile after another)`);
+    rows.push([ds.name, 'geojson-vt + vt-pbf, node:http, fresh', '(as above)', f1(nFresh.p50), f1(nFresh.p95), '', '']);
+    rows.push([ds.name, 'geojson-vt + vt-pbf, node:http, running', `${warmUp.length} other tiles first`, f1(nRunning.p50), f1(nRunning.p95), '', '']);
+    const compare = (what: string, a: { p50: number; p95: number }, b: { p50: number; p95: number }, note: string) =>
+      ratios.push(`${ds.name}: ${what} = ${f1(a.p50 / b.p50)}× at p50, ${f1(a.p95 / b.p95)}× at p95 (${note})`);
+    compare('naive in process / Meridian core in process', nv, inProcess, 'like for like: one process, one tile after another');
+    compare('naive in process / Meridian cold server time, running', nv, coldServer, 'both without the network');
+    compare('naive in process / Meridian cold over HTTP, running', nv, cold, `Meridian with one HTTP round trip, whose bare node:http floor is p50 ${f1(http.p50)} ms`);
+    compare('naive behind node:http / Meridian cold over HTTP, both running', nRunning, cold, 'same client, first request per tile');
+    compare('naive behind node:http / Meridian cold over HTTP, both fresh', nFresh, freshCold, 'same client, the processes\' first requests');
     // Per tile with each one's up-front work (index build / preparation) spread over the tile set.
     const amortized = (setup: number, total: number) => (setup + total) / tiles.length;
-    ratios.push(`${ds.name}: per tile incl. setup spread over the set: naive ${f1(amortized(n.indexMs, nv.total))} ms (index), Meridian ${f1(amortized(m.prepareMs, cold.total))} ms (prepare) = ${f1(amortized(n.indexMs, nv.total) / amortized(m.prepareMs, cold.total))}×`);
+    ratios.push(`${ds.name}: per tile incl. setup spread over the set: naive ${f1(amortized(n.indexMs, nv.total))} ms (index), Meridian ${f1(amortized(fresh.prepareMs, freshCold.total))} ms (prepare, fresh) = ${f1(amortized(n.indexMs, nv.total) / amortized(fresh.prepareMs, freshCold.total))}×`);
     if (pgUrl) {
       log(`${ds.name}: PostGIS ST_AsMVT`);
       const subset = tiles.map((t, i) => (t.z >= POSTGIS_MIN_ZOOM ? i : -1)).filter((i) => i >= 0);
       const p = await runPostgis(pgUrl, ds.file, ds.table, ds.features, ds.attributes, subset.map((i) => tiles[i]));
       const pick = (ms: number[]) => summarize(subset.map((i) => ms[i]));
       const pv = summarize(p.ms), pgFloor = summarize(p.floorMs), nSub = pick(n.ms);
-      const mSub = pick(m.cold), mServerSub = pick(m.coldServer), cSub = pick(c.ms), httpSub = pick(floor.ms);
+      const mSub = pick(running.cold), mServerSub = pick(running.coldServer), cSub = pick(c.ms), httpSub = pick(floor.ms);
       // The like-for-like comparison on the PostGIS subset: each contender's own time, then with its wire.
       const z = `z${POSTGIS_MIN_ZOOM}+`;
       rows.push([ds.name, `PostGIS ST_AsMVT (${z})`, p.loadMs ? `ogr2ogr ${f1(p.loadMs)}` : '(table cached)', f1(pv.p50), f1(pv.p95),
         p.backendPeakRssMB === null ? '–' : `${f1(p.backendPeakRssMB)} (backend)`, `${(p.bytes / 1e6).toFixed(2)} MB`]);
       rows.push([ds.name, `PostgreSQL round trip (${z})`, '(SELECT $1 per tile)', f1(pgFloor.p50), f1(pgFloor.p95), '', '']);
       rows.push([ds.name, `Meridian core, in process (${z})`, '', f1(cSub.p50), f1(cSub.p95), '', '']);
-      rows.push([ds.name, `Meridian cold, server time (${z})`, '', f1(mServerSub.p50), f1(mServerSub.p95), '', '']);
-      rows.push([ds.name, `Meridian cold (HTTP) (${z})`, '', f1(mSub.p50), f1(mSub.p95), '', '']);
+      rows.push([ds.name, `Meridian cold, running, server time (${z})`, '', f1(mServerSub.p50), f1(mServerSub.p95), '', '']);
+      rows.push([ds.name, `Meridian cold, running (HTTP) (${z})`, '', f1(mSub.p50), f1(mSub.p95), '', '']);
       rows.push([ds.name, `bare node:http (${z})`, '', f1(httpSub.p50), f1(httpSub.p95), '', '']);
       log(`${ds.name}: Meridian over the same table (postgis_layer)`);
-      const mp = await meridian(ds, subset.map((i) => tiles[i]), async () => undefined, pgUrl);
+      const mp = await meridian(ds, subset.map((i) => tiles[i]), async () => undefined, { pgUrl });
       const mpv = summarize(mp.cold);
       rows.push([ds.name, `Meridian postgis_layer (z${POSTGIS_MIN_ZOOM}+)`, '', f1(mpv.p50), f1(mpv.p95), f1(mp.peakRssMB), `${(mp.bytes / 1e6).toFixed(2)} MB`]);
       ratios.push(`${ds.name}: on the same tiles: Meridian postgis_layer p50 ${f1(mpv.p50)} / PostGIS ST_AsMVT p50 ${f1(pv.p50)} = ${f1(mpv.p50 / pv.p50)}×, p95 ${f1(mpv.p95 / pv.p95)}×; / Meridian file p50 ${f1(mpv.p50 / mSub.p50)}×`);
@@ -311,8 +331,8 @@ async function main() {
         ratios.push(`${ds.name}: ${z} (${subset.length} tiles): PostGIS ST_AsMVT p50 ${f1(pv.p50)} / ${label} p50 ${f1(s.p50)} = ${f1(pv.p50 / s.p50)}×, p95 ${f1(pv.p95 / s.p95)}× (${note})`);
       const wire = `ST_AsMVT's time includes one local round trip to PostgreSQL, p50 ${f1(pgFloor.p50)} ms`;
       vs('Meridian core in process', cSub, `like for like on the engine: ${wire}, the core has none`);
-      vs('Meridian cold server time', mServerSub, `${wire}; Meridian's includes Koa and the worker pool, not the network`);
-      vs('Meridian cold over HTTP', mSub, `${wire}; Meridian's one HTTP round trip, whose bare node:http floor is p50 ${f1(httpSub.p50)} ms`);
+      vs('Meridian cold server time (running)', mServerSub, `${wire}; Meridian's includes its request handling and the worker pool, not the network`);
+      vs('Meridian cold over HTTP (running)', mSub, `${wire}; Meridian's one HTTP round trip, whose bare node:http floor is p50 ${f1(httpSub.p50)} ms`);
       ratios.push(`${ds.name}: ${z}: naive geojson-vt + vt-pbf p50 there ${f1(nSub.p50)} ms`);
     }
     ratios.push(`${ds.name}: warm throughput ${f1(floor.rps)} req/s vs bare node:http ${f1(floor.bareRps)} req/s: ${f1(floor.ratio)} of bare (median of ${ROUNDS} alternating rounds: ${floor.rounds.map(f1).join(', ')}; ${warmClient})`);

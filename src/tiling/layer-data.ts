@@ -15,8 +15,11 @@ export interface AttributeTable {
 
 export const NO_VALUE = 0xffffffff;
 
+/** A layer's geometry as tiles read it: all but the lon/lat coordinates (tiles read `world`). */
+export type TileGeometry = Omit<PackedTransfer, 'coords'>;
+
 export interface MvtLayerData {
-  geometry: PackedTransfer;
+  geometry: TileGeometry;
   fids: Float64Array;
   /** World x, y per vertex (see project.ts). */
   world: Float64Array;

@@ -5,9 +5,10 @@
 // Only the tiling copy is reordered: the layer itself, its exports and identify keep their order.
 import Flatbush from 'flatbush';
 import { sharedArray, type PackedTransfer } from '../store/packed.js';
+import type { TileGeometry } from './layer-data.js';
 
 /** Whether every feature is one part of one vertex (a layer of single points): feature i is vertex i. */
-export function isOnePointEach({ count, featureParts, partVertices }: PackedTransfer): boolean {
+export function isOnePointEach({ count, featureParts, partVertices }: Pick<PackedTransfer, 'count' | 'featureParts' | 'partVertices'>): boolean {
   if (partVertices.length !== count + 1) return false;
   for (let i = 0; i <= count; i++) if (featureParts[i] !== i || partVertices[i] !== i) return false;
   return true;
@@ -37,12 +38,13 @@ function zOrder(coords: Float64Array, count: number): Uint32Array {
 }
 
 /**
- * The geometry of a layer of single points reordered along the curve, with its own index, and
- * `order` (row of the layer at each new position), to carry ids and attributes along.
+ * The geometry of a layer of single points reordered along the curve, with its own index; its
+ * coordinates in that order (to project, then drop); and `order` (row of the layer at each new
+ * position), to carry ids and attributes along.
  */
-export function inSpatialOrder(g: PackedTransfer): { geometry: PackedTransfer; order: Uint32Array } {
+export function inSpatialOrder(g: PackedTransfer): { geometry: TileGeometry; coords: Float64Array; order: Uint32Array } {
   const order = zOrder(g.coords, g.count);
-  const kinds = sharedArray(Uint8Array, g.count), coords = sharedArray(Float64Array, 2 * g.count);
+  const kinds = sharedArray(Uint8Array, g.count), coords = new Float64Array(2 * g.count);
   const bboxes = sharedArray(Float64Array, 4 * g.count);
   const index = new Flatbush(Math.max(1, g.count), 16, Float64Array, SharedArrayBuffer);
   for (let i = 0; i < g.count; i++) {
@@ -56,7 +58,8 @@ export function inSpatialOrder(g: PackedTransfer): { geometry: PackedTransfer; o
   if (g.count === 0) index.add(Infinity, Infinity, Infinity, Infinity);
   index.finish();
   // One part of one vertex per feature, in any order: the part arrays stay as they are.
-  return { geometry: { ...g, kinds, coords, bboxes, index: index.data }, order };
+  const { coords: _, ...parts } = g;
+  return { geometry: { ...parts, kinds, bboxes, index: index.data }, coords, order };
 }
 
 /** `values` (one per row) at the rows of `order`, on a SharedArrayBuffer. */

@@ -33,9 +33,10 @@ const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry: source,
   const spatial = source.count > 1 && isOnePointEach(source) ? inSpatialOrder(source) : null;
   const geometry = spatial?.geometry ?? source;
   const fids = spatial ? reorderRows(sourceFids, spatial.order) : sourceFids;
-  const world = new Float64Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length) * 8));
-  projectCoords(geometry.coords, world);
-  const importance = new Float32Array(new SharedArrayBuffer(Math.max(1, geometry.coords.length / 2) * 4));
+  const coords = spatial?.coords ?? source.coords;
+  const world = new Float64Array(new SharedArrayBuffer(Math.max(1, coords.length) * 8));
+  projectCoords(coords, world);
+  const importance = new Float32Array(new SharedArrayBuffer(Math.max(1, coords.length / 2) * 4));
   const parts = geometry.partVertices.length - 1;
   for (let p = 0; p < parts; p++) {
     const first = geometry.partVertices[p], end = geometry.partVertices[p + 1];
