@@ -4,8 +4,9 @@
 // the default parameters, no credentials, no cache bypass, every resource a catalog feature layer
 // that is ready and that the guest may read, no plugin filter asking to see such requests and no
 // client address denied; and the tile cached, or its layers held in memory (a database layer's
-// miss, with its outages to report, is Koa's). Anything else goes on to Koa, which answers the same
-// tile with the same headers: both find it with tiles/respond.ts `tileFor` and answer `tileReply`.
+// miss, with its outages to report, is Koa's). A cached tile or one made at once is answered in the
+// same turn. Anything else goes on to Koa, which answers the same tile with the same headers: both
+// find it as tiles/respond.ts `tileFor` does and answer `tileReply`.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -58,12 +59,13 @@ export function anonymousTilesFirst(services: Services, koa: RequestListener, co
       // Should gzip fail, Koa answers (and logs) the error.
       completeReply(reply, services, key, found).then((r) => send(req, res, r, found.outcome, asked.path, started), () => koa(req, res)).catch(failed);
     };
-    const cached = tileCache.hit(key);
-    if (cached) return answer({ tile: cached, outcome: 'hit' });
+    // Cached, or made at once (a main-thread cut): answered in this turn, no promise on the way.
+    const now = tileCache.now(key, ids, () => mvtTiles.atOnce(layers, asked.at));
+    if (now) return answer(now);
     if (!layers.every((l) => l.layer instanceof MemoryLayer)) return koa(req, res);
     const stored = { format: 'mvt' as const, resources: ids, ...asked.at };
     // A tile that could not be made (a worker lost): Koa tries again and answers the error.
-    tileFor(services, key, ids, () => mvtTiles.make(layers, asked.at), stored).then(answer, () => koa(req, res)).catch(failed);
+    tileFor(services, key, ids, () => mvtTiles.make(layers, asked.at, DEFAULT_MVT_OPTIONS, true), { stored }).then(answer, () => koa(req, res)).catch(failed);
   };
 
   /** Writes the reply in one go (the header block as one array: nothing is read back), logs and counts it when over. */

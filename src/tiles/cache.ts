@@ -100,6 +100,21 @@ export class TileCache {
     return { tile, outcome: hit ? 'shared' : 'miss' };
   }
 
+  /**
+   * The cached tile for `key`, else the one `make` gives at once (counted as a miss and kept), else
+   * undefined; no promise on the way. `make` runs synchronously, so no invalidation comes between.
+   * Such tiles skip the shared tier: making one again costs less than asking for it.
+   */
+  now(key: string, layers: readonly number[], make: () => CachedTile | undefined): { tile: CachedTile; outcome: CacheOutcome } | undefined {
+    const cached = this.hit(key);
+    if (cached) return { tile: cached, outcome: 'hit' };
+    const tile = make();
+    if (!tile) return undefined;
+    this.counts.misses++;
+    this.store(key, layers, tile);
+    return { tile, outcome: 'miss' };
+  }
+
   /** The cached tile for `key` (counted as a hit and made the most recent), or undefined (not counted). */
   hit(key: string): CachedTile | undefined {
     const entry = this.entries.get(key);

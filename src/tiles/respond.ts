@@ -91,16 +91,31 @@ export interface FoundTile {
   storeHit?: boolean;
 }
 
+/** How `tileFor` may find or make a tile besides `produce`. */
+export interface TileSources {
+  /** Where the tile lives in the disk store, behind the memory cache. */
+  stored?: StoredTileAddress;
+  /** Skip both caches: a fresh tile (the store is not rewritten either). */
+  bypass?: boolean;
+  /** The tile when it can be made at once on the main thread (see TileCache.now); tried first. */
+  atOnce?: () => CachedTile | undefined;
+}
+
 /**
- * The tile cached under `key` (made from `layers`), else the one `produce` makes. Tiles with a
- * `stored` address go through the disk store behind the memory cache; a `bypass` skips both.
+ * The tile cached under `key` (made from `layers`), else the one `atOnce` makes, else the one
+ * `produce` makes (told whether `atOnce` was tried), through the disk store when it is `stored`.
  */
 export async function tileFor(
-  services: Services, key: string, layers: readonly number[], produce: () => Promise<CachedTile>, stored?: StoredTileAddress, bypass = false,
+  services: Services, key: string, layers: readonly number[], produce: (atOnceTried: boolean) => Promise<CachedTile>,
+  { stored, bypass = false, atOnce }: TileSources = {},
 ): Promise<FoundTile> {
+  const tried = !!atOnce && !bypass;
+  if (tried) {
+    const now = services.tileCache.now(key, layers, atOnce);
+    if (now) return now;
+  }
   let storeHit: boolean | undefined;
-  // A bypass asks for a fresh tile, so the store is skipped too (and not rewritten).
-  const make = stored && !bypass ? () => throughStore(services, stored, produce, (hit) => { storeHit = hit; }) : produce;
+  const make = stored && !bypass ? () => throughStore(services, stored, () => produce(tried), (hit) => { storeHit = hit; }) : () => produce(tried);
   const { tile, outcome } = await services.tileCache.get(key, layers, make, bypass);
   return { tile, outcome, storeHit };
 }
@@ -112,14 +127,14 @@ export async function completeReply(reply: TileReply, services: Services, key: s
 }
 
 /**
- * Serves the tile cached under `key` (made from `layers`), producing it with `produce` on a miss.
+ * Serves the tile found by `tileFor` (a request with Cache-Control: no-cache bypasses the caches).
  * Sets X-Tile-Cache to hit, miss or bypass, and X-Tile-Store to hit or miss when the store was asked.
  */
 export async function sendTile(
-  ctx: Context, services: Services, key: string, layers: readonly number[], produce: () => Promise<CachedTile>,
-  stored?: StoredTileAddress,
+  ctx: Context, services: Services, key: string, layers: readonly number[], produce: (atOnceTried: boolean) => Promise<CachedTile>,
+  sources: Omit<TileSources, 'bypass'> = {},
 ): Promise<void> {
-  const found = await tileFor(services, key, layers, produce, stored, wantsBypass(ctx.req));
+  const found = await tileFor(services, key, layers, produce, { ...sources, bypass: wantsBypass(ctx.req) });
   const reply = await completeReply(tileReply(ctx.req, found.tile, found.outcome, services.config.tileCacheControl), services, key, found);
   ctx.set(reply.headers);
   ctx.status = reply.status;

@@ -20,7 +20,7 @@ export type LayerRef = number | string;
 
 export const layerKey = (ref: LayerRef) => `mvt:${ref}`;
 
-interface Prepared {
+export interface Prepared {
   data: MvtLayerData;
   lowZoom: LowZoomIndex;
 }
@@ -29,7 +29,9 @@ interface Prepared {
 export type LowZoomPlan = (ref: LayerRef, layer: MemoryLayer) => LowZoomRequest;
 
 export class MvtLayers {
-  private readonly prepared = new WeakMap<MemoryLayer, Promise<Prepared>>();
+  private readonly preparing = new WeakMap<MemoryLayer, Promise<Prepared>>();
+  /** The same, once ready, for the main thread to read without a promise. */
+  private readonly ready = new WeakMap<MemoryLayer, Prepared>();
   private readonly versions = new WeakMap<MemoryLayer, number>();
   private nextVersion = 1;
 
@@ -57,6 +59,16 @@ export class MvtLayers {
     return (await this.prepare(ref, layer)).data;
   }
 
+  /** The layer's data and pre-cut tiles, once it is prepared. */
+  prepared(ref: LayerRef, layer: MemoryLayer): Promise<Prepared> {
+    return this.prepare(ref, layer);
+  }
+
+  /** The same if the layer is prepared already, else undefined. */
+  preparedNow(layer: MemoryLayer): Prepared | undefined {
+    return this.ready.get(layer);
+  }
+
   /**
    * How many features come near tile z/x/y (by their bboxes), counted until they pass `limit`: 0
    * for an empty tile, answered without any cutting. A probe of each layer's index, stopping early.
@@ -69,14 +81,6 @@ export class MvtLayers {
       }
     }
     return count;
-  }
-
-  /**
-   * The layer's tile z/x/y cut at preparation under the MVT layer name `name` (null: known empty;
-   * undefined: not cut then), once the layer is prepared.
-   */
-  async lowZoomTile(ref: LayerRef, layer: MemoryLayer, name: string, z: number, x: number, y: number) {
-    return (await this.prepare(ref, layer)).lowZoom.tile(name, z, x, y);
   }
 
   /** A layer's data changed: workers drop the old data, and the new is prepared ahead of the first tile. */
@@ -93,7 +97,7 @@ export class MvtLayers {
   }
 
   private prepare(id: LayerRef, layer: MemoryLayer): Promise<Prepared> {
-    let ready = this.prepared.get(layer);
+    let ready = this.preparing.get(layer);
     if (!ready) {
       const started = Date.now();
       const request: PrepareRequest = {
@@ -103,6 +107,7 @@ export class MvtLayers {
       ready = this.pool.run<PreparedLayer>(PREPARE_TASK, request, { timeoutMs: PREPARE_TIMEOUT_MS })
         .then(({ data, lowZoom }) => {
           const prepared = { data, lowZoom: new LowZoomIndex(lowZoom) };
+          this.ready.set(layer, prepared);
           this.onPrepared(data, prepared.lowZoom, request.lowZoom.params);
           return prepared;
         });
@@ -110,9 +115,9 @@ export class MvtLayers {
         ({ lowZoom }) => this.log.info({
           resource: id, features: layer.fids.length, ms: Date.now() - started, lowZoomTiles: lowZoom.count, lowZoomBytes: lowZoom.bytes,
         }, 'layer prepared for tiles'),
-        () => this.prepared.delete(layer), // let the next request try again
+        () => this.preparing.delete(layer), // let the next request try again
       );
-      this.prepared.set(layer, ready);
+      this.preparing.set(layer, ready);
     }
     return ready;
   }

@@ -14,7 +14,7 @@ import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
 import { MemoryLayer } from '../store/memory-layer.js';
 import { tileEtag } from '../tiles/store.js';
-import { MvtLayers, TILE_TASK, layerKey, type LayerRef, type LowZoomPlan } from './layers.js';
+import { MvtLayers, TILE_TASK, layerKey, type LayerRef, type LowZoomPlan, type Prepared } from './layers.js';
 import { searchBoxes } from './project.js';
 import { cutTile, type TileAnswer, type TileRequest } from './tile-task.js';
 import { warmUpMainThread } from './warm-up.js';
@@ -92,20 +92,42 @@ export class MvtTiles {
     catalog.onLayerChange((id) => this.layers.changed(id, catalog.layerState(id)));
   }
 
-  /** The tile holding one MVT layer per entry of `layers`, in order; an empty body when no feature is in it. */
-  async make(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS): Promise<CachedTile> {
+  /**
+   * The tile holding one MVT layer per entry of `layers`, in order; an empty body when no feature is
+   * in it. With `atOnceTried` (the caller asked `atOnce` first) the main thread does not try again.
+   */
+  async make(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS, atOnceTried = false): Promise<CachedTile> {
     const bySql = (layer: FeatureLayer): layer is PostgisLayer => layer instanceof PostgisLayer && at.z >= SQL_MVT_MIN_ZOOM;
-    if (!layers.some(({ layer }) => bySql(layer))) return mvtTile(await this.cut(layers, at, options));
+    if (!layers.some(({ layer }) => bySql(layer))) return mvtTile(await this.cut(layers, at, options, atOnceTried));
     // Layer by layer, in order: a tile's bytes are its layers' messages back to back.
     const parts = await Promise.all(layers.map(async (l) => (bySql(l.layer)
       ? l.layer.mvtLayer(nameOf(l), at.z, at.x, at.y, options.extent, options.padding)
-      : mvtTile(await this.cut([l], at, options)).body)));
+      : mvtTile(await this.cut([l], at, options, atOnceTried)).body)));
     const body = Buffer.concat(parts);
     return { body, etag: tileEtag(body), contentType: MVT_CONTENT_TYPE };
   }
 
+  /**
+   * The tile, when the main thread makes it at once with no promise on the way: layers held in
+   * memory and prepared, and the tile empty, pre-cut or a small cut (see the head of this file).
+   * Otherwise undefined (then `make`).
+   */
+  atOnce(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS): CachedTile | undefined {
+    if (!layers.every(({ layer }) => layer instanceof MemoryLayer)) return undefined;
+    const held = layers.map(({ layer }) => layer as MemoryLayer);
+    const prepared: Prepared[] = [];
+    for (let i = 0; i < held.length; i++) {
+      const p = this.layers.preparedNow(held[i]);
+      if (!p) return undefined;
+      prepared.push(p);
+    }
+    const near = this.layers.featuresNear(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_WORK);
+    const made = near === 0 ? { body: null, etag: null } : this.onMainThread(layers, prepared, at, options, near);
+    return made && mvtTile({ ...made, cheap: true });
+  }
+
   /** Cuts and encodes the layers (a database layer's window around the tile read first). */
-  private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions): Promise<CutAnswer> {
+  private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions, atOnceTried: boolean): Promise<CutAnswer> {
     // A window costs a database query: a tile made from one is never cheap.
     const inMemory = layers.every(({ layer }) => layer instanceof MemoryLayer);
     let held: MemoryLayer[];
@@ -114,26 +136,30 @@ export class MvtTiles {
       const boxes = tileBoxes(at, options.padding);
       held = await Promise.all(layers.map((l) => windowOf(l.layer, boxes)));
     }
-    const only = layers[0];
-    // Low-zoom tiles are cut ahead from a whole layer held in memory, never from a window.
-    const preCut = layers.length === 1 && at.z <= LOW_ZOOM_MAX && isDefaultMvt(options) && only.layer instanceof MemoryLayer;
     const near = this.layers.featuresNear(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_WORK);
     if (near === 0) return { body: null, etag: null, cheap: inMemory };
-    if (preCut) {
-      const low = await this.layers.lowZoomTile(refOf(only), held[0], nameOf(only), at.z, at.x, at.y);
-      if (low !== undefined) return { ...(low ?? { body: null, etag: null }), cheap: true };
-    }
-    const request: TileRequest = {
-      ...at, ...options,
-      layers: layers.map((l) => ({ key: layerKey(refOf(l)), name: nameOf(l) })),
-    };
-    if (near <= MAIN_THREAD_WORK) {
-      const data = await Promise.all(layers.map((l, i) => this.layers.data(refOf(l), held[i])));
-      const answer = cutTile(request, (key) => data[request.layers.findIndex((l) => l.key === key)], MAIN_THREAD_WORK);
-      if (answer) return { ...answer, cheap: inMemory };
+    if (!(inMemory && atOnceTried)) {
+      const prepared = await Promise.all(layers.map((l, i) => this.layers.prepared(refOf(l), held[i])));
+      const made = this.onMainThread(layers, prepared, at, options, near);
+      if (made) return { ...made, cheap: inMemory };
     }
     const sources = held.map((layer, i) => this.layers.source(refOf(layers[i]), layer));
-    return { ...(await this.pool.run<TileAnswer>(TILE_TASK, request, { layers: sources })), cheap: false };
+    return { ...(await this.pool.run<TileAnswer>(TILE_TASK, tileRequest(layers, at, options), { layers: sources })), cheap: false };
+  }
+
+  /**
+   * The tile as the main thread makes it from the layers' preparation, `near` features near it:
+   * pre-cut (a single layer's z0–z5 with the default parameters), or cut within the work budget;
+   * undefined when it is a worker's.
+   */
+  private onMainThread(layers: readonly MvtTileLayer[], prepared: Prepared[], at: TileAddress, options: MvtOptions, near: number): TileAnswer | undefined {
+    if (layers.length === 1 && at.z <= LOW_ZOOM_MAX && isDefaultMvt(options)) {
+      const low = prepared[0].lowZoom.tile(nameOf(layers[0]), at.z, at.x, at.y);
+      if (low !== undefined) return low ?? { body: null, etag: null };
+    }
+    if (near > MAIN_THREAD_WORK) return undefined;
+    const request = tileRequest(layers, at, options);
+    return cutTile(request, (key) => prepared[request.layers.findIndex((l) => l.key === key)].data, MAIN_THREAD_WORK);
   }
 
   /** Workers drop what they hold for a layer that is gone (an evicted or replaced project's). */
@@ -146,6 +172,10 @@ export class MvtTiles {
 function tileBoxes(at: TileAddress, padding: number): BBox[] {
   const lon = (v: number) => Math.max(-180, Math.min(180, v));
   return searchBoxes(at.z, at.x, at.y, padding, -180, 180).map((b) => [lon(b.minLon), b.minLat, lon(b.maxLon), b.maxLat]);
+}
+
+function tileRequest(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions): TileRequest {
+  return { ...at, ...options, layers: layers.map((l) => ({ key: layerKey(refOf(l)), name: nameOf(l) })) };
 }
 
 /** A cut tile, and whether it was made on the main thread in microseconds (see CachedTile.cheap). */
