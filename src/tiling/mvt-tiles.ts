@@ -94,7 +94,8 @@ export class MvtTiles {
 
   /**
    * The tile holding one MVT layer per entry of `layers`, in order; an empty body when no feature is
-   * in it. With `atOnceTried` (the caller asked `atOnce` first) the main thread does not try again.
+   * in it. With `atOnceTried` (the caller asked `atOnce` first) the main thread does not try again:
+   * the tile goes to a worker (so does a tile asked before its layers' preparation ended).
    */
   async make(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS, atOnceTried = false): Promise<CachedTile> {
     const bySql = (layer: FeatureLayer): layer is PostgisLayer => layer instanceof PostgisLayer && at.z >= SQL_MVT_MIN_ZOOM;
