@@ -6,7 +6,7 @@
 // client address denied; and the tile cached, or its layers held in memory (a database layer's
 // miss, with its outages to report, is Koa's). A cached tile or one made at once is answered in the
 // same turn. Anything else goes on to Koa, which answers the same tile with the same headers: both
-// find it as tiles/respond.ts `tileFor` does and answer `tileReply`.
+// find it with tiles/respond.ts `tileFor` and answer `tileReply`.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -59,13 +59,17 @@ export function anonymousTilesFirst(services: Services, koa: RequestListener, co
       // Should gzip fail, Koa answers (and logs) the error.
       completeReply(reply, services, key, found).then((r) => send(req, res, r, found.outcome, asked.path, started), () => koa(req, res)).catch(failed);
     };
+    if (!layers.every((l) => l.layer instanceof MemoryLayer)) {
+      const cached = tileCache.hit(key);
+      return cached ? answer({ tile: cached, outcome: 'hit' }) : koa(req, res);
+    }
+    const found = tileFor(services, key, ids, (tried) => mvtTiles.make(layers, asked.at, DEFAULT_MVT_OPTIONS, tried), {
+      stored: { format: 'mvt', resources: ids, ...asked.at }, atOnce: () => mvtTiles.atOnce(layers, asked.at),
+    });
     // Cached, or made at once (a main-thread cut): answered in this turn, no promise on the way.
-    const now = tileCache.now(key, ids, () => mvtTiles.atOnce(layers, asked.at));
-    if (now) return answer(now);
-    if (!layers.every((l) => l.layer instanceof MemoryLayer)) return koa(req, res);
-    const stored = { format: 'mvt' as const, resources: ids, ...asked.at };
+    if (!(found instanceof Promise)) return answer(found);
     // A tile that could not be made (a worker lost): Koa tries again and answers the error.
-    tileFor(services, key, ids, () => mvtTiles.make(layers, asked.at, DEFAULT_MVT_OPTIONS, true), { stored }).then(answer, () => koa(req, res)).catch(failed);
+    found.then(answer, () => koa(req, res)).catch(failed);
   };
 
   /** Writes the reply in one go (the header block as one array: nothing is read back), logs and counts it when over. */
@@ -99,12 +103,13 @@ function mayRead(services: Services, caller: Caller, entry: ResourceEntry): bool
 function parse(url: string): CachedTileRequest | undefined {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-  for (const name of query.keys()) if (TILE_OPTIONS.has(name)) return undefined;
+  // Most tile URLs carry no query: nothing to parse then.
+  const query = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1));
+  if (query) for (const name of query.keys()) if (TILE_OPTIONS.has(name)) return undefined;
   try {
     const single = SINGLE_LAYER.exec(path);
     if (single) return { path, ids: [single[1]], at: tileAddress(single[2], single[3], single[4]) };
-    if (path !== MULTI_LAYER) return undefined;
+    if (path !== MULTI_LAYER || !query) return undefined;
     // A parameter given twice is Koa's to read (it takes the last).
     const once = (name: string) => { const all = query.getAll(name); return all.length === 1 ? all[0] : undefined; };
     const resource = once('resource');
@@ -116,7 +121,7 @@ function parse(url: string): CachedTileRequest | undefined {
 
 /** The catalog layers of the ids, if each is a ready feature layer the caller may read (and none is named twice). */
 function readableLayers(catalog: Catalog, ids: string[], mayRead: (entry: ResourceEntry) => boolean): { id: number; layer: FeatureLayer }[] | undefined {
-  if (ids.length > MAX_RESOURCES || new Set(ids).size !== ids.length) return undefined;
+  if (ids.length > MAX_RESOURCES || (ids.length > 1 && new Set(ids).size !== ids.length)) return undefined;
   const layers: { id: number; layer: FeatureLayer }[] = [];
   for (const text of ids) {
     const entry = RESOURCE_ID.test(text) ? catalog.get(Number(text)) : undefined;

@@ -104,18 +104,24 @@ export interface TileSources {
 /**
  * The tile cached under `key` (made from `layers`), else the one `atOnce` makes, else the one
  * `produce` makes (told whether `atOnce` was tried), through the disk store when it is `stored`.
+ * A tile cached or made at once comes back as is, not in a promise: a caller may answer it in the
+ * same turn of the event loop (routes/mvt-anonymous.ts does).
  */
-export async function tileFor(
+export function tileFor(
   services: Services, key: string, layers: readonly number[], produce: (atOnceTried: boolean) => Promise<CachedTile>,
   { stored, bypass = false, atOnce }: TileSources = {},
-): Promise<FoundTile> {
+): FoundTile | Promise<FoundTile> {
   const tried = !!atOnce && !bypass;
-  if (tried) {
-    const now = services.tileCache.now(key, layers, atOnce);
-    if (now) return now;
-  }
+  const now = tried ? services.tileCache.now(key, layers, atOnce) : undefined;
+  return now ?? madeFor(services, key, layers, () => produce(tried), stored, bypass);
+}
+
+/** The tile from the memory cache, else the disk store when it is `stored`, else the one `produce` makes. */
+async function madeFor(
+  services: Services, key: string, layers: readonly number[], produce: () => Promise<CachedTile>, stored: StoredTileAddress | undefined, bypass: boolean,
+): Promise<FoundTile> {
   let storeHit: boolean | undefined;
-  const make = stored && !bypass ? () => throughStore(services, stored, () => produce(tried), (hit) => { storeHit = hit; }) : () => produce(tried);
+  const make = stored && !bypass ? () => throughStore(services, stored, produce, (hit) => { storeHit = hit; }) : produce;
   const { tile, outcome } = await services.tileCache.get(key, layers, make, bypass);
   return { tile, outcome, storeHit };
 }
