@@ -2,17 +2,20 @@
 // as the server does it (preparation reported apart, like geojson-vt's index), then each tile taken
 // from the low-zoom tiles or cut, one after the other, with no HTTP and no worker pool. It is the
 // like-for-like figure to the naive row; the served path adds the HTTP, Koa and pool costs.
-// Usage: node --import tsx bench/mvt-core.ts <geojson> <tiles.json>; prints one JSON line.
+// Usage (after npm run build): node --import tsx bench/mvt-core.ts <geojson> <tiles.json>; prints one JSON line.
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { TaskContext } from '../src/pool/pool.js';
-import { loadLayer } from '../src/store/open.js';
-import { toTransfer } from '../src/store/packed.js';
-import { sharedCopy } from '../src/tiling/layer-data.js';
-import { LowZoomIndex } from '../src/tiling/low-zoom.js';
-import { DEFAULT_MVT_OPTIONS, lowZoomPlan, mvtLayerName } from '../src/tiling/mvt-tiles.js';
-import prepare from '../src/tiling/prepare-task.js';
-import { cutTile } from '../src/tiling/tile-task.js';
+
+// The build's modules (bench/mvt.ts runs npm run build first), as the server runs them.
+const built = <M>(module: string): Promise<M> => import(new URL(`../dist/src/${module}`, import.meta.url).href);
+const { loadLayer } = await built<typeof import('../src/store/open.js')>('store/open.js');
+const { toTransfer } = await built<typeof import('../src/store/packed.js')>('store/packed.js');
+const { sharedCopy } = await built<typeof import('../src/tiling/layer-data.js')>('tiling/layer-data.js');
+const { LowZoomIndex } = await built<typeof import('../src/tiling/low-zoom.js')>('tiling/low-zoom.js');
+const { DEFAULT_MVT_OPTIONS, lowZoomPlan, mvtLayerName } = await built<typeof import('../src/tiling/mvt-tiles.js')>('tiling/mvt-tiles.js');
+const { default: prepare } = await built<typeof import('../src/tiling/prepare-task.js')>('tiling/prepare-task.js');
+const { cutTile } = await built<typeof import('../src/tiling/tile-task.js')>('tiling/tile-task.js');
 
 const [file, tilesFile] = process.argv.slice(2);
 const tiles = JSON.parse(readFileSync(tilesFile, 'utf8')) as { z: number; x: number; y: number }[];
