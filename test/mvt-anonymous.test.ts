@@ -137,7 +137,8 @@ describe('anonymous tiles before Koa', () => {
     const [z0, h0, n0] = [await zone(), await hits(), await histogram()];
     const answers = await Promise.all(Array.from({ length: 5 }, () => raw(s, path)));
     assert.ok(answers.every((a) => a.status === 200 && !throughKoa(a)), 'all five answered before Koa');
-    // The counters move when each response closes, just after the client has its bytes.
+    assert.equal(new Set(answers.map((a) => a.headers['x-request-id'])).size, 5, 'each answer has its own request id');
+    // The counters move as each response is written, when the client may just be reading it.
     await new Promise((r) => setTimeout(r, 50));
     const [z1, h1, n1] = [await zone(), await hits(), await histogram()];
     assert.equal(z1.requests - z0.requests, 5);

@@ -16,9 +16,18 @@ declare module 'koa' {
 
 const SAFE_ID = /^[\w.-]{1,64}$/;
 
+/**
+ * New request ids: one random UUID per process whose last 12 hex digits count its requests. As
+ * unique as a random UUID each, at a fraction of the cost (a cached tile's whole answer is a few µs).
+ */
+const ID_PREFIX = randomUUID().slice(0, 24);
+let issued = 0;
+
 /** The client's X-Request-Id when it is safe to log and echo, else a new one. */
 export function requestIdOf(given: string | undefined): string {
-  return given && SAFE_ID.test(given) ? given : randomUUID();
+  if (given && SAFE_ID.test(given)) return given;
+  issued = (issued + 1) % 2 ** 48;
+  return ID_PREFIX + issued.toString(16).padStart(12, '0');
 }
 
 export function requestId() {
@@ -50,20 +59,20 @@ export function countSentBytes(res: ServerResponse & { [SENT]?: () => number }):
   return (res[SENT] = () => sent);
 }
 
-/** Milliseconds since `started` (process.hrtime.bigint()), to the microsecond. */
-export const msSince = (started: bigint) => Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+/** Milliseconds since `started` (performance.now()), to the microsecond. */
+export const msSince = (started: number) => Math.round((performance.now() - started) * 1000) / 1000;
 
 /** The server's own time on a request begun at `started` (routing to body ready), apart from the network's. */
-export const serverTiming = (started: bigint) => `app;dur=${msSince(started)}`;
+export const serverTiming = (started: number) => `app;dur=${msSince(started)}`;
 
-/** One structured line per request, once its response is over. */
-export function logRequest(log: Logger, id: string, method: string, path: string, status: number, bytes: number, started: bigint): void {
-  log.info({ id, method, path, status, bytes, ms: msSince(started) }, 'request');
+/** One structured line per request, once its response is over (nothing is built when info is off). */
+export function logRequest(log: Logger, id: string, method: string, path: string, status: number, bytes: number, started: number): void {
+  if (log.isLevelEnabled('info')) log.info({ id, method, path, status, bytes, ms: msSince(started) }, 'request');
 }
 
 export function requestLog(log: Logger) {
   return async (ctx: Context, next: Next) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const sent = countSentBytes(ctx.res);
     ctx.res.once('close', () => logRequest(log, ctx.state.requestId, ctx.method, ctx.path, ctx.status, sent(), started));
     await next();

@@ -17,20 +17,22 @@ type CountedSocket = Socket & { [READ]?: number };
 export type TileServed = (zone: ZoneName, seconds: number, cacheOutcome: unknown, sent: number) => void;
 
 /**
- * Counts one request to `path` now; the function it returns counts its response (or its discard)
- * once `res` has closed, given the body bytes sent and the X-Tile-Cache answer.
+ * Counts one request to `path` (begun at `started`, performance.now(), by default now); the function
+ * it returns counts its response, given the body bytes sent, the X-Tile-Cache answer and whether
+ * the response went out (by default: whether `res` finished, for a call once it has closed), or
+ * its discard.
  */
-export type CountRequest = (req: IncomingMessage, res: ServerResponse, path: string) => (sent: number, cacheOutcome: unknown) => void;
+export type CountRequest = (req: IncomingMessage, res: ServerResponse, path: string, started?: number) =>
+  (sent: number, cacheOutcome: unknown, answered?: boolean) => void;
 
 export function requestCounter(http: HttpCounters, tileServed: TileServed): CountRequest {
-  return (req, res, path) => {
+  return (req, res, path, started = performance.now()) => {
     const rule = http.classify(path);
     const zone = rule && http.zones.get(rule.zone);
-    const started = rule?.tile ? performance.now() : 0;
     http.total++;
     http.current++;
     if (zone) { zone.requests++; zone.processing++; }
-    return (sent, cacheOutcome) => {
+    return (sent, cacheOutcome, answered = res.writableFinished) => {
       http.current--;
       if (!zone) return;
       zone.processing--;
@@ -39,9 +41,9 @@ export function requestCounter(http: HttpCounters, tileServed: TileServed): Coun
       socket[READ] = socket.bytesRead;
       zone.sent += sent;
       // nginx counts a request closed before its response as discarded, not as a response.
-      if (res.writableFinished) zone.respond(res.statusCode);
+      if (answered) zone.respond(res.statusCode);
       else zone.discarded++;
-      if (started) tileServed(rule.zone, (performance.now() - started) / 1000, cacheOutcome, sent);
+      if (rule.tile) tileServed(rule.zone, (performance.now() - started) / 1000, cacheOutcome, sent);
     };
   };
 }
