@@ -1,7 +1,8 @@
 // GET /metrics: the monitor's counters in the Prometheus text format (prom-client). Counters and
 // gauges are read from the monitor when scraped, so serving requests costs nothing here; only the
-// tile latency histogram is fed per (tile) request.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+// tile latency histogram is fed per (tile) request, with plain numbers (latency-histogram.ts).
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { Monitor } from './monitor.js';
 import type { ZoneName } from './zones.js';
 
@@ -10,6 +11,8 @@ type Sample = [labels: Record<string, string>, value: number];
 export interface Metrics {
   registry: Registry;
   observeTile(zone: ZoneName, seconds: number): void;
+  /** The whole exposition: prom-client's metrics, then the tile histogram. */
+  exposition(): Promise<string>;
 }
 
 export function createMetrics(monitor: Monitor): Metrics {
@@ -56,17 +59,11 @@ export function createMetrics(monitor: Monitor): Metrics {
   define('gauge', 'meridian_pool_workers', 'Worker threads in the tile pool.', [], () => [[{}, monitor.poolWorkers().length]]);
   define('counter', 'meridian_pool_respawned_total', 'Pool workers replaced.', [], () => [[{}, monitor.respawned()]]);
 
-  const tileSeconds = new Histogram({
-    name: 'meridian_tile_duration_seconds', help: 'Time from request to last byte of tile responses.',
-    labelNames: ['zone'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
-  });
-  // One bound child per zone: observing then allocates no label object and hashes nothing.
-  const tileZones = new Set(http.table.filter((rule) => rule.tile).map((rule) => rule.zone));
-  const byZone = new Map([...tileZones].map((zone) => [zone, tileSeconds.labels({ zone })]));
+  const tileSeconds = new LatencyHistogram('meridian_tile_duration_seconds', 'Time from a tile request to its whole response written.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], http.table.filter((rule) => rule.tile).map((rule) => rule.zone));
   return {
     registry,
-    observeTile(zone, seconds) {
-      byZone.get(zone)!.observe(seconds);
-    },
+    observeTile: (zone, seconds) => tileSeconds.observe(zone, seconds),
+    exposition: async () => `${(await registry.metrics()).trimEnd()}\n\n${tileSeconds.exposition()}`,
   };
 }

@@ -111,7 +111,7 @@ export function monitorRoutes(services: Services, metrics: Metrics): Router {
 
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
+    ctx.body = await metrics.exposition();
   });
   return router;
 }
