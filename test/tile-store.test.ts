@@ -140,3 +140,28 @@ test('invalidating a layer removes every resource set holding it, and a stale wr
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a tile written while its layer changes waits for the change: it stays on disk, and the source stamp is saved first', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'meridian-store-'));
+  try {
+    const store = await TileStore.open(root, 1 << 20);
+    await store.write(addr(0, [1]), Buffer.from('old data'));
+    // The layer's data is replaced; a tile of the new data is written at once, before the change
+    // has removed the old tiles and recorded the new source (as a seeding job may, right after a load).
+    const change = store.layerChanged(1, 'new-source', false);
+    const generations = store.generations([1]);
+    const written = store.write(addr(1, [1]), Buffer.from('new data'), generations);
+    assert.equal(await written, true);
+    // By the time the tile is stored, the source it was made from is on disk (a kill -9 now keeps it).
+    assert.equal(JSON.parse(readFileSync(join(root, 'sources.json'), 'utf8'))[1], 'new-source');
+    await change;
+    assert.deepEqual([store.has(addr(0, [1])), store.has(addr(1, [1]))], [false, true]);
+    assert.equal(readFileSync(join(root, 'mvt/1/3/1/0.mvt'), 'utf8'), 'new data', 'the new tile survives the old tiles\' removal');
+    assert.equal(existsSync(join(root, 'mvt/1/3/0/0.mvt')), false);
+    const reopened = await TileStore.open(root, 1 << 20);
+    await reopened.layerChanged(1, 'new-source', true);
+    assert.ok(reopened.has(addr(1, [1])), 'a start over the same source keeps it');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -60,6 +60,12 @@ export class TileStore {
   private counts = { hits: 0, misses: 0, writes: 0, evictions: 0, invalidations: 0, hitBytes: 0 };
   /** Folders this process made or found, so a write skips its mkdir (one file-system call of five). */
   private readonly folders = new Set<string>();
+  /**
+   * Layer changes still under way (their tiles' removal, the stamps file): a write waits for them,
+   * so a tile made from new data is neither removed by an older change nor kept on disk before
+   * `sources.json` names the source it was made from (a crash then would drop it at the next start).
+   */
+  private readonly changing = new Set<Promise<unknown>>();
 
   private constructor(readonly root: string, public maxBytes: number) {}
 
@@ -122,6 +128,7 @@ export class TileStore {
     if (body.length > this.maxBytes) return false;
     if (this.generations(a.resources).some((g, i) => g !== generations[i])) return false;
     const full = join(this.root, path), folder = dirname(full);
+    if (this.changing.size) await Promise.allSettled(this.changing);
     let temp: string | undefined;
     try {
       if (!this.folders.has(folder)) {
@@ -156,15 +163,17 @@ export class TileStore {
    */
   async layerChanged(layer: number, stamp: string, firstLoad: boolean, styles: readonly number[] = []): Promise<void> {
     if (firstLoad && this.stamps[layer] === stamp) return;
-    // PNG sets are named by style ids: a layer's styles are drawn from its data, so they go too.
-    await Promise.all([layer, ...styles].map((id) => this.invalidateLayer(id)));
-    this.stamps[layer] = stamp;
-    const file = join(this.root, STAMPS_FILE);
-    await rename(await writeTemp(file, JSON.stringify(this.stamps)), file);
+    await this.whileChanging((async () => {
+      // PNG sets are named by style ids: a layer's styles are drawn from its data, so they go too.
+      await Promise.all([layer, ...styles].map((id) => this.invalidateLayer(id)));
+      this.stamps[layer] = stamp;
+      const file = join(this.root, STAMPS_FILE);
+      await rename(await writeTemp(file, JSON.stringify(this.stamps)), file);
+    })());
   }
 
   /** Removes every stored tile of a resource set that contains `layer`: its data changed. */
-  async invalidateLayer(layer: number): Promise<void> {
+  invalidateLayer(layer: number): Promise<void> {
     this.generation.set(layer, (this.generation.get(layer) ?? 0) + 1);
     const sets = new Set<string>();
     for (const path of [...this.files.keys()]) {
@@ -175,7 +184,15 @@ export class TileStore {
       sets.add(join(format, set));
     }
     this.folders.clear();
-    await Promise.all([...sets].map((s) => rm(join(this.root, s), { recursive: true, force: true })));
+    return this.whileChanging(Promise.all([...sets].map((s) => rm(join(this.root, s), { recursive: true, force: true })))).then(() => undefined);
+  }
+
+  /** `change`, which writes wait for until it has settled. */
+  private whileChanging<T>(change: Promise<T>): Promise<T> {
+    this.changing.add(change);
+    const over = () => { this.changing.delete(change); };
+    change.then(over, over);
+    return change;
   }
 
   /** Removes one tile; true if it was stored. */
