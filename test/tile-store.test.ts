@@ -165,3 +165,17 @@ test('a tile written while its layer changes waits for the change: it stays on d
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('layers changing together all have their source stamps saved', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'meridian-store-'));
+  try {
+    const store = await TileStore.open(root, 1 << 20);
+    const layers = Array.from({ length: 20 }, (_, i) => i + 1);
+    // As at a start, when every layer finishes loading at about the same time.
+    await Promise.all(layers.map((id) => store.layerChanged(id, `source-${id}`, true)));
+    const saved = JSON.parse(readFileSync(join(root, 'sources.json'), 'utf8'));
+    assert.deepEqual(layers.filter((id) => saved[id] !== `source-${id}`), [], 'every stamp is on disk');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

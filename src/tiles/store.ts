@@ -66,6 +66,7 @@ export class TileStore {
    * `sources.json` names the source it was made from (a crash then would drop it at the next start).
    */
   private readonly changing = new Set<Promise<unknown>>();
+  private stampsSaved: Promise<void> = Promise.resolve();
 
   private constructor(readonly root: string, public maxBytes: number) {}
 
@@ -167,9 +168,20 @@ export class TileStore {
       // PNG sets are named by style ids: a layer's styles are drawn from its data, so they go too.
       await Promise.all([layer, ...styles].map((id) => this.invalidateLayer(id)));
       this.stamps[layer] = stamp;
-      const file = join(this.root, STAMPS_FILE);
-      await rename(await writeTemp(file, JSON.stringify(this.stamps)), file);
+      await this.saveStamps();
     })());
+  }
+
+  /**
+   * Writes `sources.json`, one write at a time, each of the stamps as they are when it starts: the
+   * last one holds every change (layers loading together would otherwise rename their own
+   * snapshots in any order, and a lost stamp drops that layer's tiles at the next start).
+   */
+  private saveStamps(): Promise<void> {
+    const file = join(this.root, STAMPS_FILE);
+    this.stampsSaved = this.stampsSaved.catch(() => undefined)
+      .then(async () => rename(await writeTemp(file, JSON.stringify(this.stamps)), file));
+    return this.stampsSaved;
   }
 
   /** Removes every stored tile of a resource set that contains `layer`: its data changed. */
