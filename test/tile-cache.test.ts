@@ -34,6 +34,25 @@ test('the byte budget holds, evicting the least recently used first', async () =
   assert.equal((await cache.get(key(1), [1], async () => tile(1000))).outcome, 'miss');
 });
 
+test('evicts in exact order of last use, across hits, invalidations and replacements', async () => {
+  const cache = new TileCache(4 * (1000 + 300));
+  const put = (x: number, layer = 1) => cache.get(key(x, layer), [layer], async () => tile(1000));
+  for (const x of [0, 1, 2, 3]) await put(x);
+  for (const x of [2, 0, 3, 1]) assert.equal(cache.hit(key(x)) !== undefined, true); // recency now 2, 0, 3, 1
+  await put(4);
+  await put(5);
+  const cached = (x: number, layer = 1) => cache.stats().entries > 0 && cache.hit(key(x, layer)) !== undefined;
+  assert.deepEqual([cached(2), cached(0)], [false, false], 'the two least recently used went first');
+  // Left, least recently used first: 3, 1, 4, 5 (reading them in that order keeps it).
+  assert.deepEqual([3, 1, 4, 5].map((x) => cached(x)), [true, true, true, true]);
+  // Tiles of another layer, one dropped by its layer's invalidation: the list stays whole.
+  await put(6, 2);
+  cache.invalidateLayer(2);
+  await put(7);
+  assert.deepEqual([cached(3), cached(1), cached(4), cached(5), cached(7)], [false, true, true, true, true], 'then the next least recently used');
+  assert.equal(cache.stats().evictions, 3);
+});
+
 test('gzip bodies count against the budget', async () => {
   const cache = new TileCache(1 << 20);
   await cache.get(key(0), [1], async () => tile(100));
