@@ -70,8 +70,8 @@ export class TileCache {
   private readonly entries = new Map<string, Entry>();
   /**
    * The entries in recency order, as a linked list: a hit moves its entry to the newest end with a
-   * few pointer writes (re-inserting into the Map, the usual JS idiom, made V8 rebuild the Map's
-   * table every so often: some 10% of a cached tile's throughput).
+   * few pointer writes (deleting and setting the key again, the usual JS idiom, cost some 10% of a
+   * cached tile's throughput: a Map's deleted slots are reclaimed by rebuilding its table).
    */
   private oldest: Entry | null = null;
   private newest: Entry | null = null;
