@@ -80,8 +80,7 @@ export function anonymousTilesFirst(services: Services, koa: RequestListener, co
   function send(req: IncomingMessage, res: ServerResponse, reply: TileReply, outcome: CacheOutcome, path: string, started: number): void {
     const counted = count?.(req, res, path, started);
     const id = requestIdOf(req.headers['x-request-id'] as string | undefined);
-    const headers = ['X-Request-Id', id];
-    for (const name in reply.headers) headers.push(name, reply.headers[name]);
+    const headers = ['X-Request-Id', id, ...reply.headers];
     const bytes = reply.body?.length ?? 0;
     if (reply.body) headers.push('Content-Length', String(bytes));
     headers.push('Server-Timing', serverTiming(started));

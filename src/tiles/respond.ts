@@ -48,7 +48,8 @@ export async function throughStore(
 /** What to answer with a tile: status, headers and body (none for 204 and 304). */
 export interface TileReply {
   status: 200 | 204 | 304;
-  headers: Record<string, string>;
+  /** Names and values in turn, as node's writeHead takes them (the anonymous path sends them so). */
+  headers: string[];
   body?: Buffer;
   /** The client takes gzip, which this tile does not have yet: see `withGzip`. */
   gzipMissing?: true;
@@ -60,19 +61,19 @@ export interface TileReply {
  * before Koa (routes/mvt-anonymous.ts), so both answer alike.
  */
 export function tileReply(req: IncomingMessage, tile: CachedTile, outcome: CacheOutcome, cacheControl: string): TileReply {
-  const headers: Record<string, string> = { 'X-Tile-Cache': outcome, 'Cache-Control': cacheControl };
+  const headers = ['X-Tile-Cache', outcome, 'Cache-Control', cacheControl];
   if (tile.body.length === 0) return { status: 204, headers };
-  headers.Vary = 'Accept-Encoding';
+  headers.push('Vary', 'Accept-Encoding');
   // Most tile clients send one of a few Accept-Encoding values: negotiate only when gzip may win.
   const gzipped = /gzip|\*/.test(req.headers['accept-encoding'] ?? '') && accepts(req).encodings('gzip', 'identity') === 'gzip';
   // Each encoding is its own representation, so each has its own strong validator.
   const etag = gzipped ? `${tile.etag.slice(0, -1)}-gzip"` : tile.etag;
-  headers.ETag = etag;
+  headers.push('ETag', etag);
   const ifNoneMatch = req.headers['if-none-match'];
   if (ifNoneMatch && matches(ifNoneMatch, etag)) return { status: 304, headers };
-  headers['Content-Type'] = tile.contentType;
+  headers.push('Content-Type', tile.contentType);
   if (!gzipped) return { status: 200, headers, body: tile.body };
-  headers['Content-Encoding'] = 'gzip';
+  headers.push('Content-Encoding', 'gzip');
   return tile.gzip ? { status: 200, headers, body: tile.gzip } : { status: 200, headers, gzipMissing: true };
 }
 
@@ -128,7 +129,7 @@ async function madeFor(
 
 /** The reply with X-Tile-Store (hit or miss) when the store was asked, and with gzip made if the client wants it. */
 export async function completeReply(reply: TileReply, services: Services, key: string, found: FoundTile): Promise<TileReply> {
-  if (found.storeHit !== undefined) reply.headers['X-Tile-Store'] = found.storeHit ? 'hit' : 'miss';
+  if (found.storeHit !== undefined) reply.headers.push('X-Tile-Store', found.storeHit ? 'hit' : 'miss');
   return reply.gzipMissing ? withGzip(reply, services.tileCache, key, found.tile, found.outcome) : reply;
 }
 
@@ -142,7 +143,7 @@ export async function sendTile(
 ): Promise<void> {
   const found = await tileFor(services, key, layers, produce, { ...sources, bypass: wantsBypass(ctx.req) });
   const reply = await completeReply(tileReply(ctx.req, found.tile, found.outcome, services.config.tileCacheControl), services, key, found);
-  ctx.set(reply.headers);
+  for (let i = 0; i < reply.headers.length; i += 2) ctx.set(reply.headers[i], reply.headers[i + 1]);
   ctx.status = reply.status;
   if (reply.body) ctx.body = reply.body;
 }
