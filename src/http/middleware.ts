@@ -17,8 +17,9 @@ declare module 'koa' {
 const SAFE_ID = /^[\w.-]{1,64}$/;
 
 /**
- * New request ids: one random UUID per process whose last 12 hex digits count its requests. As
- * unique as a random UUID each, at a fraction of the cost (a cached tile's whole answer is a few µs).
+ * New request ids: one random UUID per process whose last 12 hex digits count its requests: unique
+ * within the process by the count, across processes and restarts by the prefix's 74 random bits;
+ * a fraction of a random UUID's cost each (a cached tile's whole answer takes a few µs).
  */
 const ID_PREFIX = randomUUID().slice(0, 24);
 let issued = 0;
