@@ -102,80 +102,70 @@ test('MVT tiles cut in the pool are written to the store, served from it after a
 
 const addr = (x: number, resources = [1]) => ({ format: 'mvt' as const, resources, z: 3, x, y: 0 });
 
-test('the store is bounded, evicting least recently used files, and drops interrupted writes at open', async () => {
+/** Runs `check` over a fresh temporary store folder, removed afterwards. */
+async function inStoreFolder(check: (root: string) => Promise<void>): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'meridian-store-'));
   try {
-    const store = await TileStore.open(root, 3000);
-    for (const x of [0, 1, 2]) assert.ok(await store.write(addr(x), Buffer.alloc(1000, x)));
-    await store.read(addr(0)); // 0 is now the most recent
-    await store.write(addr(3), Buffer.alloc(1000, 3));
-    assert.equal(store.has(addr(1)), false);
-    assert.equal(existsSync(join(root, 'mvt/1/3/1/0.mvt')), false);
-    assert.ok(store.has(addr(0)) && store.has(addr(3)));
-    assert.equal(store.stats().evictions, 1);
-    writeFileSync(join(root, 'mvt/1/3/0/0.mvt.abc.tmp'), 'torn');
-    const reopened = await TileStore.open(root, 3000);
-    assert.deepEqual([reopened.stats().entries, reopened.stats().bytes], [3, 3000]);
-    assert.deepEqual(readdirSync(join(root, 'mvt/1/3/0')), ['0.mvt']);
-    assert.deepEqual(await reopened.read(addr(2)), Buffer.alloc(1000, 2));
+    await check(root);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-});
+}
 
-test('invalidating a layer removes every resource set holding it, and a stale write is refused', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'meridian-store-'));
-  try {
-    const store = await TileStore.open(root, 1 << 20);
-    await store.write(addr(0, [1]), Buffer.from('a'));
-    await store.write(addr(0, [2, 1]), Buffer.from('b'));
-    await store.write(addr(0, [2]), Buffer.from('c'));
-    const before = store.generations([1]);
-    await store.invalidateLayer(1);
-    assert.deepEqual(readdirSync(join(root, 'mvt')), ['2']);
-    assert.equal(await store.write(addr(1, [1]), Buffer.from('old'), before), false);
-    assert.equal(store.has(addr(1, [1])), false);
-    assert.ok(store.has(addr(0, [2])));
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+test('the store is bounded, evicting least recently used files, and drops interrupted writes at open', () => inStoreFolder(async (root) => {
+  const store = await TileStore.open(root, 3000);
+  for (const x of [0, 1, 2]) assert.ok(await store.write(addr(x), Buffer.alloc(1000, x)));
+  await store.read(addr(0)); // 0 is now the most recent
+  await store.write(addr(3), Buffer.alloc(1000, 3));
+  assert.equal(store.has(addr(1)), false);
+  assert.equal(existsSync(join(root, 'mvt/1/3/1/0.mvt')), false);
+  assert.ok(store.has(addr(0)) && store.has(addr(3)));
+  assert.equal(store.stats().evictions, 1);
+  writeFileSync(join(root, 'mvt/1/3/0/0.mvt.abc.tmp'), 'torn');
+  const reopened = await TileStore.open(root, 3000);
+  assert.deepEqual([reopened.stats().entries, reopened.stats().bytes], [3, 3000]);
+  assert.deepEqual(readdirSync(join(root, 'mvt/1/3/0')), ['0.mvt']);
+  assert.deepEqual(await reopened.read(addr(2)), Buffer.alloc(1000, 2));
+}));
 
-test('a tile written while its layer changes waits for the change: it stays on disk, and the source stamp is saved first', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'meridian-store-'));
-  try {
-    const store = await TileStore.open(root, 1 << 20);
-    await store.write(addr(0, [1]), Buffer.from('old data'));
-    // The layer's data is replaced; a tile of the new data is written at once, before the change
-    // has removed the old tiles and recorded the new source (as a seeding job may, right after a load).
-    const change = store.layerChanged(1, 'new-source', false);
-    const generations = store.generations([1]);
-    const written = store.write(addr(1, [1]), Buffer.from('new data'), generations);
-    assert.equal(await written, true);
-    // By the time the tile is stored, the source it was made from is on disk (a kill -9 now keeps it).
-    assert.equal(JSON.parse(readFileSync(join(root, 'sources.json'), 'utf8'))[1], 'new-source');
-    await change;
-    assert.deepEqual([store.has(addr(0, [1])), store.has(addr(1, [1]))], [false, true]);
-    assert.equal(readFileSync(join(root, 'mvt/1/3/1/0.mvt'), 'utf8'), 'new data', 'the new tile survives the old tiles\' removal');
-    assert.equal(existsSync(join(root, 'mvt/1/3/0/0.mvt')), false);
-    const reopened = await TileStore.open(root, 1 << 20);
-    await reopened.layerChanged(1, 'new-source', true);
-    assert.ok(reopened.has(addr(1, [1])), 'a start over the same source keeps it');
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+test('invalidating a layer removes every resource set holding it, and a stale write is refused', () => inStoreFolder(async (root) => {
+  const store = await TileStore.open(root, 1 << 20);
+  await store.write(addr(0, [1]), Buffer.from('a'));
+  await store.write(addr(0, [2, 1]), Buffer.from('b'));
+  await store.write(addr(0, [2]), Buffer.from('c'));
+  const before = store.generations([1]);
+  await store.invalidateLayer(1);
+  assert.deepEqual(readdirSync(join(root, 'mvt')), ['2']);
+  assert.equal(await store.write(addr(1, [1]), Buffer.from('old'), before), false);
+  assert.equal(store.has(addr(1, [1])), false);
+  assert.ok(store.has(addr(0, [2])));
+}));
 
-test('layers changing together all have their source stamps saved', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'meridian-store-'));
-  try {
-    const store = await TileStore.open(root, 1 << 20);
-    const layers = Array.from({ length: 20 }, (_, i) => i + 1);
-    // As at a start, when every layer finishes loading at about the same time.
-    await Promise.all(layers.map((id) => store.layerChanged(id, `source-${id}`, true)));
-    const saved = JSON.parse(readFileSync(join(root, 'sources.json'), 'utf8'));
-    assert.deepEqual(layers.filter((id) => saved[id] !== `source-${id}`), [], 'every stamp is on disk');
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+test('a tile written while its layer changes waits for the change: it stays on disk, and the source stamp is saved first', () => inStoreFolder(async (root) => {
+  const store = await TileStore.open(root, 1 << 20);
+  await store.write(addr(0, [1]), Buffer.from('old data'));
+  // The layer's data is replaced; a tile of the new data is written at once, before the change
+  // has removed the old tiles and recorded the new source (as a seeding job may, right after a load).
+  const change = store.layerChanged(1, 'new-source', false);
+  const generations = store.generations([1]);
+  const written = store.write(addr(1, [1]), Buffer.from('new data'), generations);
+  assert.equal(await written, true);
+  // By the time the tile is stored, the source it was made from is on disk (a kill -9 now keeps it).
+  assert.equal(JSON.parse(readFileSync(join(root, 'sources.json'), 'utf8'))[1], 'new-source');
+  await change;
+  assert.deepEqual([store.has(addr(0, [1])), store.has(addr(1, [1]))], [false, true]);
+  assert.equal(readFileSync(join(root, 'mvt/1/3/1/0.mvt'), 'utf8'), 'new data', 'the new tile survives the old tiles\' removal');
+  assert.equal(existsSync(join(root, 'mvt/1/3/0/0.mvt')), false);
+  const reopened = await TileStore.open(root, 1 << 20);
+  await reopened.layerChanged(1, 'new-source', true);
+  assert.ok(reopened.has(addr(1, [1])), 'a start over the same source keeps it');
+}));
+
+test('layers changing together all have their source stamps saved', () => inStoreFolder(async (root) => {
+  const store = await TileStore.open(root, 1 << 20);
+  const layers = Array.from({ length: 20 }, (_, i) => i + 1);
+  // As at a start, when every layer finishes loading at about the same time.
+  await Promise.all(layers.map((id) => store.layerChanged(id, `source-${id}`, true)));
+  const saved = JSON.parse(readFileSync(join(root, 'sources.json'), 'utf8'));
+  assert.deepEqual(layers.filter((id) => saved[id] !== `source-${id}`), [], 'every stamp is on disk');
+}));
