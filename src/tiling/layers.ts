@@ -51,20 +51,10 @@ export class MvtLayers {
   source(ref: LayerRef, layer: MemoryLayer): LayerSource {
     let version = this.versions.get(layer);
     if (version === undefined) this.versions.set(layer, (version = this.nextVersion++));
-    return { key: layerKey(ref), version, data: () => this.data(ref, layer) };
+    return { key: layerKey(ref), version, data: async () => (await this.prepared(ref, layer)).data };
   }
 
-  /** The layer's tile data, once it is prepared. */
-  async data(ref: LayerRef, layer: MemoryLayer): Promise<MvtLayerData> {
-    return (await this.prepare(ref, layer)).data;
-  }
-
-  /** The layer's data and pre-cut tiles, once it is prepared. */
-  prepared(ref: LayerRef, layer: MemoryLayer): Promise<Prepared> {
-    return this.prepare(ref, layer);
-  }
-
-  /** The same if the layer is prepared already, else undefined. */
+  /** The layer's data and pre-cut tiles if it is prepared already (see `prepared`), else undefined. */
   preparedNow(layer: MemoryLayer): Prepared | undefined {
     return this.ready.get(layer);
   }
@@ -87,7 +77,7 @@ export class MvtLayers {
   changed(id: number, state: LayerState | undefined): void {
     this.pool.forgetLayer(layerKey(id));
     if (state?.status === 'ready' && state.layer instanceof MemoryLayer) {
-      this.prepare(id, state.layer).catch((err) => this.log.error({ resource: id, err }, 'tile preparation failed'));
+      this.prepared(id, state.layer).catch((err) => this.log.error({ resource: id, err }, 'tile preparation failed'));
     }
   }
 
@@ -96,7 +86,8 @@ export class MvtLayers {
     this.pool.forgetLayer(layerKey(ref));
   }
 
-  private prepare(id: LayerRef, layer: MemoryLayer): Promise<Prepared> {
+  /** The layer's data and pre-cut tiles, once it is prepared (in a worker, once per layer). */
+  prepared(id: LayerRef, layer: MemoryLayer): Promise<Prepared> {
     let ready = this.preparing.get(layer);
     if (!ready) {
       const started = Date.now();
