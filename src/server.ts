@@ -89,7 +89,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         s.closeIdleConnections();
-      }))).then(() => services.farm.seeder.close()).then(() => sharedTiles?.close()).then(() => auth.store.close())
+      }))).then(() => services.farm.seeder.close()).then(() => tileStore.flush()).then(() => sharedTiles?.close()).then(() => auth.store.close())
         .then(() => databases.close()).then(() => pool.close());
       return closing;
     },

@@ -169,3 +169,40 @@ test('layers changing together all have their source stamps saved', () => inStor
   const saved = JSON.parse(readFileSync(join(root, 'sources.json'), 'utf8'));
   assert.deepEqual(layers.filter((id) => saved[id] !== `source-${id}`), [], 'every stamp is on disk');
 }));
+
+test('tiles served live wait for a pause in requests to be written, are read while waiting, and are all written at a stop', () => inStoreFolder(async (root) => {
+  const store = await TileStore.open(root, 1 << 20, 2500);
+  const fileOf = (x: number) => join(root, `mvt/1/3/${x}/0.mvt`);
+  // The store's pause timer does not hold a process open (a server's socket does): this one does.
+  const serving = setInterval(() => {}, 1000);
+  try {
+    const first = store.writeLater(addr(0), Buffer.alloc(1000, 0), store.generations([1]));
+    const second = store.writeLater(addr(1), Buffer.alloc(1000, 1), store.generations([1]));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(existsSync(fileOf(0)), false, 'nothing is written while requests come');
+    assert.deepEqual(await store.read(addr(1)), Buffer.alloc(1000, 1), 'a waiting tile is read from memory');
+    // More bytes waiting than allowed: the oldest is written at once.
+    const third = store.writeLater(addr(2), Buffer.alloc(1000, 2), store.generations([1]));
+    assert.equal(await first, true);
+    assert.deepEqual(readFileSync(fileOf(0)), Buffer.alloc(1000, 0));
+    assert.equal(existsSync(fileOf(1)), false);
+    // The pause comes: the rest is written.
+    assert.deepEqual(await Promise.all([second, third]), [true, true]);
+    assert.deepEqual(readFileSync(fileOf(2)), Buffer.alloc(1000, 2));
+    // A tile of data changed while it waited is refused; a stop writes whatever still waits.
+    const stale = store.writeLater(addr(3), Buffer.from('old'), store.generations([1]));
+    const before = store.generations([1]);
+    await store.invalidateLayer(1);
+    assert.equal(await store.read(addr(3)), undefined, 'a waiting tile of a changed layer is not served');
+    // A tile made from the old data but handed over after the change (a cut under way meanwhile).
+    const late = store.writeLater(addr(5), Buffer.from('old too'), before);
+    assert.equal(await store.read(addr(5)), undefined, 'nor one made before the change');
+    const fresh = store.writeLater(addr(4, [2]), Buffer.from('new'), store.generations([2]));
+    await store.flush();
+    assert.deepEqual([await stale, await late, await fresh], [false, false, true]);
+    assert.equal(readFileSync(join(root, 'mvt/2/3/4/0.mvt'), 'utf8'), 'new');
+    assert.deepEqual([store.has(addr(3)), store.has(addr(5)), store.has(addr(4, [2]))], [false, false, true]);
+  } finally {
+    clearInterval(serving);
+  }
+}));

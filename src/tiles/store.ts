@@ -5,7 +5,8 @@
 // evicts the least recently used files; its index is rebuilt from the folder at start (oldest
 // modification time first), so it survives restarts, kill -9 included. `sources.json` records a
 // stamp of each layer's source file, so a start over unchanged data keeps the tiles and a start
-// over changed data drops them.
+// over changed data drops them. Tiles served live are written behind, once tile requests pause
+// (`writeLater`), so a write never competes with answering the next request.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -38,6 +39,10 @@ export interface TileStoreStats {
 }
 
 const TEMP_SUFFIX = '.tmp';
+/** How long tile requests must pause before the tiles waiting to be written are written. */
+const WRITE_PAUSE_MS = 50;
+/** Bytes that may wait to be written by default; beyond them, the oldest tile is written at once. */
+const WAITING_BYTES = 64 * 1024 * 1024;
 const STAMPS_FILE = 'sources.json';
 
 /** The same validator the tile workers compute, so a tile keeps its ETag across memory, disk and regeneration. */
@@ -67,12 +72,21 @@ export class TileStore {
    */
   private readonly changing = new Set<Promise<unknown>>();
   private stampsSaved: Promise<void> = Promise.resolve();
+  /** Tiles waiting for a pause to be written, oldest first (path → tile). */
+  private readonly waiting = new Map<string, WaitingTile>();
+  private waitingBytes = 0;
+  private lastWaited = 0;
+  private readonly pause = setTimeout(() => void this.writeWaiting(), WRITE_PAUSE_MS).unref();
+  private writingWaiting = false;
 
-  private constructor(readonly root: string, public maxBytes: number) {}
+  private constructor(readonly root: string, public maxBytes: number, private readonly waitingBytesMax: number) {}
 
-  /** Opens (creating it if needed) the store at `root`, indexing the tiles already there. */
-  static async open(root: string, maxBytes: number): Promise<TileStore> {
-    const store = new TileStore(root, maxBytes);
+  /**
+   * Opens (creating it if needed) the store at `root`, indexing the tiles already there; at most
+   * `waitingBytes` of tiles wait for a pause to be written (see `writeLater`).
+   */
+  static async open(root: string, maxBytes: number, waitingBytes = WAITING_BYTES): Promise<TileStore> {
+    const store = new TileStore(root, maxBytes, waitingBytes);
     await mkdir(root, { recursive: true });
     store.stamps = JSON.parse(await readFile(join(root, STAMPS_FILE), 'utf8').catch(() => '{}'));
     const found: { path: string; size: number; mtime: number }[] = [];
@@ -98,9 +112,11 @@ export class TileStore {
     return this.files.has(this.pathOf(a));
   }
 
-  /** The stored bytes of a tile, or undefined (counted as a hit or a miss). */
+  /** The stored bytes of a tile (or of one waiting to be written), or undefined (counted as a hit or a miss). */
   async read(a: StoredTileAddress): Promise<Buffer | undefined> {
     const path = this.pathOf(a);
+    const waiting = this.waiting.get(path);
+    if (waiting && !this.stale(a.resources, waiting.generations)) { this.counts.hits++; return waiting.body; }
     const size = this.files.get(path);
     if (size === undefined) { this.counts.misses++; return undefined; }
     try {
@@ -123,11 +139,16 @@ export class TileStore {
     return resources.map((l) => this.generation.get(l) ?? 0);
   }
 
+  /** Whether a layer of `resources` changed since `generations` was taken. */
+  private stale(resources: readonly number[], generations: readonly number[]): boolean {
+    return resources.some((l, i) => (this.generation.get(l) ?? 0) !== generations[i]);
+  }
+
   /** Writes a tile atomically, unless one of its layers changed since `generations` was taken. */
   async write(a: StoredTileAddress, body: Buffer, generations = this.generations(a.resources)): Promise<boolean> {
     const path = this.pathOf(a);
     if (body.length > this.maxBytes) return false;
-    if (this.generations(a.resources).some((g, i) => g !== generations[i])) return false;
+    if (this.stale(a.resources, generations)) return false;
     const full = join(this.root, path), folder = dirname(full);
     if (this.changing.size) await Promise.allSettled(this.changing);
     let temp: string | undefined;
@@ -138,10 +159,10 @@ export class TileStore {
       }
       temp = await writeTemp(full, body);
       // A change may have come while writing; its invalidation must win.
-      if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(temp).catch(() => {}); return false; }
+      if (this.stale(a.resources, generations)) { await unlink(temp).catch(() => {}); return false; }
       await rename(temp, full);
       // Or while renaming: its folder removal may have come first, so the file goes here.
-      if (this.generations(a.resources).some((g, i) => g !== generations[i])) { await unlink(full).catch(() => {}); return false; }
+      if (this.stale(a.resources, generations)) { await unlink(full).catch(() => {}); return false; }
     } catch (e) {
       // An invalidation was removing this folder meanwhile: the tile is not kept, which is what it wants.
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -155,6 +176,58 @@ export class TileStore {
     this.counts.writes++;
     await this.evict();
     return true;
+  }
+
+  /**
+   * Writes a tile once tile requests pause for WRITE_PAUSE_MS (or at once, oldest first, when more
+   * bytes wait than the store allows), as `write` would; the promise settles when it is written or refused.
+   */
+  writeLater(a: StoredTileAddress, body: Buffer, generations: number[]): Promise<boolean> {
+    const path = this.pathOf(a);
+    const replaced = this.waiting.get(path);
+    if (replaced) this.unwait(path, replaced).done(false);
+    const written = new Promise<boolean>((resolve, reject) => {
+      this.waiting.set(path, { address: a, body, generations, done: resolve, failed: reject });
+    });
+    this.waitingBytes += body.length;
+    this.lastWaited = performance.now();
+    this.pause.refresh();
+    while (this.waitingBytes > this.waitingBytesMax) this.writeOldestWaiting();
+    return written;
+  }
+
+  /** Writes every tile still waiting (at a graceful stop). */
+  async flush(): Promise<void> {
+    const all: Promise<boolean>[] = [];
+    while (this.waiting.size) all.push(this.writeOldestWaiting());
+    await Promise.allSettled(all);
+  }
+
+  /** Writes the waiting tiles one at a time while requests stay paused; a new tile waiting defers the rest. */
+  private async writeWaiting(): Promise<void> {
+    if (this.writingWaiting) return;
+    this.writingWaiting = true;
+    try {
+      while (this.waiting.size && performance.now() - this.lastWaited >= WRITE_PAUSE_MS) {
+        await this.writeOldestWaiting().catch(() => undefined);
+      }
+    } finally {
+      this.writingWaiting = false;
+    }
+    if (this.waiting.size) this.pause.refresh();
+  }
+
+  private writeOldestWaiting(): Promise<boolean> {
+    const tile = this.unwait(...this.waiting.entries().next().value!);
+    const written = this.write(tile.address, tile.body, tile.generations);
+    written.then(tile.done, tile.failed);
+    return written;
+  }
+
+  private unwait(path: string, tile: WaitingTile): WaitingTile {
+    this.waiting.delete(path);
+    this.waitingBytes -= tile.body.length;
+    return tile;
   }
 
   /**
@@ -196,6 +269,7 @@ export class TileStore {
       sets.add(join(format, set));
     }
     this.folders.clear();
+    for (const [path, tile] of this.waiting) if (tile.address.resources.includes(layer)) this.unwait(path, tile).done(false);
     return this.whileChanging(Promise.all([...sets].map((s) => rm(join(this.root, s), { recursive: true, force: true })))).then(() => undefined);
   }
 
@@ -243,6 +317,14 @@ export class TileStore {
     for (const path of doomed) this.files.delete(path);
     await Promise.all(doomed.map((p) => unlink(join(this.root, p)).catch(() => {})));
   }
+}
+
+interface WaitingTile {
+  address: StoredTileAddress;
+  body: Buffer;
+  generations: number[];
+  done(written: boolean): void;
+  failed(err: unknown): void;
 }
 
 async function writeTemp(target: string, body: Buffer | string): Promise<string> {
