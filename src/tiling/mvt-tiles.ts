@@ -85,9 +85,10 @@ export class MvtTiles {
   constructor(private readonly pool: WorkerPool, log: Logger, catalog: Catalog) {
     this.layers = new MvtLayers(pool, log, (ref, layer) => {
       const plan = lowZoomPlan(ref, layer);
-      // A database layer's window holds one tile's features: nothing to cut ahead.
+      // A layer not held in memory (a database's) is prepared one window at a time, each holding
+      // one tile's features: nothing to cut ahead.
       const state = typeof ref === 'number' ? catalog.layerState(ref) : undefined;
-      return state?.status === 'ready' && state.layer !== layer ? { ...plan, maxZoom: -1 } : plan;
+      return state?.status === 'ready' && !(state.layer instanceof MemoryLayer) ? { ...plan, maxZoom: -1 } : plan;
     }, (data, lowZoom, params) => warmUpMainThread(data, lowZoom, params, MAIN_THREAD_WORK));
     catalog.onLayerChange((id) => this.layers.changed(id, catalog.layerState(id)));
   }
