@@ -181,6 +181,7 @@ test('tiles served live wait for a pause in requests to be written, are read whi
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(existsSync(fileOf(0)), false, 'nothing is written while requests come');
     assert.deepEqual(await store.read(addr(1)), Buffer.alloc(1000, 1), 'a waiting tile is read from memory');
+    assert.deepEqual([store.stats().hits, store.stats().hitBytes], [1, 1000], 'as a store hit');
     // More bytes waiting than allowed: the oldest is written at once.
     const third = store.writeLater(addr(2), Buffer.alloc(1000, 2), store.generations([1]));
     assert.equal(await first, true);

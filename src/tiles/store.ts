@@ -116,16 +116,14 @@ export class TileStore {
   async read(a: StoredTileAddress): Promise<Buffer | undefined> {
     const path = this.pathOf(a);
     const waiting = this.waiting.get(path);
-    if (waiting && !this.stale(a.resources, waiting.generations)) { this.counts.hits++; return waiting.body; }
+    if (waiting && !this.stale(a.resources, waiting.generations)) return this.hit(waiting.body);
     const size = this.files.get(path);
     if (size === undefined) { this.counts.misses++; return undefined; }
     try {
       const body = await readFile(join(this.root, path));
       this.files.delete(path);
       this.files.set(path, size);
-      this.counts.hits++;
-      this.counts.hitBytes += body.length;
-      return body;
+      return this.hit(body);
     } catch {
       // Removed behind our back (or evicted meanwhile): a miss.
       this.forget(path);
@@ -137,6 +135,12 @@ export class TileStore {
   /** Per-layer generations now; hand them back to `write` so stale tiles are dropped. */
   generations(resources: readonly number[]): number[] {
     return resources.map((l) => this.generation.get(l) ?? 0);
+  }
+
+  private hit(body: Buffer): Buffer {
+    this.counts.hits++;
+    this.counts.hitBytes += body.length;
+    return body;
   }
 
   /** Whether a layer of `resources` changed since `generations` was taken. */
