@@ -1,25 +1,39 @@
 // GeoJSON FeatureCollection (RFC 7946, and the older "crs" member that GDAL still writes), read as a
-// stream: features are parsed one at a time, so a large file neither sits in memory as one string
-// nor blocks the event loop in a single JSON.parse.
+// stream: the file is split into its members and the features one at a time (json-members.ts), each
+// parsed with JSON.parse, so a large file never sits in memory as one string. A feature larger than
+// BIG_FEATURE_BYTES (a continent's outline) is parsed by stream-json instead, in steps, so that one
+// JSON.parse does not stop the event loop for a long time (30 MB take half a second).
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { Feature } from 'geojson';
 import chain from 'stream-chain';
 import { parser } from 'stream-json';
-import { pick } from 'stream-json/filters/pick.js';
 import { streamValues } from 'stream-json/streamers/stream-values.js';
 import { SourceError, type RawFeature, type SourceReader } from '../source.js';
+import { jsonMembers, JsonSyntaxError, type JsonPiece } from './json-members.js';
 
-type Picked = { value: unknown };
+const BIG_FEATURE_BYTES = 4 * 2 ** 20;
+/** Slices of a big feature handed to stream-json: the event loop runs between them. */
+const BIG_FEATURE_STEP = 64 * 2 ** 10;
 
-/** The top-level "type" and "crs" members and each element of "features", in file order. */
-function members(path: string): AsyncIterator<Picked> {
-  const pipeline = chain([
-    createReadStream(path),
-    parser({ streamValues: false }), // packed tokens only: about twice as fast
-    pick({ filter: /^(type|crs|features\.\d+)$/ }),
-    streamValues(),
-  ]);
-  return (pipeline as AsyncIterable<Picked>)[Symbol.asyncIterator]();
+/** `bytes` in slices of BIG_FEATURE_STEP, the event loop running between them (not only microtasks). */
+async function* inSteps(bytes: Buffer): AsyncGenerator<Buffer> {
+  for (let at = 0; at < bytes.length; at += BIG_FEATURE_STEP) {
+    yield bytes.subarray(at, at + BIG_FEATURE_STEP);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The value of a member or feature: JSON.parse, or stream-json in steps for a big one. */
+async function parsed({ value }: JsonPiece): Promise<unknown> {
+  try {
+    if (value.length <= BIG_FEATURE_BYTES) return JSON.parse(value.toString('utf8'));
+    const values = chain([Readable.from(inSteps(value)), parser({ streamValues: false }), streamValues()]) as AsyncIterable<{ value: unknown }>;
+    for await (const { value: v } of values) return v;
+    throw new SyntaxError('no value');
+  } catch (e) {
+    throw new SourceError(`not valid JSON: ${(e as Error).message}`);
+  }
 }
 
 function isFeature(v: unknown): v is Feature {
@@ -35,26 +49,30 @@ function notAFeature(v: unknown): SourceError {
   return new SourceError(`an element of "features" is not a Feature: ${JSON.stringify(v)?.slice(0, 60)}`);
 }
 
-async function next(items: AsyncIterator<Picked>): Promise<IteratorResult<Picked>> {
+async function next(items: AsyncIterator<JsonPiece>): Promise<IteratorResult<JsonPiece>> {
   try {
     return await items.next();
   } catch (e) {
     // File system errors (a missing or unreadable file) pass through as they are; the rest is the JSON.
-    if (e instanceof SourceError || (e as NodeJS.ErrnoException).syscall) throw e;
-    throw new SourceError(`not valid JSON: ${(e as Error).message}`);
+    if (e instanceof JsonSyntaxError) throw new SourceError(`not valid JSON: ${e.message}`);
+    throw e;
   }
 }
 
 export async function openGeoJson(path: string): Promise<SourceReader> {
-  const items = members(path);
+  const items = jsonMembers(createReadStream(path, { highWaterMark: 1 << 20 }), 'features');
   // Read up to the first feature: the CRS must be known before any coordinate is reprojected.
   let type: unknown, crs: string | null = null, first: Feature | undefined;
   for (let r = await next(items); !r.done; r = await next(items)) {
-    if (isFeature(r.value.value)) { first = r.value.value; break; }
-    const v = r.value.value;
-    if (typeof v === 'string') type = v;
-    else if (isCrs(v)) crs = typeof v.properties?.name === 'string' ? v.properties.name : null;
-    else throw notAFeature(v);
+    const v = await parsed(r.value);
+    if (r.value.element) {
+      if (!isFeature(v)) throw notAFeature(v);
+      first = v;
+      break;
+    }
+    if (r.value.key === 'type') type = v;
+    else if (r.value.key === 'crs' && isCrs(v)) crs = typeof v.properties?.name === 'string' ? v.properties.name : null;
+    else if (r.value.key === 'features') throw new SourceError('"features" is not an array'); // an array comes element by element
   }
   if (type !== 'FeatureCollection') throw new SourceError('not a GeoJSON FeatureCollection');
   const raw = (f: Feature): RawFeature => ({ id: f.id, geometry: f.geometry ?? null, properties: f.properties });
@@ -65,13 +83,15 @@ export async function openGeoJson(path: string): Promise<SourceReader> {
         if (!first) return;
         yield raw(first);
         for (let r = await next(items); !r.done; r = await next(items)) {
-          const v = r.value.value;
-          if (isFeature(v)) yield raw(v);
-          else if (isCrs(v)) throw new SourceError('the "crs" member must come before "features"');
-          else if (typeof v !== 'string') throw notAFeature(v);
+          const v = await parsed(r.value);
+          if (r.value.element) {
+            if (!isFeature(v)) throw notAFeature(v);
+            yield raw(v);
+          } else if (r.value.key === 'crs') throw new SourceError('the "crs" member must come before "features"');
+          else if (r.value.key === 'type' && v !== 'FeatureCollection') throw new SourceError('not a GeoJSON FeatureCollection');
         }
       } finally {
-        await items.return?.(); // closes the file when the builder stops early
+        await items.return?.(undefined); // closes the file when the builder stops early
       }
     })(),
   };
