@@ -1,6 +1,8 @@
-// `npm run bench:mvt [-- --quick]`: MVT tiles from Meridian (cold and warm, over HTTP) against
-// naive geojson-vt + vt-pbf, PostGIS ST_AsMVT (when MERIDIAN_BENCH_PG_URL is set) and, for warm
-// throughput, a bare node:http server answering the same bytes. All on one fixed tile set, one run.
+// `npm run bench:mvt [-- --quick] [-- --runs N]`: MVT tiles from Meridian (cold and warm, over HTTP)
+// against naive geojson-vt + vt-pbf, PostGIS ST_AsMVT (when MERIDIAN_BENCH_PG_URL is set) and, for
+// warm throughput, a bare node:http server answering the same bytes. All on one fixed tile set, one
+// run; the cold passes of a running server, of Meridian's core and of naive are each made in N
+// processes (default 3, --quick 1) and taken per tile as the median of the N.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -15,6 +17,9 @@ const ROOT = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
 const POINTS = quick ? 200_000 : 1_000_000;
 const THROUGHPUT_MS = quick ? 1500 : 4000;
+const runsFlag = process.argv.indexOf('--runs');
+/** Processes per cold pass of a running server, the core and naive: one pass on a 2-vCPU VM moves a lot. */
+const RUNS = runsFlag > 0 ? Math.max(1, Number(process.argv[runsFlag + 1]) || 1) : quick ? 1 : 3;
 /** Warm throughput alternates between Meridian and the bare server this many times, so both see the same load. */
 const ROUNDS = 4;
 const CONCURRENCY = 8;
@@ -265,6 +270,23 @@ async function naiveServed(ds: Dataset, tiles: TileId[], warmUp: TileId[] = []):
   }
 }
 
+/** `run` made `RUNS` times, one after another (each in its own processes). */
+async function repeated<T>(run: () => Promise<T>): Promise<T[]> {
+  const all: T[] = [];
+  for (let i = 0; i < RUNS; i++) all.push(await run());
+  return all;
+}
+
+const median = (values: number[]) => { const s = [...values].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+/** Per tile, the median of its times over the runs; setup times as their median, peak RSS as the highest. */
+function combined<T extends { peakRssMB: number }>(runs: T[], perTile: (keyof T)[], setup: (keyof T)[]): T {
+  const out = { ...runs[0], peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) };
+  for (const k of perTile) (out[k] as number[]) = (runs[0][k] as number[]).map((_, i) => median(runs.map((r) => (r[k] as number[])[i])));
+  for (const k of setup) (out[k] as number) = median(runs.map((r) => r[k] as number));
+  return out;
+}
+
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '–');
 
 async function main() {
@@ -288,14 +310,15 @@ async function main() {
     log(`${ds.name}: Meridian, then bare node:http with the same bytes beside it`);
     const fresh = await meridian(ds, tiles, (base, paths, answers) => bare(base, paths, answers));
     const floor = fresh.alongside;
-    log(`${ds.name}: Meridian again, cold tiles after ${warmUp.length} other tiles`);
-    const running = await meridian(ds, tiles, async () => undefined, { warmUp });
-    log(`${ds.name}: Meridian's tiling core in one process`);
-    const c = await core(ds, tilesFile);
-    log(`${ds.name}: naive geojson-vt + vt-pbf`);
-    const n = await naive(ds, tilesFile);
-    log(`${ds.name}: naive geojson-vt + vt-pbf behind node:http, fresh and after the same other tiles`);
-    const nFresh = summarize(await naiveServed(ds, tiles)), nRunning = summarize(await naiveServed(ds, tiles, warmUp));
+    log(`${ds.name}: Meridian again, cold tiles after ${warmUp.length} other tiles (${RUNS}×)`);
+    const running = combined(await repeated(() => meridian(ds, tiles, async () => undefined, { warmUp })), ['cold', 'coldServer'], []);
+    log(`${ds.name}: Meridian's tiling core in one process (${RUNS}×)`);
+    const c = combined(await repeated(() => core(ds, tilesFile)), ['ms'], ['loadMs', 'prepareMs']);
+    log(`${ds.name}: naive geojson-vt + vt-pbf (${RUNS}×)`);
+    const n = combined(await repeated(() => naive(ds, tilesFile)), ['ms'], ['parseMs', 'indexMs']);
+    log(`${ds.name}: naive geojson-vt + vt-pbf behind node:http, fresh, and after the same other tiles (${RUNS}×)`);
+    const nFresh = summarize(await naiveServed(ds, tiles));
+    const nRunning = summarize(combined(await repeated(async () => ({ ms: await naiveServed(ds, tiles, warmUp), peakRssMB: 0 })), ['ms'], []).ms);
     const freshCold = summarize(fresh.cold), freshServer = summarize(fresh.coldServer), warm = summarize(fresh.warm), nv = summarize(n.ms);
     const cold = summarize(running.cold), coldServer = summarize(running.coldServer), http = summarize(floor.ms), inProcess = summarize(c.ms);
     rows.push([ds.name, 'Meridian cold, fresh process (HTTP)', `load ${f1(fresh.loadMs)} + prepare ${f1(fresh.prepareMs)}`, f1(freshCold.p50), f1(freshCold.p95), f1(fresh.peakRssMB), `${(fresh.bytes / 1e6).toFixed(2)} MB`]);
@@ -351,6 +374,7 @@ async function main() {
     ratios.push(`${ds.name}: warm throughput ${f1(floor.rps)} req/s vs bare node:http ${f1(floor.bareRps)} req/s: ${f1(floor.ratio)} of bare (median of ${ROUNDS} alternating rounds: ${floor.rounds.map(f1).join(', ')}; ${warmClient})`);
   }
   console.log(`\nMVT benchmark${quick ? ' (--quick)' : ''} — ${tiles.length} tiles per dataset over z0–z14; ${cpus().length}× ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}`);
+  console.log(`Rows marked "running", "core" and the naive ones but "fresh": per tile, the median of ${RUNS} processes' passes.`);
   const header = ['dataset', 'contender', 'setup ms (apart)', 'p50 ms', 'p95 ms', 'peak RSS MB', 'tile bytes'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, widths.map((w) => '-'.repeat(w)), ...rows]) console.log('| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |');
