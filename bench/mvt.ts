@@ -130,9 +130,12 @@ async function throughput(base: string, paths: string[], ms: number): Promise<nu
 
 /**
  * Warm throughput of Meridian and of the bare server in alternating rounds (the machine may be
- * shared): their mean req/s, and the median of the per-round ratios.
+ * shared), after one round each that is not counted: steady state, not the first major garbage
+ * collection after a layer's load (Meridian's heap still holds the features parsed then). Their
+ * mean req/s, and the median of the per-round ratios.
  */
 async function alternating(meridianBase: string, bareBase: string, paths: string[]) {
+  for (const base of [meridianBase, bareBase]) await throughput(base, paths, THROUGHPUT_MS / ROUNDS);
   const m: number[] = [], b: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     m.push(await throughput(meridianBase, paths, THROUGHPUT_MS / ROUNDS));
