@@ -60,7 +60,7 @@ async function next(items: AsyncIterator<JsonPiece>): Promise<IteratorResult<Jso
 }
 
 export async function openGeoJson(path: string): Promise<SourceReader> {
-  const items = jsonMembers(createReadStream(path, { highWaterMark: 1 << 20 }), 'features');
+  const items = jsonMembers(createReadStream(path), 'features');
   // Read up to the first feature: the CRS must be known before any coordinate is reprojected.
   let type: unknown, crs: string | null = null, first: Feature | undefined;
   for (let r = await next(items); !r.done; r = await next(items)) {
