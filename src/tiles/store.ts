@@ -116,7 +116,7 @@ export class TileStore {
   async read(a: StoredTileAddress): Promise<Buffer | undefined> {
     const path = this.pathOf(a);
     const waiting = this.waiting.get(path);
-    if (waiting && !this.stale(a.resources, waiting.generations)) return this.hit(waiting.body);
+    if (waiting) return this.hit(waiting.body);
     const size = this.files.get(path);
     if (size === undefined) { this.counts.misses++; return undefined; }
     try {
@@ -187,6 +187,9 @@ export class TileStore {
    * bytes wait than the store allows), as `write` would; the promise settles when it is written or refused.
    */
   writeLater(a: StoredTileAddress, body: Buffer, generations: number[]): Promise<boolean> {
+    // A waiting tile is never stale: one made before a change is refused here, and a change drops
+    // the tiles of its layer that wait (invalidateLayer), so `read` may serve any waiting tile.
+    if (this.stale(a.resources, generations)) return Promise.resolve(false);
     const path = this.pathOf(a);
     const replaced = this.waiting.get(path);
     if (replaced) this.unwait(path, replaced).done(false);
