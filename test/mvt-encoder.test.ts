@@ -41,7 +41,7 @@ function reencode(tile: VectorTile): Uint8Array {
       for (const f of features(tile, name)) {
         geometryOf(f, commands);
         const tags = Object.entries(f.properties).flatMap(([k, v]) => [slot(keys, k), slot(values, v)]);
-        writeFeature(pbf, f.id ?? null, f.type as 0 | 1 | 2 | 3, Uint32Array.from(tags), commands.out.view());
+        writeFeature(pbf, f.id ?? null, f.type as 0 | 1 | 2 | 3, { data: Uint32Array.from(tags), length: tags.length }, commands.out);
       }
       return { keys, writeValues: (pbf) => values.forEach((v) => pbf.writeMessage(4, (val: MvtValue, p: PbfWriter) => writeValue(p, val), v)) };
     });

@@ -38,7 +38,10 @@ export class FlatU32 {
     this.data[this.length++] = v;
   }
 
-  view(): Uint32Array {
-    return this.data.subarray(0, this.length);
+  /** A view of `length` slots to fill (the contents are not kept). */
+  reserve(length: number): Uint32Array {
+    if (length > this.data.length) this.data = new Uint32Array(Math.max(length, this.data.length * 2));
+    this.length = length;
+    return this.data.subarray(0, length);
   }
 }

@@ -8,7 +8,7 @@ import { Kind } from '../store/packed.js';
 import { Flat64, FlatU32 } from './buffers.js';
 import { clipLine, clipRing, type ClipBox } from './clip.js';
 import { CommandWriter, GeomType } from './commands.js';
-import { writeFeature, writeLayer } from './encode.js';
+import { writeBytesField, writeFeature, writeLayer } from './encode.js';
 import { BLOCK, BLOCK_BITS } from './blocks.js';
 import { NO_VALUE, type MvtLayerData } from './layer-data.js';
 import { isOnePointEach } from './point-order.js';
@@ -78,17 +78,23 @@ const part = new Flat64();
 const tmp = new Flat64();
 const pieces = new Flat64();
 const pieceEnds: number[] = [];
+const candidateKeys = new FlatU32();
 
-/** Candidate rows with the world shift (-1, 0, +1) each is drawn at, sorted by row. */
-function candidates(index: Flatbush, p: TileParams): { rows: number[]; shifts: number[] } {
-  const found: number[][] = [];
+/**
+ * Candidate rows with the world shift (-1, 0, +1) each is drawn at, as row * 4 + shift + 1, sorted
+ * by row (a typed array's native sort: a comparator sort cost a fifth of a dense tile's cut).
+ */
+function candidates(index: Flatbush, p: TileParams): Uint32Array {
+  const found: number[][] = [], shifts: number[] = [];
+  let total = 0;
   for (const b of searchBoxes(p.z, p.x, p.y, p.padding, index.minX, index.maxX)) {
     const rows = index.search(b.minLon, b.minLat, b.maxLon, b.maxLat);
-    if (rows.length) found.push(rows.map((r) => r * 4 + b.shift + 1));
+    if (rows.length) { found.push(rows); shifts.push(b.shift + 1); total += rows.length; }
   }
-  const keys = found.length === 1 ? found[0] : found.flat();
-  keys.sort((a, b) => a - b);
-  return { rows: keys.map((k) => k >> 2), shifts: keys.map((k) => (k & 3) - 1) };
+  const keys = candidateKeys.reserve(total);
+  let n = 0;
+  for (let f = 0; f < found.length; f++) for (const r of found[f]) keys[n++] = r * 4 + shifts[f];
+  return keys.sort();
 }
 
 /**
@@ -108,7 +114,7 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
   const scale = z2 * p.extent;
   const box: ClipBox = { min: -p.padding * p.extent, max: p.extent * (1 + p.padding) };
   const sqTolerance = (p.simplification / scale) ** 2;
-  const { rows, shifts } = candidates(scratch.index, p);
+  const found = candidates(scratch.index, p);
   const usedKeys: number[] = [];
   const usedValues: number[] = [];
   let written = 0;
@@ -118,15 +124,15 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
   }
 
   const writeFeatures = (pbf: Pbf) => {
-    for (let c = 0; c < rows.length; c++) {
-      const row = rows[c];
+    for (let c = 0; c < found.length; c++) {
+      const row = found[c] >>> 2;
       const type = TYPE_OF[kinds[row]];
       if (!type) continue;
       commands.reset();
       // A feature drawn at two shifts (only possible near the seam) keeps one id: its parts join.
       for (; ; c++) {
-        drawFeature(row, shifts[c], type);
-        if (c + 1 >= rows.length || rows[c + 1] !== row) break;
+        drawFeature(row, (found[c] & 3) - 1, type);
+        if (c + 1 >= found.length || found[c + 1] >>> 2 !== row) break;
       }
       if (commands.empty) continue;
       tags.clear();
@@ -138,13 +144,13 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
         tags.push(scratch.keySlot[k]);
         tags.push(scratch.valueSlot[v]);
       }
-      writeFeature(pbf, fids[row], type, tags.view(), commands.out.view());
+      writeFeature(pbf, fids[row], type, tags, commands.out);
       written++;
     }
     return {
       keys: usedKeys.map((k) => keys[k]),
       writeValues(pbf: Pbf) {
-        for (const v of usedValues) pbf.writeBytesField(4, valueBytes.subarray(valueOffsets[v], valueOffsets[v + 1]));
+        for (const v of usedValues) writeBytesField(pbf, 4, valueBytes, valueOffsets[v], valueOffsets[v + 1]);
       },
     };
   };
