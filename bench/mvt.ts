@@ -303,7 +303,8 @@ async function main() {
   log(`generating ${POINTS} points (seed fixed) if not cached in ${WORK_DIR}`);
   const datasets: Dataset[] = [
     { name: 'countries-land-10m', file: COUNTRIES, features: 250, attributes: ['A3'], table: 'bench_countries10m' },
-    { name: `points-${POINTS / 1000}k`, file: await pointsFile(POINTS), features: POINTS, attributes: ['id', 'score'], table: `bench_points${POINTS}` },
+    { name: `points-${POINTS / 1000}k-uniform`, file: await pointsFile(POINTS, 'uniform'), features: POINTS, attributes: ['id', 'score'], table: `bench_points${POINTS}` },
+    { name: `points-${POINTS / 1000}k-places`, file: await pointsFile(POINTS, 'places'), features: POINTS, attributes: ['id', 'score'], table: `bench_places${POINTS}` },
   ];
   const pgUrl = process.env.MERIDIAN_BENCH_PG_URL;
   const rows: string[][] = [];
