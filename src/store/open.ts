@@ -4,6 +4,7 @@ import { access } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Logger } from 'pino';
 import { buildLayer } from './build.js';
+import { asLoad } from './load-garbage.js';
 import type { MemoryLayer } from './memory-layer.js';
 import { SourceError, type SourceReader } from './source.js';
 import { openCsv, type CsvOptions } from './sources/csv.js';
@@ -27,10 +28,13 @@ function reader(path: string, options: SourceOptions): Promise<SourceReader> {
   }
 }
 
-export async function loadLayer(path: string, options: SourceOptions, name: string, log: Logger): Promise<MemoryLayer> {
-  // A missing or unreadable file fails here, the same way for every format (ENOENT, EACCES).
-  await access(path, constants.R_OK);
-  const source = await reader(path, options);
-  if (source.crs === null && options.srs !== undefined) source.crs = options.srs;
-  return buildLayer(source, name, log);
+/** Reads and builds a layer (what the reading leaves on the heap is collected: see load-garbage.ts). */
+export function loadLayer(path: string, options: SourceOptions, name: string, log: Logger): Promise<MemoryLayer> {
+  return asLoad(async () => {
+    // A missing or unreadable file fails here, the same way for every format (ENOENT, EACCES).
+    await access(path, constants.R_OK);
+    const source = await reader(path, options);
+    if (source.crs === null && options.srs !== undefined) source.crs = options.srs;
+    return buildLayer(source, name, log);
+  }, log);
 }
