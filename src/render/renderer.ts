@@ -13,7 +13,7 @@ import { windowOf } from '../store/window.js';
 import type { LayerRef } from '../tiling/layers.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
-import { tileEtag } from '../tiles/store.js';
+import { tileEtag } from '../tiles/etag.js';
 import { queryBox, tileFrame } from './frame.js';
 import { RenderLayers } from './layers.js';
 import type { RasterInfo } from './raster.js';

@@ -11,7 +11,7 @@ import { LayerSelection } from '../qgis/project-resource.js';
 import { tileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
 import { matches, throughStore, wantsBypass } from '../tiles/respond.js';
-import { tileEtag } from '../tiles/store.js';
+import { tileEtag } from '../tiles/etag.js';
 import type { Frame } from '../render/units.js';
 import type { Services } from '../services.js';
 

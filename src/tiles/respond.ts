@@ -7,7 +7,8 @@ import accepts from 'accepts';
 import type { Context } from 'koa';
 import type { Services } from '../services.js';
 import type { CachedTile, CacheOutcome, TileCache } from './cache.js';
-import { TILE_FORMATS, tileEtag, type StoredTileAddress } from './store.js';
+import { tileEtag } from './etag.js';
+import { TILE_FORMATS, type StoredTileAddress } from './store.js';
 
 // zlib's async form runs on libuv's thread pool, off the event loop.
 const gzip = promisify(gzipCallback);

@@ -7,7 +7,7 @@
 // stamp of each layer's source file, so a start over unchanged data keeps the tiles and a start
 // over changed data drops them. Tiles served live are written behind, once tile requests pause
 // (`writeLater`), so a write never competes with answering the next request.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 
@@ -44,11 +44,6 @@ const WRITE_PAUSE_MS = 50;
 /** Bytes that may wait to be written by default; beyond them, the oldest tile is written at once. */
 const WAITING_BYTES = 64 * 1024 * 1024;
 const STAMPS_FILE = 'sources.json';
-
-/** The same validator the tile workers compute, so a tile keeps its ETag across memory, disk and regeneration. */
-export function tileEtag(body: Buffer): string {
-  return body.length === 0 ? '""' : `"${createHash('sha1').update(body).digest('base64url')}"`;
-}
 
 export function resourceSetName(resources: readonly number[]): string {
   return resources.join('_');

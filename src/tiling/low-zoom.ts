@@ -3,9 +3,9 @@
 // so what a layer keeps never grows with what is asked. Only the single-layer tile with the
 // default parameters is kept (the one web maps ask for); the main thread answers it without a
 // worker trip.
-import { createHash } from 'node:crypto';
 import Flatbush from 'flatbush';
 import { PbfWriter as Pbf } from 'pbf';
+import { tileEtag } from '../tiles/etag.js';
 import type { MvtLayerData } from './layer-data.js';
 import { searchBoxes } from './project.js';
 import { writeTileLayer, type TileParams } from './tile.js';
@@ -28,11 +28,6 @@ export interface LowZoomTiles {
   etags: string[];
   bodies: Uint8Array;
   offsets: number[];
-}
-
-/** A tile's strong validator, the same the tile workers and the tile store give. */
-export function mvtEtag(body: Uint8Array): string {
-  return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 
 /** Rough floor of the bytes one feature takes in a tile, to skip cutting tiles that cannot fit. */
@@ -66,7 +61,7 @@ export function cutLowZooms(data: MvtLayerData, r: LowZoomRequest): LowZoomTiles
         bodies.push(body.slice());
         bytes += body.length;
         out.keys.push(`${z}/${x}/${y}`);
-        out.etags.push(mvtEtag(body));
+        out.etags.push(tileEtag(body));
         out.offsets.push(bytes);
       }
     }

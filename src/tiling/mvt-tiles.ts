@@ -13,7 +13,7 @@ import { PostgisLayer } from '../store/postgis/postgis-layer.js';
 import type { TileAddress } from '../tiles/address.js';
 import type { CachedTile } from '../tiles/cache.js';
 import { MemoryLayer } from '../store/memory-layer.js';
-import { tileEtag } from '../tiles/store.js';
+import { tileEtag } from '../tiles/etag.js';
 import { MvtLayers, TILE_TASK, layerKey, type LayerRef, type LowZoomPlan, type Prepared } from './layers.js';
 import { searchBoxes } from './project.js';
 import { cutTile, type TileAnswer, type TileRequest } from './tile-task.js';

@@ -4,7 +4,7 @@
 import { PbfWriter as Pbf } from 'pbf';
 import type { TaskHandler } from '../pool/pool.js';
 import type { MvtLayerData } from './layer-data.js';
-import { mvtEtag } from './low-zoom.js';
+import { tileEtag } from '../tiles/etag.js';
 import { OVER_BUDGET, writeTileLayer, type TileParams, type WorkBudget } from './tile.js';
 
 const INITIAL_BYTES = 64 * 1024;
@@ -44,7 +44,7 @@ export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerD
   const body = features === 0 ? null : writer.finish().slice();
   // A huge tile (a low zoom over many points) must not pin its buffer for good.
   if (writer.buf.length > MAX_KEPT_BYTES) writer = new Pbf(new Uint8Array(INITIAL_BYTES));
-  return body ? { body, etag: mvtEtag(body) } : { body: null, etag: null };
+  return body ? { body, etag: tileEtag(body) } : { body: null, etag: null };
 }
 
 const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) => {
