@@ -130,9 +130,8 @@ async function throughput(base: string, paths: string[], ms: number): Promise<nu
 
 /**
  * Warm throughput of Meridian and of the bare server in alternating rounds (the machine may be
- * shared), after one round each that is not counted: steady state, not the first major garbage
- * collection after a layer's load (Meridian's heap still holds the features parsed then). Their
- * mean req/s, and the median of the per-round ratios.
+ * shared), after one round each that is not counted (steady state: code optimized, caches and
+ * heap settled). Their mean req/s, and the median of the per-round ratios.
  */
 async function alternating(meridianBase: string, bareBase: string, paths: string[]) {
   for (const base of [meridianBase, bareBase]) await throughput(base, paths, THROUGHPUT_MS / ROUNDS);

@@ -37,7 +37,7 @@ export async function throughStore(
   const generations = store.generations(address.resources);
   const tile = await produce();
   if (tile.cheap) return tile;
-  // The store only saves work for later: the write waits for a pause in requests, and a failed
+  // The store only saves work for later: the write waits until tiles stop coming, and a failed
   // write must not fail the tile that was made.
   store.writeLater(address, tile.body, generations)
     .catch((err) => services.log.warn({ err, address }, 'tile not written to the store'));

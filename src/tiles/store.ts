@@ -5,8 +5,8 @@
 // evicts the least recently used files; its index is rebuilt from the folder at start (oldest
 // modification time first), so it survives restarts, kill -9 included. `sources.json` records a
 // stamp of each layer's source file, so a start over unchanged data keeps the tiles and a start
-// over changed data drops them. Tiles served live are written behind, once tile requests pause
-// (`writeLater`), so a write never competes with answering the next request.
+// over changed data drops them. Tiles served live are written behind, once no tile has been handed
+// over for a while (`writeLater`), so writes do not compete with a burst of tiles being made.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -39,7 +39,7 @@ export interface TileStoreStats {
 }
 
 const TEMP_SUFFIX = '.tmp';
-/** How long tile requests must pause before the tiles waiting to be written are written. */
+/** How long no tile may be handed to `writeLater` before the tiles waiting are written. */
 const WRITE_PAUSE_MS = 50;
 /** Bytes that may wait to be written by default; beyond them, the oldest tile is written at once. */
 const WAITING_BYTES = 64 * 1024 * 1024;
@@ -178,7 +178,7 @@ export class TileStore {
   }
 
   /**
-   * Writes a tile once tile requests pause for WRITE_PAUSE_MS (or at once, oldest first, when more
+   * Writes a tile once no other has been handed over for WRITE_PAUSE_MS (or at once, oldest first, when more
    * bytes wait than the store allows), as `write` would; the promise settles when it is written or refused.
    */
   writeLater(a: StoredTileAddress, body: Buffer, generations: number[]): Promise<boolean> {
@@ -205,7 +205,7 @@ export class TileStore {
     await Promise.allSettled(all);
   }
 
-  /** Writes the waiting tiles one at a time while requests stay paused; a new tile waiting defers the rest. */
+  /** Writes the waiting tiles one at a time while none is handed over; a new tile waiting defers the rest. */
   private async writeWaiting(): Promise<void> {
     if (this.writingWaiting) return;
     this.writingWaiting = true;
