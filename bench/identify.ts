@@ -21,6 +21,7 @@ import type { MemoryLayer } from '../src/store/memory-layer.js';
 import { loadLayer } from '../src/store/open.js';
 import { geometryAt } from '../src/store/packed.js';
 import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
+import { percentile } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 7 : 15;
@@ -30,10 +31,6 @@ const POINTS = 1_000_000;
 const log = pino({ level: 'warn' });
 
 interface Timing { p50: number; p95: number; runs: number; hits: number; note?: string }
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /** Runs once untimed (JIT warm-up, caches), then up to RUNS timed runs within the budget. */
 async function time(run: () => Promise<number> | number): Promise<Timing> {
@@ -46,7 +43,6 @@ async function time(run: () => Promise<number> | number): Promise<Timing> {
     samples.push(ms);
     spent += ms;
   }
-  samples.sort((a, b) => a - b);
   return { p50: percentile(samples, 50), p95: percentile(samples, 95), runs: samples.length, hits };
 }
 

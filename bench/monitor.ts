@@ -16,6 +16,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { median } from './stats.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -77,7 +78,6 @@ function monitoringShare(profileDir: string): { share: number; busyMs: number } 
   return { share: monitoring / busy, busyMs: busy / 1000 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = Number(opts.seconds), rounds = Number(opts.rounds);
 const profileDir = mkdtempSync(join(tmpdir(), 'meridian-bench-prof-'));
 const servers = [await startMeridian('monitoring off', false), await startMeridian('monitoring off (control)', false), await startMeridian('monitoring on', true)];

