@@ -1,6 +1,7 @@
 // Who may call the management API on the public port. The management port (127.0.0.1 only) needs no
 // check, as in py-qgis-server; on the public port the caller must be an administrator.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { requireAdministrator } from '../http/auth.js';
 import { managementErrors } from './errors.js';
@@ -14,7 +15,7 @@ export const managementPortGuard: ManagementGuard = () => {};
 
 /** A router for a management area: py-qgis-server error shape, then the guard, before any route. */
 export function managementRouter(guard: ManagementGuard): Router {
-  const router = new Router();
+  const router = apiRouter();
   router.use(managementErrors());
   router.use(async (ctx, next) => { guard(ctx); await next(); });
   return router;

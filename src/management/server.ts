@@ -1,7 +1,8 @@
 // The management port: the management API alone, bound to 127.0.0.1 by default, as py-qgis-server serves it.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import Koa from 'koa';
 import { errorHandler, requestId, requestLog } from '../http/middleware.js';
 import type { Services } from '../services.js';
@@ -10,7 +11,7 @@ import { managementErrors } from './errors.js';
 import { managementRouters } from './routes.js';
 
 function rootRoutes(): Router {
-  const router = new Router();
+  const router = apiRouter();
   router.get('/', (ctx) => {
     const link = (path: string, title: string) => ({ href: `${ctx.protocol}://${ctx.host}${path}`, title, type: 'application/json' });
     ctx.body = { links: [link('/plugins', 'Plugins management'), link('/cache', 'Projects cache management'), link('/pool', 'Workers pool status')] };

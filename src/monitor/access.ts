@@ -17,8 +17,10 @@ export function monitorScope(config: Config) {
   const prefix = config.monitorPath;
   // Not async: other paths pass through with one prefix test.
   return (ctx: Context, next: Next) => {
-    const inApi = ctx.path === prefix || ctx.path.startsWith(prefix + '/');
-    if (!inApi && ctx.path !== '/metrics') return next();
+    // Routes take a path with or without a trailing slash: so does this test.
+    const path = ctx.path.length > 1 && ctx.path.endsWith('/') ? ctx.path.slice(0, -1) : ctx.path;
+    const inApi = path === prefix || path.startsWith(prefix + '/');
+    if (!inApi && path !== '/metrics') return next();
     if (inApi) ctx.state.errorFormat = nginxErrorFormat;
     if (!config.monitorPublic) requireAdministrator(ctx);
     if (inApi) {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { insideFolder } from '../common/paths.js';
@@ -23,7 +23,7 @@ export type PluginRecord =
 export class Plugins {
   readonly records = new Map<string, PluginRecord>();
   /** Routes plugins added, all under /qgis/. */
-  readonly router = new Router({ prefix: '/qgis' });
+  readonly router = apiRouter({ prefix: '/qgis' });
   private readonly filters: PluginFilter[] = [];
   /** Plugins with a filter that wants anonymous tile requests too: while any is loaded, those go through Koa. */
   readonly filteringAnonymousTiles: string[] = [];

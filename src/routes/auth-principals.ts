@@ -1,6 +1,7 @@
 // /api/component/auth/user/ and /group/ (NextGIS Web auth API): managing users and groups.
 // Administrators only. Passwords go in, never out: a user's "password" field is only true/false.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { hashPassword } from '../auth/passwords.js';
 import { groupFields, passwordField, userFields } from '../auth/principal-input.js';
@@ -29,7 +30,7 @@ export function principalRoutes(services: Services): Router {
   const { store, policy, authenticator } = services.auth;
   const { system } = policy;
   const cost = services.config.passwordCost;
-  const router = new Router({ prefix: BASE });
+  const router = apiRouter({ prefix: BASE });
   router.use((ctx, next) => { requireAdministrator(ctx); return next(); });
 
   const userOr404 = async (ctx: Context) => {

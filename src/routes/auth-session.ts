@@ -1,5 +1,6 @@
 // /api/component/auth/login, /logout, /current_user and /register (NextGIS Web auth API).
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import type { Caller } from '../auth/caller.js';
 import { hashPassword } from '../auth/passwords.js';
@@ -19,7 +20,7 @@ function currentUserJson(c: Caller) {
 export function sessionRoutes(services: Services): Router {
   const { store, authenticator, policy } = services.auth;
   const { config } = services;
-  const router = new Router({ prefix: '/api/component/auth' });
+  const router = apiRouter({ prefix: '/api/component/auth' });
 
   const currentUser = (ctx: Context) => { ctx.body = currentUserJson(ctx.state.user); };
   router.get('/current_user', currentUser);

@@ -1,7 +1,8 @@
 // /api/resource/{id}/geojson, /csv and /qml: whole-layer exports, streamed feature by feature.
 import { readFile } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import { stringify } from 'csv-stringify';
 import type { Context } from 'koa';
 import yazl from 'yazl';
@@ -125,7 +126,7 @@ function csvBom(ctx: Context): boolean {
 }
 
 export function exportRoutes(services: Services): Router {
-  const router = new Router();
+  const router = apiRouter();
 
   const geojson = async (ctx: Context) => {
     const fid = q(ctx, 'fid');

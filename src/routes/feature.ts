@@ -1,5 +1,6 @@
 // /api/resource/{id}/feature/, /feature/{fid}, /feature_count, /extent (NextGIS Web feature API).
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { ApiError, badParameter } from '../http/errors.js';
 import { featureJson, outputProjector, type DateFormat } from '../http/features.js';
@@ -28,7 +29,7 @@ async function layerOf(services: Services, ctx: Context): Promise<FeatureLayer> 
 }
 
 export function featureRoutes(services: Services): Router {
-  const router = new Router();
+  const router = apiRouter();
 
   router.get('/api/resource/:id/feature/', async (ctx) => {
     const layer = await layerOf(services, ctx);

@@ -1,6 +1,7 @@
 // POST/PUT /api/feature_layer/identify (and NGW's older /feature_layer/identify): the features of
 // several layers that a shape touches.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
 import { bodyObject, readLargeJson } from '../http/body.js';
@@ -54,7 +55,7 @@ async function identify(ctx: Context, services: Services, elsewhere: (ref: Layer
 }
 
 export function identifyRoutes(services: Services): Router {
-  const router = new Router();
+  const router = apiRouter();
   const elsewhere = poolSearch(services.pool);
   for (const path of ['/api/feature_layer/identify', '/feature_layer/identify']) {
     router.post(path, readLargeJson, (ctx) => identify(ctx, services, elsewhere));

@@ -2,7 +2,8 @@
 // (server, processes, connections, http/…) and Glances (status, pluginslist, /{plugin}/{field}/{value}),
 // plus GET /metrics for Prometheus. Access, write and version rules: monitor/access.ts.
 import { bodyParser } from '@koa/bodyparser';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { ApiError } from '../http/errors.js';
 import { single } from '../http/params.js';
@@ -54,7 +55,7 @@ export function monitorRoutes(services: Services, metrics: Metrics): Router {
   const plugins = createPlugins(monitor, services.catalog);
   const v = `${config.monitorPath}/1`;
   // Paths are declared without a trailing slash: the router then takes both forms, as nginx does.
-  const router = new Router();
+  const router = apiRouter();
 
   const zoneOf = (name: string) => found(http.zones.get(name as ZoneName), 'ServerZoneNotFound', `Server zone "${name}"`);
   const cacheOf = (name: string) => found(monitor.cache(name), 'CacheNotFound', `Cache "${name}"`);

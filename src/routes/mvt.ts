@@ -2,7 +2,8 @@
 // /api/resource/{id}/{z}/{x}/{y}.mvt (single layer, older clients). Same bytes for the same layer.
 // The main thread checks, caches and sends; tiling/mvt-tiles.ts makes the tiles. Most tiles asked
 // anonymously are answered before Koa, by routes/mvt-anonymous.ts.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
 import { badParameter } from '../http/errors.js';
@@ -46,7 +47,7 @@ function uniqueNames(layers: MvtTileLayer[]): void {
 }
 
 export function mvtRoutes(services: Services): Router {
-  const router = new Router();
+  const router = apiRouter();
 
   /** A feature layer gives one MVT layer; a QGIS project one per usable vector layer, named as in QGIS. */
   async function tileLayersOf(entry: ResourceEntry, select: LayerSelection | undefined): Promise<MvtTileLayer[]> {

@@ -1,6 +1,7 @@
 // GET /api/resource/{id}/permission (the caller's effective permissions, NGW shape) and
 // PUT /api/resource/{id} with {"resource": {"permissions": [...]}} (replacing a resource's ACL).
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import { AclError, parseAclRules, SCOPES } from '../auth/acl.js';
 import { principalLookup } from '../auth/policy.js';
 import { RESOURCE_CLASSES } from '../catalog/classes.js';
@@ -13,7 +14,7 @@ import type { Services } from '../services.js';
 
 export function permissionRoutes(services: Services): Router {
   const { store, policy, authenticator } = services.auth;
-  const router = new Router();
+  const router = apiRouter();
 
   router.get('/api/resource/:id/permission', async (ctx) => {
     const entry = resourceFor(ctx, services, ctx.params.id, 'resource.read');

@@ -1,6 +1,7 @@
 // NextGIS Web render API: /api/component/render/tile, /api/component/render/image and the
 // deprecated /resource/{id}/tms, PNG images of styles composited lower to upper.
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { badParameter } from '../http/errors.js';
 import { single } from '../http/params.js';
@@ -66,7 +67,7 @@ function sendPng(ctx: Context, services: Services, png: Buffer, etag = tileEtag(
 }
 
 export function renderRoutes(services: Services): Router {
-  const router = new Router();
+  const router = apiRouter();
 
   const tile = async (ctx: Context, ids: string[], idParam: string, nd: 200 | 204) => {
     const at = tileAddress(q(ctx, 'z'), q(ctx, 'x'), q(ctx, 'y'));

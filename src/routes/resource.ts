@@ -1,5 +1,6 @@
 // /api/resource/ and /api/resource/{id}: the resource tree (NextGIS Web resource API).
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { resourceJson } from '../catalog/resource-json.js';
 import type { ResourceEntry } from '../catalog/types.js';
@@ -10,7 +11,7 @@ import { projectJson } from '../qgis/project-json.js';
 import type { Services } from '../services.js';
 
 export function resourceRoutes(services: Services): Router {
-  const router = new Router();
+  const router = apiRouter();
   const readable = (ctx: Context) => (entry: ResourceEntry) => mayAccess(ctx, services, entry, 'resource.read');
   // A QGIS project's block needs the project loaded, which the catalog alone cannot say.
   const describe = async (ctx: Context, entry: ResourceEntry) => {

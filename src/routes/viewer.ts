@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { send } from '@koa/send';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { ApiError } from '../http/errors.js';
 
@@ -58,7 +59,7 @@ async function sendFile(ctx: Context, file: string, cache: { maxage?: number; im
 }
 
 export function viewerRoutes(hasRoute: HasRoute): Router {
-  const router = new Router();
+  const router = apiRouter();
 
   // The page itself is revalidated on every load so a new build shows at once; the assets it names are immutable.
   router.get('/', (ctx) => {

@@ -1,6 +1,7 @@
 // A router for the farm API: under /farm/api/v3, administrators only, errors in Flamenco's shape
 // ({"code": HTTP status, "message"}, plus Meridian's stable code as "error").
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { apiRouter } from '../../http/router.js';
 import type { Context, Next } from 'koa';
 import { requireAdministrator } from '../../http/auth.js';
 import type { ErrorFormat } from '../../http/errors.js';
@@ -16,7 +17,7 @@ export async function farmErrors(ctx: Context, next: Next): Promise<void> {
 }
 
 export function farmRouter(): Router {
-  const router = new Router({ prefix: FARM_PREFIX });
+  const router = apiRouter({ prefix: FARM_PREFIX });
   router.use(async (ctx: Context, next: Next) => {
     requireAdministrator(ctx);
     await next();
