@@ -154,6 +154,34 @@ describe('auth API', () => {
     assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: 'ngw_sid=forged' } })).body.keyname, 'guest');
   });
 
+  it('refuses changes that a page of another origin sends with the session cookie, and logins from one', async () => {
+    const other = 'http://127.0.0.1:1';
+    const self = new URL(s.url).origin;
+    const login = (origin?: string) => s.get(`${AUTH}/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+      body: JSON.stringify({ login: 'administrator', password: 'admin-secret-1' }),
+    });
+    const refusedLogin = await login(other);
+    assert.equal(refusedLogin.status, 403);
+    assert.equal((await refusedLogin.json()).code, 'CROSS_ORIGIN_REQUEST');
+    assert.equal(refusedLogin.headers.getSetCookie().length, 0);
+    const cookie = sessionCookie(await login()).split(';')[0];
+    // A form-like body (text/plain) is what a page can send without asking CORS first.
+    const create = (keyname: string, headers: Record<string, string>) => s.json(`${AUTH}/user/`, {
+      method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: JSON.stringify({ keyname, password: 'forged-password' }),
+    });
+    for (const origin of [other, 'null', `${self}.evil.example`]) {
+      const r = await create('forged', { cookie, origin });
+      assert.equal(r.status, 403, origin);
+      assert.equal(r.body.code, 'CROSS_ORIGIN_REQUEST');
+    }
+    assert.ok(!(await s.json(`${AUTH}/user/`, { headers: ADMIN })).body.some((u: { keyname: string }) => u.keyname === 'forged'));
+    assert.equal((await s.json(`${AUTH}/user/`, { headers: { cookie, origin: other } })).status, 200, 'reads are not refused');
+    assert.equal((await create('same-origin', { cookie, origin: self })).status, 200, 'the server\'s own pages may');
+    assert.equal((await create('no-origin', { cookie })).status, 200, 'clients that are not browsers send no Origin');
+    assert.equal((await create('basic-cross', { ...ADMIN, origin: other })).status, 200, 'Basic credentials are not sent by a page on its own');
+  });
+
   it('treats an expired session as a guest, and sweeps expired sessions at the next login', async () => {
     const login = () => s.get(`${AUTH}/login`, { method: 'POST', body: JSON.stringify({ login: 'dave', password: 'dave-password' }) });
     const token = sessionCookie(await login()).split(';')[0];

@@ -1,7 +1,9 @@
 // The farm API's rules on a real server: validation errors, commands in each job state, deletes,
 // task status updates, worker sleep and wake, managers, projects, settings, browse, access.
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'node:test';
 import { authServer, basic, createUser } from './helpers/auth.js';
@@ -271,6 +273,14 @@ describe('farm API', () => {
     assert.equal((await farm(s, 'GET', '/browse/catalog.json')).body.size, catalog.size);
     assert.equal((await farm(s, 'GET', '/browse/tiles/mvt')).body.type, 'folder');
     assert.equal((await farm(s, 'GET', '/browse/missing.txt')).status, 404);
+    // Links: one outside the data directory and one to nothing are not listed; one inside is.
+    const data = s.services.config.dataDir;
+    symlinkSync('/etc/hostname', join(data, 'outside-link'));
+    symlinkSync(join(data, 'missing-target'), join(data, 'dangling-link'));
+    symlinkSync(join(data, 'catalog.json'), join(data, 'inside-link'));
+    const names = (await farm(s, 'GET', '/browse')).body.entries.map((e: any) => e.name);
+    assert.ok(names.includes('inside-link') && !names.includes('outside-link') && !names.includes('dangling-link'), names.join(' '));
+    assert.equal((await farm(s, 'GET', '/browse/outside-link')).status, 400);
     const admin = basic('administrator', 'admin-secret-1');
     for (const path of ['/browse/..', '/browse/%2E%2E', '/browse/tiles/../..', '/browse/%2Fetc', '/browse/%2Fetc%2Fpasswd', '/browse/..%2F..%2Fetc']) {
       const r = await rawGet(s.url, FARM + path, admin);

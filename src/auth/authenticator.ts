@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../http/errors.js';
 import type { SystemPrincipals } from './bootstrap.js';
 import type { Caller } from './caller.js';
-import { verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import type { AuthStore, User } from './store.js';
 import { LoginThrottle } from './throttle.js';
 
@@ -25,8 +25,13 @@ export class Authenticator {
   /** Anonymous requests are most requests; guest changes only through userChanged. */
   private guestCaller: Promise<Caller> | undefined;
   private guestKnown: Caller | undefined;
+  /** A hash of a password nobody knows, checked when a keyname has none: see checkPassword. */
+  private decoy: Promise<string> | undefined;
 
-  constructor(private readonly store: AuthStore, readonly system: SystemPrincipals, readonly sessionTtlMs: number, private readonly log: Logger) {}
+  constructor(
+    private readonly store: AuthStore, readonly system: SystemPrincipals, readonly sessionTtlMs: number, private readonly log: Logger,
+    private readonly passwordCost: number,
+  ) {}
 
   async callerOf(user: User, via: Caller['via']): Promise<Caller> {
     const groups = await this.store.groupsOf(user.id);
@@ -61,14 +66,17 @@ export class Authenticator {
         { 'Retry-After': String(Math.ceil(wait / 1000)) });
     }
     const user = await this.store.userByKeyname(keyname);
-    // Users without a password (guest and the pseudo-users) can never log in.
-    const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : false;
+    // An unknown keyname, or a user without a password (guest and the pseudo-users, who can never
+    // log in), costs the same derivation as a wrong password: the answer's time does not tell
+    // which keynames exist.
+    this.decoy ??= hashPassword(randomBytes(16).toString('base64'), this.passwordCost);
+    const ok = await verifyPassword(password, user?.password_hash ?? await this.decoy) && !!user?.password_hash;
     if (!user || !ok) {
-      this.throttle.failed(address);
+      this.throttle.failed(address, keyname);
       this.log.warn({ address, keyname }, 'login failed');
       throw unauthorized('Invalid login or password.', 'INVALID_CREDENTIALS');
     }
-    this.throttle.succeeded(address);
+    this.throttle.succeeded(address, keyname);
     this.log.info({ address, keyname: user.keyname }, 'login');
     if (user.disabled) throw new ApiError(403, 'USER_DISABLED', `User "${user.keyname}" is disabled.`);
     return user;

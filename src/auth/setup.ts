@@ -40,7 +40,7 @@ export async function setUpAuth(config: Config, catalog: Catalog, log: Logger): 
     const services = {
       store, database,
       policy: await AccessPolicy.create(catalog, store, system),
-      authenticator: new Authenticator(store, system, config.sessionTtl * 1000, log),
+      authenticator: new Authenticator(store, system, config.sessionTtl * 1000, log, config.passwordCost),
     };
     if (store instanceof PgAuthStore) {
       // Another instance changed users, groups or ACLs: drop what this one remembers of them.

@@ -28,13 +28,35 @@ export function resolveCaller(services: Services) {
     const token = ctx.cookies.get(SESSION_COOKIE);
     let caller: Caller | undefined;
     if (/^basic /i.test(header)) caller = await authenticator.basic(header, ctx.ip);
-    else if (token) caller = await authenticator.session(token);
+    else if (token && (caller = await authenticator.session(token))) refuseCrossOrigin(ctx);
     ctx.state.user = caller ?? await authenticator.guest();
     await next();
     // An answer to a signed-in caller may hold what guests may not see: no shared cache may keep it.
     const cacheControl = ctx.response.get('Cache-Control');
     if (!ctx.state.user.guest && /\bpublic\b/.test(cacheControl)) ctx.set('Cache-Control', cacheControl.replace(/\bpublic\b/, 'private'));
   };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Refuses a state-changing request a browser sent from a page of another origin (request forgery):
+ * its Origin header names another host. The session cookie is SameSite=Lax, so only pages of the
+ * same site (another port, a sibling subdomain) could send one with it. Clients other than
+ * browsers send no Origin; they pass, as do safe methods.
+ */
+export function refuseCrossOrigin(ctx: Context): void {
+  const origin = ctx.get('origin');
+  if (!origin || SAFE_METHODS.has(ctx.method)) return;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    // "null" (a sandboxed page) or not a URL: not this server.
+  }
+  if (host !== ctx.host) {
+    throw new ApiError(403, 'CROSS_ORIGIN_REQUEST', `A ${ctx.method} from ${origin} may not use this server's session (or log in): send it from ${ctx.origin}, or with Basic credentials.`);
+  }
 }
 
 /** 401 (with WWW-Authenticate) for guests, 403 for authenticated callers. */

@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import type { Caller } from '../auth/caller.js';
 import { hashPassword } from '../auth/passwords.js';
 import { passwordField, userFields } from '../auth/principal-input.js';
-import { SESSION_COOKIE } from '../http/auth.js';
+import { refuseCrossOrigin, SESSION_COOKIE } from '../http/auth.js';
 import { badField, bodyObject, readJson, readJsonOrForm } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
 import type { Services } from '../services.js';
@@ -27,6 +27,8 @@ export function sessionRoutes(services: Services): Router {
   router.post('/current_user', currentUser);
 
   router.post('/login', readJsonOrForm, async (ctx) => {
+    // Another site's page must not sign the browser in as someone else (login forgery).
+    refuseCrossOrigin(ctx);
     const body = bodyObject(ctx);
     // NGW's documented field is "login"; "keyname" is accepted too.
     const login = body.login ?? body.keyname;

@@ -1,7 +1,7 @@
 // /farm/api/v3/projects (QGIS projects as Flamenco projects), settings (run-time settings, where the
 // tile store is) and browse (files and folders under the data directory, nothing outside it).
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type Router from '@koa/router';
 import { bodyObject, readJson } from '../../http/body.js';
@@ -76,7 +76,19 @@ export function infoRoutes(services: Services, farm: Farm): Router {
     const entry = await entryOf(full, path === '' ? '.' : path).catch(() => { throw notFound('file or folder', path); });
     if (entry.type === 'file') return entry;
     const names = (await readdir(full)).sort();
-    return { ...entry, entries: await Promise.all(names.map((n) => entryOf(join(full, n), n))) };
+    const entries = await Promise.all(names.map((n) => listed(full, join(path, n), n)));
+    return { ...entry, entries: entries.filter((e) => e !== undefined) };
+  }
+
+  /** A folder's entry, unless it is a link leading outside the data directory, or to nothing. */
+  async function listed(folder: string, path: string, name: string) {
+    const full = join(folder, name);
+    try {
+      if ((await lstat(full)).isSymbolicLink()) insideFolder(config.dataDir, path);
+      return await entryOf(full, name);
+    } catch {
+      return undefined;
+    }
   }
 
   router.get('/browse', async (ctx) => {
