@@ -256,6 +256,18 @@ describe('identify', () => {
     assert.equal('parent' in body[10].features[0], false);
   });
 
+  /** A ring of 20,000 long parallel teeth: no edge crosses another, but every box overlaps every other. */
+  const intricateRing = () => {
+    const n = 1e6, points: string[] = [];
+    for (let i = 0; i < 20_000; i++) { const x = 2 * i; points.push(`${x} 0`, `${x + n} ${n}`, `${x + n + 1} ${n}`, `${x + 1} 0`); }
+    return [...points, `${40_000 + n} -5`, '0 -5', '0 0'].join(',');
+  };
+
+  it('identifies with a tolerance too small to grow the shape as with none', async () => {
+    const res = await identify({ srs: 4326, geom: 'POINT(0 0)', layers: [2], tolerance: 5e-324 });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  });
+
   describe('refuses bad requests with a JSON error naming the problem', () => {
     const cases: [string, unknown, number, string, RegExp][] = [
       ['invalid JSON', '{"srs": 4326,', 400, 'INVALID_BODY', /cannot be parsed/],
@@ -280,6 +292,14 @@ describe('identify', () => {
       ['a limit out of range', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: [2], limit: 0 }, 400, 'INVALID_PARAMETER', /"limit"/],
       ['a negative tolerance', { srs: 4326, geom: 'POINT(1 1)', layers: [2], tolerance: -1 }, 400, 'INVALID_PARAMETER', /"tolerance"/],
       ['a tolerance on a polygon', { srs: 4326, geom: boxWkt(0, 0, 1, 1), layers: [2], tolerance: 1 }, 400, 'INVALID_PARAMETER', /POINT and LINESTRING/],
+      // Shapes whose checking or growing cost without bound (each crashed the server once).
+      ['thousands of overlapping holes', { srs: 3857, geom: `POLYGON((0 0,1 0,1 1,0 1,0 0)${',(0.1 0.1,0.2 0.1,0.2 0.2,0.1 0.1)'.repeat(5000)})`, layers: [2] }, 422, 'INVALID_GEOMETRY', /intersects itself/],
+      ['edges whose boxes all overlap', { srs: 3857, geom: `POLYGON((${intricateRing()}))`, layers: [2] }, 422, 'INVALID_GEOMETRY', /too intricate/],
+      ['a ring touching itself at a vertex', { srs: 4326, geom: 'POLYGON((0 0,4 0,2 2,4 4,0 4,2 2,0 0))', layers: [2] }, 422, 'INVALID_GEOMETRY', /intersects itself \(near 2 2\)/],
+      ['a many-point shape with a tolerance', { srs: 3857, geom: `MULTIPOINT(${Array.from({ length: 17 }, (_, k) => `${k} ${k}`).join(',')})`, layers: [2], tolerance: 0.5 }, 400, 'TOO_MANY_VERTICES', /tolerance grows shapes of at most 16/],
+      ['a line of one point', { srs: 3857, geom: 'LINESTRING(0 0)', layers: [2], tolerance: 10 }, 422, 'INVALID_GEOMETRY', /fewer than 2 points/],
+      ['a line too long to grow', { srs: 3857, geom: 'LINESTRING(0 0,1e308 1e308)', layers: [2], tolerance: 5 }, 422, 'INVALID_GEOMETRY', /grown|outside/],
+      ['latitudes past the pole', { srs: 4326, geom: 'POLYGON((0 0,1e308 0,1e308 1e308,0 0))', layers: [2] }, 422, 'INVALID_GEOMETRY', /outside the area where EPSG:4326/],
     ];
     for (const [what, body, status, code, message] of cases) {
       it(what, async () => {

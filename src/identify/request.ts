@@ -4,12 +4,18 @@ import { ApiError, badParameter } from '../http/errors.js';
 import { srsParam } from '../http/params.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import { PreparedArea } from './area.js';
-import { allFinite, invalidGeometry, isPolygonal, parseShape, type Shape } from './shape.js';
+import { allFinite, invalidGeometry, isPolygonal, parseShape, positionsOf, type Shape } from './shape.js';
 import { bufferShape } from './tolerance.js';
 
 /** Documented caps (README, "Identify"). */
 export const IDENTIFY_CAPS = {
   maxVertices: 100_000,
+  /**
+   * A shape grown by a tolerance: a click or a short line. JSTS's buffer costs more than linearly
+   * with the shape's crossings (a random line of 64 vertices took 0.4 s on the main thread, of 500
+   * half a minute).
+   */
+  maxToleranceVertices: 16,
   maxLayers: 100,
   /** NextGIS Web identifies at most 100 features per layer. */
   defaultLimit: 100,
@@ -47,19 +53,42 @@ function limitOf(value: unknown): number {
   return value as number;
 }
 
+/** Tolerances under this count as none. */
+const MIN_TOLERANCE = 1e-9;
+
 function toleranceOf(value: unknown): number {
   if (value === undefined || value === null) return 0;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw badParameter('tolerance', 'must be a non-negative number (map units of srs)');
-  return value;
+  // Far below any map's precision (a tenth of a millimetre in degrees), and too small for the buffer's arithmetic.
+  return value < MIN_TOLERANCE ? 0 : value;
+}
+
+/** Longitudes reach past ±180 for shapes across the antimeridian, not without bound. */
+const inWorld = (shape: Shape) => positionsOf(shape).every(([lon, lat]) => Math.abs(lon) <= 720 && Math.abs(lat) <= 90);
+
+/** The shape grown by `tolerance`; as it is when the tolerance is too small to make an area. */
+function grown(shape: Shape, tolerance: number): Shape {
+  const vertices = positionsOf(shape).length;
+  if (vertices > IDENTIFY_CAPS.maxToleranceVertices) {
+    throw new ApiError(400, 'TOO_MANY_VERTICES', `Parameter "geom" has ${vertices} vertices; a tolerance grows shapes of at most ${IDENTIFY_CAPS.maxToleranceVertices} (a click or a short line).`);
+  }
+  let area: Shape;
+  try {
+    area = bufferShape(shape, tolerance);
+  } catch {
+    throw invalidGeometry('cannot be grown by the tolerance (coordinates too large for it?)');
+  }
+  if (positionsOf(area).length === 0) return shape;
+  if (!allFinite(area)) throw invalidGeometry('cannot be grown by the tolerance (coordinates too large for it?)');
+  return area;
 }
 
 /** The area in EPSG:4326, from the client's WKT in its srs, grown by the tolerance for points and lines. */
 function areaOf(wkt: string, srs: number, tolerance: number): PreparedArea {
   const shape = parseShape(wkt, IDENTIFY_CAPS.maxVertices);
   if (tolerance > 0 && isPolygonal(shape)) throw badParameter('tolerance', 'applies to POINT and LINESTRING shapes only');
-  const grown: Shape = tolerance > 0 ? bufferShape(shape, tolerance) : shape;
-  const wgs84 = transformGeometry(grown, transform(srs, 4326)) as Shape;
-  if (!allFinite(wgs84)) throw invalidGeometry(`lies outside the area where EPSG:${srs} is defined`);
+  const wgs84 = transformGeometry(tolerance > 0 ? grown(shape, tolerance) : shape, transform(srs, 4326)) as Shape;
+  if (!allFinite(wgs84) || !inWorld(wgs84)) throw invalidGeometry(`lies outside the area where EPSG:${srs} is defined`);
   return new PreparedArea(wgs84);
 }
 

@@ -1,8 +1,8 @@
 // The identify shape as the client sends it: WKT, parsed and checked before any layer is touched.
-import { featureCollection, lineIntersect } from '@turf/turf';
-import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
+import type { Geometry, Position } from 'geojson';
 import wkx from 'wkx';
 import { ApiError } from '../http/errors.js';
+import { firstCrossing, MAX_EDGE_TESTS } from './crossing.js';
 
 export type ShapeType = 'Point' | 'MultiPoint' | 'LineString' | 'MultiLineString' | 'Polygon' | 'MultiPolygon';
 export type Shape = Extract<Geometry, { type: ShapeType }>;
@@ -29,23 +29,30 @@ export function ringsOf(g: Shape): Position[][] {
   return [];
 }
 
-function checkRings(g: Shape): void {
+/** The lines of a linear shape (none for points and polygons). */
+function linesOf(g: Shape): Position[][] {
+  if (g.type === 'LineString') return [g.coordinates];
+  if (g.type === 'MultiLineString') return g.coordinates;
+  return [];
+}
+
+function checkParts(g: Shape): void {
+  for (const line of linesOf(g)) if (line.length < 2) throw invalidGeometry('has a line of fewer than 2 points');
   const rings = ringsOf(g);
   if ((g.type === 'Polygon' || g.type === 'MultiPolygon') && rings.length === 0) throw invalidGeometry('is an empty polygon');
   for (const ring of rings) {
     if (ring.length < 4) throw invalidGeometry('has a ring of fewer than 4 points');
     const a = ring[0], b = ring[ring.length - 1];
     if (a[0] !== b[0] || a[1] !== b[1]) throw invalidGeometry('has a ring that is not closed (first and last points differ)');
+    if (ring.every((p) => p[0] === a[0] && p[1] === a[1])) throw invalidGeometry('has a ring of one repeated point');
   }
   if (rings.length === 0) return;
-  // Turf's sweep-line finds edges that cross or touch across rings; within a ring, shared vertices
-  // of neighbouring edges do not count.
-  const polygonal = g as Polygon | MultiPolygon;
-  const crossings = lineIntersect(polygonal, featureCollection<Polygon>([]), { ignoreSelfIntersections: false });
-  if (crossings.features.length) {
-    const [x, y] = crossings.features[0].geometry.coordinates;
-    throw invalidGeometry(`intersects itself (near ${x} ${y})`);
+  // Edges that cross or touch, across rings or within one (bar the vertex neighbours share).
+  const crossing = firstCrossing(rings);
+  if (crossing && 'tooIntricate' in crossing) {
+    throw invalidGeometry(`is too intricate to check: its edges' boxes overlap in over ${MAX_EDGE_TESTS} pairs`);
   }
+  if (crossing) throw invalidGeometry(`intersects itself (near ${crossing.at[0]} ${crossing.at[1]})`);
 }
 
 /** Parses and validates the client's WKT: a supported type, finite, closed simple rings, at most `maxVertices`. */
@@ -64,7 +71,7 @@ export function parseShape(wkt: string, maxVertices: number): Shape {
     throw new ApiError(400, 'TOO_MANY_VERTICES', `Parameter "geom" has ${positions.length} vertices; identify takes at most ${maxVertices}.`);
   }
   if (!allFinite(shape)) throw invalidGeometry('has a coordinate that is not a finite number');
-  checkRings(shape);
+  checkParts(shape);
   return shape;
 }
 
