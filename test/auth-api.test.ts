@@ -77,6 +77,8 @@ describe('auth API', () => {
       [{ keyname: 'grp', password: 'long-enough', member_of: [9999] }, 400, 'INVALID_FIELD'],
       [{ keyname: 'dis', password: 'long-enough', disabled: 'yes' }, 400, 'INVALID_FIELD'],
       [{ keyname: 'ADMINISTRATOR', password: 'long-enough' }, 409, 'KEYNAME_TAKEN'],
+      // A group's keyname too: catalog.json's ACL rules name principals by keyname.
+      [{ keyname: 'Administrators', password: 'long-enough' }, 409, 'KEYNAME_TAKEN'],
       [[1, 2], 400, 'INVALID_BODY'],
     ];
     for (const [body, status, code] of cases) {
@@ -119,6 +121,10 @@ describe('auth API', () => {
     assert.deepEqual([got.body.keyname, got.body.display_name, got.body.members], ['editors', 'Editors', [carol]]);
     assert.deepEqual((await s.json(`${AUTH}/user/${carol}`, { headers: ADMIN })).body.member_of, [gid]);
     assert.equal((await send(s, 'POST', `${AUTH}/group/`, { keyname: 'Editors' })).status, 409);
+    for (const keyname of ['Carol', 'everyone', 'administrator']) {
+      assert.equal((await send(s, 'POST', `${AUTH}/group/`, { keyname })).status, 409, `a group named as user ${keyname}`);
+    }
+    assert.equal((await send(s, 'PUT', `${AUTH}/user/${carol}`, { keyname: 'EDITORS' })).status, 409, 'a user renamed as a group');
     assert.equal((await send(s, 'POST', `${AUTH}/group/`, { keyname: 'bad group' })).status, 400);
     assert.equal((await send(s, 'POST', `${AUTH}/group/`, { keyname: 'ghosts', members: [4242] })).status, 400);
     const everyone = (await s.json(`${AUTH}/user/`, { headers: ADMIN })).body.find((u: any) => u.keyname === 'everyone').id;

@@ -48,8 +48,15 @@ function ids(body: Record<string, unknown>, name: string): number[] | undefined 
   return v as number[];
 }
 
-async function checkKeynameFree(found: { id: number } | undefined, keyname: string, selfId?: number): Promise<void> {
-  if (found && found.id !== selfId) throw new ApiError(409, 'KEYNAME_TAKEN', `The keyname "${keyname}" is already taken.`);
+/**
+ * 409 when another user or group has the keyname (ignoring case): ACL rules in catalog.json name
+ * principals by keyname, so one keyname for a user and a group would make such a rule ambiguous
+ * (the next start refuses the catalog).
+ */
+async function checkKeynameFree(store: AuthStore, keyname: string, selfId?: number): Promise<void> {
+  for (const found of [await store.userByKeyname(keyname), await store.groupByKeyname(keyname)]) {
+    if (found && found.id !== selfId) throw new ApiError(409, 'KEYNAME_TAKEN', `The keyname "${keyname}" is already taken (by a ${found.cls === 'U' ? 'user' : 'group'}).`);
+  }
 }
 
 /** A password to hash: undefined keeps the current one (NGW sends `true` for "unchanged"). */
@@ -71,7 +78,7 @@ export function isPseudoUser(system: SystemPrincipals, id: number): boolean {
 export async function userFields(store: AuthStore, system: SystemPrincipals, body: Record<string, unknown>, current?: User): Promise<Omit<UserFields, 'password_hash'>> {
   checkKeys(body, ['keyname', 'display_name', 'description', 'disabled', 'password', 'member_of']);
   const base = principalFields(body, current);
-  await checkKeynameFree(await store.userByKeyname(base.keyname), base.keyname, current?.id);
+  await checkKeynameFree(store, base.keyname, current?.id);
   const member_of = ids(body, 'member_of') ?? current?.member_of ?? [];
   const groups = new Set((await store.groups()).map((g) => g.id));
   const unknown = member_of.filter((g) => !groups.has(g));
@@ -83,7 +90,7 @@ export async function userFields(store: AuthStore, system: SystemPrincipals, bod
 export async function groupFields(store: AuthStore, system: SystemPrincipals, body: Record<string, unknown>, current?: GroupFields & { id: number; system: boolean }): Promise<GroupFields> {
   checkKeys(body, ['keyname', 'display_name', 'description', 'members']);
   const base = principalFields(body, current);
-  await checkKeynameFree(await store.groupByKeyname(base.keyname), base.keyname, current?.id);
+  await checkKeynameFree(store, base.keyname, current?.id);
   const members = ids(body, 'members') ?? current?.members ?? [];
   const users = new Set((await store.users()).filter((u) => !isPseudoUser(system, u.id)).map((u) => u.id));
   const unknown = members.filter((u) => !users.has(u));
