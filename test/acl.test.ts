@@ -130,6 +130,11 @@ describe('resource ACLs', () => {
       [{ action: 'allow', principal: { keyname: 'everyone' }, identity: 'teapot' }],
       [{ action: 'allow', principal: { keyname: 'everyone' }, propagate: 'yes' }],
       [{ action: 'allow', principal: { keyname: 'everyone' }, colour: 'red' }],
+      // Names every object has: not scopes.
+      ...['__proto__', 'constructor', 'hasOwnProperty'].flatMap((scope) => [
+        [{ action: 'allow', principal: { keyname: 'everyone' }, scope, permission: 'read' }],
+        [{ action: 'allow', principal: { keyname: 'everyone' }, scope, permission: '' }],
+      ]),
     ];
     for (const permissions of bad) {
       const r = await put(permissions);

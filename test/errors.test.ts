@@ -76,6 +76,8 @@ describe('client mistakes', () => {
       ['intersects=POINT(1)', 'intersects'], ['intersects=LINESTRING(a b)', 'intersects'], ['intersects=CIRCLE(1 2)', 'intersects'],
       ['intersects=POLYGON((0 0,1 1))', 'intersects'], ['intersects=POLYGON((0 0,1 0,1 1,0 2))', 'intersects'],
       ['intersects=POINT(1e400 0)', 'intersects'], ['fields=nope', 'fields'], ['fields=name,nope', 'fields'],
+      ...['POINT EMPTY', 'POLYGON EMPTY', 'MULTIPOLYGON EMPTY', 'GEOMETRYCOLLECTION EMPTY', 'GEOMETRYCOLLECTION(POINT EMPTY)', 'MULTIPOINT EMPTY']
+        .map((wkt): [string, string] => [`intersects=${wkt}`, 'intersects']),
     ];
     for (const base of ['/api/resource/2/feature/', '/api/resource/2/geojson', '/api/resource/2/csv']) {
       for (const [query, name] of bad) {
@@ -92,6 +94,7 @@ describe('client mistakes', () => {
     }
     assert.match((await expectError(s, '/api/resource/2/feature/1?srs=x', 400, 'INVALID_PARAMETER')).message, /"srs"/);
     assert.match((await expectError(s, '/api/resource/2/geojson?fid=a%20b', 400, 'INVALID_PARAMETER')).message, /"fid"/);
+    assert.match((await expectError(s, '/api/resource/2/geojson?fid=name', 400, 'INVALID_PARAMETER')).message, /"fid" names a field/);
     assert.match((await expectError(s, '/api/resource/2/geojson?zipped=maybe', 400, 'INVALID_PARAMETER')).message, /"zipped"/);
     assert.match((await expectError(s, '/api/resource/2/csv?encoding=latin1', 400, 'INVALID_PARAMETER')).message, /"encoding"/);
   });

@@ -52,6 +52,9 @@ describe('exports', () => {
     assert.deepEqual(doc.features[0].properties, { ngw_id: 20, owner: 'Grace' });
     const [x, y] = doc.features[0].geometry.coordinates[0][0];
     assert.ok(Math.abs(x - 1113194.90793274) < 1e-3 && Math.abs(y - 5621521.48619207) < 1e-3, `${x} ${y}`);
+    // A name every object has is a property like another.
+    const proto = await (await s.get('/api/resource/4/geojson?fields=owner&fid=__proto__')).text();
+    assert.match(proto, /"properties":\{"__proto__":\d+,"owner":/);
   });
 
   it('GeoJSON zipped=yes: a zip holding the same document; the deprecated /resource/{id}/geojson/ answers the same', async () => {

@@ -54,7 +54,8 @@ export function parseAclRules(value: unknown, lookup: PrincipalLookup, classes: 
     const identity = r.identity ?? '';
     if (typeof identity !== 'string' || (identity !== '' && !classes.includes(identity))) throw new AclError(`${at}.identity must be "" or a resource class (${classes.join(', ')})`);
     const scope = r.scope ?? '';
-    if (typeof scope !== 'string' || (scope !== '' && !SCOPES[scope])) throw new AclError(`${at}.scope must be "" or one of ${Object.keys(SCOPES).join(', ')}`);
+    // Own keys only: "__proto__" or "constructor" must not pass for a scope.
+    if (typeof scope !== 'string' || (scope !== '' && !Object.hasOwn(SCOPES, scope))) throw new AclError(`${at}.scope must be "" or one of ${Object.keys(SCOPES).join(', ')}`);
     const permission = r.permission ?? '';
     if (typeof permission !== 'string') throw new AclError(`${at}.permission must be a string`);
     if (permission !== '' && (scope === '' || !SCOPES[scope].includes(permission))) {

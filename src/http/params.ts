@@ -60,13 +60,16 @@ function shapeProblem(g: Geometry): string | null {
     return a[0] !== b[0] || a[1] !== b[1] ? 'a polygon ring must be closed' : null;
   };
   const first = <T>(items: T[], check: (t: T) => string | null) => items.map(check).find((p) => p) ?? null;
+  // An EMPTY geometry (or part) has nothing to reproject or intersect.
+  const empty = 'it is empty (or holds an empty part)';
   switch (g.type) {
+    case 'Point': return g.coordinates.length < 2 ? empty : null;
+    case 'MultiPoint': return g.coordinates.length === 0 || g.coordinates.some((p) => p.length < 2) ? empty : null;
     case 'LineString': return line(g.coordinates);
-    case 'MultiLineString': return first(g.coordinates, line);
-    case 'Polygon': return first(g.coordinates, ring);
-    case 'MultiPolygon': return first(g.coordinates, (p) => first(p, ring));
-    case 'GeometryCollection': return first(g.geometries, shapeProblem);
-    default: return null;
+    case 'MultiLineString': return g.coordinates.length === 0 ? empty : first(g.coordinates, line);
+    case 'Polygon': return g.coordinates.length === 0 ? empty : first(g.coordinates, ring);
+    case 'MultiPolygon': return g.coordinates.length === 0 || g.coordinates.some((p) => p.length === 0) ? empty : first(g.coordinates, (p) => first(p, ring));
+    case 'GeometryCollection': return g.geometries.length === 0 ? empty : first(g.geometries, shapeProblem);
   }
 }
 

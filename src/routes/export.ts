@@ -96,7 +96,8 @@ async function* geojsonText(r: ExportRequest, fidName: string | undefined): Asyn
   let buf = `{"type":"FeatureCollection",${crs}"features":[`;
   let first = true;
   for await (const f of r.features) {
-    const properties: Record<string, unknown> = {};
+    // No prototype: a field (or fid) named "__proto__" is a property like any other.
+    const properties: Record<string, unknown> = Object.create(null);
     if (fidName) properties[fidName] = f.fid;
     for (const d of r.fields) properties[d.keyname] = jsonValue(f.fields[d.keyname], d.datatype);
     buf += (first ? '' : ',') + JSON.stringify({ type: 'Feature', id: f.fid, properties, geometry: project(f.geometry) });
@@ -132,6 +133,7 @@ export function exportRoutes(services: Services): Router {
     const fid = q(ctx, 'fid');
     if (fid !== undefined && !/^\w+$/.test(fid)) throw badParameter('fid', 'must be a field name');
     const r = await exportRequest(services, ctx);
+    if (fid && r.fields.some((f) => f.keyname === fid)) throw badParameter('fid', `names a field exported ("${fid}"): the id needs a name of its own`);
     sendFile(ctx, Readable.from(geojsonText(r, fid || undefined)), fileName(r.entry, 'geojson'), 'application/geo+json');
   };
   router.get('/api/resource/:id/geojson', geojson);
