@@ -142,6 +142,9 @@ describe('render API on the sample data', () => {
       ['/api/component/render/image?extent=1,0,0,1&size=10,10&resource=4', 'extent'],
       ['/api/component/render/image?extent=0,0,1,1&size=0,10&resource=4', 'size'],
       ['/resource/abc/tms?z=0&x=0&y=0', 'id'],
+      // Each style once, at most 64: the work of one request stays bounded.
+      ['/api/component/render/tile?z=0&x=0&y=0&resource=4,4', 'resource'],
+      [`/api/component/render/image?extent=0,0,1,1&size=10,10&resource=${Array(65).fill(4).join(',')}`, 'resource'],
     ];
     for (const [path, name] of cases) {
       const { status, body } = await s.json(path);

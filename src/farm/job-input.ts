@@ -2,6 +2,7 @@
 import type { Context } from 'koa';
 import { badField } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
+import { MAX_RESOURCES } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import { styleKind } from '../render/renderer.js';
 import type { Services } from '../services.js';
@@ -11,7 +12,6 @@ import { TILE_FORMATS, type TileFormat } from '../tiles/store.js';
 import { MAX_LATITUDE, tileCount } from './tile-grid.js';
 import { JOB_TYPES, type JobSpec, type JobType } from './types.js';
 
-const MAX_RESOURCES = 64;
 /** Flamenco's default job priority. */
 const DEFAULT_PRIORITY = 50;
 

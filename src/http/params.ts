@@ -87,6 +87,19 @@ export function wktParam(value: string, name: string): Geometry {
   return g;
 }
 
+/** The most resources one tile or image request names (MVT layers, styles to composite). */
+export const MAX_RESOURCES = 64;
+
+/** A comma-separated list of resource ids (`resource=`), each named once, at most MAX_RESOURCES. */
+export function resourceListParam(value: string | undefined, name = 'resource'): string[] {
+  if (!value) throw badParameter(name, 'is required');
+  const ids = value.split(',').map((s) => s.trim());
+  if (ids.some((id) => !/^\d+$/.test(id))) throw badParameter(name, 'must be resource ids separated by commas');
+  if (ids.length > MAX_RESOURCES) throw badParameter(name, `lists more than ${MAX_RESOURCES} resources`);
+  if (new Set(ids).size !== ids.length) throw badParameter(name, 'lists a resource twice');
+  return ids;
+}
+
 /** A comma-separated list of field names, each one checked against the layer's fields. */
 export function fieldsParam(value: string | undefined, known: string[], name = 'fields'): string[] {
   if (value === undefined) return known;

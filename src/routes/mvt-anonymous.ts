@@ -13,6 +13,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { ResourceEntry } from '../catalog/types.js';
 import { SESSION_COOKIE } from '../http/auth.js';
 import { logRequest, requestIdOf, serverTiming } from '../http/middleware.js';
+import { MAX_RESOURCES } from '../http/params.js';
 import type { CountRequest } from '../monitor/count.js';
 import type { Services } from '../services.js';
 import { MemoryLayer } from '../store/memory-layer.js';
@@ -21,7 +22,6 @@ import { tileAddress, type TileAddress } from '../tiles/address.js';
 import { tileKey, type CacheOutcome } from '../tiles/cache.js';
 import { completeReply, tileFor, tileReply, wantsBypass, type FoundTile, type TileReply } from '../tiles/respond.js';
 import { DEFAULT_MVT_OPTIONS, mvtCacheParams } from '../tiling/mvt-tiles.js';
-import { MAX_RESOURCES } from './mvt.js';
 
 const SINGLE_LAYER = /^\/api\/resource\/(\d+)\/(\d+)\/(\d+)\/(\d+)\.mvt$/;
 const MULTI_LAYER = '/api/component/feature_layer/mvt';

@@ -7,7 +7,7 @@ import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
 import { badParameter } from '../http/errors.js';
-import { optionalInt, optionalNumber, single } from '../http/params.js';
+import { optionalInt, optionalNumber, resourceListParam, single } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import { LayerSelection, projectOf, projectVectorLayers } from '../qgis/project-resource.js';
 import type { Services } from '../services.js';
@@ -16,15 +16,6 @@ import { tileKey } from '../tiles/cache.js';
 import { sendTile } from '../tiles/respond.js';
 import { DEFAULT_MVT_OPTIONS, isDefaultMvt, mvtCacheParams, type MvtOptions, type MvtTileLayer } from '../tiling/mvt-tiles.js';
 
-export const MAX_RESOURCES = 64;
-
-function resourceIds(value: string | undefined): string[] {
-  if (!value) throw badParameter('resource', 'is required');
-  const ids = value.split(',').map((s) => s.trim());
-  if (ids.length > MAX_RESOURCES) throw badParameter('resource', `lists more than ${MAX_RESOURCES} resources`);
-  if (new Set(ids).size !== ids.length) throw badParameter('resource', 'lists a resource twice (layer names must be unique)');
-  return ids;
-}
 
 function mvtOptions(ctx: Context): MvtOptions {
   const q = (name: string) => single(ctx.query[name] as string | string[] | undefined);
@@ -74,7 +65,7 @@ export function mvtRoutes(services: Services): Router {
 
   router.get('/api/component/feature_layer/mvt', async (ctx) => {
     const q = (name: string) => single(ctx.query[name] as string | string[] | undefined);
-    const ids = resourceIds(q('resource'));
+    const ids = resourceListParam(q('resource'));
     await serve(ctx, ids, 'resource', tileAddress(q('z'), q('x'), q('y')));
   });
 

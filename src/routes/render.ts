@@ -4,7 +4,7 @@ import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { badParameter } from '../http/errors.js';
-import { single } from '../http/params.js';
+import { resourceListParam, single } from '../http/params.js';
 import { RENDER_DPI } from '../render/frame.js';
 import { emptyTile, transparentPng } from '../render/png.js';
 import { styledLayers } from '../render/service.js';
@@ -22,13 +22,6 @@ function q(ctx: Context, name: string): string | undefined {
   return single(ctx.query[name] as string | string[] | undefined);
 }
 
-function resourceIds(ctx: Context): string[] {
-  const text = q(ctx, 'resource');
-  if (!text) throw badParameter('resource', 'is required');
-  const ids = text.split(',');
-  if (ids.some((id) => !/^\d+$/.test(id))) throw badParameter('resource', 'must be resource ids separated by commas');
-  return ids;
-}
 
 function numbers(ctx: Context, name: string, count: number): number[] {
   const text = q(ctx, name);
@@ -93,7 +86,7 @@ export function renderRoutes(services: Services): Router {
 
   router.get('/api/component/render/tile', async (ctx) => {
     const nd = emptyMode(ctx);
-    await tile(ctx, resourceIds(ctx), 'resource', nd);
+    await tile(ctx, resourceListParam(q(ctx, 'resource')), 'resource', nd);
   });
 
   router.get('/resource/:id/tms', async (ctx) => {
@@ -102,7 +95,7 @@ export function renderRoutes(services: Services): Router {
 
   router.get('/api/component/render/image', async (ctx) => {
     const frame = imageFrame(ctx);
-    const layers = await styledLayers(ctx, services, resourceIds(ctx), 'resource', LayerSelection.parse(q(ctx, 'layers')));
+    const layers = await styledLayers(ctx, services, resourceListParam(q(ctx, 'resource')), 'resource', LayerSelection.parse(q(ctx, 'layers')));
     const png = await services.renderer.image(layers, frame);
     sendPng(ctx, services, png ?? await transparentPng(frame.width, frame.height));
   });
