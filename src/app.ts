@@ -4,7 +4,7 @@ import Koa from 'koa';
 import { farmErrors } from './farm/routes/router.js';
 import { farmRouters } from './farm/routes/routers.js';
 import { resolveCaller } from './http/auth.js';
-import { errorHandler, requestId, requestLog } from './http/middleware.js';
+import { errorHandler, requestId, requestLog, streamErrorLogger } from './http/middleware.js';
 import { requireAdministratorOnPublicPort } from './management/access.js';
 import { managementRouters } from './management/routes.js';
 import { monitorScope } from './monitor/access.js';
@@ -38,6 +38,7 @@ export function createRequestListener(services: Services): RequestListener {
 
 function createApp(services: Services, metrics?: Metrics, count?: CountRequest): Koa {
   const app = new Koa();
+  app.on('error', streamErrorLogger(services.log));
   // Behind nginx, the client's address (login throttling) and scheme (secure cookies) come from its headers.
   app.proxy = services.config.trustProxy;
   if (count) app.use(countRequests(count));

@@ -86,6 +86,21 @@ function methodNotAllowed(ctx: Context): ApiError {
   return new ApiError(405, 'METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}${allow ? ` (allowed: ${allow})` : ''}.`);
 }
 
+/** Errors of a client going away mid-answer: nothing is wrong with the server. */
+const CLIENT_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * Koa's 'error' listener: errors after the answer began (a streamed body failing), which Koa
+ * would print as raw stacks. A client gone mid-answer is logged at debug, anything else as an
+ * error, both as JSON lines.
+ */
+export function streamErrorLogger(log: Logger) {
+  return (err: Error & { code?: string }, ctx?: Context) => {
+    if (err.code && CLIENT_GONE.has(err.code)) log.debug({ id: ctx?.state.requestId, code: err.code }, 'client went away during the answer');
+    else log.error({ id: ctx?.state.requestId, err }, 'answer failed after it began');
+  };
+}
+
 /** Errors become JSON in the area's format; unexpected ones are logged and answered 500. */
 export function errorHandler(log: Logger) {
   return async (ctx: Context, next: Next) => {
