@@ -141,6 +141,8 @@ describe('render API on the sample data', () => {
       ['/api/component/render/image?extent=0,0,1&size=10,10&resource=4', 'extent'],
       ['/api/component/render/image?extent=1,0,0,1&size=10,10&resource=4', 'extent'],
       ['/api/component/render/image?extent=0,0,1,1&size=0,10&resource=4', 'size'],
+      ['/api/component/render/image?extent=0,0,1,1&size=0x10,0x10&resource=4', 'size'],
+      ['/api/component/render/image?extent=0,0,Infinity,1&size=10,10&resource=4', 'extent'],
       ['/resource/abc/tms?z=0&x=0&y=0', 'id'],
       // Each style once, at most 64: the work of one request stays bounded.
       ['/api/component/render/tile?z=0&x=0&y=0&resource=4,4', 'resource'],

@@ -18,12 +18,16 @@ export function optionalInt(value: unknown, name: string, fallback: number, min 
   return value === undefined || value === '' ? fallback : intParam(value, name, min, max);
 }
 
+/** The number a decimal text writes (digits, a point, an exponent), else NaN: not hex, not "Infinity", not blank. */
+export function decimal(text: string): number {
+  return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
+}
+
 /** A decimal number in [min, max]; `fallback` when absent. */
 export function optionalNumber(value: unknown, name: string, fallback: number, min = -Infinity, max = Infinity): number {
   if (value === undefined || value === '') return fallback;
-  const text = String(value);
-  if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw badParameter(name, 'must be a number');
-  const n = Number(text);
+  const n = decimal(String(value));
+  if (Number.isNaN(n)) throw badParameter(name, 'must be a number');
   if (n < min || n > max) throw badParameter(name, `must be between ${min} and ${max}`);
   return n;
 }

@@ -4,7 +4,7 @@ import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { badParameter } from '../http/errors.js';
-import { resourceListParam, single } from '../http/params.js';
+import { decimal, resourceListParam, single } from '../http/params.js';
 import { RENDER_DPI } from '../render/frame.js';
 import { emptyTile, transparentPng } from '../render/png.js';
 import { styledLayers } from '../render/service.js';
@@ -26,7 +26,7 @@ function q(ctx: Context, name: string): string | undefined {
 function numbers(ctx: Context, name: string, count: number): number[] {
   const text = q(ctx, name);
   if (!text) throw badParameter(name, 'is required');
-  const values = text.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+  const values = text.split(',').map((s) => decimal(s.trim()));
   if (values.length !== count || values.some((v) => !Number.isFinite(v))) throw badParameter(name, `must be ${count} numbers separated by commas`);
   return values;
 }
