@@ -5,7 +5,7 @@
 // (or a feature's parts) from the largest aligned block down, so a run far from the tile (or too
 // fine for its zoom) costs one test: cutting a tile costs about what it shows, not the size of
 // what it touches. Memory is fixed at preparation, whatever zoom is asked: about 2 bytes per
-// vertex and 64 per part (the coordinates take 16 per vertex).
+// vertex and 64 per part (none for a layer of single points); the coordinates take 16 per vertex.
 
 /** Vertices per level-0 vertex block: 2^BLOCK_BITS. */
 export const BLOCK_BITS = 5;

@@ -27,8 +27,12 @@ export interface MvtLayerData {
   importance: Float32Array;
   /** Bboxes and top importance of runs of vertices, so a tile skips runs far away or too fine (see blocks.ts). */
   blocks: VertexBlocks;
-  /** Bboxes of parts and runs of parts, so a tile skips the parts far from it (a country's far islands). */
-  parts: BoxPyramid;
+  /**
+   * Bboxes of parts and runs of parts, so a tile skips the parts far from it (a country's far
+   * islands); null for a layer of single points, where each part is one vertex that drawing tests
+   * itself (the pyramid took 64 MB per million points, unread).
+   */
+  parts: BoxPyramid | null;
   attributes: AttributeTable;
 }
 

@@ -44,7 +44,8 @@ const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry: source,
   }
   const data: MvtLayerData = {
     geometry, fids, world, importance,
-    blocks: vertexBlocks(world, importance), parts: partBlocks(world, geometry.partVertices),
+    blocks: vertexBlocks(world, importance),
+    parts: isOnePointEach(geometry) ? null : partBlocks(world, geometry.partVertices),
     attributes: buildAttributeTable(fields, columns, fids.length, spatial?.order),
   };
   return { data, lowZoom: cutLowZooms(data, lowZoom) };

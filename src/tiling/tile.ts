@@ -107,7 +107,7 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
   const { kinds, featureParts, partVertices, partOuter, bboxes } = data.geometry;
   const { world, importance, fids, parts } = data;
   const { boxes, importance: blockImportance, levelStart } = data.blocks;
-  const vertexLevels = levelStart.length - 1, partLevels = parts.levelStart.length - 1;
+  const vertexLevels = levelStart.length - 1;
   const { rowValues, valueBytes, valueOffsets, keys } = data.attributes;
   const nk = keys.length;
   const z2 = 2 ** p.z;
@@ -229,10 +229,11 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
     let outerKept = false;
     const lastPart = featureParts[row + 1];
     for (let q = featureParts[row]; q < lastPart; q++) {
-      if (!inside) {
+      if (!inside && parts) {
         // Skip the largest aligned run of parts wholly beyond the box (a hole lies within its
         // exterior ring, so the holes after the run whose ring was in it are beyond too).
         let k = 0;
+        const partLevels = parts.levelStart.length - 1;
         while (k + 1 < partLevels && (q & ((2 << k) - 1)) === 0 && q + (2 << k) <= lastPart) k++;
         let skip = 0;
         for (; k >= 0 && !skip; k--) if (beyond(parts.boxes, parts.levelStart[k] + (q >> k), dx, dy)) skip = 1 << k;
