@@ -16,7 +16,10 @@ export interface AttributeTable {
 export const NO_VALUE = 0xffffffff;
 
 /** A layer's geometry as tiles read it: all but the lon/lat coordinates (tiles read `world`). */
-export type TileGeometry = Omit<PackedTransfer, 'coords'>;
+export type TileGeometry = Omit<PackedTransfer, 'coords' | 'bboxes'> & {
+  /** Per feature; null for a layer of single points, whose bboxes are its points. */
+  bboxes: Float64Array | null;
+};
 
 export interface MvtLayerData {
   geometry: TileGeometry;

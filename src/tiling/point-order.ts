@@ -45,21 +45,19 @@ function zOrder(coords: Float64Array, count: number): Uint32Array {
 export function inSpatialOrder(g: PackedTransfer): { geometry: TileGeometry; coords: Float64Array; order: Uint32Array } {
   const order = zOrder(g.coords, g.count);
   const kinds = sharedArray(Uint8Array, g.count), coords = new Float64Array(2 * g.count);
-  const bboxes = sharedArray(Float64Array, 4 * g.count);
   const index = new Flatbush(Math.max(1, g.count), 16, Float64Array, SharedArrayBuffer);
   for (let i = 0; i < g.count; i++) {
     const row = order[i];
     kinds[i] = g.kinds[row];
     coords[2 * i] = g.coords[2 * row];
     coords[2 * i + 1] = g.coords[2 * row + 1];
-    bboxes.set(g.bboxes.subarray(4 * row, 4 * row + 4), 4 * i);
     index.add(coords[2 * i], coords[2 * i + 1], coords[2 * i], coords[2 * i + 1]);
   }
   if (g.count === 0) index.add(Infinity, Infinity, Infinity, Infinity);
   index.finish();
   // One part of one vertex per feature, in any order: the part arrays stay as they are.
   const { coords: _, ...parts } = g;
-  return { geometry: { ...parts, kinds, bboxes, index: index.data }, coords, order };
+  return { geometry: { ...parts, kinds, bboxes: null, index: index.data }, coords, order };
 }
 
 /** `values` (one per row) at the rows of `order`, on a SharedArrayBuffer. */

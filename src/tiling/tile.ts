@@ -223,8 +223,9 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
       return;
     }
     const b = row * 4;
-    // Whole feature inside the buffered tile: no clipping needed.
-    const inside = worldX(bboxes[b]) * scale + dx >= box.min && worldX(bboxes[b + 2]) * scale + dx <= box.max
+    // Whole feature inside the buffered tile: no clipping needed. (No bboxes: a layer of single
+    // points, where a feature of another kind is one vertex, which draws nothing either way.)
+    const inside = bboxes !== null && worldX(bboxes[b]) * scale + dx >= box.min && worldX(bboxes[b + 2]) * scale + dx <= box.max
       && worldY(bboxes[b + 3]) * scale + dy >= box.min && worldY(bboxes[b + 1]) * scale + dy <= box.max;
     let outerKept = false;
     const lastPart = featureParts[row + 1];
