@@ -55,6 +55,8 @@ describe('monitoring API with writes enabled', () => {
     const procs = (await s.json('/monitor/1/processlist?fields=pid,role')).body;
     assert.deepEqual(procs[0], { pid: process.pid, role: 'main' });
     assertError(await s.json('/monitor/1/server?fields=pid,nonsense'), 400, 'UnknownField');
+    // Names every object has are no fields.
+    for (const name of ['constructor', '__proto__', 'toString']) assertError(await s.json(`/monitor/1/server?fields=${name}`), 400, 'UnknownField');
   });
 
   it('serves the Glances plugins, their fields and items by field value', async () => {
@@ -93,6 +95,7 @@ describe('monitoring API with writes enabled', () => {
 
     assertError(await s.json('/monitor/1/nonsense'), 404, 'PathNotFound');
     assertError(await s.json('/monitor/1/cpu/nonsense'), 404, 'FieldNotFound');
+    for (const path of ['/monitor/1/cpu/constructor', '/monitor/1/processlist/hasOwnProperty']) assertError(await s.json(path), 404, 'FieldNotFound');
     assertError(await s.json('/monitor/1/layers/id/999'), 404, 'ItemNotFound');
   });
 

@@ -4,10 +4,12 @@ import { notFound } from './errors.js';
 
 type Item = Record<string, unknown>;
 const isItem = (v: unknown): v is Item => !!v && typeof v === 'object' && !Array.isArray(v);
+/** Own keys only: "constructor" or "__proto__" is not a field of every object. */
+const has = (item: Item, name: string) => Object.hasOwn(item, name);
 
 function pick(item: Item, names: string[]): Item {
-  const out: Item = {};
-  for (const n of names) if (n in item) out[n] = item[n];
+  const out: Item = Object.create(null);
+  for (const n of names) if (has(item, n)) out[n] = item[n];
   return out;
 }
 
@@ -20,7 +22,7 @@ export function selectFields(value: unknown, fields: string | undefined, collect
   if (fields === undefined || !(isItem(value) || Array.isArray(value))) return value;
   const names = fields === '' ? [] : fields.split(',').map((s) => s.trim());
   const items: Item[] = collection ? Object.values(value as Item).filter(isItem) : Array.isArray(value) ? value.filter(isItem) : [value as Item];
-  const unknown = names.filter((n) => !items.some((i) => n in i));
+  const unknown = names.filter((n) => !items.some((i) => has(i, n)));
   if (items.length && unknown.length) throw new ApiError(400, 'UnknownField', `fields= names unknown fields: ${unknown.join(', ')}.`);
   if (collection) return Object.fromEntries(Object.entries(value as Item).map(([k, v]) => [k, isItem(v) ? pick(v, names) : v]));
   if (Array.isArray(value)) return value.map((v) => (isItem(v) ? pick(v, names) : v));
@@ -30,7 +32,7 @@ export function selectFields(value: unknown, fields: string | undefined, collect
 /** Glances' /{plugin}/{field}: `{field: value}` for an object, `{field: [values]}` for a list. */
 export function fieldOf(stats: Item | Item[], field: string): Item {
   const items = Array.isArray(stats) ? stats : [stats];
-  if (!items.some((i) => field in i)) throw notFound('FieldNotFound', `Field "${field}"`);
+  if (!items.some((i) => has(i, field))) throw notFound('FieldNotFound', `Field "${field}"`);
   return { [field]: Array.isArray(stats) ? stats.map((i) => i[field]) : stats[field] };
 }
 
