@@ -112,6 +112,12 @@ describe('monitoring API with writes enabled', () => {
     assert.equal((await send('DELETE', '/monitor/1/http/keyvals/denylist')).status, 204);
     assert.deepEqual((await s.json('/monitor/1/http/keyvals/denylist')).body, {});
     assert.deepEqual((await s.json('/monitor/1/http/keyvals/?fields=')).body, { denylist: {} });
+    // One spelling per address, as a client's socket gives it.
+    const spellings = { '0:0:0:0:0:0:0:1': 'a', 'FE80::1%eth0': 'b', '0:0:0:0:0:ffff:7f00:2': 'c', '2001:DB8:0:0::1': 'd' };
+    assert.equal((await send('POST', '/monitor/1/http/keyvals/denylist', spellings)).status, 201);
+    assert.deepEqual((await s.json('/monitor/1/http/keyvals/denylist')).body, { '::1': 'a', 'fe80::1': 'b', '127.0.0.2': 'c', '2001:db8::1': 'd' });
+    assertError(await send('POST', '/monitor/1/http/keyvals/denylist', { '::1': 'again' }), 409, 'KeyvalKeyExists');
+    assert.equal((await send('DELETE', '/monitor/1/http/keyvals/denylist')).status, 204);
   });
 
   it('refuses bad keyval bodies with KeyvalFormatError and non-JSON with JsonError', async () => {

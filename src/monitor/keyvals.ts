@@ -58,10 +58,19 @@ export class KeyvalZone {
 }
 
 /** Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d; the denylist keys them as a.b.c.d. */
+/**
+ * One spelling per address, as a client's socket gives it: IPv4 dotted; IPv6 compressed and
+ * lower-case (WHATWG URL's serialization), without a zone; an IPv4-mapped IPv6 address as its IPv4.
+ */
 function canonicalAddress(address: string): string {
-  const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-  if (!isIP(plain)) throw formatError(`"${address}" is not an IP address.`);
-  return plain;
+  const kind = isIP(address);
+  if (!kind) throw formatError(`"${address}" is not an IP address.`);
+  if (kind === 4) return address;
+  const v6 = new URL(`http://[${address.replace(/%.*$/, '')}]`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (!mapped) return v6;
+  const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 export function createKeyvals(): Map<string, KeyvalZone> {
