@@ -27,6 +27,16 @@ test('layer data reaches workers as shared memory and is shipped once per worker
   assert.ok(pool.stats().workers.every((w) => w.layers <= 1));
 });
 
+test('a layer forgotten while a task that uses it runs stays with that task', async () => {
+  const layer = { key: 'test:replaced', version: 1, data: () => ({ values: new Float64Array(new SharedArrayBuffer(4 * 8)) }) };
+  const running = pool.run<number>('fixture', { action: 'sleep-then-read', ms: 300, key: layer.key }, { layers: [layer] });
+  await new Promise((r) => setTimeout(r, 100)); // the task holds its layer and sleeps
+  pool.forgetLayer(layer.key); // the layer is replaced (a project reloaded): workers drop it
+  assert.equal(await running, 4);
+  // The next task ships the layer again.
+  assert.equal(await pool.run<number>('fixture', { action: 'sleep-then-read', ms: 0, key: layer.key }, { layers: [layer] }), 4);
+});
+
 test('a handler error keeps its status and code; the worker survives', async () => {
   const before = pool.stats().workers.map((w) => w.threadId).sort();
   const err = await pool.run('fixture', { action: 'throw' }).catch((e) => e);

@@ -32,12 +32,14 @@ async function run(msg: TaskMessage): Promise<void> {
   for (const l of msg.layers) {
     if (l.data !== undefined) layers.set(l.key, { version: l.version, data: l.data });
   }
-  const wanted = new Map(msg.layers.map((l) => [l.key, l.version]));
+  // The task's layers as held now: a 'forget' that arrives while the task runs (its layer replaced
+  // or evicted meanwhile) must not take them from under it.
+  const own = new Map(msg.layers.map((l) => [l.key, layers.get(l.key)?.version === l.version ? layers.get(l.key) : undefined]));
   const transfer: ArrayBuffer[] = [];
   const ctx: TaskContext = {
     layer<T>(key: string): T {
-      const held = layers.get(key);
-      if (!held || held.version !== wanted.get(key)) throw new Error(`layer ${key} was not shipped with this task`);
+      const held = own.get(key);
+      if (!held) throw new Error(`layer ${key} was not shipped with this task`);
       return held.data as T;
     },
     transfer: (...buffers) => { transfer.push(...buffers); },
