@@ -1,13 +1,15 @@
 // The Koa application: cross-cutting middleware, then one router per API area.
 import type { RequestListener } from 'node:http';
 import Koa from 'koa';
-import { farmErrors } from './farm/routes/router.js';
+import { farmErrorArea } from './farm/routes/router.js';
 import { farmRouters } from './farm/routes/routers.js';
+import { areaErrorFormats } from './http/area-errors.js';
 import { resolveCaller } from './http/auth.js';
 import { errorHandler, requestId, requestLog, streamErrorLogger } from './http/middleware.js';
 import { requireAdministratorOnPublicPort } from './management/access.js';
-import { managementRouters } from './management/routes.js';
+import { managementErrorArea, managementRouters } from './management/routes.js';
 import { monitorScope } from './monitor/access.js';
+import { nginxErrorFormat } from './monitor/errors.js';
 import { countRequests, requestCounter, type CountRequest } from './monitor/count.js';
 import { refuseDenied } from './monitor/keyvals.js';
 import { createMetrics, type Metrics } from './monitor/prometheus.js';
@@ -45,7 +47,10 @@ function createApp(services: Services, metrics?: Metrics, count?: CountRequest):
   app.use(requestId());
   app.use(requestLog(services.log));
   app.use(errorHandler(services.log));
-  app.use(farmErrors);
+  app.use(areaErrorFormats([
+    farmErrorArea, managementErrorArea,
+    ...(metrics ? [{ prefixes: [services.config.monitorPath], format: nginxErrorFormat }] : []),
+  ]));
   app.use(resolveCaller(services));
   if (metrics) {
     app.use(monitorScope(services.config));

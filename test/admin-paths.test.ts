@@ -26,6 +26,22 @@ describe('administrator-only paths written another way', () => {
     }
   });
 
+  it("answers wrong credentials in each area's error shape (they are refused before any router runs)", async () => {
+    const wrong = { Authorization: `Basic ${Buffer.from('administrator:wrong-password').toString('base64')}` };
+    const shapes: [string, (body: any) => boolean][] = [
+      ['/monitor/1/server', (b) => b.error?.status === 401 && typeof b.error.code === 'string'],
+      ['/pool/', (b) => b.status === 'error' && b.httpcode === 401],
+      ['/plugins/', (b) => b.status === 'error' && b.httpcode === 401],
+      ['/farm/api/v3/jobs', (b) => b.code === 401 && typeof b.message === 'string'],
+      ['/api/resource/1', (b) => b.status_code === 401],
+    ];
+    for (const [path, shaped] of shapes) {
+      const r = await s.json(path, { headers: wrong });
+      assert.equal(r.status, 401, path);
+      assert.ok(shaped(r.body), `${path}: ${JSON.stringify(r.body)}`);
+    }
+  });
+
   it('refuses every variant of a read to a guest', async () => {
     for (const path of READS) {
       const r = await s.get(path);

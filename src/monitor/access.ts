@@ -3,15 +3,15 @@ import type { Context, Next } from 'koa';
 import type { Config } from '../config.js';
 import { requireAdministrator } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
-import { nginxErrorFormat } from './errors.js';
 
 const WRITES = new Set(['DELETE', 'POST', 'PATCH']);
 /** API versions served (GET {monitorPath}/). */
 export const VERSIONS = [1];
 
 /**
- * Everything under the monitoring path answers errors as nginx does, needs an administrator unless
- * public, refuses writes unless enabled (nginx's `api write=on`) and knows only API version 1.
+ * Everything under the monitoring path (its errors in nginx's shape: app.ts) needs an
+ * administrator unless public, refuses writes unless enabled (nginx's `api write=on`) and knows
+ * only API version 1.
  */
 export function monitorScope(config: Config) {
   const prefix = config.monitorPath;
@@ -21,7 +21,6 @@ export function monitorScope(config: Config) {
     const path = ctx.path.length > 1 && ctx.path.endsWith('/') ? ctx.path.slice(0, -1) : ctx.path;
     const inApi = path === prefix || path.startsWith(prefix + '/');
     if (!inApi && path !== '/metrics') return next();
-    if (inApi) ctx.state.errorFormat = nginxErrorFormat;
     if (!config.monitorPublic) requireAdministrator(ctx);
     if (inApi) {
       const version = ctx.path.slice(prefix.length + 1).split('/')[0];
