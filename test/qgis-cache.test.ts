@@ -114,6 +114,18 @@ describe('QGIS project cache API on QGIS-written projects', { skip: SKIP_SHARED 
     assert.equal(Date.parse(after.last_modified), later.getTime());
   });
 
+  it('drops a cached project whose file changed into something unreadable', async () => {
+    const file = join(root, 'projects/broken.qgs');
+    cpSync(join(root, 'projects/world110.qgs'), file);
+    assert.equal((await call(m, '/cache/projects/broken')).status, 200);
+    writeFileSync(file, '<qgis><not closed');
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(file, later, later);
+    for (let i = 0; i < 2; i++) assertManagementError(await call(m, '/cache/projects/broken'), 422);
+    assert.ok(!(await call(m, '/cache/')).body.cached.some((c: any) => c.name === 'projects/broken'), 'not listed as cached');
+    rmSync(file);
+  });
+
   it('evicts with DELETE and loads again with PUT', async () => {
     assert.deepEqual((await call(m, '/cache/projects/world110.qgz', { method: 'DELETE' })).body, { status: 'ok' });
     let cached = (await call(m, '/cache/')).body.cached.map((c: any) => c.name);

@@ -126,7 +126,10 @@ export class ProjectCache {
     const ref = this.resolve(uri);
     const entry = this.entries.get(ref.key);
     if (!entry) return this.load(ref, false);
-    if (await this.stale(entry)) return this.load(ref, entry.pinned);
+    if (await this.stale(entry)) {
+      // The file on disk is what counts: once it changed and cannot be read, no answer comes from the old version.
+      return this.load(ref, entry.pinned).catch((e) => { this.evict(ref.key); throw e; });
+    }
     this.entries.delete(ref.key);
     this.entries.set(ref.key, entry);
     return entry;
