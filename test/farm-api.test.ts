@@ -185,6 +185,18 @@ describe('farm API', () => {
       const after = (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks;
       assert.deepEqual(after.map((t: any) => t.status), ['canceled', 'completed', 'completed']);
       assert.equal(done.progress.tiles_done, done.progress.tiles_total - tasks[0].counts.tiles_total);
+      // A settled job follows its tasks: one failed afterwards fails it; queued again, it runs again.
+      assert.equal((await farm(s, 'POST', '/tasks', { id: tasks[1].id, status: 'failed', activity: 'bad tiles' })).status, 204);
+      assert.equal((await farm(s, 'GET', `/jobs/${id}`)).body.status, 'failed');
+      assert.equal((await farm(s, 'POST', '/tasks', { id: tasks[1].id, status: 'queued' })).status, 204);
+      await waitForJob(s, id, ['completed']);
+      // A canceled job's task is not queued alone (it would never run): the job is reset instead.
+      await sleepWorkers(s);
+      const canceled = (await farm(s, 'POST', '/jobs', SMALL)).body.id;
+      assert.equal((await farm(s, 'PUT', `/jobs/${canceled}`, { command: 'cancel' })).body.status, 'canceled');
+      const first = (await farm(s, 'GET', `/tasks?job=${canceled}`)).body.tasks[0];
+      const refused = await farm(s, 'POST', '/tasks', { id: first.id, status: 'queued' });
+      assert.deepEqual([refused.status, refused.body.error], [409, 'JOB_CANCELED']);
     } finally {
       for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
     }

@@ -124,11 +124,13 @@ export class Farm {
   async setTaskStatus(id: string, status: TaskStatus, activity: string): Promise<void> {
     const task = await this.jobs.task(id);
     if (!task) throw notFound('task', id);
+    const job = await this.job(task.jobId);
+    if (status === 'queued' && job.status === 'canceled') throw new ApiError(409, 'JOB_CANCELED', `Job ${job.id} is canceled: reset it to run its tasks again.`);
     await this.seeder.interrupt(id);
     await this.jobs.setTaskStatus(id, status, activity);
-    const job = await this.job(task.jobId);
     if (status === 'queued' && (job.status === 'completed' || job.status === 'failed')) await this.jobs.setJobStatus(job.id, 'queued', 'task queued again');
-    await finishIfDone(this.jobs, job.id);
+    // A settled job's status follows its tasks': one set failed after the job completed fails it.
+    await finishIfDone(this.jobs, job.id, ['active', 'queued', 'completed', 'failed']);
     this.seeder.wake();
   }
 }

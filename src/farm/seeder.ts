@@ -235,12 +235,12 @@ export class Seeder {
  * Once a running job has no task left to run: failed if a task failed, canceled if all were,
  * else completed. Answers the status set, if it was.
  */
-export async function finishIfDone(jobs: JobStore, jobId: string): Promise<JobStatus | undefined> {
+export async function finishIfDone(jobs: JobStore, jobId: string, from: JobStatus[] = ['active', 'queued']): Promise<JobStatus | undefined> {
   if (await jobs.hasOpenTasks(jobId)) return undefined;
   const tasks = await jobs.tasks(jobId);
   const status = tasks.some((t) => t.status === 'failed') ? 'failed' : tasks.every((t) => t.status === 'canceled') ? 'canceled' : 'completed';
   const counts = await jobs.jobCounts(jobId);
-  const done = await jobs.setJobStatus(jobId, status, `${counts.done} of ${counts.total} tiles; ${counts.failed} failed`, ['active', 'queued']);
+  const done = await jobs.setJobStatus(jobId, status, `${counts.done} of ${counts.total} tiles; ${counts.failed} failed`, from);
   return done ? status : undefined;
 }
 
