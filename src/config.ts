@@ -4,6 +4,12 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
+/**
+ * The most a seeding job may ever cover (max_job_tiles can go up to it): a job's tasks are made and
+ * stored in one go when it is submitted, some 0.1 s per million tiles; beyond, split a job by zoom or bbox.
+ */
+export const MAX_JOB_TILES = 10_000_000;
+
 export interface Config {
   port: number;
   host: string;
@@ -188,7 +194,7 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (env.MERIDIAN_TILE_CACHE_MB !== undefined) c.tileCacheBytes = positive(env.MERIDIAN_TILE_CACHE_MB, 'MERIDIAN_TILE_CACHE_MB') * 1024 * 1024;
   if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));
   c.seedConcurrency = integer(env.MERIDIAN_SEED_CONCURRENCY ?? (c.seedConcurrency || Math.max(1, Math.floor(c.workers / 2))), 'MERIDIAN_SEED_CONCURRENCY', 0, c.workers);
-  c.maxJobTiles = integer(env.MERIDIAN_MAX_JOB_TILES ?? c.maxJobTiles, 'MERIDIAN_MAX_JOB_TILES', 1, 1e9);
+  c.maxJobTiles = integer(env.MERIDIAN_MAX_JOB_TILES ?? c.maxJobTiles, 'MERIDIAN_MAX_JOB_TILES', 1, MAX_JOB_TILES);
   c.managerTimeout = integer(env.MERIDIAN_MANAGER_TIMEOUT_S ?? c.managerTimeout, 'MERIDIAN_MANAGER_TIMEOUT_S', 1, 24 * 3600);
   if (env.MERIDIAN_TASK_TIMEOUT_MS !== undefined) c.taskTimeoutMs = positive(env.MERIDIAN_TASK_TIMEOUT_MS, 'MERIDIAN_TASK_TIMEOUT_MS');
   if (env.MERIDIAN_POOL_MEMORY_MB !== undefined) c.poolMemoryHighWaterMark = count(env.MERIDIAN_POOL_MEMORY_MB, 'MERIDIAN_POOL_MEMORY_MB') * 1024 * 1024;

@@ -258,6 +258,8 @@ describe('farm API', () => {
     assert.equal((await farm(s, 'POST', '/settings', { seed_concurrency: 3 })).status, 400);
     assert.equal((await farm(s, 'POST', '/settings', { colour: 'red' })).status, 400);
     assert.equal((await farm(s, 'POST', '/settings', { tile_store_max_bytes: 'big' })).status, 400);
+    // A job's tasks are made at once when it is submitted: the cap itself is bounded.
+    assert.equal((await farm(s, 'POST', '/settings', { max_job_tiles: 1e9 })).status, 400);
     assert.equal((await farm(s, 'POST', '/settings', { seed_concurrency: 2, tile_store_max_bytes: 5_000_000 })).status, 204);
     assert.deepEqual((await farm(s, 'GET', '/workers')).body.workers.map((w: any) => w.status), ['awake', 'awake']);
     const render = (await farm(s, 'GET', '/settings/render')).body;

@@ -1,6 +1,6 @@
 // The farm's run-time settings (GET/POST /farm/api/v3/settings): start values come from the
 // configuration; changes apply at once and last until the process stops.
-import type { Config } from '../config.js';
+import { MAX_JOB_TILES, type Config } from '../config.js';
 import { badField } from '../http/body.js';
 import type { TileStore } from '../tiles/store.js';
 
@@ -31,7 +31,7 @@ export class Settings {
     return {
       tile_store_max_bytes: { min: 1, max: Number.MAX_SAFE_INTEGER },
       seed_concurrency: { min: 0, max: this.poolSize },
-      max_job_tiles: { min: 1, max: 1e9 },
+      max_job_tiles: { min: 1, max: MAX_JOB_TILES },
     };
   }
 
