@@ -17,7 +17,7 @@ import { IDENTIFY_CAPS } from '../src/identify/request.js';
 import { identifyLayer, matchRows } from '../src/identify/search.js';
 import { buildLayer } from '../src/store/build.js';
 import { valueAt } from '../src/store/columns.js';
-import type { MemoryLayer } from '../src/store/memory-layer.js';
+import { bboxOf, type MemoryLayer } from '../src/store/memory-layer.js';
 import { loadLayer } from '../src/store/open.js';
 import { geometryAt } from '../src/store/packed.js';
 import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       // One Turf call of a country outline against a big country takes minutes (Turf's polygon test
       // is quadratic): --quick leaves those baselines out.
       const turfToo = !quick || layer.schema.geometryType === 'POINT' || vertices(shape) < 1_000;
-      const indexed = turfToo ? turfScan(layer, layer.candidateRows({ intersects: shape }), shape) : undefined;
+      const indexed = turfToo ? turfScan(layer, layer.candidateRows({ bbox: bboxOf(shape) }), shape) : undefined;
       const naive = turfToo ? turfScan(layer, null, shape) : undefined;
       const postgis = db ? await time(db.count(table, shape)) : undefined;
       const mismatch = [indexed, postgis].filter((x) => x && !x.note && x.hits !== ours.hits).map((x) => x!.hits);

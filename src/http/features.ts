@@ -1,10 +1,21 @@
 // Features as the NextGIS Web feature API and exports write them.
 import type { Geometry } from 'geojson';
 import wkx from 'wkx';
+import { PreparedArea } from '../identify/area.js';
+import { wktParam } from './params.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import type { Feature, FieldDef, FieldValue } from '../store/types.js';
 
 export type DateFormat = 'obj' | 'iso';
+
+/**
+ * The `intersects` parameter (WKT in `srs`) as the filter identify uses (EPSG:4326): a feature is
+ * tested against the shape only around it, after being clipped to the shape's box, so a feature
+ * of 100,000 vertices costs one clip, not a Turf test per part of the shape (minutes, once).
+ */
+export function intersectsArea(wkt: string | undefined, srs: number): PreparedArea | undefined {
+  return wkt ? new PreparedArea(transformGeometry(wktParam(wkt, 'intersects'), transform(srs, 4326))) : undefined;
+}
 
 /** NGW's "obj" form of DATE/TIME/DATETIME values, e.g. {"year":2020,"month":5,"day":1}. */
 function dateObject(value: string, type: FieldDef['datatype']): Record<string, number> {

@@ -212,7 +212,10 @@ export class PreparedArea implements SpatialFilter {
       if (this.vertexInside(part.coords)) return true;
       for (const piece of partsOf(part.geometry())) {
         if (!local) {
-          if (booleanIntersects(piece, this.shape)) return true;
+          // A point or line shape: the piece is clipped to the shape's box first (a country's
+          // coast costs one clip, not Turf's test of every edge).
+          const localPart = clip(piece, around);
+          if (localPart && booleanIntersects(localPart, this.shape)) return true;
         } else if (piece.type === 'Point') {
           // Points are most features of big layers; the direct test skips booleanIntersects' bookkeeping.
           if (local.contains(piece.coordinates)) return true;

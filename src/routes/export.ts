@@ -9,11 +9,10 @@ import yazl from 'yazl';
 import type { ResourceEntry } from '../catalog/types.js';
 import { insideFolder } from '../common/paths.js';
 import { ApiError, badParameter } from '../http/errors.js';
-import { jsonValue, outputProjector, toWkt } from '../http/features.js';
-import { boolParam, fieldsParam, single, srsParam, wktParam } from '../http/params.js';
+import { intersectsArea, jsonValue, outputProjector, toWkt } from '../http/features.js';
+import { boolParam, fieldsParam, single, srsParam } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
-import { transform, transformGeometry } from '../store/crs.js';
 import type { Feature, FeatureLayer, FieldDef } from '../store/types.js';
 
 const CHUNK = 64 * 1024;
@@ -36,12 +35,10 @@ async function exportRequest(services: Services, ctx: Context): Promise<ExportRe
   const layer = await featureLayerOf(services, entry);
   const srs = srsParam(q(ctx, 'srs'), 4326);
   const wanted = fieldsParam(q(ctx, 'fields'), layer.schema.fields.map((f) => f.keyname));
-  const wkt = q(ctx, 'intersects');
-  const intersects = wkt ? transformGeometry(wktParam(wkt, 'intersects'), transform(srs, 4326)) : undefined;
   return {
     entry, layer, srs,
     fields: layer.schema.fields.filter((f) => wanted.includes(f.keyname)),
-    features: await started(layer.features({ intersects })),
+    features: await started(layer.features({ area: intersectsArea(q(ctx, 'intersects'), srs) })),
   };
 }
 

@@ -3,11 +3,10 @@ import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { ApiError, badParameter } from '../http/errors.js';
-import { featureJson, outputProjector, type DateFormat } from '../http/features.js';
-import { boolParam, fieldsParam, intParam, optionalInt, single, srsParam, wktParam } from '../http/params.js';
+import { featureJson, intersectsArea, outputProjector, type DateFormat } from '../http/features.js';
+import { boolParam, fieldsParam, intParam, optionalInt, single, srsParam } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
-import { transform, transformGeometry } from '../store/crs.js';
 import type { FeatureLayer } from '../store/types.js';
 
 /** NGW stores vector layers in Web Mercator; its feature API answers in it unless told otherwise. */
@@ -39,12 +38,11 @@ export function featureRoutes(services: Services): Router {
     const fields = layer.schema.fields.filter((f) => wanted.includes(f.keyname));
     const limit = optionalInt(q(ctx, 'limit'), 'limit', MAX_PAGE, 0, MAX_PAGE);
     const offset = optionalInt(q(ctx, 'offset'), 'offset', 0, 0);
-    const wkt = q(ctx, 'intersects');
-    const intersects = wkt ? transformGeometry(wktParam(wkt, 'intersects'), transform(srs, 4326)) : undefined;
+    const area = intersectsArea(q(ctx, 'intersects'), srs);
     const opts = { geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx) };
     const project = outputProjector(srs);
     const out: unknown[] = [];
-    for await (const f of layer.features({ intersects, limit, offset })) out.push(featureJson(f, fields, project, opts));
+    for await (const f of layer.features({ area, limit, offset })) out.push(featureJson(f, fields, project, opts));
     ctx.body = out;
   });
 

@@ -1,5 +1,4 @@
 // The embedded feature layer: packed geometry, a spatial index and attribute columns, all in memory.
-import { booleanIntersects } from '@turf/turf';
 import type { Geometry } from 'geojson';
 import { valueAt, type Column } from './columns.js';
 import { candidates, geometryAt, partsAt, type PackedGeometry } from './packed.js';
@@ -48,7 +47,7 @@ export class MemoryLayer implements FeatureLayer {
 
   /** Rows whose bounding box meets the query's box, ascending; null when every row is a candidate. */
   candidateRows(query: FeatureQuery = {}): Uint32Array | null {
-    const box = query.bbox ?? query.area?.bbox ?? (query.intersects ? bboxOf(query.intersects) : undefined);
+    const box = query.bbox ?? query.area?.bbox;
     return box ? candidates(this.geometry, box[0], box[1], box[2], box[3]) : null;
   }
 
@@ -87,10 +86,6 @@ export function rowMatches(g: PackedGeometry, row: number, query: FeatureQuery):
     const verdict = query.area.classify(b[o], b[o + 1], b[o + 2], b[o + 3]);
     if (verdict !== BoxVerdict.Unknown) return verdict === BoxVerdict.All;
     return query.area.intersectsParts(partsAt(g, row));
-  }
-  if (query.intersects) {
-    const geometry = geometryAt(g, row);
-    return geometry !== null && booleanIntersects(geometry, query.intersects);
   }
   return true;
 }

@@ -63,9 +63,7 @@ export interface GeometryPart {
 export interface FeatureQuery {
   /** Candidates whose bounding box meets this box (EPSG:4326). */
   bbox?: BBox;
-  /** Exact filter, in EPSG:4326: only features that intersect it. */
-  intersects?: Geometry;
-  /** Exact filter, prepared; takes the place of `intersects`. */
+  /** Exact filter, in EPSG:4326: only features that intersect its shape. */
   area?: SpatialFilter;
   offset?: number;
   limit?: number;

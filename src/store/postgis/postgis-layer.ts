@@ -2,14 +2,12 @@
 // (&&), shapes are tested in SQL too (see `meets`), and long reads a server-side cursor so an
 // export of any size holds one batch in memory. A QGIS project's layer may carry a subset filter
 // (its `sql=`), ANDed into every query.
-import { booleanIntersects } from '@turf/turf';
 import type { Geometry } from 'geojson';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import wkx from 'wkx';
 import { ApiError } from '../../http/errors.js';
 import { coerce } from '../fields.js';
-import { bboxOf } from '../memory-layer.js';
 import { SourceError } from '../source.js';
 import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema } from '../types.js';
 import { databaseUnavailable, guarded, isUnavailable } from './connections.js';
@@ -139,12 +137,12 @@ export class PostgisLayer implements FeatureLayer {
   private where(query: FeatureQuery): { sql: string; params: unknown[]; test?: (g: Geometry) => boolean } {
     const params: unknown[] = [];
     const terms: string[] = [];
-    const bbox = query.bbox ?? query.area?.bbox ?? (query.intersects ? bboxOf(query.intersects) : undefined);
+    const bbox = query.bbox ?? query.area?.bbox;
     if (bbox) {
       params.push(...bbox);
       terms.push(`${this.geom} && ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, 4326), ${this.columns.srid})`);
     }
-    const shape = query.area?.shape ?? query.intersects;
+    const shape = query.area?.shape;
     let test: ((g: Geometry) => boolean) | undefined;
     if (shape && vertexCount(shape) <= SQL_SHAPE_MAX_VERTICES) {
       params.push(JSON.stringify(shape));
@@ -152,9 +150,6 @@ export class PostgisLayer implements FeatureLayer {
     } else if (query.area) {
       const area = query.area;
       test = (g) => area.intersects(g);
-    } else if (query.intersects) {
-      const other = query.intersects;
-      test = (g) => booleanIntersects(g, other);
     }
     return { sql: this.whereOf(terms), params, test };
   }

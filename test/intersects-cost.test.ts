@@ -1,0 +1,45 @@
+// `intersects` on the feature API and the exports is tested as identify tests shapes: a feature of
+// 100,000 vertices against a shape of hundreds of small parts inside its box costs one clip of the
+// feature, not a Turf test per part (that request once held the main thread for eight minutes).
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServer, tempData, type TestServer } from './helpers/server.js';
+
+const N = 100_000;
+const ring = Array.from({ length: N }, (_, i) => [10 * Math.cos((2 * Math.PI * i) / N), 10 * Math.sin((2 * Math.PI * i) / N)]);
+ring.push(ring[0]);
+
+/** `count` small triangles in the corner of the circle's box, outside the circle; and one inside it. */
+const triangles = (count: number) => Array.from({ length: count }, (_, k) => {
+  const x = -9.9 + (k % 20) * 0.1, y = -9.9 + Math.floor(k / 20) * 0.1;
+  return `((${x} ${y},${x + 0.05} ${y},${x} ${y + 0.05},${x} ${y}))`;
+});
+
+describe('intersects against a feature of 100,000 vertices', () => {
+  let s: TestServer;
+  before(async () => {
+    const dir = tempData({ catalog: { resources: [{ id: 1, cls: 'vector_layer', parent: 0, display_name: 'Disc', source: 'disc.geojson' }] } });
+    writeFileSync(join(dir, 'disc.geojson'), JSON.stringify({ type: 'FeatureCollection', features: [
+      { type: 'Feature', properties: { name: 'disc' }, geometry: { type: 'Polygon', coordinates: [ring] } },
+    ] }));
+    s = await startServer({ dataDir: dir });
+  });
+  after(() => s.stop());
+
+  const ids = async (path: string) => (await s.json(path)).body.map((f: { id: number }) => f.id);
+
+  it('answers a shape of 200 parts outside the feature but inside its box, and one touching it', { timeout: 60_000 }, async () => {
+    const outside = `MULTIPOLYGON(${triangles(200).join(',')})`;
+    assert.deepEqual(await ids(`/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(outside)}`), []);
+    const touching = `MULTIPOLYGON(${[...triangles(199), '((-0.1 -0.1,0.1 -0.1,0 0.1,-0.1 -0.1))'].join(',')})`;
+    assert.deepEqual(await ids(`/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(touching)}`), [1]);
+    for (const line of ['LINESTRING(-9.9 -9.9,-9.8 -9.85)', 'POINT(-9.9 -9.9)']) {
+      assert.deepEqual(await ids(`/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(line)}`), [], line);
+    }
+    assert.deepEqual(await ids(`/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent('LINESTRING(-9.9 -9.9,0 0)')}`), [1]);
+    const csv = await (await s.get(`/api/resource/1/csv?intersects=${encodeURIComponent(outside)}`)).text();
+    assert.equal(csv.trim(), 'geom,name');
+  });
+});
