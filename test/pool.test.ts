@@ -78,3 +78,26 @@ test('restart replaces every worker without losing a task in flight or queued', 
   assert.equal(stats.restarts, 1);
   assert.ok(stats.workers.some((w) => w.tasksDone > 0 && w.heapUsed! > 0));
 });
+
+test('a full queue refuses at once (503 POOL_BUSY), and a task that waited past its timeout is not started', async () => {
+  const small = new WorkerPool({ size: 1, taskTimeoutMs: 15_000, tasks: TASKS, maxQueued: 2 });
+  try {
+    await small.run('fixture', { action: 'echo', value: 'ready' }); // the worker is up
+    const busy = small.run('fixture', { action: 'sleep', ms: 600, value: 'first' });
+    const waiting = [
+      small.run('fixture', { action: 'echo', value: 'second' }),
+      small.run('fixture', { action: 'echo', value: 'late' }, { timeoutMs: 200 }),
+    ];
+    const refused = await small.run('fixture', { action: 'echo', value: 'third' }).catch((e) => e);
+    assert.ok(refused instanceof ApiError);
+    assert.deepEqual([refused.status, refused.code, refused.headers?.['Retry-After']], [503, 'POOL_BUSY', '1']);
+    assert.equal(await busy, 'first');
+    assert.equal(await waiting[0], 'second');
+    const late = await waiting[1].catch((e) => e);
+    assert.deepEqual([late.status, late.code], [503, 'QUEUE_TIMEOUT'], 'waited 600 ms with a timeout of 200: not started');
+    assert.equal(small.stats().queued, 0);
+    assert.equal(await small.run('fixture', { action: 'echo', value: 'after' }), 'after');
+  } finally {
+    await small.close();
+  }
+});

@@ -1,5 +1,7 @@
 // What a job does to one tile: make it into the store unless it is there (seed), or remove it from
 // the store and the memory cache (truncate; reseed does both, clearing first).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError } from '../http/errors.js';
 import { featureLayerOf } from '../http/resources.js';
 import type { FarmServices } from './farm.js';
 import type { TileAddress } from '../tiles/address.js';
@@ -8,6 +10,22 @@ import type { StoredTileAddress } from '../tiles/store.js';
 import { DEFAULT_MVT_OPTIONS, mvtCacheParams } from '../tiling/mvt-tiles.js';
 import { tileAt, blockSize } from './tile-grid.js';
 import type { JobSpec, TileBlock } from './types.js';
+
+/** How long seeding waits for a busy pool (live requests first) before counting a tile failed. */
+const BUSY_RETRIES = 60;
+const isBusy = (err: unknown) => err instanceof ApiError && (err.code === 'POOL_BUSY' || err.code === 'QUEUE_TIMEOUT');
+
+/** `make()`, tried again a second later while the pool sheds load: a busy pool is no failed tile. */
+async function whileBusy<T>(make: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await make();
+    } catch (err) {
+      if (!isBusy(err) || attempt >= BUSY_RETRIES) throw err;
+      await sleep(1000);
+    }
+  }
+}
 
 export type TileOutcome = 'generated' | 'skipped' | 'failed';
 
@@ -40,7 +58,7 @@ export class TileWork {
     if (tileStore.has(address)) return 'skipped';
     const generations = tileStore.generations(address.resources);
     try {
-      const tile = await this.make(at);
+      const tile = await whileBusy(() => this.make(at));
       if (await tileStore.write(address, tile.body, generations)) return 'generated';
       // Its layer changed meanwhile (or it is larger than the whole store): the job must not report it stored.
       log.warn({ tile: address }, 'seeded tile not kept by the store');

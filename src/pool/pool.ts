@@ -33,6 +33,8 @@ export interface PoolOptions {
   tasks?: Record<string, string>;
   /** When the workers' memory (see `workerMemoryBytes`) adds up past this, the largest is recycled; 0 = never. */
   memoryHighWaterMark?: number;
+  /** Tasks that may wait for a worker; past them a task is refused at once (503 POOL_BUSY). Default 64 per worker. */
+  maxQueued?: number;
 }
 
 /** A worker's own memory: its V8 heap plus the buffers it holds outside it. */
@@ -84,6 +86,8 @@ interface Job {
   layers: { key: string; version: number; data: unknown }[];
   transfer: ArrayBuffer[];
   timeoutMs: number;
+  /** When it was queued: a task that waited longer than its timeout is not started (see nextJobFor). */
+  queuedAt: number;
   /** Set by `broadcast`: only this worker may run it. */
   slotId?: number;
   resolve(value: unknown): void;
@@ -155,6 +159,7 @@ export class WorkerPool {
   private timeouts = 0;
   private recycled = 0;
   private readonly memoryHighWaterMark: number;
+  private readonly maxQueued: number;
   private closed = false;
 
   constructor(opts: PoolOptions = {}) {
@@ -162,6 +167,7 @@ export class WorkerPool {
     this.taskTimeoutMs = opts.taskTimeoutMs ?? 20_000;
     this.log = opts.log;
     this.memoryHighWaterMark = opts.memoryHighWaterMark ?? 0;
+    this.maxQueued = opts.maxQueued ?? 64 * this.size;
     for (const [name, module] of Object.entries(opts.tasks ?? {})) this.register(name, module);
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }
@@ -193,9 +199,13 @@ export class WorkerPool {
     if (!module) throw new Error(`no handler registered for task "${task}"`);
     const layers = await Promise.all((opts.layers ?? []).map(async (l) => ({ key: l.key, version: l.version, data: await l.data() })));
     if (this.closed) throw new ApiError(503, 'POOL_CLOSED', 'The worker pool is shutting down.');
+    // Load shedding: past this many waiting, a task would wait longer than anyone waits for it.
+    if (this.queue.length >= this.maxQueued) {
+      throw new ApiError(503, 'POOL_BUSY', `Every worker is busy and ${this.queue.length} tasks wait; try again shortly.`, undefined, { 'Retry-After': '1' });
+    }
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
-        task, module, payload, layers, transfer: opts.transfer ?? [], timeoutMs: opts.timeoutMs ?? this.taskTimeoutMs, slotId,
+        task, module, payload, layers, transfer: opts.transfer ?? [], timeoutMs: opts.timeoutMs ?? this.taskTimeoutMs, queuedAt: Date.now(), slotId,
         resolve: resolve as (v: unknown) => void, reject,
       });
       this.dispatch();
@@ -354,13 +364,26 @@ export class WorkerPool {
     this.dispatch();
   }
 
+  /**
+   * The first queued task this slot may run. One that waited past its own timeout is refused
+   * instead (whoever asked has likely gone; running it would only delay the rest).
+   */
+  private nextJobFor(slot: Slot): Job | undefined {
+    for (;;) {
+      const next = this.queue.findIndex((j) => j.slotId === undefined || j.slotId === slot.id);
+      if (next < 0) return undefined;
+      const job = this.queue.splice(next, 1)[0];
+      if (Date.now() - job.queuedAt <= job.timeoutMs) return job;
+      job.reject(new ApiError(503, 'QUEUE_TIMEOUT', `"${job.task}" waited ${job.timeoutMs} ms for a worker; try again shortly.`, undefined, { 'Retry-After': '1' }));
+    }
+  }
+
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       if (slot.job || slot.retiring || !slot.ready) continue;
-      const next = this.queue.findIndex((j) => j.slotId === undefined || j.slotId === slot.id);
-      if (next < 0) continue;
-      const job = this.queue.splice(next, 1)[0];
+      const job = this.nextJobFor(slot);
+      if (!job) continue;
       const shipments: LayerShipment[] = job.layers.map((l) => {
         if (slot.layers.get(l.key) === l.version) return { key: l.key, version: l.version };
         slot.layers.set(l.key, l.version);
