@@ -1,6 +1,7 @@
 // /api/resource/{id}/geojson, /csv and /qml: whole-layer exports, streamed feature by feature.
 import { readFile } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import { stringify } from 'csv-stringify';
@@ -99,7 +100,13 @@ async function* geojsonText(r: ExportRequest, fidName: string | undefined): Asyn
     for (const d of r.fields) properties[d.keyname] = jsonValue(f.fields[d.keyname], d.datatype);
     buf += (first ? '' : ',') + JSON.stringify({ type: 'Feature', id: f.fid, properties, geometry: project(f.geometry) });
     first = false;
-    if (buf.length >= CHUNK) { yield buf; buf = ''; }
+    if (buf.length >= CHUNK) {
+      yield buf;
+      buf = '';
+      // A fast reader never pushes back, and the stream pulls the next chunk in a microtask: give
+      // other requests their turn between chunks, or a big export holds the event loop throughout.
+      await nextTurn();
+    }
   }
   yield buf + ']}\n';
 }
