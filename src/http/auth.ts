@@ -54,7 +54,8 @@ export function refuseCrossOrigin(ctx: Context): void {
   } catch {
     // "null" (a sandboxed page) or not a URL: not this server.
   }
-  if (host !== ctx.host) {
+  // URL lower-cases the host; a Host header may not be.
+  if (host !== ctx.host.toLowerCase()) {
     throw new ApiError(403, 'CROSS_ORIGIN_REQUEST', `A ${ctx.method} from ${origin} may not use this server's session (or log in): send it from ${ctx.origin}, or with Basic credentials.`);
   }
 }

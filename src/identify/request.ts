@@ -72,14 +72,15 @@ function grown(shape: Shape, tolerance: number): Shape {
   if (vertices > IDENTIFY_CAPS.maxToleranceVertices) {
     throw new ApiError(400, 'TOO_MANY_VERTICES', `Parameter "geom" has ${vertices} vertices; a tolerance grows shapes of at most ${IDENTIFY_CAPS.maxToleranceVertices} (a click or a short line).`);
   }
+  const cannot = () => invalidGeometry('cannot be grown by the tolerance (coordinates too large for it?)');
   let area: Shape;
   try {
     area = bufferShape(shape, tolerance);
   } catch {
-    throw invalidGeometry('cannot be grown by the tolerance (coordinates too large for it?)');
+    throw cannot();
   }
   if (positionsOf(area).length === 0) return shape;
-  if (!allFinite(area)) throw invalidGeometry('cannot be grown by the tolerance (coordinates too large for it?)');
+  if (!allFinite(area)) throw cannot();
   return area;
 }
 
