@@ -272,7 +272,7 @@ describe('identify', () => {
     const cases: [string, unknown, number, string, RegExp][] = [
       ['invalid JSON', '{"srs": 4326,', 400, 'INVALID_BODY', /cannot be parsed/],
       ['a body that is not an object', '[1, 2]', 400, 'INVALID_BODY', /object/],
-      ['a body over 10 MB', JSON.stringify({ srs: 4326, geom: `POINT(${'1'.repeat(11_000_000)} 1)`, layers: [2] }), 413, 'PAYLOAD_TOO_LARGE', /10 MB/],
+      ['a body over 5 MB', JSON.stringify({ srs: 4326, geom: `POINT(${'1'.repeat(5_300_000)} 1)`, layers: [2] }), 413, 'PAYLOAD_TOO_LARGE', /5 MB/],
       ['a missing geom', { srs: 4326, layers: [2] }, 400, 'INVALID_PARAMETER', /"geom" is required/],
       ['a missing srs', { geom: boxWkt(0, 0, 1, 1), layers: [2] }, 400, 'INVALID_PARAMETER', /"srs" is required/],
       ['missing layers', { srs: 4326, geom: boxWkt(0, 0, 1, 1) }, 400, 'INVALID_PARAMETER', /"layers" is required/],

@@ -18,8 +18,12 @@ const LIMITS = limits('64kb', '64 KiB');
 
 export const readJson = bodyParser({ enableTypes: ['json'], detectJSON: () => true, ...LIMITS });
 
-/** For bodies that carry geometry (identify: up to 100,000 vertices of WKT). */
-export const readLargeJson = bodyParser({ enableTypes: ['json'], detectJSON: () => true, ...limits('10mb', '10 MB') });
+/**
+ * For bodies that carry geometry (identify: up to 100,000 vertices of WKT, some 4 MB at full
+ * precision). No larger: JSON.parse runs on the main thread, and a body of nothing but nested
+ * brackets costs it ~0.1 s and ~50 MB per MB.
+ */
+export const readLargeJson = bodyParser({ enableTypes: ['json'], detectJSON: () => true, ...limits('5mb', '5 MB') });
 
 export const readJsonOrForm = bodyParser({
   enableTypes: ['json', 'form'],
