@@ -10,12 +10,13 @@ export interface ErrorArea {
   format: ErrorFormat;
 }
 
-const within = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+/** Whether `path` is `prefix` or lies below it (a whole segment, not `/poolside` for `/pool`). */
+export const underPath = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
 export function areaErrorFormats(areas: readonly ErrorArea[]) {
   // Not async: most requests pass through with a few prefix tests.
   return (ctx: Context, next: Next) => {
-    const area = areas.find((a) => a.prefixes.some((p) => within(ctx.path, p)));
+    const area = areas.find((a) => a.prefixes.some((p) => underPath(ctx.path, p)));
     if (area) ctx.state.errorFormat = area.format;
     return next();
   };

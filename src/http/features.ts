@@ -2,9 +2,9 @@
 import type { Geometry } from 'geojson';
 import wkx from 'wkx';
 import { PreparedArea } from '../identify/area.js';
-import { wktParam } from './params.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import type { Feature, FieldDef, FieldValue } from '../store/types.js';
+import { wktParam } from './params.js';
 
 export type DateFormat = 'obj' | 'iso';
 

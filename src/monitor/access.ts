@@ -1,6 +1,7 @@
 // Who may use the monitoring API and /metrics, and which methods it accepts.
 import type { Context, Next } from 'koa';
 import type { Config } from '../config.js';
+import { underPath } from '../http/area-errors.js';
 import { requireAdministrator } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 
@@ -17,10 +18,9 @@ export function monitorScope(config: Config) {
   const prefix = config.monitorPath;
   // Not async: other paths pass through with one prefix test.
   return (ctx: Context, next: Next) => {
-    // Routes take a path with or without a trailing slash: so does this test.
-    const path = ctx.path.length > 1 && ctx.path.endsWith('/') ? ctx.path.slice(0, -1) : ctx.path;
-    const inApi = path === prefix || path.startsWith(prefix + '/');
-    if (!inApi && path !== '/metrics') return next();
+    const inApi = underPath(ctx.path, prefix);
+    // The route takes /metrics with or without a trailing slash: so does this test.
+    if (!inApi && ctx.path !== '/metrics' && ctx.path !== '/metrics/') return next();
     if (!config.monitorPublic) requireAdministrator(ctx);
     if (inApi) {
       const version = ctx.path.slice(prefix.length + 1).split('/')[0];

@@ -32,8 +32,8 @@ export interface MvtLayerData {
   blocks: VertexBlocks;
   /**
    * Bboxes of parts and runs of parts, so a tile skips the parts far from it (a country's far
-   * islands); null for a layer of single points, where each part is one vertex that drawing tests
-   * itself (the pyramid took 64 MB per million points, unread).
+   * islands); null exactly for a layer of single points (point-order.ts isOnePointEach), where each
+   * part is one vertex that drawing tests itself (the pyramid took 64 MB per million points, unread).
    */
   parts: BoxPyramid | null;
   attributes: AttributeTable;

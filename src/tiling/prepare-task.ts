@@ -29,8 +29,9 @@ export interface PreparedLayer {
 }
 
 const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry: source, fids: sourceFids, fields, columns, lowZoom }) => {
-  // A layer of single points is tiled from a copy in spatial order (point-order.ts).
-  const spatial = source.count > 1 && isOnePointEach(source) ? inSpatialOrder(source) : null;
+  // A layer of single points is tiled from a copy in spatial order (point-order.ts), which has no part pyramid.
+  const onePointEach = isOnePointEach(source);
+  const spatial = source.count > 1 && onePointEach ? inSpatialOrder(source) : null;
   const geometry = spatial?.geometry ?? source;
   const fids = spatial ? reorderRows(sourceFids, spatial.order) : sourceFids;
   const coords = spatial?.coords ?? source.coords;
@@ -45,7 +46,7 @@ const prepare: TaskHandler<PrepareRequest, PreparedLayer> = ({ geometry: source,
   const data: MvtLayerData = {
     geometry, fids, world, importance,
     blocks: vertexBlocks(world, importance),
-    parts: isOnePointEach(geometry) ? null : partBlocks(world, geometry.partVertices),
+    parts: onePointEach ? null : partBlocks(world, geometry.partVertices),
     attributes: buildAttributeTable(fields, columns, fids.length, spatial?.order),
   };
   return { data, lowZoom: cutLowZooms(data, lowZoom) };

@@ -11,7 +11,6 @@ import { CommandWriter, GeomType } from './commands.js';
 import { writeBytesField, writeFeature, writeLayer } from './encode.js';
 import { BLOCK, BLOCK_BITS } from './blocks.js';
 import { NO_VALUE, type MvtLayerData } from './layer-data.js';
-import { isOnePointEach } from './point-order.js';
 import { searchBoxes, worldX, worldY } from './project.js';
 
 export interface TileParams {
@@ -56,7 +55,7 @@ function scratchOf(data: MvtLayerData): LayerScratch {
   if (!s) {
     const keys = data.attributes.keys.length, values = data.attributes.valueOffsets.length - 1;
     s = {
-      index: Flatbush.from(data.geometry.index), onePointEach: isOnePointEach(data.geometry), stamp: 0,
+      index: Flatbush.from(data.geometry.index), onePointEach: data.parts === null, stamp: 0,
       keyStamp: new Uint32Array(keys), keySlot: new Uint32Array(keys),
       valueStamp: new Uint32Array(values), valueSlot: new Uint32Array(values),
     };
