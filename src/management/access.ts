@@ -4,7 +4,6 @@ import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { requireAdministrator } from '../http/auth.js';
-import { managementErrors } from './errors.js';
 
 export type ManagementGuard = (ctx: Context) => void;
 
@@ -13,10 +12,12 @@ export const requireAdministratorOnPublicPort: ManagementGuard = (ctx) => { requ
 
 export const managementPortGuard: ManagementGuard = () => {};
 
-/** A router for a management area: py-qgis-server error shape, then the guard, before any route. */
+/**
+ * A router for a management area: the guard before any route. (Errors take py-qgis-server's shape
+ * from the app: the management port's for every path, the public port's by path, app.ts.)
+ */
 export function managementRouter(guard: ManagementGuard): Router {
   const router = apiRouter();
-  router.use(managementErrors());
   router.use(async (ctx, next) => { guard(ctx); await next(); });
   return router;
 }

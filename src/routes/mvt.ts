@@ -16,7 +16,6 @@ import { tileKey } from '../tiles/cache.js';
 import { sendTile } from '../tiles/respond.js';
 import { DEFAULT_MVT_OPTIONS, isDefaultMvt, mvtCacheParams, type MvtOptions, type MvtTileLayer } from '../tiling/mvt-tiles.js';
 
-
 function mvtOptions(ctx: Context): MvtOptions {
   const q = (name: string) => single(ctx.query[name] as string | string[] | undefined);
   const extent = optionalInt(q('extent'), 'extent', DEFAULT_MVT_OPTIONS.extent, 256, 65536);
