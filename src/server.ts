@@ -31,6 +31,9 @@ import { watchProjectSources } from './tiles/project-stamps.js';
 import { forgetReplacedLayers } from './qgis/project-resource.js';
 import { searchLayerKey } from './identify/offload.js';
 
+/** Result bytes from workers let go but not yet collected, beyond the tile cache's (see pool/shared-results.ts). */
+const SHARED_RESULTS_SLACK = 128 * 2 ** 20;
+
 export interface Running {
   services: Services;
   server: Server;
@@ -46,7 +49,11 @@ export interface Running {
 
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
-  const pool = new WorkerPool({ size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log });
+  const pool = new WorkerPool({
+    size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log,
+    // The tiles the cache may hold, plus what was let go and is not yet collected.
+    sharedResultBytes: config.tileCacheBytes + SHARED_RESULTS_SLACK,
+  });
   const sharedTiles = sharedTileCache(config, catalog, log, () => tileCache);
   const tileCache: TileCache = new TileCache(config.tileCacheBytes, sharedTiles);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));

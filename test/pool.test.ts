@@ -2,6 +2,8 @@
 // crashed and overrunning workers replaced, graceful restart. (The HTTP side is in mvt-pool.test.ts.)
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ApiError } from '../src/http/errors.js';
 import { taskModule, WorkerPool } from '../src/pool/pool.js';
 
@@ -97,6 +99,32 @@ test('a full queue refuses at once (503 POOL_BUSY), and a task that waited past 
     assert.deepEqual([late.status, late.code], [503, 'QUEUE_TIMEOUT'], 'waited 600 ms with a timeout of 200: not started');
     assert.equal(small.stats().queued, 0);
     assert.equal(await small.run('fixture', { action: 'echo', value: 'after' }), 'after');
+  } finally {
+    await small.close();
+  }
+});
+
+test('result bytes come in shared memory until the main thread holds its limit of them, moved after that; collected ones leave the ledger', async () => {
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  const MB = 2 ** 20;
+  const small = new WorkerPool({ size: 1, taskTimeoutMs: 15_000, tasks: TASKS, sharedResultBytes: 3 * MB });
+  try {
+    const bytes = (size: number) => small.run<Uint8Array>('fixture', { action: 'bytes', size });
+    const kept = [await bytes(MB), await bytes(MB), await bytes(MB)];
+    assert.ok(kept.every((b) => b.buffer instanceof SharedArrayBuffer && b.length === MB && b[MB - 1] === MB % 251));
+    assert.equal(small.stats().sharedResultBytes, 3 * MB);
+    assert.ok(small.stats().workers[0].sharedBytes! >= 3 * MB, 'the worker counts the copies it shared, until it collects them');
+    // At the limit: the next result is moved (counted by V8 as external memory, so its collections come).
+    const moved = await bytes(MB);
+    assert.ok(moved.buffer instanceof ArrayBuffer && moved[0] === MB % 251);
+    assert.equal(small.stats().sharedResultBytes, 3 * MB);
+    // Let go and collected: the ledger is open again.
+    kept.length = 0;
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // finalizers run in a task of their own
+    assert.equal(small.stats().sharedResultBytes, 0);
+    assert.ok((await bytes(1000)).buffer instanceof SharedArrayBuffer);
   } finally {
     await small.close();
   }

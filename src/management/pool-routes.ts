@@ -18,7 +18,7 @@ export function poolRoutes(services: Services, guard: ManagementGuard): Router {
       num_workers: pool.size,
       workers: reports.map(({ id, value }) => {
         const w = stats.get(id);
-        const mem = w?.heapTotal != null ? workerMemoryBytes({ heapTotal: w.heapTotal, externalBytes: w.externalBytes ?? 0 }) : 0;
+        const mem = w?.heapTotal != null ? workerMemoryBytes({ heapTotal: w.heapTotal, externalBytes: w.externalBytes ?? 0, sharedBytes: w.sharedBytes ?? 0 }) : 0;
         return {
           pid: value.pid,
           mem_usage: mem,

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ApiError } from '../http/errors.js';
 import type { FromWorker, LayerShipment, TaskFailure, ToWorker, WorkerHealth } from './protocol.js';
+import { SharedResults } from './shared-results.js';
 
 export type { TaskContext, TaskHandler } from './protocol.js';
 
@@ -35,11 +36,16 @@ export interface PoolOptions {
   memoryHighWaterMark?: number;
   /** Tasks that may wait for a worker; past them a task is refused at once (503 POOL_BUSY). Default 64 per worker. */
   maxQueued?: number;
+  /**
+   * Result bytes the main thread may hold in shared memory (tiles cached or being sent included)
+   * before results are moved instead (see shared-results.ts). Default 256 MB.
+   */
+  sharedResultBytes?: number;
 }
 
-/** A worker's own memory: its V8 heap plus the buffers it holds outside it. */
-export function workerMemoryBytes(h: { heapTotal: number; externalBytes: number }): number {
-  return h.heapTotal + h.externalBytes;
+/** A worker's own memory: its V8 heap plus the buffers it holds outside it (shared results not yet collected included). */
+export function workerMemoryBytes(h: { heapTotal: number; externalBytes: number; sharedBytes?: number }): number {
+  return h.heapTotal + h.externalBytes + (h.sharedBytes ?? 0);
 }
 
 /** What `broadcast` gives back per worker. */
@@ -65,12 +71,16 @@ export interface WorkerStats {
   heapTotal: number | null;
   heapLimit: number | null;
   externalBytes: number | null;
+  /** Result bytes the worker shared and has not yet collected. */
+  sharedBytes: number | null;
   layers: number;
 }
 
 export interface PoolStats {
   size: number;
   queued: number;
+  /** Result bytes the main thread received in shared memory and has not yet collected. */
+  sharedResultBytes: number;
   restarts: number;
   crashes: number;
   timeouts: number;
@@ -160,6 +170,7 @@ export class WorkerPool {
   private recycled = 0;
   private readonly memoryHighWaterMark: number;
   private readonly maxQueued: number;
+  private readonly sharedResults: SharedResults;
   private closed = false;
 
   constructor(opts: PoolOptions = {}) {
@@ -168,6 +179,7 @@ export class WorkerPool {
     this.log = opts.log;
     this.memoryHighWaterMark = opts.memoryHighWaterMark ?? 0;
     this.maxQueued = opts.maxQueued ?? 64 * this.size;
+    this.sharedResults = new SharedResults(opts.sharedResultBytes ?? 256 * 2 ** 20);
     for (const [name, module] of Object.entries(opts.tasks ?? {})) this.register(name, module);
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }
@@ -233,13 +245,13 @@ export class WorkerPool {
   stats(): PoolStats {
     const now = Date.now();
     return {
-      size: this.size, queued: this.queue.length, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts, recycled: this.recycled,
+      size: this.size, queued: this.queue.length, sharedResultBytes: this.sharedResults.heldBytes, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts, recycled: this.recycled,
       workers: this.slots.map((s) => ({
         id: s.id, threadId: s.worker.threadId, busy: s.job !== null, task: s.job?.task ?? null,
         tasksDone: s.tasksDone, tasksFailed: s.tasksFailed, retiring: s.retiring, uptimeMs: now - s.started,
         utilization: s.worker.performance.eventLoopUtilization().utilization,
         heapUsed: s.health?.heapUsed ?? null, heapTotal: s.health?.heapTotal ?? null,
-        heapLimit: s.health?.heapLimit ?? null, externalBytes: s.health?.externalBytes ?? null,
+        heapLimit: s.health?.heapLimit ?? null, externalBytes: s.health?.externalBytes ?? null, sharedBytes: s.health?.sharedBytes ?? null,
         layers: s.layers.size,
       })),
     };
@@ -329,7 +341,11 @@ export class WorkerPool {
     slot.job = null;
     slot.worker.unref();
     if (slot.timer) clearTimeout(slot.timer);
-    if (msg.type === 'done') { slot.tasksDone++; job.resolve(msg.value); }
+    if (msg.type === 'done') {
+      for (const bytes of msg.shared) this.sharedResults.adopt(bytes);
+      slot.tasksDone++;
+      job.resolve(msg.value);
+    }
     else { slot.tasksFailed++; job.reject(failureError(msg.error)); }
     if (slot.retiring) this.end(slot);
     else this.recycleIfOverMemory();
@@ -393,7 +409,9 @@ export class WorkerPool {
       slot.worker.ref();
       slot.jobId = this.nextJobId++;
       slot.timer = setTimeout(() => this.onTimeout(slot), job.timeoutMs);
-      const msg: ToWorker = { type: 'task', id: slot.jobId, task: job.task, module: job.module, payload: job.payload, layers: shipments };
+      const msg: ToWorker = {
+        type: 'task', id: slot.jobId, task: job.task, module: job.module, payload: job.payload, layers: shipments, share: this.sharedResults.open,
+      };
       slot.worker.postMessage(msg, job.transfer);
     }
   }

@@ -17,6 +17,8 @@ export interface TaskMessage {
   module: string;
   payload: unknown;
   layers: LayerShipment[];
+  /** Whether the main thread takes result bytes in shared memory now (see shared-results.ts). */
+  share: boolean;
 }
 
 export interface ForgetMessage {
@@ -32,6 +34,8 @@ export interface WorkerHealth {
   heapTotal: number;
   heapLimit: number;
   externalBytes: number;
+  /** Result bytes this worker shared and has not yet collected. */
+  sharedBytes: number;
   layers: number;
 }
 
@@ -44,7 +48,8 @@ export interface TaskFailure {
 
 export type FromWorker =
   | { type: 'ready'; health: WorkerHealth }
-  | { type: 'done'; id: number; value: unknown; health: WorkerHealth }
+  /** `shared`: the result bytes of `value` in shared memory (the same objects), for the main thread's ledger. */
+  | { type: 'done'; id: number; value: unknown; shared: Uint8Array[]; health: WorkerHealth }
   | { type: 'failed'; id: number; error: TaskFailure; health: WorkerHealth };
 
 /** What a task handler receives beside its payload. */
@@ -53,6 +58,11 @@ export interface TaskContext {
   layer<T>(key: string): T;
   /** Buffers of the result to move (not copy) back to the main thread. */
   transfer(...buffers: ArrayBuffer[]): void;
+  /**
+   * A copy of `bytes` to put in the result: in shared memory while both threads' ledgers allow it
+   * (see shared-results.ts), else moved back. For large results (tiles) that the main thread keeps.
+   */
+  resultBytes(bytes: Uint8Array): Uint8Array;
 }
 
 /** The default export of a task module. */

@@ -3,16 +3,21 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import type { FromWorker, TaskContext, TaskFailure, TaskHandler, TaskMessage, ToWorker, WorkerHealth } from './protocol.js';
+import { SharedResults } from './shared-results.js';
+
+/** Shared result bytes a worker may leave for its own collector before it moves results again. */
+const WORKER_SHARED_BYTES = 64 * 2 ** 20;
 
 const port = parentPort!;
 const layers = new Map<string, { version: number; data: unknown }>();
 const handlers = new Map<string, Promise<TaskHandler>>();
+const sharedResults = new SharedResults(WORKER_SHARED_BYTES);
 
 function health(): WorkerHealth {
   const h = getHeapStatistics();
   return {
     heapUsed: h.used_heap_size, heapTotal: h.total_heap_size, heapLimit: h.heap_size_limit,
-    externalBytes: h.external_memory, layers: layers.size,
+    externalBytes: h.external_memory, sharedBytes: sharedResults.heldBytes, layers: layers.size,
   };
 }
 
@@ -36,6 +41,7 @@ async function run(msg: TaskMessage): Promise<void> {
   // or evicted meanwhile) must not take them from under it.
   const own = new Map(msg.layers.map((l) => [l.key, layers.get(l.key)?.version === l.version ? layers.get(l.key) : undefined]));
   const transfer: ArrayBuffer[] = [];
+  const shared: Uint8Array[] = [];
   const ctx: TaskContext = {
     layer<T>(key: string): T {
       const held = own.get(key);
@@ -43,11 +49,20 @@ async function run(msg: TaskMessage): Promise<void> {
       return held.data as T;
     },
     transfer: (...buffers) => { transfer.push(...buffers); },
+    resultBytes(bytes) {
+      if (msg.share && sharedResults.open) {
+        shared.push(sharedResults.copy(bytes));
+        return shared[shared.length - 1];
+      }
+      const moved = bytes.slice();
+      transfer.push(moved.buffer);
+      return moved;
+    },
   };
   let reply: FromWorker;
   try {
     const value = await (await handlerOf(msg.module))(msg.payload, ctx);
-    reply = { type: 'done', id: msg.id, value, health: health() };
+    reply = { type: 'done', id: msg.id, value, shared, health: health() };
   } catch (err) {
     const e = err as Error & { status?: number; code?: string };
     const error: TaskFailure = { message: e?.message ?? String(err) };

@@ -86,7 +86,8 @@ export class LowZoomIndex {
     const i = this.at.get(`${z}/${x}/${y}`);
     if (i !== undefined) {
       const { bodies, offsets, etags } = this.tiles;
-      return { body: bodies.subarray(offsets[i], offsets[i + 1]), etag: etags[i] };
+      // A copy: a tile kept in the cache must not hold the layer's (maybe replaced) preparation.
+      return { body: bodies.slice(offsets[i], offsets[i + 1]), etag: etags[i] };
     }
     return z <= this.tiles.completeZoom ? null : undefined;
   }

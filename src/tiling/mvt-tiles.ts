@@ -185,8 +185,7 @@ type CutAnswer = TileAnswer & { cheap: boolean };
 
 function mvtTile({ body, etag, cheap }: CutAnswer): CachedTile {
   return {
-    // A worker's answer is moved here; a pre-cut tile is copied out of its shared block.
-    body: !body ? Buffer.alloc(0) : body.buffer instanceof SharedArrayBuffer ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    body: !body ? Buffer.alloc(0) : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     etag: etag ?? '""', contentType: MVT_CONTENT_TYPE, cheap,
   };
 }

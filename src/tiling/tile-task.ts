@@ -1,5 +1,6 @@
 // Worker task "mvt.tile": one tile with one MVT layer per requested layer, in order. Answers
-// no body for a tile without features, else the bytes (moved, not copied) and a strong ETag.
+// no body for a tile without features, else the bytes (shared or moved, see pool/shared-results.ts)
+// and a strong ETag.
 // `cutTile` is the same work for a caller that holds the layers' data itself.
 import { PbfWriter as Pbf } from 'pbf';
 import type { TaskHandler } from '../pool/pool.js';
@@ -20,6 +21,9 @@ export interface TileAnswer {
   etag: string | null;
 }
 
+/** The tile's bytes out of the writer (which the next tile reuses). */
+type CopyOut = (bytes: Uint8Array) => Uint8Array;
+
 /** One writer per thread, reused tile after tile (a new one would regrow from 16 bytes each time). */
 let writer = new Pbf(new Uint8Array(INITIAL_BYTES));
 
@@ -28,8 +32,8 @@ let writer = new Pbf(new Uint8Array(INITIAL_BYTES));
  * see tile.ts): the main thread then hands it to a worker, whose budget is unbounded.
  */
 export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData): TileAnswer;
-export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget: number): TileAnswer | undefined;
-export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget = Infinity): TileAnswer | undefined {
+export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget: number, copyOut?: CopyOut): TileAnswer | undefined;
+export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget = Infinity, copyOut: CopyOut = (bytes) => bytes.slice()): TileAnswer | undefined {
   // finish() leaves `length` at the last tile's size: the whole buffer is usable again.
   writer.pos = 0;
   writer.length = writer.buf.length;
@@ -41,15 +45,12 @@ export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerD
     if (e === OVER_BUDGET) return undefined;
     throw e;
   }
-  const body = features === 0 ? null : writer.finish().slice();
+  const body = features === 0 ? null : copyOut(writer.finish());
   // A huge tile (a low zoom over many points) must not pin its buffer for good.
   if (writer.buf.length > MAX_KEPT_BYTES) writer = new Pbf(new Uint8Array(INITIAL_BYTES));
   return body ? { body, etag: tileEtag(body) } : { body: null, etag: null };
 }
 
-const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) => {
-  const answer = cutTile(request, (key) => ctx.layer<MvtLayerData>(key));
-  if (answer.body) ctx.transfer(answer.body.buffer as ArrayBuffer);
-  return answer;
-};
+// No budget: always a tile.
+const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) => cutTile(request, (key) => ctx.layer<MvtLayerData>(key), Infinity, (bytes) => ctx.resultBytes(bytes))!;
 export default tileTask;

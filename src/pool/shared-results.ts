@@ -1,0 +1,38 @@
+// Result bytes handed from a worker to the main thread in shared memory. A moved ArrayBuffer counts
+// as external memory of the thread that receives it, and V8 answers every 64 MB of that with a
+// major collection of the thread's heap: on the main thread, 5–15 ms of pauses after a few large
+// tiles, taken by the small requests that come next. A SharedArrayBuffer is not counted, so nothing
+// asks for a collection, and none frees it either until one finds its last wrapper: each thread
+// keeps a ledger of the shared bytes it may still hold, and past its limit results are moved
+// (counted) again, whose collections free what was let go meanwhile.
+
+export class SharedResults {
+  private held = 0;
+  private readonly released = new FinalizationRegistry<number>((bytes) => { this.held -= bytes; });
+
+  constructor(readonly limit: number) {}
+
+  /** Whether results may come in shared memory: this thread holds less than `limit` of them. */
+  get open(): boolean {
+    return this.held < this.limit;
+  }
+
+  /** Shared result bytes this thread has not yet collected (some may still be in use). */
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /** A copy of `bytes` in shared memory, counted until this thread collects it. */
+  copy(bytes: Uint8Array): Uint8Array {
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    shared.set(bytes);
+    this.adopt(shared);
+    return shared;
+  }
+
+  /** Counts bytes another thread shared with this one until this thread collects them. */
+  adopt(bytes: Uint8Array): void {
+    this.held += bytes.buffer.byteLength;
+    this.released.register(bytes.buffer, bytes.buffer.byteLength);
+  }
+}
