@@ -6,6 +6,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { ApiError } from '../src/http/errors.js';
+import { taskModule } from '../src/pool/pool.js';
 import { ADMIN, authServer } from './helpers/auth.js';
 import { expectedTiles, farm, waitForJob } from './helpers/farm.js';
 import { decode, features } from './helpers/mvt.js';
@@ -156,5 +158,24 @@ describe('seeding jobs', () => {
     assert.equal(s.services.tileStore.has({ format: 'png', resources: [4], z: 3, x: 4, y: 2 }), false);
     const after = await s.get(tile);
     assert.equal(after.headers.get('x-tile-store'), 'miss');
+  });
+
+  it('waits while the pool sheds load, then seeds the tile (no tile failed for a busy pool)', async () => {
+    const { pool } = s.services;
+    pool.register('test.fixture', taskModule('./fixtures/pool-tasks.js', import.meta.url));
+    await pool.run('test.fixture', { action: 'echo' }); // every worker of this name is up
+    // Every worker busy for 2.5 s and the queue full behind them: the pool refuses the next task.
+    const started = Date.now();
+    const busy = Array.from({ length: pool.size }, () => pool.run('test.fixture', { action: 'sleep', ms: 2500 }));
+    const queued = Array.from({ length: 64 * pool.size }, () => pool.run('test.fixture', { action: 'echo', value: 1 }));
+    const refused = await pool.run('test.fixture', { action: 'echo' }).catch((e) => e);
+    assert.ok(refused instanceof ApiError && refused.code === 'POOL_BUSY');
+
+    const job = await farm(s, 'POST', '/jobs', { type: 'seed', format: 'png', resources: [3], zoom: [0, 0], bbox: [-180, -85, 180, 85] });
+    const done = await waitForJob(s, job.body.id, ['completed', 'failed']);
+    assert.deepEqual([done.status, done.progress.tiles_generated, done.progress.tiles_failed], ['completed', 1, 0]);
+    assert.ok(Date.now() - started >= 2500, 'the tile was made once the workers were free');
+    assert.equal((await sharp(readFileSync(join(store, 'png', '3', '0/0/0.png'))).metadata()).width, 256);
+    await Promise.all([...busy, ...queued]);
   });
 });
