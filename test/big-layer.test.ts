@@ -122,6 +122,22 @@ describe('a layer of 200,000 features', () => {
         // streaming stays well below it, though garbage collection timing makes RSS noisy under load.
         assert.ok(growth < bytes * 0.8, `RSS grew ${mb(growth)} while sending ${mb(bytes)} of ${format}`);
       }
+      // A fast reader never pushes back: an export must still give other requests their turn.
+      for (const format of ['geojson', 'csv']) {
+        let exported = false;
+        const started = performance.now();
+        const exporting = fetch(`${server.url}/api/resource/1/${format}`).then(drain).then((r) => { exported = true; return r; });
+        let answered = 0, slowest = 0;
+        while (!exported) {
+          const asked = performance.now();
+          assert.equal((await fetch(`${server.url}/api/resource/2`)).status, 200);
+          slowest = Math.max(slowest, performance.now() - asked);
+          answered++;
+        }
+        const took = performance.now() - started;
+        console.log(`# ${format} export of ${mb((await exporting).bytes)} in ${took.toFixed(0)} ms: ${answered} other requests answered, slowest ${slowest.toFixed(0)} ms`);
+        assert.ok(answered >= 5 && slowest < took / 3, `${answered} requests answered during a ${took.toFixed(0)} ms ${format} export, slowest ${slowest.toFixed(0)} ms`);
+      }
     } finally {
       server.proc.kill('SIGTERM');
       await server.exited;
