@@ -23,7 +23,12 @@ async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof CatalogError) { console.error(`meridian: catalog error: ${e.message}`); process.exit(1); }
     // The error names the port that is taken: the public one or the management one.
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') { console.error(`meridian: port ${(e as { port?: number }).port ?? config.port} is already in use`); process.exit(1); }
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const taken = (e as { port?: number }).port ?? config.port;
+      const setting = taken === config.managementPort ? 'the management port: MERIDIAN_MANAGEMENT_PORT (a port, or off)' : 'PORT or --port';
+      console.error(`meridian: port ${taken} is already in use; choose another with ${setting}`);
+      process.exit(1);
+    }
     throw e;
   }
   const stop = (signal: string) => {

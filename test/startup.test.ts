@@ -132,6 +132,26 @@ describe('broken catalogs stop start-up with one clear message', () => {
     }
   });
 
+  it('a port taken: exit code 1 and one line naming the setting to change', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = String((taken.address() as { port: number }).port);
+    try {
+      const data = fixtureData();
+      for (const [args, env, setting] of [
+        [['--port', port], {}, /choose another with PORT or --port\n$/],
+        [['--port', '0'], { MERIDIAN_MANAGEMENT_PORT: port }, /the management port: MERIDIAN_MANAGEMENT_PORT \(a port, or off\)\n$/],
+      ] as const) {
+        const child = spawnMeridian([...args, '--host', '127.0.0.1', '--data', data], { ...env });
+        assert.equal(await child.exited, 1);
+        assert.match(child.stderr(), new RegExp(`^meridian: port ${port} is already in use; `));
+        assert.match(child.stderr(), setting);
+      }
+    } finally {
+      taken.close();
+    }
+  });
+
   it('a missing catalog.json is named too', async () => {
     const child = spawnMeridian(['--port', '0', '--data', join(root, 'nowhere')]);
     assert.equal(await child.exited, 1);
