@@ -31,9 +31,6 @@ import { watchProjectSources } from './tiles/project-stamps.js';
 import { forgetReplacedLayers } from './qgis/project-resource.js';
 import { searchLayerKey } from './identify/offload.js';
 
-/** Result bytes from workers let go but not yet collected, beyond the tile cache's (see pool/shared-results.ts). */
-const SHARED_RESULTS_SLACK = 128 * 2 ** 20;
-
 export interface Running {
   services: Services;
   server: Server;
@@ -51,8 +48,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const catalog = Catalog.read(config.dataDir, config.stylesDir);
   const pool = new WorkerPool({
     size: config.workers, taskTimeoutMs: config.taskTimeoutMs, memoryHighWaterMark: config.poolMemoryHighWaterMark, log,
-    // The tiles the cache may hold, plus what was let go and is not yet collected.
-    sharedResultBytes: config.tileCacheBytes + SHARED_RESULTS_SLACK,
+    // The tile cache's shared tiles are in use; the rest may be garbage (see pool/shared-results.ts).
+    sharedInUse: () => tileCache.sharedBytes,
   });
   const sharedTiles = sharedTileCache(config, catalog, log, () => tileCache);
   const tileCache: TileCache = new TileCache(config.tileCacheBytes, sharedTiles);

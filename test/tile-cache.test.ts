@@ -83,3 +83,16 @@ test('concurrent misses for one key produce the tile once', async () => {
   assert.equal(made, 1);
   assert.ok(all.every((r) => r.tile.body.length === 5));
 });
+
+test('counts the bytes of tiles it holds in shared memory (results from workers), until they leave it', async () => {
+  const cache = new TileCache(3 * (1000 + 300));
+  const shared = (bytes: number): CachedTile => ({ ...tile(0), body: Buffer.from(new SharedArrayBuffer(bytes)) });
+  await cache.get(key(0), [1], async () => shared(1000));
+  await cache.get(key(1), [2], async () => tile(1000));
+  await cache.get(key(2), [1], async () => shared(1000));
+  assert.equal(cache.sharedBytes, 2000);
+  await cache.get(key(3), [2], async () => tile(1000)); // evicts key 0, the oldest
+  assert.equal(cache.sharedBytes, 1000);
+  cache.invalidateLayer(1);
+  assert.equal(cache.sharedBytes, 0);
+});

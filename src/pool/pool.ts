@@ -37,10 +37,12 @@ export interface PoolOptions {
   /** Tasks that may wait for a worker; past them a task is refused at once (503 POOL_BUSY). Default 64 per worker. */
   maxQueued?: number;
   /**
-   * Result bytes the main thread may hold in shared memory (tiles cached or being sent included)
-   * before results are moved instead (see shared-results.ts). Default 256 MB.
+   * Result bytes in shared memory that the main thread may have let go without collecting them yet,
+   * before results are moved instead (see shared-results.ts). Default 128 MB.
    */
   sharedResultBytes?: number;
+  /** Shared result bytes known to be in use (the tile cache's), which are no garbage. */
+  sharedInUse?: () => number;
 }
 
 /** A worker's own memory: its V8 heap plus the buffers it holds outside it (shared results not yet collected included). */
@@ -179,7 +181,7 @@ export class WorkerPool {
     this.log = opts.log;
     this.memoryHighWaterMark = opts.memoryHighWaterMark ?? 0;
     this.maxQueued = opts.maxQueued ?? 64 * this.size;
-    this.sharedResults = new SharedResults(opts.sharedResultBytes ?? 256 * 2 ** 20);
+    this.sharedResults = new SharedResults(opts.sharedResultBytes ?? 128 * 2 ** 20, opts.sharedInUse);
     for (const [name, module] of Object.entries(opts.tasks ?? {})) this.register(name, module);
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }

@@ -3,18 +3,19 @@
 // major collection of the thread's heap: on the main thread, 5–15 ms of pauses after a few large
 // tiles, taken by the small requests that come next. A SharedArrayBuffer is not counted, so nothing
 // asks for a collection, and none frees it either until one finds its last wrapper: each thread
-// keeps a ledger of the shared bytes it may still hold, and past its limit results are moved
-// (counted) again, whose collections free what was let go meanwhile.
+// keeps a ledger of the shared bytes it has not collected, and when more than its limit of them may
+// be garbage, results are moved (counted) again, whose collections free what was let go meanwhile.
 
 export class SharedResults {
   private held = 0;
   private readonly released = new FinalizationRegistry<number>((bytes) => { this.held -= bytes; });
 
-  constructor(readonly limit: number) {}
+  /** `inUse`: how many of the bytes held are known to be in use still (kept in a cache), so not garbage. */
+  constructor(readonly limit: number, private readonly inUse: () => number = () => 0) {}
 
-  /** Whether results may come in shared memory: this thread holds less than `limit` of them. */
+  /** Whether results may come in shared memory: less than `limit` of those held may be garbage. */
   get open(): boolean {
-    return this.held < this.limit;
+    return this.held - this.inUse() < this.limit;
   }
 
   /** Shared result bytes this thread has not yet collected (some may still be in use). */

@@ -80,6 +80,8 @@ export class TileCache {
   private readonly generation = new Map<number, number>();
   private readonly inFlight = new Map<string, Promise<{ tile: CachedTile; hit: boolean }>>();
   private bytes = 0;
+  /** Bytes of cached bodies in shared memory (results from workers, see pool/shared-results.ts). */
+  private inSharedMemory = 0;
   private counts = { hits: 0, misses: 0, bypasses: 0, evictions: 0, invalidations: 0 };
 
   constructor(readonly maxBytes: number, private readonly shared?: SharedTiles) {}
@@ -164,6 +166,11 @@ export class TileCache {
     return true;
   }
 
+  /** Bytes of the cached tiles whose bodies are in shared memory. */
+  get sharedBytes(): number {
+    return this.inSharedMemory;
+  }
+
   stats(): TileCacheStats {
     return { ...this.counts, entries: this.entries.size, bytes: this.bytes, maxBytes: this.maxBytes };
   }
@@ -176,6 +183,7 @@ export class TileCache {
     this.entries.set(key, entry);
     this.append(entry);
     this.bytes += bytes;
+    this.inSharedMemory += sharedLength(tile);
     for (const l of layers) {
       let keys = this.keysByLayer.get(l);
       if (!keys) this.keysByLayer.set(l, (keys = new Set()));
@@ -197,6 +205,7 @@ export class TileCache {
     this.entries.delete(key);
     this.unlink(entry);
     this.bytes -= entry.bytes;
+    this.inSharedMemory -= sharedLength(entry.tile);
     for (const l of entry.layers) {
       const keys = this.keysByLayer.get(l);
       keys?.delete(key);
@@ -220,4 +229,8 @@ export class TileCache {
     else this.oldest = entry;
     this.newest = entry;
   }
+}
+
+function sharedLength(tile: CachedTile): number {
+  return tile.body.buffer instanceof SharedArrayBuffer ? tile.body.buffer.byteLength : 0;
 }
