@@ -133,6 +133,19 @@ describe('identify', () => {
     assert.deepEqual(ids(touching.body, 3), [1]);
   });
 
+  it('takes rings that touch at a point, as OGC simple features allow (parts at a corner, a hole at the shell)', async () => {
+    // Two squares meeting at (5 2), the on-edge point: each part hits what it holds.
+    const corner = `MULTIPOLYGON((${wktRing(box(3, 0, 5, 2))}),(${wktRing(box(5, 2, 7, 4))}))`;
+    const parts = await identify({ srs: 4326, geom: corner, layers: [2] });
+    assert.equal(parts.status, 200, JSON.stringify(parts.body));
+    assert.deepEqual(ids(parts.body, 2), [1, 2]);
+    // A hole whose corner touches the shell's edge at (1 0), a vertex of the hole on an edge of the shell.
+    const holed = `POLYGON(${wktRing(box(0, 0, 3, 3))},${wktRing([[1, 0], [2, 1], [1, 2], [0.5, 1], [1, 0]])})`;
+    const hole = await identify({ srs: 4326, geom: holed, layers: [2] });
+    assert.equal(hole.status, 200, JSON.stringify(hole.body));
+    assert.deepEqual(ids(hole.body, 2), [3, 4]);
+  });
+
   it('takes a MULTIPOLYGON and hits each part, and not what lies between them', async () => {
     const geom = `MULTIPOLYGON((${wktRing(box(4, 1, 6, 3))}),(${wktRing(box(24, 24, 26, 26))}))`;
     const { body } = await identify({ srs: 4326, geom, layers: [2, 3] });
@@ -295,6 +308,8 @@ describe('identify', () => {
       // Shapes whose checking or growing cost without bound (each crashed the server once).
       ['thousands of overlapping holes', { srs: 3857, geom: `POLYGON((0 0,1 0,1 1,0 1,0 0)${',(0.1 0.1,0.2 0.1,0.2 0.2,0.1 0.1)'.repeat(5000)})`, layers: [2] }, 422, 'INVALID_GEOMETRY', /intersects itself/],
       ['edges whose boxes all overlap', { srs: 3857, geom: `POLYGON((${intricateRing()}))`, layers: [2] }, 422, 'INVALID_GEOMETRY', /too intricate/],
+      ['two parts sharing a stretch of edge', { srs: 4326, geom: `MULTIPOLYGON((${wktRing(box(0, 0, 2, 2))}),(${wktRing(box(2, 1, 4, 3))}))`, layers: [2] }, 422, 'INVALID_GEOMETRY', /intersects itself \(near 2 1\)/],
+      ['a hole along its shell', { srs: 4326, geom: `POLYGON(${wktRing(box(0, 0, 4, 4))},${wktRing(box(0, 1, 2, 2))})`, layers: [2] }, 422, 'INVALID_GEOMETRY', /intersects itself \(near 0 1\)/],
       ['a ring touching itself at a vertex', { srs: 4326, geom: 'POLYGON((0 0,4 0,2 2,4 4,0 4,2 2,0 0))', layers: [2] }, 422, 'INVALID_GEOMETRY', /intersects itself \(near 2 2\)/],
       ['a many-point shape with a tolerance', { srs: 3857, geom: `MULTIPOINT(${Array.from({ length: 17 }, (_, k) => `${k} ${k}`).join(',')})`, layers: [2], tolerance: 0.5 }, 400, 'TOO_MANY_VERTICES', /tolerance grows shapes of at most 16/],
       ['a line of one point', { srs: 3857, geom: 'LINESTRING(0 0)', layers: [2], tolerance: 10 }, 422, 'INVALID_GEOMETRY', /fewer than 2 points/],

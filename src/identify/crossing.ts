@@ -1,4 +1,7 @@
-// Whether a polygon's rings cross or touch, found with bounded work. Edges are indexed by their
+// Whether a polygon's rings cross, found with bounded work. Within a ring any contact counts but
+// the vertex that neighbouring edges share; two rings (a shell and its hole, two polygons of a
+// multipolygon) may touch at points, as OGC's simple features allow, but not cross or share a
+// stretch of edge. Edges are indexed by their
 // boxes and each pair whose boxes overlap is tested once, stopping at the first contact; a shape
 // whose edges' boxes overlap so much that the tests would pass a budget is refused rather than
 // checked (a client's shape, so the work it may cost is capped: a sweep that collects every
@@ -19,9 +22,9 @@ const within = (ax: number, ay: number, bx: number, by: number, cx: number, cy: 
   Math.min(ax, bx) <= cx && cx <= Math.max(ax, bx) && Math.min(ay, by) <= cy && cy <= Math.max(ay, by);
 
 /**
- * The first point where two edges of `rings` (closed: first point = last) meet, other than the
- * vertex neighbouring edges of a ring share; null when none does. Repeated consecutive points are
- * one vertex. A spike (an edge going straight back along the one before) is a contact.
+ * The first point where two edges of `rings` (closed: first point = last) meet as the head of this
+ * file says they must not; null when none do. Repeated consecutive points are one vertex. A spike
+ * (an edge going straight back along the one before) is a contact.
  */
 export function firstCrossing(rings: Position[][]): Crossing {
   // Edges as x1, y1, x2, y2; per edge its ring's first and last edge, to tell neighbours apart.
@@ -69,6 +72,9 @@ export function firstCrossing(rings: Position[][]): Crossing {
       if (((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))) {
         const t = d1 / (d1 - d2);
         found = { at: [ax + t * (bx - ax), ay + t * (by - ay)] };
+      } else if (ringFirst[i] !== ringFirst[j]) {
+        // Two rings: a touch at a point is allowed, a stretch of edge in common is not.
+        if (d1 === 0 && d2 === 0) found = sharedStretch(ax, ay, bx, by, cx, cy, dx, dy);
       } else if (d1 === 0 && within(cx, cy, dx, dy, ax, ay)) found = { at: [ax, ay] };
       else if (d2 === 0 && within(cx, cy, dx, dy, bx, by)) found = { at: [bx, by] };
       else if (d3 === 0 && within(ax, ay, bx, by, cx, cy)) found = { at: [cx, cy] };
@@ -77,4 +83,15 @@ export function firstCrossing(rings: Position[][]): Crossing {
     });
   }
   return found;
+}
+
+/** Where collinear edges a → b and c → d overlap along more than a point (their overlap's start), else null. */
+function sharedStretch(ax: number, ay: number, bx: number, by: number, cx: number, cy: number, dx: number, dy: number): Crossing {
+  // Along the axis the edges extend most in (a vertical edge has no extent in x).
+  const alongX = Math.abs(bx - ax) >= Math.abs(by - ay);
+  const [a, b, c, d] = alongX ? [ax, bx, cx, dx] : [ay, by, cy, dy];
+  const from = Math.max(Math.min(a, b), Math.min(c, d)), to = Math.min(Math.max(a, b), Math.max(c, d));
+  if (from >= to) return null;
+  const t = (from - a) / (b - a);
+  return { at: [ax + t * (bx - ax), ay + t * (by - ay)] };
 }
