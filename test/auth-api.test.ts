@@ -89,6 +89,9 @@ describe('auth API', () => {
     const broken = await s.json(`${AUTH}/user/`, { method: 'POST', headers: { ...ADMIN, 'content-type': 'application/json' }, body: '{"keyname": ' });
     assert.equal(broken.status, 400);
     assert.equal((await s.json(`${AUTH}/user/abc`, { headers: ADMIN })).status, 400);
+    // Ids are 32-bit (a PostgreSQL integer column): a larger one is a bad parameter, not a database error.
+    assert.equal((await s.json(`${AUTH}/user/3000000000`, { headers: ADMIN })).status, 400);
+    assert.equal((await send(s, 'POST', `${AUTH}/user/`, { keyname: 'big', password: 'big-password', member_of: [3_000_000_000] })).status, 400);
     assert.equal((await s.json(`${AUTH}/user/999`, { headers: ADMIN })).status, 404);
     assert.equal((await send(s, 'PUT', `${AUTH}/user/999`, {})).status, 404);
     assert.equal((await send(s, 'DELETE', `${AUTH}/user/999`, undefined)).status, 404);

@@ -75,7 +75,7 @@ describe('client mistakes', () => {
       ['srs=abc', 'srs'], ['srs=99999', 'srs'], ['srs=EPSG:', 'srs'],
       ['intersects=POINT(1)', 'intersects'], ['intersects=LINESTRING(a b)', 'intersects'], ['intersects=CIRCLE(1 2)', 'intersects'],
       ['intersects=POLYGON((0 0,1 1))', 'intersects'], ['intersects=POLYGON((0 0,1 0,1 1,0 2))', 'intersects'],
-      ['intersects=POINT(1e400 0)', 'intersects'], ['fields=nope', 'fields'], ['fields=name,nope', 'fields'],
+      ['intersects=POINT(1e400 0)', 'intersects'], ['srs=4326&intersects=POINT(0 95)', 'intersects'], ['fields=nope', 'fields'], ['fields=name,nope', 'fields'],
       ...['POINT EMPTY', 'POLYGON EMPTY', 'MULTIPOLYGON EMPTY', 'GEOMETRYCOLLECTION EMPTY', 'GEOMETRYCOLLECTION(POINT EMPTY)', 'MULTIPOINT EMPTY']
         .map((wkt): [string, string] => [`intersects=${wkt}`, 'intersects']),
     ];
@@ -87,12 +87,14 @@ describe('client mistakes', () => {
     }
     const featureOnly: [string, string][] = [
       ['limit=-1', 'limit'], ['limit=x', 'limit'], ['limit=10001', 'limit'], ['offset=-5', 'offset'], ['offset=1.5', 'offset'],
+      ['offset=100000000000000000000', 'offset'],
       ['geom=maybe', 'geom'], ['dt_format=x', 'dt_format'],
     ];
     for (const [query, name] of featureOnly) {
       assert.match((await expectError(s, `/api/resource/2/feature/?${query}`, 400, 'INVALID_PARAMETER')).message, new RegExp(`"${name}"`));
     }
     assert.match((await expectError(s, '/api/resource/2/feature/1?srs=x', 400, 'INVALID_PARAMETER')).message, /"srs"/);
+    assert.match((await expectError(s, '/api/resource/2/feature/100000000000000000000', 400, 'INVALID_PARAMETER')).message, /"fid"/);
     assert.match((await expectError(s, '/api/resource/2/geojson?fid=a%20b', 400, 'INVALID_PARAMETER')).message, /"fid"/);
     assert.match((await expectError(s, '/api/resource/2/geojson?fid=name', 400, 'INVALID_PARAMETER')).message, /"fid" names a field/);
     assert.match((await expectError(s, '/api/resource/2/geojson?zipped=maybe', 400, 'INVALID_PARAMETER')).message, /"zipped"/);

@@ -37,12 +37,15 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     db = await freshSchema(SCHEMA);
     embedded = await startServer();
     for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), SCHEMA, name);
+    // The countries, 10 ms a row: a first batch that takes seconds to come.
+    await db.query(`CREATE VIEW ${SCHEMA}.slow AS SELECT c.* FROM ${SCHEMA}.countries c, LATERAL (SELECT pg_sleep(0.01)) s`);
+    await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
     configDir = mkdtempSync(join(tmpdir(), 'meridian-pg-'));
     writeFileSync(join(configDir, 'config.json'), JSON.stringify({
       // Port 1: nothing listens there, so this database is down from the start.
-      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: viaPort(PG_URL!, relay.port) },
+      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: viaPort(PG_URL!, relay.port), small: PG_URL },
     }));
     const table = (t: string) => ({ cls: 'postgis_layer', schema: SCHEMA, table: t, column_id: 'fid', column_geom: 'geom', fields: 'update' });
     const catalog = {
@@ -55,6 +58,8 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         }),
         { id: 20, parent: 1, display_name: 'Down', ...table('countries'), connection: 'broken' },
         { id: 21, parent: 1, display_name: 'Relayed', ...table('sites'), connection: 'relayed' },
+        { id: 22, parent: 1, display_name: 'Slow', ...table('slow'), connection: 'small', permissions: [rule('allow', 'everyone', 'data', 'read')] },
+        { id: 23, parent: 1, display_name: 'Sites in EPSG:3857', ...table('sites3857'), permissions: [rule('allow', 'everyone', 'data', 'read')] },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -128,10 +133,39 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     });
   }
 
-  it('a feature that is not there is a 404 FEATURE_NOT_FOUND', async () => {
-    const missing = await s.json('/api/resource/2/feature/100000', { headers: bob() });
-    assert.equal(missing.status, 404);
-    assert.equal(missing.body.code, 'FEATURE_NOT_FOUND');
+  it('a feature that is not there is a 404 FEATURE_NOT_FOUND, one past the id column\'s type too; an offset past 2^53 is a 400', async () => {
+    for (const fid of [100000, 3_000_000_000]) { // the fid column is an int4
+      const missing = await s.json(`/api/resource/2/feature/${fid}`, { headers: bob() });
+      assert.deepEqual([missing.status, missing.body.code], [404, 'FEATURE_NOT_FOUND'], String(fid));
+    }
+    assert.deepEqual((await s.json('/api/resource/2/feature/?offset=10000000000', { headers: bob() })).body, []);
+    const far = await s.json('/api/resource/2/feature/?offset=100000000000000000000', { headers: bob() });
+    assert.deepEqual([far.status, far.body.code], [400, 'INVALID_PARAMETER']);
+  });
+
+  it('intersects= past the poles is a 400 on a table in another srs (PostGIS cannot transform it)', async () => {
+    for (const path of ['/api/resource/23/feature/?srs=4326&intersects=POINT(0 95)', '/api/resource/23/geojson?intersects=POLYGON((-10 80,10 80,10 91,-10 91,-10 80))']) {
+      const r = await s.json(path.replace(/ /g, '%20'));
+      assert.deepEqual([r.status, r.body.code], [400, 'INVALID_PARAMETER'], path);
+      assert.match(r.body.message, /outside the area where EPSG:4326 is defined/);
+    }
+    assert.equal((await s.json('/api/resource/23/feature/?srs=4326&intersects=POINT(0%2085)')).status, 200);
+  });
+
+  it('an export refused for its parameters, or left before its first batch came, gives its connection back', async () => {
+    // The "small" connection has a pool of its own, of 10 (MERIDIAN_DATABASE_POOL_SIZE): were each
+    // of these to keep its connection, the requests after the tenth would wait and fail (503).
+    for (const bad of ['geojson?fid=name', 'geojson?zipped=maybe', 'csv?zipped=maybe']) {
+      for (let i = 0; i < 4; i++) assert.equal((await s.get(`/api/resource/22/${bad}`)).status, 400, bad);
+    }
+    for (const format of [...Array(11).fill('geojson'), 'csv', 'geojson?zipped=yes']) {
+      await s.get(`/api/resource/22/${format}`, { signal: AbortSignal.timeout(200) }).then((r) => r.body?.cancel(), () => {});
+    }
+    // Each left export's first batch still takes its ~2 s; then its connection is back.
+    const reading = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%"slow"%' AND state = 'active' AND pid <> pg_backend_pid()`;
+    await until(async () => (await db.query(reading)).rows[0].n === 0, 30_000);
+    const res = await s.json('/api/resource/22/feature/1?geom=no');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
   });
 
   /** Shapes over Europe: a box (tested in SQL) and a 400-vertex circle (too many vertices for SQL: tested by Meridian). */

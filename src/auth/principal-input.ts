@@ -2,6 +2,7 @@
 // returns (id, system, ...) are accepted and ignored so a client may PUT back what it GOT.
 import { ApiError } from '../http/errors.js';
 import { badField } from '../http/body.js';
+import { MAX_ID } from '../http/params.js';
 import type { SystemPrincipals } from './bootstrap.js';
 import type { AuthStore, GroupFields, PrincipalFields, User, UserFields } from './store.js';
 
@@ -44,7 +45,7 @@ function principalFields(body: Record<string, unknown>, current?: PrincipalField
 function ids(body: Record<string, unknown>, name: string): number[] | undefined {
   const v = body[name];
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => Number.isSafeInteger(x))) throw badField(name, 'must be a list of ids');
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= MAX_ID)) throw badField(name, 'must be a list of ids');
   return v as number[];
 }
 

@@ -2,8 +2,11 @@
 import type { Geometry } from 'geojson';
 import wkx from 'wkx';
 import { PreparedArea } from '../identify/area.js';
+import { inWorld } from '../identify/shape.js';
 import { transform, transformGeometry } from '../store/crs.js';
+import { bboxOf } from '../store/memory-layer.js';
 import type { Feature, FieldDef, FieldValue } from '../store/types.js';
+import { badParameter } from './errors.js';
 import { wktParam } from './params.js';
 
 export type DateFormat = 'obj' | 'iso';
@@ -14,7 +17,11 @@ export type DateFormat = 'obj' | 'iso';
  * of 100,000 vertices costs one clip, not a Turf test per part of the shape (minutes, once).
  */
 export function intersectsArea(wkt: string | undefined, srs: number): PreparedArea | undefined {
-  return wkt ? new PreparedArea(transformGeometry(wktParam(wkt, 'intersects'), transform(srs, 4326))) : undefined;
+  if (!wkt) return undefined;
+  const wgs84 = transformGeometry(wktParam(wkt, 'intersects'), transform(srs, 4326));
+  // Checked as identify checks its shape (a database would fail on latitudes past the poles).
+  if (/null/.test(JSON.stringify(wgs84)) || !inWorld(bboxOf(wgs84))) throw badParameter('intersects', `lies outside the area where EPSG:${srs} is defined`);
+  return new PreparedArea(wgs84);
 }
 
 /** NGW's "obj" form of DATE/TIME/DATETIME values, e.g. {"year":2020,"month":5,"day":1}. */

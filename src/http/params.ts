@@ -4,13 +4,16 @@ import wkx from 'wkx';
 import { CrsError, parseSrs } from '../store/crs.js';
 import { badParameter } from './errors.js';
 
-export function intParam(value: unknown, name: string, min = -Infinity, max = Infinity): number {
+/** The largest id of a user, group or resource: ids are 32-bit, as NextGIS Web's (PostgreSQL serial). */
+export const MAX_ID = 2 ** 31 - 1;
+
+/** An integer parameter within min..max, which never go past the integers a double holds exactly. */
+export function intParam(value: unknown, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
   const text = String(value ?? '');
   if (!/^-?\d+$/.test(text)) throw badParameter(name, value == null || value === '' ? 'is required' : 'must be an integer');
   const n = Number(text);
-  if (n < min || n > max) {
-    throw badParameter(name, max === Infinity ? `must be at least ${min}` : min === -Infinity ? `must be at most ${max}` : `must be between ${min} and ${max}`);
-  }
+  const lo = Math.max(min, Number.MIN_SAFE_INTEGER), hi = Math.min(max, Number.MAX_SAFE_INTEGER);
+  if (n < lo || n > hi) throw badParameter(name, `must be between ${lo} and ${hi}`);
   return n;
 }
 

@@ -3,8 +3,9 @@
 import { ApiError, badParameter } from '../http/errors.js';
 import { srsParam } from '../http/params.js';
 import { transform, transformGeometry } from '../store/crs.js';
+import { bboxOf } from '../store/memory-layer.js';
 import { PreparedArea } from './area.js';
-import { allFinite, invalidGeometry, isPolygonal, parseShape, positionsOf, type Shape } from './shape.js';
+import { allFinite, inWorld, invalidGeometry, isPolygonal, parseShape, positionsOf, type Shape } from './shape.js';
 import { bufferShape } from './tolerance.js';
 
 /** Documented caps (README, "Identify"). */
@@ -64,7 +65,6 @@ function toleranceOf(value: unknown): number {
 }
 
 /** Longitudes reach past ±180 for shapes across the antimeridian, not without bound. */
-const inWorld = (shape: Shape) => positionsOf(shape).every(([lon, lat]) => Math.abs(lon) <= 720 && Math.abs(lat) <= 90);
 
 /** The shape grown by `tolerance`; as it is when the tolerance is too small to make an area. */
 function grown(shape: Shape, tolerance: number): Shape {
@@ -89,7 +89,7 @@ function areaOf(wkt: string, srs: number, tolerance: number): PreparedArea {
   const shape = parseShape(wkt, IDENTIFY_CAPS.maxVertices);
   if (tolerance > 0 && isPolygonal(shape)) throw badParameter('tolerance', 'applies to POINT and LINESTRING shapes only');
   const wgs84 = transformGeometry(tolerance > 0 ? grown(shape, tolerance) : shape, transform(srs, 4326)) as Shape;
-  if (!allFinite(wgs84) || !inWorld(wgs84)) throw invalidGeometry(`lies outside the area where EPSG:${srs} is defined`);
+  if (!allFinite(wgs84) || !inWorld(bboxOf(wgs84))) throw invalidGeometry(`lies outside the area where EPSG:${srs} is defined`);
   return new PreparedArea(wgs84);
 }
 

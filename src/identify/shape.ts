@@ -1,5 +1,5 @@
 // The identify shape as the client sends it: WKT, parsed and checked before any layer is touched.
-import type { Geometry, Position } from 'geojson';
+import type { BBox, Geometry, Position } from 'geojson';
 import wkx from 'wkx';
 import { ApiError } from '../http/errors.js';
 import { firstCrossing, MAX_EDGE_TESTS } from './crossing.js';
@@ -73,6 +73,14 @@ export function parseShape(wkt: string, maxVertices: number): Shape {
   if (!allFinite(shape)) throw invalidGeometry('has a coordinate that is not a finite number');
   checkParts(shape);
   return shape;
+}
+
+/**
+ * Whether a box in EPSG:4326 lies where longitudes and latitudes mean something: latitudes within
+ * the poles, longitudes within two turns either way (a shape across the antimeridian goes past 180).
+ */
+export function inWorld([x0, y0, x1, y1]: BBox): boolean {
+  return x0 >= -720 && x1 <= 720 && y0 >= -90 && y1 <= 90;
 }
 
 export function allFinite(shape: Shape): boolean {

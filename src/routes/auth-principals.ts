@@ -9,7 +9,7 @@ import type { Group, User } from '../auth/store.js';
 import { requireAdministrator } from '../http/auth.js';
 import { bodyObject, readJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
-import { intParam } from '../http/params.js';
+import { intParam, MAX_ID } from '../http/params.js';
 import type { Services } from '../services.js';
 
 const BASE = '/api/component/auth';
@@ -34,12 +34,12 @@ export function principalRoutes(services: Services): Router {
   router.use((ctx, next) => { requireAdministrator(ctx); return next(); });
 
   const userOr404 = async (ctx: Context) => {
-    const user = await store.user(intParam(ctx.params.id, 'id', 0));
+    const user = await store.user(intParam(ctx.params.id, 'id', 0, MAX_ID));
     if (!user) throw new ApiError(404, 'USER_NOT_FOUND', `User ${ctx.params.id} was not found.`);
     return user;
   };
   const groupOr404 = async (ctx: Context) => {
-    const group = await store.group(intParam(ctx.params.id, 'id', 0));
+    const group = await store.group(intParam(ctx.params.id, 'id', 0, MAX_ID));
     if (!group) throw new ApiError(404, 'GROUP_NOT_FOUND', `Group ${ctx.params.id} was not found.`);
     return group;
   };

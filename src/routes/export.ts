@@ -28,24 +28,28 @@ interface ExportRequest {
   layer: FeatureLayer;
   fields: FieldDef[];
   srs: number;
-  features: AsyncIterable<Feature>;
+  features: AsyncIterableIterator<Feature>;
 }
 
 function q(ctx: Context, name: string): string | undefined {
   return single(ctx.query[name] as string | string[] | undefined);
 }
 
-/** The options every export shares: srs (default 4326), fields, intersects (WKT in srs). */
-async function exportRequest(services: Services, ctx: Context): Promise<ExportRequest> {
+/**
+ * The options every export shares: srs (default 4326), fields, intersects (WKT in srs); `check`
+ * sees the fields exported. The features are opened last, once every parameter has passed: from
+ * there on nothing may fail before the answer, whose end closes them (see sendFile), or their
+ * source (a database cursor and its connection) would stay open for good.
+ */
+async function exportRequest(services: Services, ctx: Context, check?: (fields: FieldDef[]) => void): Promise<ExportRequest> {
   const entry = resourceFor(ctx, services, ctx.params.id, 'data.read');
   const layer = await featureLayerOf(services, entry);
   const srs = srsParam(q(ctx, 'srs'), 4326);
   const wanted = fieldsParam(q(ctx, 'fields'), layer.schema.fields.map((f) => f.keyname));
-  return {
-    entry, layer, srs,
-    fields: layer.schema.fields.filter((f) => wanted.includes(f.keyname)),
-    features: await started(layer.features({ area: intersectsArea(q(ctx, 'intersects'), srs) })),
-  };
+  const fields = layer.schema.fields.filter((f) => wanted.includes(f.keyname));
+  const area = intersectsArea(q(ctx, 'intersects'), srs);
+  check?.(fields);
+  return { entry, layer, srs, fields, features: await started(layer.features({ area })) };
 }
 
 /**
@@ -75,9 +79,14 @@ function fileName(entry: ResourceEntry, ext: string): string {
   return `${(entry.keyname ?? `resource_${entry.id}`).replace(/[^\w.-]/g, '_')}.${ext}`;
 }
 
-/** Sends a stream as a download, zipped on request. */
-function sendFile(ctx: Context, body: Readable, name: string, type: string): void {
-  if (boolParam(q(ctx, 'zipped'), 'zipped', false)) {
+const zippedParam = (ctx: Context) => boolParam(q(ctx, 'zipped'), 'zipped', false);
+
+/** Sends `body`, made from `r`'s features, as a download (zipped on request); the features end with it. */
+function sendFile(ctx: Context, r: ExportRequest, body: Readable, name: string, type: string, zipped: boolean): void {
+  // However the body ends. Destroyed before its first read (its client gone while the first batch
+  // was read), the generator over the features never starts, so nothing else would close them.
+  body.once('close', () => { r.features.return?.().catch(() => {}); });
+  if (zipped) {
     const zip = new yazl.ZipFile();
     zip.addReadStream(body, name);
     zip.end();
@@ -147,19 +156,22 @@ export function exportRoutes(services: Services): Router {
   const geojson = async (ctx: Context) => {
     const fid = q(ctx, 'fid');
     if (fid !== undefined && !/^\w+$/.test(fid)) throw badParameter('fid', 'must be a field name');
-    const r = await exportRequest(services, ctx);
-    if (fid && r.fields.some((f) => f.keyname === fid)) throw badParameter('fid', `names a field exported ("${fid}"): the id needs a name of its own`);
-    sendFile(ctx, Readable.from(geojsonText(r, fid || undefined)), fileName(r.entry, 'geojson'), 'application/geo+json');
+    const zipped = zippedParam(ctx);
+    const r = await exportRequest(services, ctx, (fields) => {
+      if (fid && fields.some((f) => f.keyname === fid)) throw badParameter('fid', `names a field exported ("${fid}"): the id needs a name of its own`);
+    });
+    sendFile(ctx, r, Readable.from(geojsonText(r, fid || undefined)), fileName(r.entry, 'geojson'), 'application/geo+json', zipped);
   };
   router.get('/api/resource/:id/geojson', geojson);
   router.get('/resource/:id/geojson/', geojson); // deprecated NGW form
 
   router.get('/api/resource/:id/csv', async (ctx) => {
     const bom = csvBom(ctx);
+    const zipped = zippedParam(ctx);
     const r = await exportRequest(services, ctx);
     // pipeline (not pipe) so that destroying the CSV stream on disconnect also stops the rows.
     const csv = pipeline(Readable.from(csvRows(r)), stringify({ bom, record_delimiter: '\r\n', cast: { boolean: (b) => (b ? '1' : '0') } }), () => {});
-    sendFile(ctx, csv, fileName(r.entry, 'csv'), 'text/csv; charset=utf-8');
+    sendFile(ctx, r, csv, fileName(r.entry, 'csv'), 'text/csv; charset=utf-8', zipped);
   });
 
   router.get('/api/resource/:id/qml', async (ctx) => {

@@ -8,7 +8,7 @@ import { RESOURCE_CLASSES } from '../catalog/classes.js';
 import { denied } from '../http/auth.js';
 import { bodyObject, readJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
-import { intParam, single } from '../http/params.js';
+import { intParam, MAX_ID, single } from '../http/params.js';
 import { resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
 
@@ -21,7 +21,7 @@ export function permissionRoutes(services: Services): Router {
     let caller = ctx.state.user;
     const userParam = single(ctx.query.user as string | string[] | undefined);
     if (userParam !== undefined) {
-      const id = intParam(userParam, 'user', 0);
+      const id = intParam(userParam, 'user', 0, MAX_ID);
       if (id !== caller.id) {
         if (!caller.administrator) throw denied(ctx, 'see another user\'s permissions (administrators only)');
         const user = await store.user(id);

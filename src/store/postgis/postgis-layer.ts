@@ -118,7 +118,8 @@ export class PostgisLayer implements FeatureLayer {
   }
 
   async feature(fid: number): Promise<Feature | null> {
-    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.select} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1`])}`, [fid]));
+    // As bigint: an id past the column's type (an int4 column) is no row, not an error.
+    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.select} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1::bigint`])}`, [fid]));
     return r.rowCount ? this.featureOf(r.rows[0]) : null;
   }
 
@@ -158,7 +159,9 @@ export class PostgisLayer implements FeatureLayer {
     if (query.limit !== undefined && query.limit <= 0) return;
     // A shape tested here pages here too; otherwise SQL pages.
     const { sql, params, test } = this.where(query);
-    const page = test ? '' : `${query.offset ? ` OFFSET ${Math.trunc(query.offset)}` : ''}${query.limit !== undefined ? ` LIMIT ${Math.trunc(query.limit)}` : ''}`;
+    let page = '';
+    if (!test && query.offset) page += ` OFFSET $${params.push(Math.trunc(query.offset))}::bigint`;
+    if (!test && query.limit !== undefined) page += ` LIMIT $${params.push(Math.trunc(query.limit))}::bigint`;
     let skip = test ? query.offset ?? 0 : 0;
     let left = test ? query.limit ?? Infinity : Infinity;
     const client = await guarded(this.name, () => this.db.connect());
