@@ -2,10 +2,9 @@
 // crashed and overrunning workers replaced, graceful restart. (The HTTP side is in mvt-pool.test.ts.)
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { ApiError } from '../src/http/errors.js';
 import { taskModule, WorkerPool } from '../src/pool/pool.js';
+import { until } from './helpers/wait.js';
 
 const TASKS = { fixture: taskModule('./fixtures/pool-tasks.js', import.meta.url) };
 // A generous default: worker start-up under tsx on a loaded machine must not count as a hang.
@@ -104,36 +103,47 @@ test('a full queue refuses at once (503 POOL_BUSY), and a task that waited past 
   }
 });
 
-test('result bytes come in shared memory until more than the limit of them may be garbage, moved after that; collected ones leave the ledger', async () => {
-  setFlagsFromString('--expose-gc');
-  const collect = runInNewContext('gc') as () => void;
+test('result bytes come in shared memory until more than the limit of them may be garbage; then moved while a full collection frees them', async () => {
   const MB = 2 ** 20;
   let inUse = 0; // what a cache would report holding
   const small = new WorkerPool({ size: 1, taskTimeoutMs: 15_000, tasks: TASKS, sharedResultBytes: 3 * MB, sharedInUse: () => inUse });
   try {
     const bytes = (size: number) => small.run<Uint8Array>('fixture', { action: 'bytes', size });
+    const isShared = (b: Uint8Array) => b.buffer instanceof SharedArrayBuffer;
     const kept = [await bytes(MB), await bytes(MB), await bytes(MB)];
-    assert.ok(kept.every((b) => b.buffer instanceof SharedArrayBuffer && b.length === MB && b[MB - 1] === MB % 251));
+    assert.ok(kept.every((b) => isShared(b) && b.length === MB && b[MB - 1] === MB % 251));
     assert.equal(small.stats().sharedResultBytes, 3 * MB);
     assert.ok(small.stats().workers[0].sharedBytes! >= 3 * MB, 'the worker counts the copies it shared, until it collects them');
-    // 3 MB held and none known in use: the next result is moved (counted by V8 as external memory, so its collections come).
+    // 3 MB held and none known in use: the next result is moved (counted by V8 as external memory).
     const moved = await bytes(MB);
     assert.ok(moved.buffer instanceof ArrayBuffer && moved[0] === MB % 251);
-    assert.equal(small.stats().sharedResultBytes, 3 * MB);
     // Held in a cache, they are no garbage: results are shared again.
     inUse = 2 * MB;
     kept.push(await bytes(MB));
-    assert.ok(kept[3].buffer instanceof SharedArrayBuffer);
+    assert.ok(isShared(kept[3]));
+    // Let go: the next result is moved, and the full collection it brings empties the ledger.
     inUse = 0;
-    // Let go and collected: the ledger is empty, and open again. (One more answer first: the last
-    // message a port received stays reachable until the next.)
-    await small.run('fixture', { action: 'echo' });
     kept.length = 0;
-    collect();
-    await new Promise((resolve) => setTimeout(resolve, 50)); // finalizers run in a task of their own
+    assert.ok(!isShared(await bytes(MB)));
+    await until(() => small.stats().sharedResultBytes === 0, 5000);
     assert.equal(small.stats().sharedResultBytes, 0);
-    assert.ok((await bytes(1000)).buffer instanceof SharedArrayBuffer);
+    assert.ok(isShared(await bytes(1000)));
   } finally {
     await small.close();
+  }
+});
+
+test("a worker's ledger empties itself too: past 64 MB shared and let go, it collects and shares again", async () => {
+  const MB = 2 ** 20;
+  const pool = new WorkerPool({ size: 1, taskTimeoutMs: 15_000, tasks: TASKS, sharedResultBytes: 2 ** 30 });
+  try {
+    const kinds: boolean[] = [];
+    for (let i = 0; i < 10; i++) kinds.push((await pool.run<Uint8Array>('fixture', { action: 'bytes', size: 16 * MB })).buffer instanceof SharedArrayBuffer);
+    assert.deepEqual(kinds.slice(0, 4), [true, true, true, true], '64 MB shared');
+    assert.equal(kinds[4], false, 'then one moved');
+    assert.ok(kinds.slice(5).includes(true), `shared again once the worker collected: ${kinds}`);
+    assert.ok(pool.stats().workers[0].sharedBytes! <= 64 * MB, 'never past its limit');
+  } finally {
+    await pool.close();
   }
 });

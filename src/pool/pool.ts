@@ -338,16 +338,14 @@ export class WorkerPool {
       this.dispatch();
       return;
     }
+    // Counted even when late (its task timed out): the bytes came all the same.
+    if (msg.type === 'done') for (const bytes of msg.shared) this.sharedResults.adopt(bytes);
     if (msg.id !== slot.jobId || !slot.job) return;
     const job = slot.job;
     slot.job = null;
     slot.worker.unref();
     if (slot.timer) clearTimeout(slot.timer);
-    if (msg.type === 'done') {
-      for (const bytes of msg.shared) this.sharedResults.adopt(bytes);
-      slot.tasksDone++;
-      job.resolve(msg.value);
-    }
+    if (msg.type === 'done') { slot.tasksDone++; job.resolve(msg.value); }
     else { slot.tasksFailed++; job.reject(failureError(msg.error)); }
     if (slot.retiring) this.end(slot);
     else this.recycleIfOverMemory();
@@ -412,7 +410,7 @@ export class WorkerPool {
       slot.jobId = this.nextJobId++;
       slot.timer = setTimeout(() => this.onTimeout(slot), job.timeoutMs);
       const msg: ToWorker = {
-        type: 'task', id: slot.jobId, task: job.task, module: job.module, payload: job.payload, layers: shipments, share: this.sharedResults.open,
+        type: 'task', id: slot.jobId, task: job.task, module: job.module, payload: job.payload, layers: shipments, share: this.sharedResults.mayShare(),
       };
       slot.worker.postMessage(msg, job.transfer);
     }

@@ -2,20 +2,43 @@
 // as external memory of the thread that receives it, and V8 answers every 64 MB of that with a
 // major collection of the thread's heap: on the main thread, 5–15 ms of pauses after a few large
 // tiles, taken by the small requests that come next. A SharedArrayBuffer is not counted, so nothing
-// asks for a collection, and none frees it either until one finds its last wrapper: each thread
-// keeps a ledger of the shared bytes it has not collected, and when more than its limit of them may
-// be garbage, results are moved (counted) again, whose collections free what was let go meanwhile.
+// asks for a collection, and none frees it either: its memory goes when every thread holding it
+// has collected its wrapper in a full collection (minor ones do not run finalizers, and moved
+// buffers that die young never bring a full one). So each thread keeps a ledger of the shared bytes
+// it has not collected; when more than its limit of them may be garbage, results are moved for the
+// moment and the thread runs a full collection of its own, once per limit's worth of garbage.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/** This thread's full collection: `gc`, which V8 gives only when exposed (as here, on first use). */
+let collect: (() => void) | undefined;
+function collectGarbage(): void {
+  if (!collect) {
+    if (typeof globalThis.gc !== 'function') setFlagsFromString('--expose-gc');
+    collect = typeof globalThis.gc === 'function' ? globalThis.gc : runInNewContext('gc') as () => void;
+  }
+  collect();
+}
 
 export class SharedResults {
   private held = 0;
+  private collecting = false;
   private readonly released = new FinalizationRegistry<number>((bytes) => { this.held -= bytes; });
 
   /** `inUse`: how many of the bytes held are known to be in use still (kept in a cache), so not garbage. */
   constructor(readonly limit: number, private readonly inUse: () => number = () => 0) {}
 
-  /** Whether results may come in shared memory: less than `limit` of those held may be garbage. */
-  get open(): boolean {
-    return this.held - this.inUse() < this.limit;
+  /**
+   * Whether the next result may come in shared memory: less than `limit` of those held may be
+   * garbage. When not, a full collection follows in a turn of its own (once at a time).
+   */
+  mayShare(): boolean {
+    if (this.held - this.inUse() < this.limit) return true;
+    if (!this.collecting) {
+      this.collecting = true;
+      setImmediate(() => { this.collecting = false; collectGarbage(); });
+    }
+    return false;
   }
 
   /** Shared result bytes this thread has not yet collected (some may still be in use). */

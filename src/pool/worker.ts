@@ -50,7 +50,7 @@ async function run(msg: TaskMessage): Promise<void> {
     },
     transfer: (...buffers) => { transfer.push(...buffers); },
     resultBytes(bytes) {
-      if (msg.share && sharedResults.open) {
+      if (msg.share && sharedResults.mayShare()) {
         shared.push(sharedResults.copy(bytes));
         return shared[shared.length - 1];
       }
