@@ -163,6 +163,33 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
     assert.equal(await page.locator('#status').textContent(), '');
   });
 
+  test('a PostGIS layer (its block named postgis_layer) gets a tile toggle and its geometry type too', async (t) => {
+    if (!features.mvt) return t.skip('GET /api/resource/{id}/{z}/{x}/{y}.mvt is not on this server yet');
+    // The tree as a server whose Countries live in PostGIS lists it: same ids, another class.
+    await page.route(/\/api\/resource\/\?parent=/, async (route) => {
+      const response = await route.fetch();
+      const json = (await response.json()).map((r: any) => {
+        if (r.resource.id !== 2) return r;
+        const { vector_layer: block, ...rest } = r;
+        return { ...rest, resource: { ...r.resource, cls: 'postgis_layer' }, postgis_layer: { ...block, schema: 'public', table: 'countries' } };
+      });
+      await route.fulfill({ response, json });
+    });
+    try {
+      await page.reload();
+      await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+      const toggle = page.locator('input[data-source="mvt-2"]');
+      await toggle.waitFor();
+      assert.equal(await toggle.isEnabled(), true);
+      const row = page.locator('li.layer', { has: toggle });
+      assert.equal((await row.locator('.geometry').textContent())?.trim(), (await server.json('/api/resource/2')).body.vector_layer.geometry_type.toLowerCase());
+    } finally {
+      await page.unroute(/\/api\/resource\/\?parent=/);
+      await page.reload();
+      await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+    }
+  });
+
   test('logging in and out through the form', async (t) => {
     if (!features.auth) return t.skip('the auth API (/api/component/auth/login) is not on this server yet');
     const form = page.locator('#login');

@@ -11,9 +11,15 @@ export interface ServerFeatures {
 }
 
 /** A resource as GET api/resource/?parent= lists it (only what the viewer reads). */
+/** A feature layer's block of the resource JSON, named after its class (vector_layer, postgis_layer). */
+export interface LayerBlock { geometry_type: string | null; status?: string; error?: string }
+
 export interface Resource {
   resource: { id: number; cls: string; display_name: string; children: boolean; parent: { id: number } | null };
-  vector_layer?: { geometry_type: string | null; status?: string; error?: string };
+  /** Present on every feature layer, whatever its class. */
+  feature_layer?: { fields: unknown[] };
+  vector_layer?: LayerBlock;
+  postgis_layer?: LayerBlock;
 }
 
 export class HttpError extends Error {

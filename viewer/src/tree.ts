@@ -7,7 +7,8 @@ import { hide, showRenderedStyle, showVectorLayer } from './layers.js';
 
 interface Extent { extent: { minLon: number | null; minLat: number | null; maxLon: number | null; maxLat: number | null } }
 
-const isFeatureLayer = (r: Resource) => r.vector_layer !== undefined;
+const isFeatureLayer = (r: Resource) => r.feature_layer !== undefined;
+const layerBlock = (r: Resource) => r.vector_layer ?? r.postgis_layer;
 const isStyle = (r: Resource) => r.resource.cls.endsWith('_style');
 
 export class LayerTree {
@@ -56,9 +57,10 @@ export class LayerTree {
 
   private layerItem(r: Resource): HTMLLIElement {
     const { id, display_name: name, children } = r.resource;
-    const geometryType = r.vector_layer?.geometry_type ?? null;
-    const failed = r.vector_layer?.status === 'error';
-    const title = failed ? `could not be loaded: ${r.vector_layer?.error ?? 'unknown error'}`
+    const block = layerBlock(r);
+    const geometryType = block?.geometry_type ?? null;
+    const failed = block?.status === 'error';
+    const title = failed ? `could not be loaded: ${block?.error ?? 'unknown error'}`
       : this.features.mvt ? 'vector tiles' : 'vector tiles are not served here';
     const row = h('div', { className: 'row' },
       this.toggle(`mvt-${id}`, id, name, title, this.features.mvt && !failed, () => showVectorLayer(this.map, id, geometryType)),
