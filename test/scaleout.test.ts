@@ -2,7 +2,8 @@
 // (tiles). Both servers are this file's own (helpers/killable.ts), killed with SIGKILL mid-test and
 // started again. Needs the Debian packages postgresql and redis-server (.ci/run installs them).
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ADMIN, AUTH_ENV, authServer, basic, createUser, send } from './helpers/auth.js';
@@ -11,7 +12,7 @@ import { PUBLIC_MONITOR } from './helpers/monitor.js';
 import { decode, features } from './helpers/mvt.js';
 import { freePort, KillablePostgres, KillableRedis, KILLABLE_SKIP } from './helpers/killable.js';
 import { spawnMeridian } from './helpers/child.js';
-import { tempData, type TestServer } from './helpers/server.js';
+import { startServer, tempData, type TestServer } from './helpers/server.js';
 
 
 /** Asks until `check` passes (a change travelling between instances takes a moment), or fails with its last error. */
@@ -28,10 +29,11 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
   let redis: KillableRedis;
   let a: TestServer;
   let b: TestServer;
+  let env: Record<string, string>;
 
   before(async () => {
     [postgres, redis] = await Promise.all([KillablePostgres.create(), KillableRedis.create()]);
-    const env = {
+    env = {
       MERIDIAN_DATABASE_URL: postgres.url, MERIDIAN_REDIS_URL: redis.url,
       MERIDIAN_DATABASE_TIMEOUT_MS: '1000', MERIDIAN_WORKERS: '1',
       // As behind deploy/nginx.conf.
@@ -130,6 +132,38 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
     a.services.catalog.setLayer(6, (parallels as { layer: never }).layer);
     await eventually(async () => assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'miss'));
     assert.equal((await a.get(path)).headers.get('x-tile-cache'), 'shared', 'made again by the other instance');
+  });
+
+  it('an instance whose data differs (a file changed, a rolling restart under way) shares no tiles with the others', async () => {
+    const dataDir = tempData({ copySample: true });
+    const file = join(dataDir, 'sites.geojson');
+    const sites = JSON.parse(readFileSync(file, 'utf8'));
+    sites.features.find((f: any) => f.properties.id === 69).properties.score = 999; // at 10° E, 40° N
+    writeFileSync(file, JSON.stringify(sites));
+    // Tiles cut in the pool (made at once, a tile skips the shared cache): countries alone, data c
+    // has too, then countries with the sites, which c has changed. As the administrator: a test
+    // above took the guest's read permission on the sites away.
+    const unchanged = [[0, 1], [1, 1], [2, 1], [3, 1], [0, 2], [1, 2], [2, 2], [3, 2]].map(([x, y]) => `/api/resource/2/2/${x}/${y}.mvt`);
+    const changed = '/api/component/feature_layer/mvt?resource=2,9&z=1&x=1&y=0';
+    for (const path of [...unchanged, changed]) assert.equal((await a.get(path, { headers: ADMIN })).status, 200);
+    assert.equal((await b.get(changed, { headers: ADMIN })).headers.get('x-tile-cache'), 'shared', 'b, with the same data, shares it');
+    const c = await startServer({ dataDir, env: { ...AUTH_ENV, ...env } });
+    try {
+      // The same data as a's: shared, once c has digested its sources (a moment after its start).
+      const outcomes: (string | null)[] = [];
+      for (const path of unchanged) {
+        outcomes.push((await c.get(path, { headers: ADMIN })).headers.get('x-tile-cache'));
+        if (outcomes.at(-1) === 'shared') break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(outcomes.at(-1), 'shared', outcomes.join(', '));
+      const own = await c.get(changed, { headers: ADMIN });
+      assert.equal(own.headers.get('x-tile-cache'), 'miss', 'made from its own data, not taken from a');
+      const scores = features(decode(new Uint8Array(await own.arrayBuffer())), 'ngw:9').map((f) => f.properties.score);
+      assert.ok(scores.includes(999), scores.join(', '));
+    } finally {
+      await c.stop();
+    }
   });
 
   it('with Redis killed tiles are still made and served; once it is restarted, tiles are shared again', async () => {

@@ -1,14 +1,16 @@
 // The tile cache every instance shares (MERIDIAN_REDIS_URL), behind each instance's memory cache.
-// Keys carry the generation of each layer a tile was made from; invalidating a layer bumps its
-// generation (INCR) and publishes it, so every instance drops that layer's tiles from memory and
-// asks for keys no stale tile is stored under (old ones age out by TTL or Redis's LRU: run Redis
-// with maxmemory and maxmemory-policy allkeys-lru). Redis is an optimisation: when it cannot be
+// Keys carry, for each layer a tile was made from, a digest of the data this instance loaded it from
+// (instances with other data, say during a rolling restart after a file changed, never share tiles)
+// and its generation: invalidating a layer bumps its generation (INCR) and publishes it, so every
+// instance drops that layer's tiles from memory and asks for keys no stale tile is stored under
+// (old ones age out by TTL or Redis's LRU: run Redis with maxmemory and maxmemory-policy allkeys-lru). Redis is an optimisation: when it cannot be
 // reached, tiles are made and served as without it, and the outage is logged once.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config.js';
 import type { CachedTile, SharedTiles, TileCache } from './cache.js';
+import { sourceDigest } from './source-stamps.js';
 
 /** A Redis that answers slower than this is treated as down for that tile: the tile is made here. */
 const COMMAND_TIMEOUT_MS = 500;
@@ -38,6 +40,8 @@ export class RedisTileCache implements SharedTiles {
   private readonly subscriber: Redis;
   /** Layer → generation, as last read or published; refilled from Redis after an outage. */
   private readonly generations = new Map<number, number>();
+  /** Layer → digest of the data loaded here (see sourceDigest); a layer without one skips this tier. */
+  private readonly digests = new Map<number, string>();
   /** Invalidations that could not reach Redis, sent again once it is back. */
   private readonly unsent = new Set<number>();
   private down = false;
@@ -87,20 +91,26 @@ export class RedisTileCache implements SharedTiles {
     for (const layer of this.unsent) void this.invalidateLayer(layer);
   }
 
-  private async keyOf(key: string, layers: readonly number[]): Promise<string> {
+  /** The data `layer` was loaded from here is `digest` (until then its tiles skip this tier). */
+  setDigest(layer: number, digest: string): void {
+    this.digests.set(layer, digest);
+  }
+
+  private async keyOf(key: string, layers: readonly number[]): Promise<string | undefined> {
+    if (!layers.every((l) => this.digests.has(l))) return undefined;
     const unknown = layers.filter((l) => !this.generations.has(l));
     if (unknown.length) {
       const values = await this.client.mget(...unknown.map((l) => this.generationKey(l)));
       unknown.forEach((l, i) => this.generations.set(l, Number(values[i] ?? 0)));
     }
-    return `${this.options.prefix}tile:${key}@${layers.map((l) => this.generations.get(l)).join('.')}`;
+    return `${this.options.prefix}tile:${key}@${layers.map((l) => `${this.digests.get(l)}.${this.generations.get(l)}`).join(',')}`;
   }
 
   async through(key: string, layers: readonly number[], produce: () => Promise<CachedTile>): Promise<{ tile: CachedTile; hit: boolean }> {
     let shared: string | undefined;
     try {
       shared = await this.keyOf(key, layers);
-      const value = await this.client.getBuffer(shared);
+      const value = shared && await this.client.getBuffer(shared);
       if (value) return { tile: decode(value), hit: true };
     } catch (err) {
       this.unavailable(err as Error);
@@ -131,7 +141,8 @@ export class RedisTileCache implements SharedTiles {
 
 /**
  * The shared tile cache, or none without MERIDIAN_REDIS_URL. Layers reloaded here (not
- * their first load at start, which every instance does) invalidate their tiles on every instance.
+ * their first load at start, which every instance does) invalidate their tiles on every instance;
+ * each load digests the layer's source for the keys.
  */
 export function sharedTileCache(config: Pick<Config, 'redisUrl' | 'redisTtl' | 'redisPrefix'>, catalog: Catalog, log: Logger, memory: () => TileCache): RedisTileCache | undefined {
   if (!config.redisUrl) return undefined;
@@ -142,6 +153,8 @@ export function sharedTileCache(config: Pick<Config, 'redisUrl' | 'redisTtl' | '
   catalog.onLayerChange((id) => {
     if (loaded.has(id)) void shared.invalidateLayer(id);
     loaded.add(id);
+    sourceDigest(catalog, id).then((digest) => shared.setDigest(id, digest))
+      .catch((err: Error) => log.warn({ layer: id, err: err.message }, 'layer source not digested; its tiles are not shared'));
   });
   return shared;
 }

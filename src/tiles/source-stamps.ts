@@ -1,7 +1,10 @@
 // Keeps the tile store in step with the layers' data: a layer loaded from an unchanged source file
 // (same size and modification time as when its tiles were stored) keeps its tiles across restarts;
 // a changed source, or data replaced while running, drops them.
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { insideFolder } from '../common/paths.js';
@@ -27,4 +30,24 @@ export function watchLayerSources(catalog: Catalog, store: TileStore, log: Logge
     store.layerChanged(id, sourceStamp(catalog, id), firstLoad, styles)
       .catch((e) => log.error({ layer: id, error: (e as Error).message }, 'tile store invalidation failed'));
   });
+}
+
+/**
+ * A digest of the data a layer was loaded from: its source file and the files beside it that share
+ * its name (a shapefile's .dbf, .shx, .prj), read through; 'database' for a layer in PostgreSQL,
+ * whose data every instance reads alike. Unlike `sourceStamp` it is the same for copies of one file
+ * on several machines, and differs for any edit.
+ */
+export async function sourceDigest(catalog: Catalog, id: number): Promise<string> {
+  const source = catalog.get(id)?.source;
+  if (!source) return 'database';
+  const path = insideFolder(catalog.dataDir, source);
+  const stem = basename(path, extname(path)) + '.';
+  const names = (await readdir(dirname(path))).filter((n) => n.startsWith(stem)).sort();
+  const hash = createHash('sha1');
+  for (const name of names) {
+    hash.update(`${name}\n`);
+    for await (const chunk of createReadStream(join(dirname(path), name))) hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex').slice(0, 16);
 }
