@@ -37,9 +37,12 @@ describe('seeding across a kill -9', () => {
       const job = await farm(child, 'POST', '/jobs', { type: 'seed', resources: [2], zoom, bbox });
       assert.equal(job.status, 201);
       id = job.body.id;
-      // Killed as soon as some tiles are saved as done (progress is saved twice a second), many being left.
+      // Killed as soon as some tiles are saved as done (progress is saved twice a second), many being
+      // left, while a task with most of its tiles still to make runs (so it is one the kill interrupts).
       let mid;
-      do mid = (await farm(child, 'GET', `/jobs/${id}`)).body; while (mid.progress.tiles_done === 0);
+      const running = async () => (await farm(child, 'GET', `/tasks?job=${id}`)).body.tasks
+        .some((t: any) => t.status === 'active' && t.counts.tiles_total - t.counts.tiles_done >= 16);
+      do mid = (await farm(child, 'GET', `/jobs/${id}`)).body; while (mid.progress.tiles_done === 0 || !await running());
       assert.equal(mid.status, 'active', 'the job is still running when killed');
     } finally {
       child.proc.kill('SIGKILL');
