@@ -3,8 +3,9 @@
 // (instances with other data, say during a rolling restart after a file changed, never share tiles)
 // and its generation: invalidating a layer bumps its generation (INCR) and publishes it, so every
 // instance drops that layer's tiles from memory and asks for keys no stale tile is stored under
-// (old ones age out by TTL or Redis's LRU: run Redis with maxmemory and maxmemory-policy allkeys-lru). Redis is an optimisation: when it cannot be
-// reached, tiles are made and served as without it, and the outage is logged once.
+// (old ones age out by TTL or Redis's LRU: run Redis with maxmemory and maxmemory-policy
+// allkeys-lru). Redis is an optimisation: when it cannot be reached, tiles are made and served as
+// without it, and the outage is logged once.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
