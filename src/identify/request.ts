@@ -64,8 +64,6 @@ function toleranceOf(value: unknown): number {
   return value < MIN_TOLERANCE ? 0 : value;
 }
 
-/** Longitudes reach past ±180 for shapes across the antimeridian, not without bound. */
-
 /** The shape grown by `tolerance`; as it is when the tolerance is too small to make an area. */
 function grown(shape: Shape, tolerance: number): Shape {
   const vertices = positionsOf(shape).length;

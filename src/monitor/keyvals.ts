@@ -57,7 +57,6 @@ export class KeyvalZone {
   }
 }
 
-/** Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d; the denylist keys them as a.b.c.d. */
 /**
  * One spelling per address, as a client's socket gives it: IPv4 dotted; IPv6 compressed and
  * lower-case (WHATWG URL's serialization), without a zone; an IPv4-mapped IPv6 address as its IPv4.

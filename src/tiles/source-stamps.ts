@@ -1,6 +1,8 @@
-// Keeps the tile store in step with the layers' data: a layer loaded from an unchanged source file
-// (same size and modification time as when its tiles were stored) keeps its tiles across restarts;
-// a changed source, or data replaced while running, drops them.
+// Fingerprints of the layers' data. The tile store (this machine's disk) keeps a layer's tiles
+// across restarts when its source file has the size and modification time it had when they were
+// stored, and drops them for a changed source or data replaced while running: a stat, taken before
+// any tile is read. The shared tile cache (Redis, several machines) keys tiles by a digest of the
+// source's content instead, since copies of one file differ in modification time.
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
