@@ -17,6 +17,8 @@ export interface Config {
   dataDir: string;
   /** Holds QML styles. */
   stylesDir: string;
+  /** Seconds between checks that a file layer's source changed (then it is reloaded); 0 = never. */
+  sourceCheckInterval: number;
   /** Cache-Control sent with tiles and rendered images. */
   tileCacheControl: string;
   /** Byte budget of the tile cache (MERIDIAN_TILE_CACHE_MB). */
@@ -95,6 +97,7 @@ const DEFAULTS: Config = {
   host: '0.0.0.0',
   dataDir: 'data',
   stylesDir: 'styles',
+  sourceCheckInterval: 2,
   tileCacheControl: 'public, max-age=3600',
   tileCacheBytes: 256 * 1024 * 1024,
   tileStore: '',
@@ -144,6 +147,12 @@ function positive(value: unknown, name: string): number {
   return n;
 }
 
+function nonNegative(value: unknown, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a number >= 0, got "${value}"`);
+  return n;
+}
+
 function port(value: unknown, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
@@ -190,6 +199,7 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.host = pick(args.host, 'HOST') ?? c.host;
   c.dataDir = resolve(pick(args.data, 'MERIDIAN_DATA') ?? c.dataDir);
   c.stylesDir = resolve(pick(args.styles, 'MERIDIAN_STYLES') ?? c.stylesDir);
+  c.sourceCheckInterval = nonNegative(env.MERIDIAN_SOURCE_CHECK_INTERVAL ?? c.sourceCheckInterval, 'MERIDIAN_SOURCE_CHECK_INTERVAL');
   c.tileCacheControl = env.MERIDIAN_TILE_CACHE_CONTROL ?? c.tileCacheControl;
   if (env.MERIDIAN_TILE_CACHE_MB !== undefined) c.tileCacheBytes = positive(env.MERIDIAN_TILE_CACHE_MB, 'MERIDIAN_TILE_CACHE_MB') * 1024 * 1024;
   if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));

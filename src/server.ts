@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createRequestListener } from './app.js';
 import { setUpAuth, type AuthServices } from './auth/setup.js';
 import { Catalog } from './catalog/catalog.js';
+import { watchFileLayers } from './catalog/source-watch.js';
 import type { Config } from './config.js';
 import { authorizeBy } from './http/auth.js';
 import { Farm } from './farm/farm.js';
@@ -72,6 +73,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   forgetReplacedLayers(projects, (ref) => { services.mvtTiles.forget(ref); services.renderer.forget(ref); pool.forgetLayer(searchLayerKey(ref)); });
   await preloadProjects(projects, config.preloadProjects, log);
   const layersLoaded = catalog.loadLayers(log, databases);
+  const sourceWatch = watchFileLayers(catalog, config.sourceCheckInterval * 1000, log);
   // Seeding starts once every layer is ready, so resumed tasks find their data.
   layersLoaded.then(() => services.farm.seeder.start()).catch((err) => log.error({ err }, 'seeding could not start'));
   const server = createServer(createRequestListener(services));
@@ -93,7 +95,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         s.closeIdleConnections();
-      }))).then(() => services.farm.seeder.close()).then(() => tileStore.flush()).then(() => sharedTiles?.close()).then(() => auth.store.close())
+      }))).then(() => sourceWatch.stop()).then(() => services.farm.seeder.close()).then(() => tileStore.flush()).then(() => sharedTiles?.close()).then(() => auth.store.close())
         .then(() => databases.close()).then(() => pool.close());
       return closing;
     },

@@ -137,7 +137,8 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
   it('an instance whose data differs (a file changed, a rolling restart under way) shares no tiles with the others', async () => {
     const dataDir = tempData({ copySample: true });
     const file = join(dataDir, 'sites.geojson');
-    const sites = JSON.parse(readFileSync(file, 'utf8'));
+    const original = readFileSync(file, 'utf8');
+    const sites = JSON.parse(original);
     sites.features.find((f: any) => f.properties.id === 69).properties.score = 999; // at 10° E, 40° N
     writeFileSync(file, JSON.stringify(sites));
     // Tiles cut in the pool (made at once, a tile skips the shared cache): countries alone, data c
@@ -147,7 +148,7 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
     const changed = '/api/component/feature_layer/mvt?resource=2,9&z=1&x=1&y=0';
     for (const path of [...unchanged, changed]) assert.equal((await a.get(path, { headers: ADMIN })).status, 200);
     assert.equal((await b.get(changed, { headers: ADMIN })).headers.get('x-tile-cache'), 'shared', 'b, with the same data, shares it');
-    const c = await startServer({ dataDir, env: { ...AUTH_ENV, ...env } });
+    const c = await startServer({ dataDir, env: { ...AUTH_ENV, ...env, MERIDIAN_SOURCE_CHECK_INTERVAL: '0.05' } });
     try {
       // The same data as a's: shared, once c has digested its sources (a moment after its start).
       const outcomes: (string | null)[] = [];
@@ -161,6 +162,23 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
       assert.equal(own.headers.get('x-tile-cache'), 'miss', 'made from its own data, not taken from a');
       const scores = features(decode(new Uint8Array(await own.arrayBuffer())), 'ngw:9').map((f) => f.properties.score);
       assert.ok(scores.includes(999), scores.join(', '));
+
+      // c's file put back as a's while c runs: c reloads it, and its tiles of the sites are a's again
+      // (a tile a makes now, with the generation c's reload bumped, is shared once c has its digest).
+      writeFileSync(file, original);
+      await eventually(async () => {
+        const tile = await c.get(changed, { headers: ADMIN });
+        assert.ok(!features(decode(new Uint8Array(await tile.arrayBuffer())), 'ngw:9').some((f) => f.properties.score === 999), 'c serves its old data');
+      }, 10_000);
+      const reloaded: (string | null)[] = [];
+      for (const [x, y] of [[0, 1], [1, 1], [2, 1], [3, 1], [0, 2], [1, 2]]) {
+        const path = `/api/component/feature_layer/mvt?resource=2,9&z=2&x=${x}&y=${y}`;
+        assert.equal((await a.get(path, { headers: ADMIN })).status, 200);
+        reloaded.push((await c.get(path, { headers: ADMIN })).headers.get('x-tile-cache'));
+        if (reloaded.at(-1) === 'shared') break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(reloaded.at(-1), 'shared', reloaded.join(', '));
     } finally {
       await c.stop();
     }

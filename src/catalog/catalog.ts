@@ -148,18 +148,48 @@ export class Catalog {
   }
 
   private loadFile(e: ResourceEntry, log: Logger): Promise<void> {
-    const { source, ...rest } = e;
-    const ready = loadLayer(insideFolder(this.dataDir, source!), rest as SourceOptions, `${e.id}:${e.display_name}`, log)
+    const ready = this.readFile(e, log)
       .then((layer) => this.setLayer(e.id, layer))
-      .catch((err: NodeJS.ErrnoException) => {
-        // Messages reach clients: name the source as the catalog does, never the absolute path.
-        const error = err.code === 'ENOENT' ? `source file "${source}" does not exist`
-          : err.syscall ? `source file "${source}" cannot be read (${err.code})` : `${source}: ${err.message}`;
-        log.error({ resource: e.id, error }, 'layer unavailable');
-        this.layers.set(e.id, { status: 'error', error });
+      .catch((err: Error) => {
+        log.error({ resource: e.id, error: err.message }, 'layer unavailable');
+        this.layers.set(e.id, { status: 'error', error: err.message });
       });
     this.layers.set(e.id, { status: 'loading', ready });
     return ready;
+  }
+
+  /**
+   * Reads a file layer's source again (it changed on disk). The layer answers from its current data
+   * until the new is built; a source that cannot be read leaves that data in place.
+   */
+  async reloadFile(id: number, log: Logger): Promise<void> {
+    const e = this.resources.get(id);
+    if (!e || RESOURCE_CLASSES[e.cls].storage !== 'file') return;
+    const started = Date.now();
+    log.info({ resource: id, source: e.source }, 'layer source changed; reloading');
+    try {
+      this.setLayer(id, await this.readFile(e, log));
+      log.info({ resource: id, ms: Date.now() - started }, 'layer reloaded');
+    } catch (err) {
+      const error = (err as Error).message;
+      if (this.layers.get(id)?.status === 'ready') {
+        log.warn({ resource: id, error }, 'layer source cannot be loaded; its previous data stays');
+      } else {
+        log.error({ resource: id, error }, 'layer unavailable');
+        this.layers.set(id, { status: 'error', error });
+      }
+    }
+  }
+
+  /** Loads a file layer; rejects with a message fit for clients. */
+  private readFile(e: ResourceEntry, log: Logger): Promise<FeatureLayer> {
+    const { source, ...rest } = e;
+    return loadLayer(insideFolder(this.dataDir, source!), rest as SourceOptions, `${e.id}:${e.display_name}`, log)
+      .catch((err: NodeJS.ErrnoException) => {
+        // Messages reach clients: name the source as the catalog does, never the absolute path.
+        throw new Error(err.code === 'ENOENT' ? `source file "${source}" does not exist`
+          : err.syscall ? `source file "${source}" cannot be read (${err.code})` : `${source}: ${err.message}`);
+      });
   }
 
   /**

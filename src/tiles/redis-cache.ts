@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config.js';
 import type { CachedTile, SharedTiles, TileCache } from './cache.js';
-import { sourceDigest } from './source-stamps.js';
+import { sourceDigest } from '../catalog/source-files.js';
 
 /** A Redis that answers slower than this is treated as down for that tile: the tile is made here. */
 const COMMAND_TIMEOUT_MS = 500;
@@ -92,9 +92,10 @@ export class RedisTileCache implements SharedTiles {
     for (const layer of this.unsent) void this.invalidateLayer(layer);
   }
 
-  /** The data `layer` was loaded from here is `digest` (until then its tiles skip this tier). */
-  setDigest(layer: number, digest: string): void {
-    this.digests.set(layer, digest);
+  /** The data `layer` was loaded from here is `digest`; undefined while it is not known (its tiles skip this tier). */
+  setDigest(layer: number, digest: string | undefined): void {
+    if (digest === undefined) this.digests.delete(layer);
+    else this.digests.set(layer, digest);
   }
 
   private async keyOf(key: string, layers: readonly number[]): Promise<string | undefined> {
@@ -150,11 +151,17 @@ export function sharedTileCache(config: Pick<Config, 'redisUrl' | 'redisTtl' | '
   const shared = new RedisTileCache(config.redisUrl, {
     prefix: config.redisPrefix, ttl: config.redisTtl, log, onInvalidate: (layer) => memory().invalidateLayer(layer),
   });
-  const loaded = new Set<number>();
+  /** Layer → how many times it was loaded, so that a reload's digest never gives way to an older one. */
+  const loads = new Map<number, number>();
   catalog.onLayerChange((id) => {
-    if (loaded.has(id)) void shared.invalidateLayer(id);
-    loaded.add(id);
-    sourceDigest(catalog, id).then((digest) => shared.setDigest(id, digest))
+    const load = (loads.get(id) ?? 0) + 1;
+    loads.set(id, load);
+    if (load > 1) {
+      // Reloaded: until the new data's digest is known, its tiles must not go under the old one's keys.
+      shared.setDigest(id, undefined);
+      void shared.invalidateLayer(id);
+    }
+    sourceDigest(catalog, id).then((digest) => { if (loads.get(id) === load) shared.setDigest(id, digest); })
       .catch((err: Error) => log.warn({ layer: id, err: err.message }, 'layer source not digested; its tiles are not shared'));
   });
   return shared;

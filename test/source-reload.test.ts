@@ -1,0 +1,139 @@
+// File layers reloaded while the server runs: a source changed on disk (replaced, or rewritten in
+// place) is read again and everything derived from it follows — tiles, rendered images, exports,
+// ETags — while a source that cannot be read leaves the previous data serving.
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import pino from 'pino';
+import sharp from 'sharp';
+import { readConfig } from '../src/config.js';
+import { until } from './helpers/wait.js';
+import { decode, features } from './helpers/mvt.js';
+import { FIXTURES, startServer, tempData } from './helpers/server.js';
+
+const square = (id: number, name: string, half: number) => ({
+  type: 'Feature', id, properties: { name },
+  geometry: { type: 'Polygon', coordinates: [[[-half, -half], [half, -half], [half, half], [-half, half], [-half, -half]]] },
+});
+const collection = (...features: unknown[]) => JSON.stringify({ type: 'FeatureCollection', features });
+
+/** A server over `catalog` with sources polled every 50 ms, and what it logs. */
+async function watching(dir: string) {
+  const logged: { msg: string; resource?: number; error?: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)); } });
+  const server = await startServer({ dataDir: dir, env: { MERIDIAN_SOURCE_CHECK_INTERVAL: '0.05' }, log });
+  return { server, logged };
+}
+
+async function tileNames(server: Awaited<ReturnType<typeof startServer>>, id: number): Promise<string[]> {
+  const res = await server.get(`/api/resource/${id}/0/0/0.mvt`);
+  if (res.status === 204) return [];
+  return features(decode(new Uint8Array(await res.arrayBuffer())), `ngw:${id}`).map((f) => String(f.properties.name)).sort();
+}
+
+/** Opaque pixels of the layer's style drawn on tile 0/0/0. */
+async function paintedPixels(server: Awaited<ReturnType<typeof startServer>>): Promise<number> {
+  const res = await server.get('/api/component/render/tile?z=0&x=0&y=0&resource=2');
+  assert.equal(res.status, 200);
+  const { data } = await sharp(Buffer.from(await res.arrayBuffer())).raw().ensureAlpha().toBuffer({ resolveWithObject: true });
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+  return painted;
+}
+
+test('a GeoJSON source replaced or rewritten while running is reloaded: tiles, images, exports and ETags follow; a broken one keeps the old data', async () => {
+  const dir = tempData({ catalog: { resources: [
+    { id: 1, cls: 'vector_layer', display_name: 'Squares', source: 'squares.geojson' },
+    { id: 2, cls: 'qgis_vector_style', parent: 1, display_name: 'fill', style: { fill: '#3366ccff' } },
+  ] } });
+  const source = join(dir, 'squares.geojson');
+  writeFileSync(source, collection(square(1, 'small', 5)));
+  const { server, logged } = await watching(dir);
+  try {
+    assert.deepEqual(await tileNames(server, 1), ['small']);
+    const before = await server.get('/api/resource/1/0/0/0.mvt');
+    const etag = before.headers.get('etag')!;
+    const smallPixels = await paintedPixels(server);
+    assert.ok(smallPixels > 0);
+
+    // As editors save: a new file renamed over the old one.
+    writeFileSync(`${source}.tmp`, collection(square(1, 'small', 5), square(2, 'large', 40)));
+    renameSync(`${source}.tmp`, source);
+    await until(async () => (await tileNames(server, 1)).length === 2, 5000);
+    assert.deepEqual(await tileNames(server, 1), ['large', 'small']);
+    const after = await server.get('/api/resource/1/0/0/0.mvt', { headers: { 'If-None-Match': etag } });
+    assert.equal(after.status, 200, 'the old ETag no longer matches');
+    assert.notEqual(after.headers.get('etag'), etag);
+    assert.ok(await paintedPixels(server) > smallPixels * 10, 'the rendered tile shows the large square');
+    const exported = await server.json('/api/resource/1/geojson');
+    assert.deepEqual(exported.body.features.map((f: { properties: { name: string } }) => f.properties.name), ['small', 'large']);
+    assert.equal((await server.json('/api/resource/1/feature_count')).body.total_count, 2);
+    assert.ok(logged.some((l) => l.msg === 'layer reloaded' && l.resource === 1));
+
+    // Rewritten in place with something unreadable: the layer keeps answering from its data.
+    writeFileSync(source, '{"type": "FeatureCollection", "features": [');
+    await until(() => logged.some((l) => l.msg === 'layer source cannot be loaded; its previous data stays'), 5000);
+    const kept = logged.find((l) => l.msg === 'layer source cannot be loaded; its previous data stays')!;
+    assert.equal(kept.resource, 1);
+    assert.match(kept.error!, /^squares\.geojson: /, 'the message names the source, not its absolute path');
+    assert.deepEqual(await tileNames(server, 1), ['large', 'small']);
+    assert.equal((await server.json('/api/resource/1/feature_count')).body.total_count, 2);
+
+    // Fixed in place: read again.
+    writeFileSync(source, collection(square(3, 'only', 20)));
+    await until(async () => (await tileNames(server, 1)).join() === 'only', 5000);
+    assert.deepEqual(await tileNames(server, 1), ['only']);
+    assert.equal((await server.json('/api/resource/1/feature/3')).body.fields.name, 'only');
+    assert.equal((await server.get('/api/resource/1/feature/1')).status, 404);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a source missing at start is served once it appears; a removed one keeps its data', async () => {
+  const dir = tempData({ catalog: { resources: [{ id: 1, cls: 'vector_layer', display_name: 'Later', source: 'later.geojson' }] } });
+  const source = join(dir, 'later.geojson');
+  const { server, logged } = await watching(dir);
+  try {
+    const missing = await server.json('/api/resource/1/feature_count');
+    assert.deepEqual([missing.status, missing.body.exception], [503, 'meridian.LAYER_UNAVAILABLE']);
+    writeFileSync(source, collection(square(1, 'arrived', 5)));
+    await until(async () => (await server.get('/api/resource/1/feature_count')).status === 200, 5000);
+    assert.deepEqual(await tileNames(server, 1), ['arrived']);
+
+    rmSync(source);
+    await until(() => logged.some((l) => l.msg === 'layer source cannot be loaded; its previous data stays'), 5000);
+    assert.deepEqual(await tileNames(server, 1), ['arrived']);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a shapefile's attribute edit (its .dbf alone) is reloaded", async () => {
+  const dir = tempData({ catalog: { resources: [{ id: 1, cls: 'vector_layer', display_name: 'Towns', source: 'towns_utm33.shp' }] } });
+  for (const ext of ['shp', 'shx', 'dbf', 'prj', 'cpg']) copyFileSync(join(FIXTURES, `towns_utm33.${ext}`), join(dir, `towns_utm33.${ext}`));
+  const { server } = await watching(dir);
+  try {
+    const first = (await server.json('/api/resource/1/feature/1')).body.fields;
+    const name = Object.values(first).find((v): v is string => typeof v === 'string' && v.length >= 4)!;
+    assert.ok(name, 'the first town has a text attribute');
+    // dBase records are fixed-width: the same number of bytes, another value.
+    const dbf = join(dir, 'towns_utm33.dbf');
+    const bytes = readFileSync(dbf);
+    const at = bytes.indexOf(Buffer.from(name, 'latin1'));
+    assert.ok(at > 0);
+    bytes.write('Z'.repeat(name.length), at, 'latin1');
+    writeFileSync(dbf, bytes);
+    await until(async () => Object.values((await server.json('/api/resource/1/feature/1')).body.fields).includes('Z'.repeat(name.length)), 5000);
+    assert.ok(Object.values((await server.json('/api/resource/1/feature/1')).body.fields).includes('Z'.repeat(name.length)));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the check interval is a number of seconds >= 0', () => {
+  assert.equal(readConfig([], { MERIDIAN_SOURCE_CHECK_INTERVAL: '0.5' }).sourceCheckInterval, 0.5);
+  assert.equal(readConfig([], {}).sourceCheckInterval, 2);
+  for (const bad of ['-1', 'soon']) assert.throws(() => readConfig([], { MERIDIAN_SOURCE_CHECK_INTERVAL: bad }), /MERIDIAN_SOURCE_CHECK_INTERVAL must be a number >= 0/);
+});
