@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { taskModule } from '../src/pool/pool.js';
 import { TILE_TASK } from '../src/tiling/layers.js';
 import { decode } from './helpers/mvt.js';
+import { until } from './helpers/wait.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -46,4 +47,36 @@ test('restarting the pool under load loses no request', async () => {
   assert.deepEqual(statuses.filter((s) => s !== 200 && s !== 204), []);
   assert.ok(statuses.filter((s) => s === 200).length > 10);
   assert.ok(pool.stats().workers.every((w) => !oldThreads.has(w.threadId)));
+});
+
+test('tiles and images whose clients have gone are dropped from the queue, and made afresh for the next client', async () => {
+  const { pool } = server.services;
+  pool.register('fixture', taskModule('./fixtures/pool-tasks.js', import.meta.url));
+  // Both layers prepared for tiles (a preparation is never dropped: other tiles need it).
+  for (const id of [2, 6]) assert.equal((await server.get(`/api/resource/${id}/0/0/0.mvt?padding=0.01`)).status, 200);
+  const paths = [
+    '/api/component/feature_layer/mvt?resource=2,6&z=1&x=1&y=0', // anonymous, before Koa
+    '/api/resource/2/0/0/0.mvt?padding=0.15', // through Koa
+    '/api/component/render/tile?z=1&x=0&y=0&resource=4',
+    '/api/component/render/image?extent=-2000000,-2000000,2000000,2000000&size=300,300&resource=4',
+  ];
+  const before = pool.stats();
+  const sleeps = [1, 2].map(() => pool.run('fixture', { action: 'sleep', ms: 3000 }));
+  await until(() => pool.stats().workers.every((w) => w.busy));
+  const clients = paths.map(() => new AbortController());
+  const asked = paths.map((path, i) => server.get(path, { signal: clients[i].signal }).catch((e: Error) => e.name));
+  await until(() => pool.stats().queued === paths.length);
+  assert.equal(pool.stats().queued, paths.length, 'each request waits for a worker');
+  for (const c of clients) c.abort();
+  assert.deepEqual(await Promise.all(asked), paths.map(() => 'AbortError'));
+  await until(() => pool.stats().queued === 0);
+  assert.equal(pool.stats().queued, 0, 'dropped while the workers were still busy');
+  assert.equal(pool.stats().abandoned - before.abandoned, paths.length);
+  await Promise.all(sleeps);
+  assert.equal(pool.stats().workers.reduce((n, w) => n + w.tasksDone, 0) - before.workers.reduce((n, w) => n + w.tasksDone, 0), 2, 'only the sleeps ran');
+  // Asked again: made now, not the abandoned productions' failure.
+  const tile = await server.get(paths[0], { headers: { 'accept-encoding': 'identity' } });
+  assert.deepEqual([tile.status, tile.headers.get('x-tile-cache')], [200, 'miss']);
+  assert.ok(decode(new Uint8Array(await tile.arrayBuffer())).layers['ngw:6'].length > 0);
+  for (const path of paths.slice(1)) assert.equal((await server.get(path)).status, 200, path);
 });

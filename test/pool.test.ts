@@ -103,6 +103,34 @@ test('a full queue refuses at once (503 POOL_BUSY), and a task that waited past 
   }
 });
 
+test('a task whose asker has gone is dropped while queued (reason kept), refused when already gone, and run to its end once started', async () => {
+  const small = new WorkerPool({ size: 1, taskTimeoutMs: 15_000, tasks: TASKS });
+  try {
+    await small.run('fixture', { action: 'echo', value: 'ready' });
+    const doneBefore = small.stats().workers[0].tasksDone;
+    const running = new AbortController();
+    const busy = small.run('fixture', { action: 'sleep', ms: 400, value: 'started' }, { signal: running.signal });
+    const queued = new AbortController();
+    const dropped = small.run('fixture', { action: 'echo', value: 'dropped' }, { signal: queued.signal }).catch((e) => e);
+    const kept = small.run('fixture', { action: 'echo', value: 'kept' }, { signal: new AbortController().signal });
+    await new Promise((r) => setTimeout(r, 50));
+    running.abort(new Error('too late: it runs'));
+    const reason = new ApiError(499, 'CLIENT_CLOSED_REQUEST', 'gone');
+    queued.abort(reason);
+    assert.equal(await dropped, reason);
+    assert.equal(small.stats().queued, 1, 'the dropped task left the queue at once');
+    assert.equal(await busy, 'started');
+    assert.equal(await kept, 'kept');
+    assert.equal(small.stats().workers[0].tasksDone - doneBefore, 2, 'the dropped task never ran');
+    assert.equal(small.stats().abandoned, 1);
+    const already = AbortSignal.abort(reason);
+    assert.equal(await small.run('fixture', { action: 'echo', value: 'x' }, { signal: already }).catch((e) => e), reason);
+    assert.equal(small.stats().abandoned, 1, 'refused before queueing: not counted');
+  } finally {
+    await small.close();
+  }
+});
+
 test('result bytes come in shared memory until more than the limit of them may be garbage; then moved while a full collection frees them', async () => {
   const MB = 2 ** 20;
   let inUse = 0; // what a cache would report holding

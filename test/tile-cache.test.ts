@@ -84,6 +84,42 @@ test('concurrent misses for one key produce the tile once', async () => {
   assert.ok(all.every((r) => r.tile.body.length === 5));
 });
 
+test('a tile being made is abandoned once every asker has gone, and the next asker starts afresh', async () => {
+  const cache = new TileCache(1 << 20);
+  const signals: AbortSignal[] = [];
+  /** Resolves when its signal aborts (rejecting with the reason) or after `ms`. */
+  const produce = (ms: number) => (signal?: AbortSignal) => {
+    signals.push(signal!);
+    return new Promise<ReturnType<typeof tile>>((ok, fail) => {
+      const timer = setTimeout(() => ok(tile(7)), ms);
+      signal!.addEventListener('abort', () => { clearTimeout(timer); fail(signal!.reason); });
+    });
+  };
+  const [a, b] = [new AbortController(), new AbortController()];
+  const first = cache.get(key(1), [1], produce(10_000), false, a.signal).catch((e) => e);
+  const second = cache.get(key(1), [1], produce(10_000), false, b.signal).catch((e) => e);
+  a.abort(new Error('a left'));
+  assert.equal(signals.length, 1);
+  assert.equal(signals[0].aborted, false, 'b still waits');
+  b.abort(new Error('b left'));
+  assert.equal(signals[0].aborted, true);
+  assert.equal((await first).message, 'b left');
+  assert.equal((await second).message, 'b left');
+  const third = await cache.get(key(1), [1], produce(5), false, new AbortController().signal);
+  assert.equal(signals.length, 2, 'made again, not the abandoned production');
+  assert.equal(third.tile.body.length, 7);
+  assert.equal(cache.hit(key(1))?.body.length, 7);
+
+  // One asker that cannot leave (no signal: seeding, say) keeps the production.
+  const c = new AbortController();
+  const kept = cache.get(key(2), [1], produce(20), false, c.signal);
+  const steady = cache.get(key(2), [1], produce(20));
+  c.abort(new Error('c left'));
+  assert.equal(signals[2].aborted, false);
+  assert.equal((await steady).tile.body.length, 7);
+  assert.equal((await kept).tile.body.length, 7);
+});
+
 test('counts the bytes of tiles it holds in shared memory (results from workers), until they leave it', async () => {
   const cache = new TileCache(3 * (1000 + 300));
   const shared = (bytes: number): CachedTile => ({ ...tile(0), body: Buffer.from(new SharedArrayBuffer(bytes)) });

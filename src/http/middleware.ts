@@ -75,7 +75,8 @@ export function requestLog(log: Logger) {
   return async (ctx: Context, next: Next) => {
     const started = performance.now();
     const sent = countSentBytes(ctx.res);
-    ctx.res.once('close', () => logRequest(log, ctx.state.requestId, ctx.method, ctx.path, ctx.status, sent(), started));
+    // A client gone before its answer was written is logged as nginx logs it: 499.
+    ctx.res.once('close', () => logRequest(log, ctx.state.requestId, ctx.method, ctx.path, ctx.res.writableFinished ? ctx.status : 499, sent(), started));
     await next();
     ctx.set('Server-Timing', serverTiming(started));
   };

@@ -24,6 +24,11 @@ export interface RunOptions {
   /** Buffers of the payload to move to the worker instead of copying. */
   transfer?: ArrayBuffer[];
   timeoutMs?: number;
+  /**
+   * Whoever asked is still waiting: once it aborts, the task is dropped if it has not started yet
+   * and rejects with the signal's reason (a started task runs to its end).
+   */
+  signal?: AbortSignal;
 }
 
 export interface PoolOptions {
@@ -88,6 +93,8 @@ export interface PoolStats {
   timeouts: number;
   /** Workers replaced because the pool went over its memory high-water mark. */
   recycled: number;
+  /** Tasks dropped from the queue because whoever asked had gone (RunOptions.signal). */
+  abandoned: number;
   workers: WorkerStats[];
 }
 
@@ -102,6 +109,8 @@ interface Job {
   queuedAt: number;
   /** Set by `broadcast`: only this worker may run it. */
   slotId?: number;
+  /** Stops listening to the asker's signal once the job has left the queue. */
+  started?: () => void;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
@@ -170,6 +179,7 @@ export class WorkerPool {
   private crashes = 0;
   private timeouts = 0;
   private recycled = 0;
+  private abandoned = 0;
   private readonly memoryHighWaterMark: number;
   private readonly maxQueued: number;
   private readonly sharedResults: SharedResults;
@@ -217,11 +227,25 @@ export class WorkerPool {
     if (this.queue.length >= this.maxQueued) {
       throw new ApiError(503, 'POOL_BUSY', `Every worker is busy and ${this.queue.length} tasks wait; try again shortly.`, undefined, { 'Retry-After': '1' });
     }
+    const signal = opts.signal;
+    if (signal?.aborted) throw signal.reason;
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({
+      const job: Job = {
         task, module, payload, layers, transfer: opts.transfer ?? [], timeoutMs: opts.timeoutMs ?? this.taskTimeoutMs, queuedAt: Date.now(), slotId,
         resolve: resolve as (v: unknown) => void, reject,
-      });
+      };
+      if (signal) {
+        const abandon = () => {
+          const at = this.queue.indexOf(job);
+          if (at < 0) return;
+          this.queue.splice(at, 1);
+          this.abandoned++;
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', abandon, { once: true });
+        job.started = () => signal.removeEventListener('abort', abandon);
+      }
+      this.queue.push(job);
       this.dispatch();
     });
   }
@@ -247,7 +271,7 @@ export class WorkerPool {
   stats(): PoolStats {
     const now = Date.now();
     return {
-      size: this.size, queued: this.queue.length, sharedResultBytes: this.sharedResults.heldBytes, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts, recycled: this.recycled,
+      size: this.size, queued: this.queue.length, sharedResultBytes: this.sharedResults.heldBytes, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts, recycled: this.recycled, abandoned: this.abandoned,
       workers: this.slots.map((s) => ({
         id: s.id, threadId: s.worker.threadId, busy: s.job !== null, task: s.job?.task ?? null,
         tasksDone: s.tasksDone, tasksFailed: s.tasksFailed, retiring: s.retiring, uptimeMs: now - s.started,
@@ -389,6 +413,7 @@ export class WorkerPool {
       const next = this.queue.findIndex((j) => j.slotId === undefined || j.slotId === slot.id);
       if (next < 0) return undefined;
       const job = this.queue.splice(next, 1)[0];
+      job.started?.();
       if (Date.now() - job.queuedAt <= job.timeoutMs) return job;
       job.reject(new ApiError(503, 'QUEUE_TIMEOUT', `"${job.task}" waited ${job.timeoutMs} ms for a worker; try again shortly.`, undefined, { 'Retry-After': '1' }));
     }

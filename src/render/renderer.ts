@@ -70,7 +70,7 @@ export class Renderer {
   }
 
   /** The PNG of the styled layers over the frame, lower to upper; null when nothing is drawn. */
-  async image(layers: readonly StyledLayer[], frame: Frame): Promise<Buffer | null> {
+  async image(layers: readonly StyledLayer[], frame: Frame, signal?: AbortSignal): Promise<Buffer | null> {
     const request: RenderRequest = { frame, layers: [] };
     const shipped = [];
     for (const l of layers) {
@@ -83,13 +83,13 @@ export class Renderer {
       shipped.push(source);
       request.layers.push({ kind: 'vector', key: source.key, style: l.style });
     }
-    const png = await this.pool.run<Uint8Array | null>(RENDER_TASK, request, { layers: shipped });
+    const png = await this.pool.run<Uint8Array | null>(RENDER_TASK, request, { layers: shipped, signal });
     return png && Buffer.from(png.buffer, png.byteOffset, png.byteLength);
   }
 
   /** The 256×256 tile at `at`; an empty body when nothing is drawn (the endpoints answer that as they are asked to). */
-  async tile(layers: readonly StyledLayer[], at: TileAddress): Promise<CachedTile> {
-    const png = await this.image(layers, tileFrame(at.z, at.x, at.y));
+  async tile(layers: readonly StyledLayer[], at: TileAddress, signal?: AbortSignal): Promise<CachedTile> {
+    const png = await this.image(layers, tileFrame(at.z, at.x, at.y), signal);
     return { body: png ?? Buffer.alloc(0), etag: png ? tileEtag(png) : '""', contentType: 'image/png' };
   }
 }

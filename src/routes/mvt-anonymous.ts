@@ -63,14 +63,20 @@ export function anonymousTilesFirst(services: Services, koa: RequestListener, co
       const cached = tileCache.hit(key);
       return cached ? answer({ tile: cached, outcome: 'hit' }) : koa(req, res);
     }
-    const found = tileFor(services, key, ids, (tried) => mvtTiles.make(layers, asked.at, DEFAULT_MVT_OPTIONS, tried), {
-      stored: { format: 'mvt', resources: ids, ...asked.at }, atOnce: () => mvtTiles.atOnce(layers, asked.at),
+    const found = tileFor(services, key, ids, (tried, signal) => mvtTiles.make(layers, asked.at, DEFAULT_MVT_OPTIONS, tried, signal), {
+      stored: { format: 'mvt', resources: ids, ...asked.at }, atOnce: () => mvtTiles.atOnce(layers, asked.at), client: res,
     });
     // Cached, or made at once (a main-thread cut): answered in this turn, no promise on the way.
     if (!(found instanceof Promise)) return answer(found);
-    // A tile that could not be made (a worker lost): Koa tries again and answers the error.
-    found.then(answer, () => koa(req, res)).catch(failed);
+    // A tile that could not be made (a worker lost): Koa tries again and answers the error. One
+    // dropped because its client left (see TileSources.client) is counted and logged as gone.
+    found.then(answer, () => (res.destroyed ? gone(req, res, asked.path, started) : koa(req, res))).catch(failed);
   };
+
+  function gone(req: IncomingMessage, res: ServerResponse, path: string, started: number): void {
+    count?.(req, res, path, started)(0, undefined, false);
+    logRequest(log, requestIdOf(req.headers['x-request-id'] as string | undefined), 'GET', path, 499, 0, started);
+  }
 
   /**
    * Writes the reply in one go (the header block as one array: nothing is read back), then counts

@@ -57,7 +57,7 @@ export function mvtRoutes(services: Services): Router {
     const key = tileKey({ format: 'mvt', resources: ids, ...at, params: mvtCacheParams(options, select?.names) });
     // Only tiles with the default parameters go to the disk store (the ones seeding makes).
     const stored = isDefaultMvt(options) && !select ? { format: 'mvt' as const, resources: ids, ...at } : undefined;
-    await sendTile(ctx, services, key, ids, (tried) => services.mvtTiles.make(tileLayers, at, options, tried), {
+    await sendTile(ctx, services, key, ids, (tried, signal) => services.mvtTiles.make(tileLayers, at, options, tried, signal), {
       stored, atOnce: () => services.mvtTiles.atOnce(tileLayers, at, options),
     });
   }

@@ -3,6 +3,7 @@
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
+import { clientGone } from '../http/client-gone.js';
 import { badParameter } from '../http/errors.js';
 import { decimal, resourceListParam, single } from '../http/params.js';
 import { RENDER_DPI } from '../render/frame.js';
@@ -71,12 +72,12 @@ export function renderRoutes(services: Services): Router {
     const key = tileKey({ format: 'png', resources, ...at, params: select && `layers=${select.names.join(',')}` });
     const madeFrom = [...new Set([...resources, ...layers.map((l) => l.layerEntry.id)])];
     const bypass = wantsBypass(ctx.req);
-    const render = () => services.renderer.tile(layers, at);
+    const render = (signal?: AbortSignal) => services.renderer.tile(layers, at, signal);
     // Like MVT tiles: memory cache, then the disk store (whole resources only; skipped on a bypass), then rendering.
     const make = bypass || select ? render
-      : () => throughStore(services, { format: 'png', resources, ...at }, render, (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'));
+      : (signal?: AbortSignal) => throughStore(services, { format: 'png', resources, ...at }, () => render(signal), (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'));
     // An empty tile is cached (and stored) as an empty body and answered from the one shared PNG.
-    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, make, bypass);
+    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, make, bypass, clientGone(ctx.res));
     ctx.set('X-Tile-Cache', outcome);
     if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
     if (nd === 200) return sendPng(ctx, services, await emptyTile());
@@ -96,7 +97,7 @@ export function renderRoutes(services: Services): Router {
   router.get('/api/component/render/image', async (ctx) => {
     const frame = imageFrame(ctx);
     const layers = await styledLayers(ctx, services, resourceListParam(q(ctx, 'resource')), 'resource', LayerSelection.parse(q(ctx, 'layers')));
-    const png = await services.renderer.image(layers, frame);
+    const png = await services.renderer.image(layers, frame, clientGone(ctx.res));
     sendPng(ctx, services, png ?? await transparentPng(frame.width, frame.height));
   });
 

@@ -59,6 +59,15 @@ interface Entry {
   newer: Entry | null;
 }
 
+/** A tile being made for whoever asked for it meanwhile. */
+interface Production {
+  answer: Promise<{ tile: CachedTile; hit: boolean }>;
+  /** Askers waiting that may leave; Infinity once one came that cannot (it is then never abandoned). */
+  waiting: number;
+  /** Aborted when every asker has left. */
+  abandon: AbortController;
+}
+
 /** Bookkeeping per entry beyond its bodies (key, map slots, object headers), as a rough constant. */
 const ENTRY_OVERHEAD = 256;
 
@@ -78,7 +87,7 @@ export class TileCache {
   private readonly keysByLayer = new Map<number, Set<string>>();
   /** Bumped when a layer is invalidated, so a tile produced from older data is not stored. */
   private readonly generation = new Map<number, number>();
-  private readonly inFlight = new Map<string, Promise<{ tile: CachedTile; hit: boolean }>>();
+  private readonly inFlight = new Map<string, Production>();
   private bytes = 0;
   /** Bytes of cached bodies in shared memory (results from workers, see pool/shared-results.ts). */
   private inSharedMemory = 0;
@@ -88,28 +97,59 @@ export class TileCache {
 
   /**
    * The cached tile for `key`, else the one `produce` makes (stored unless `bypass`).
-   * `layers` are the layer ids the tile is made from.
+   * `layers` are the layer ids the tile is made from. `asker` aborts when whoever asked has gone
+   * (see http/client-gone.ts): once every asker of a tile being made has gone, `produce`'s signal
+   * aborts (work still queued for it is dropped) and the next asker starts afresh.
    */
-  async get(key: string, layers: readonly number[], produce: () => Promise<CachedTile>, bypass = false): Promise<{ tile: CachedTile; outcome: CacheOutcome }> {
+  async get(
+    key: string, layers: readonly number[], produce: (signal?: AbortSignal) => Promise<CachedTile>, bypass = false, asker?: AbortSignal,
+  ): Promise<{ tile: CachedTile; outcome: CacheOutcome }> {
     if (bypass) {
       this.counts.bypasses++;
-      return { tile: await produce(), outcome: 'bypass' };
+      return { tile: await produce(asker), outcome: 'bypass' };
     }
     const cached = this.hit(key);
     if (cached) return { tile: cached, outcome: 'hit' };
     this.counts.misses++;
-    let pending = this.inFlight.get(key);
-    if (!pending) {
-      const generations = layers.map((l) => this.generation.get(l) ?? 0);
-      const made = this.shared ? this.shared.through(key, layers, produce) : produce().then((tile) => ({ tile, hit: false }));
-      pending = made.then((answer) => {
-        if (layers.every((l, i) => (this.generation.get(l) ?? 0) === generations[i])) this.store(key, layers, answer.tile);
-        return answer;
-      }).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
-    }
-    const { tile, hit } = await pending;
+    const production = this.inFlight.get(key) ?? this.produce(key, layers, produce);
+    this.waitFor(key, production, asker);
+    const { tile, hit } = await production.answer;
     return { tile, outcome: hit ? 'shared' : 'miss' };
+  }
+
+  private produce(key: string, layers: readonly number[], produce: (signal: AbortSignal) => Promise<CachedTile>): Production {
+    const generations = layers.map((l) => this.generation.get(l) ?? 0);
+    const abandon = new AbortController();
+    const make = () => produce(abandon.signal);
+    const made = this.shared ? this.shared.through(key, layers, make) : make().then((tile) => ({ tile, hit: false }));
+    const production: Production = { answer: made, waiting: 0, abandon };
+    production.answer = made.then((answer) => {
+      // Stored even when every asker has gone by now: the work is done.
+      if (layers.every((l, i) => (this.generation.get(l) ?? 0) === generations[i])) this.store(key, layers, answer.tile);
+      return answer;
+    }).finally(() => this.settled(key, production));
+    this.inFlight.set(key, production);
+    return production;
+  }
+
+  private waitFor(key: string, production: Production, asker: AbortSignal | undefined): void {
+    if (!asker) {
+      production.waiting = Infinity;
+      return;
+    }
+    production.waiting++;
+    const leave = () => {
+      if (--production.waiting > 0) return;
+      this.settled(key, production);
+      production.abandon.abort(asker.reason);
+    };
+    if (asker.aborted) leave();
+    else asker.addEventListener('abort', leave, { once: true });
+  }
+
+  /** `production` is done with (made, failed or abandoned): a later miss starts another. */
+  private settled(key: string, production: Production): void {
+    if (this.inFlight.get(key) === production) this.inFlight.delete(key);
   }
 
   /**

@@ -1,10 +1,11 @@
 // Answering a tile request, whatever the format: through the tile cache, 204 for an empty tile,
 // strong ETag and 304, gzip when the client accepts it, Cache-Control from the configuration.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import accepts from 'accepts';
 import type { Context } from 'koa';
+import { clientGone } from '../http/client-gone.js';
 import type { Services } from '../services.js';
 import type { CachedTile, CacheOutcome, TileCache } from './cache.js';
 import { tileEtag } from './etag.js';
@@ -99,6 +100,8 @@ export interface TileSources {
   bypass?: boolean;
   /** The tile when it can be made at once on the main thread (see TileCache.now); tried first. */
   atOnce?: () => CachedTile | undefined;
+  /** The response the tile is for: a tile still queued for a worker when its clients have gone is not made. */
+  client?: ServerResponse;
 }
 
 /**
@@ -108,21 +111,22 @@ export interface TileSources {
  * same turn of the event loop (routes/mvt-anonymous.ts does).
  */
 export function tileFor(
-  services: Services, key: string, layers: readonly number[], produce: (atOnceTried: boolean) => Promise<CachedTile>,
-  { stored, bypass = false, atOnce }: TileSources = {},
+  services: Services, key: string, layers: readonly number[], produce: (atOnceTried: boolean, signal?: AbortSignal) => Promise<CachedTile>,
+  { stored, bypass = false, atOnce, client }: TileSources = {},
 ): FoundTile | Promise<FoundTile> {
   const tried = !!atOnce && !bypass;
   const now = tried ? services.tileCache.now(key, layers, atOnce) : undefined;
-  return now ?? madeFor(services, key, layers, () => produce(tried), stored, bypass);
+  return now ?? madeFor(services, key, layers, (signal) => produce(tried, signal), stored, bypass, client);
 }
 
 /** The tile from the memory cache, else the disk store when it is `stored`, else the one `produce` makes. */
 async function madeFor(
-  services: Services, key: string, layers: readonly number[], produce: () => Promise<CachedTile>, stored: StoredTileAddress | undefined, bypass: boolean,
+  services: Services, key: string, layers: readonly number[], produce: (signal?: AbortSignal) => Promise<CachedTile>,
+  stored: StoredTileAddress | undefined, bypass: boolean, client: ServerResponse | undefined,
 ): Promise<FoundTile> {
   let storeHit: boolean | undefined;
-  const make = stored && !bypass ? () => throughStore(services, stored, produce, (hit) => { storeHit = hit; }) : produce;
-  const { tile, outcome } = await services.tileCache.get(key, layers, make, bypass);
+  const make = stored && !bypass ? (signal?: AbortSignal) => throughStore(services, stored, () => produce(signal), (hit) => { storeHit = hit; }) : produce;
+  const { tile, outcome } = await services.tileCache.get(key, layers, make, bypass, client && clientGone(client));
   return { tile, outcome, storeHit };
 }
 
@@ -137,10 +141,10 @@ export async function completeReply(reply: TileReply, services: Services, key: s
  * Sets X-Tile-Cache to hit, miss or bypass, and X-Tile-Store to hit or miss when the store was asked.
  */
 export async function sendTile(
-  ctx: Context, services: Services, key: string, layers: readonly number[], produce: (atOnceTried: boolean) => Promise<CachedTile>,
-  sources: Omit<TileSources, 'bypass'> = {},
+  ctx: Context, services: Services, key: string, layers: readonly number[], produce: (atOnceTried: boolean, signal?: AbortSignal) => Promise<CachedTile>,
+  sources: Omit<TileSources, 'bypass' | 'client'> = {},
 ): Promise<void> {
-  const found = await tileFor(services, key, layers, produce, { ...sources, bypass: wantsBypass(ctx.req) });
+  const found = await tileFor(services, key, layers, produce, { ...sources, bypass: wantsBypass(ctx.req), client: ctx.res });
   const reply = await completeReply(tileReply(ctx.req, found.tile, found.outcome, services.config.tileCacheControl), services, key, found);
   for (let i = 0; i < reply.headers.length; i += 2) ctx.set(reply.headers[i], reply.headers[i + 1]);
   ctx.status = reply.status;

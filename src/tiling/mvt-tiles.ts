@@ -98,13 +98,15 @@ export class MvtTiles {
    * in it. With `atOnceTried` (the caller asked `atOnce` first) the main thread does not try again:
    * the tile goes to a worker (so does a tile asked before its layers' preparation ended).
    */
-  async make(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS, atOnceTried = false): Promise<CachedTile> {
+  async make(
+    layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS, atOnceTried = false, signal?: AbortSignal,
+  ): Promise<CachedTile> {
     const bySql = (layer: FeatureLayer): layer is PostgisLayer => layer instanceof PostgisLayer && at.z >= SQL_MVT_MIN_ZOOM;
-    if (!layers.some(({ layer }) => bySql(layer))) return mvtTile(await this.cut(layers, at, options, atOnceTried));
+    if (!layers.some(({ layer }) => bySql(layer))) return mvtTile(await this.cut(layers, at, options, atOnceTried, signal));
     // Layer by layer, in order: a tile's bytes are its layers' messages back to back.
     const parts = await Promise.all(layers.map(async (l) => (bySql(l.layer)
       ? l.layer.mvtLayer(nameOf(l), at.z, at.x, at.y, options.extent, options.padding)
-      : mvtTile(await this.cut([l], at, options, atOnceTried)).body)));
+      : mvtTile(await this.cut([l], at, options, atOnceTried, signal)).body)));
     const body = Buffer.concat(parts);
     return { body, etag: tileEtag(body), contentType: MVT_CONTENT_TYPE };
   }
@@ -129,7 +131,7 @@ export class MvtTiles {
   }
 
   /** Cuts and encodes the layers (a database layer's window around the tile read first). */
-  private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions, atOnceTried: boolean): Promise<CutAnswer> {
+  private async cut(layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions, atOnceTried: boolean, signal?: AbortSignal): Promise<CutAnswer> {
     // A window costs a database query: a tile made from one is never cheap.
     const inMemory = layers.every(({ layer }) => layer instanceof MemoryLayer);
     let held: MemoryLayer[];
@@ -146,7 +148,7 @@ export class MvtTiles {
       if (made) return { ...made, cheap: inMemory };
     }
     const sources = held.map((layer, i) => this.layers.source(refOf(layers[i]), layer));
-    return { ...(await this.pool.run<TileAnswer>(TILE_TASK, tileRequest(layers, at, options), { layers: sources })), cheap: false };
+    return { ...(await this.pool.run<TileAnswer>(TILE_TASK, tileRequest(layers, at, options), { layers: sources, signal })), cheap: false };
   }
 
   /**
