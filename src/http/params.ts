@@ -1,6 +1,6 @@
 // Query and path parameters, read strictly: a bad value is a 400 that names the parameter.
 import type { Geometry, Position } from 'geojson';
-import wkx from 'wkx';
+import { readWkt } from '../common/wkt.js';
 import { CrsError, parseSrs } from '../store/crs.js';
 import { badParameter } from './errors.js';
 
@@ -81,12 +81,8 @@ function shapeProblem(g: Geometry): string | null {
 }
 
 export function wktParam(value: string, name: string): Geometry {
-  let g: Geometry;
-  try {
-    g = wkx.Geometry.parse(value).toGeoJSON() as Geometry;
-  } catch {
-    throw badParameter(name, 'is not valid WKT');
-  }
+  const { geometry: g, problem: unread } = readWkt(value);
+  if (unread !== undefined) throw badParameter(name, unread);
   const coords = JSON.stringify(g);
   if (/null|NaN/.test(coords)) throw badParameter(name, 'is not valid WKT');
   const problem = shapeProblem(g);

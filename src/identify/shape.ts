@@ -1,6 +1,6 @@
 // The identify shape as the client sends it: WKT, parsed and checked before any layer is touched.
 import type { BBox, Geometry, Position } from 'geojson';
-import wkx from 'wkx';
+import { readWkt } from '../common/wkt.js';
 import { ApiError } from '../http/errors.js';
 import { firstCrossing, MAX_EDGE_TESTS } from './crossing.js';
 
@@ -57,12 +57,8 @@ function checkParts(g: Shape): void {
 
 /** Parses and validates the client's WKT: a supported type, finite, closed simple rings, at most `maxVertices`. */
 export function parseShape(wkt: string, maxVertices: number): Shape {
-  let g: Geometry;
-  try {
-    g = wkx.Geometry.parse(wkt).toGeoJSON() as Geometry;
-  } catch {
-    throw invalidGeometry('is not valid WKT');
-  }
+  const { geometry: g, problem } = readWkt(wkt);
+  if (problem !== undefined) throw invalidGeometry(problem);
   if (!ACCEPTED.has(g.type)) throw invalidGeometry(`is a ${g.type}; identify takes a POLYGON, MULTIPOLYGON, POINT, LINESTRING or their MULTI forms`);
   const shape = g as Shape;
   const positions = positionsOf(shape);
