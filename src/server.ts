@@ -71,6 +71,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
   const services: Services = { ...base, farm: await Farm.open(base, jobStoreOf(auth.database)) };
   forgetReplacedLayers(projects, (ref) => { services.mvtTiles.forget(ref); services.renderer.forget(ref); pool.forgetLayer(searchLayerKey(ref)); });
+  // Big identify searches leave a layer's geometry with the workers: a reloaded layer's goes too.
+  catalog.onLayerChange((id) => pool.forgetLayer(searchLayerKey(id)));
   await preloadProjects(projects, config.preloadProjects, log);
   const layersLoaded = catalog.loadLayers(log, databases);
   const sourceWatch = watchFileLayers(catalog, config.sourceCheckInterval * 1000, log);

@@ -137,3 +137,25 @@ test('the check interval is a number of seconds >= 0', () => {
   assert.equal(readConfig([], {}).sourceCheckInterval, 2);
   for (const bad of ['-1', 'soon']) assert.throws(() => readConfig([], { MERIDIAN_SOURCE_CHECK_INTERVAL: bad }), /MERIDIAN_SOURCE_CHECK_INTERVAL must be a number >= 0/);
 });
+
+test("a reloaded layer's old geometry leaves the workers that searched it", async () => {
+  const dir = tempData({ catalog: { resources: [{ id: 1, cls: 'vector_layer', display_name: 'Squares', source: 'squares.geojson' }] } });
+  const source = join(dir, 'squares.geojson');
+  writeFileSync(source, collection(square(1, 'small', 5)));
+  const { server } = await watching(dir);
+  const held = () => server.services.pool.stats().workers.reduce((n, w) => n + w.layers, 0);
+  try {
+    // A shape of 2,000+ vertices is searched in a worker, which keeps the layer's geometry.
+    const ring = Array.from({ length: 2_400 }, (_, k) => `${10 * Math.cos((2 * Math.PI * k) / 2_400)} ${10 * Math.sin((2 * Math.PI * k) / 2_400)}`);
+    const identify = await server.json('/api/feature_layer/identify', {
+      method: 'POST', body: JSON.stringify({ srs: 4326, geom: `POLYGON((${[...ring, ring[0]].join(',')}))`, layers: [1] }),
+    });
+    assert.equal(identify.body[1].featureCount, 1, JSON.stringify(identify.body));
+    assert.equal(held(), 1);
+    writeFileSync(source, collection(square(2, 'other', 5)));
+    await until(async () => (await tileNames(server, 1)).join() === 'other', 5000);
+    assert.equal(held(), 0);
+  } finally {
+    await server.stop();
+  }
+});
