@@ -200,3 +200,40 @@ describe('QGIS project cache bound', { skip: SKIP_SHARED }, () => {
     assert.deepEqual(await names({ method: 'PUT' }), ['countries110', 'parallels', 'sites']);
   });
 });
+
+describe('a preloaded project whose file breaks', { skip: SKIP_SHARED }, () => {
+  let s: TestServer;
+  let root: string;
+  before(async () => {
+    root = tempProjectsRoot();
+    s = await startServer({ env: {
+      MERIDIAN_PROJECTS: root, MERIDIAN_MANAGEMENT_PORT: '0', MERIDIAN_PROJECT_CACHE_SIZE: '1',
+      MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer', MERIDIAN_PROJECT_CHECK_INTERVAL: '0',
+    } });
+  });
+  after(async () => { await s.stop(); rmSync(root, { recursive: true, force: true }); });
+
+  it('comes back pinned once its file is fixed; an eviction on request unpins it', async () => {
+    const m = s.managementUrl!;
+    const file = join(root, 'projects/missing_layer.qgs');
+    const good = readFileSync(file);
+    const touch = (seconds: number) => { const t = new Date(Date.now() + seconds * 1000); utimesSync(file, t, t); };
+    const project = () => call(m, '/cache/projects/missing_layer');
+    const cached = async () => (await call(m, '/cache/')).body.cached.map((c: any) => c.name).sort();
+    assert.equal((await project()).status, 200);
+    writeFileSync(file, '<qgis><not closed');
+    touch(60);
+    assertManagementError(await project(), 422);
+    assert.deepEqual(await cached(), []);
+    writeFileSync(file, good);
+    touch(120);
+    assert.equal((await project()).status, 200);
+    await call(m, '/cache/projects/world110');
+    await call(m, '/cache/projects/world110.qgz');
+    assert.deepEqual(await cached(), ['projects/missing_layer', 'projects/world110.qgz'], 'pinned again: kept past the bound of one');
+    assert.equal((await call(m, '/cache/projects/missing_layer', { method: 'DELETE' })).status, 200);
+    assert.equal((await project()).status, 200);
+    await call(m, '/cache/projects/world110');
+    assert.deepEqual(await cached(), ['projects/world110'], 'loaded on demand after DELETE: not pinned');
+  });
+});

@@ -94,6 +94,8 @@ export class ProjectCache {
   private readonly entries = new Map<string, CachedProject>();
   private readonly loading = new Map<string, Promise<CachedProject>>();
   private readonly listeners: ProjectListener[] = [];
+  /** Keys pinned (preloaded), until evicted on request: one dropped because its file broke comes back pinned. */
+  private readonly pins = new Set<string>();
   /** Bumped by every load, reload and eviction. */
   generation = 0;
 
@@ -125,25 +127,35 @@ export class ProjectCache {
   async get(uri: string): Promise<CachedProject> {
     const ref = this.resolve(uri);
     const entry = this.entries.get(ref.key);
-    if (!entry) return this.load(ref, false);
+    if (!entry) return this.load(ref, this.pins.has(ref.key));
     if (await this.stale(entry)) {
       // The file on disk is what counts: once it changed and cannot be read, no answer comes from the old version.
-      return this.load(ref, entry.pinned).catch((e) => { this.evict(ref.key); throw e; });
+      return this.load(ref, entry.pinned).catch((e) => { this.drop(ref.key); throw e; });
     }
     this.entries.delete(ref.key);
     this.entries.set(ref.key, entry);
     return entry;
   }
 
-  /** Loads or reloads (PUT); `pin` keeps it out of LRU eviction. */
+  /**
+   * Loads or reloads (PUT); `pin` (a preload) keeps it out of LRU eviction from now on, also when
+   * this load fails or the file breaks later: it comes back pinned once it can be read.
+   */
   async refresh(uri: string, pin = false): Promise<CachedProject> {
     const ref = this.resolve(uri);
-    return this.load(ref, pin || (this.entries.get(ref.key)?.pinned ?? false));
+    if (pin) this.pins.add(ref.key);
+    return this.load(ref, this.pins.has(ref.key));
   }
 
-  /** Evicts (DELETE); false when it was not cached. */
+  /** Evicts (DELETE), unpinning it; false when it was not cached. */
   evict(uri: string): boolean {
     const key = this.entries.has(uri) ? uri : this.resolve(uri).key;
+    this.pins.delete(key);
+    return this.drop(key);
+  }
+
+  /** Drops a cached project (evicted, or its file gone or unreadable); false when it was not cached. */
+  private drop(key: string): boolean {
     const previous = this.entries.get(key);
     if (!previous) return false;
     this.entries.delete(key);
@@ -183,7 +195,7 @@ export class ProjectCache {
       const changed = (await stat(entry.project.filename)).mtime.getTime() !== entry.project.lastModified.getTime();
       return changed || entry.project.layers.some((l) => l.unreachable);
     } catch {
-      this.evict(entry.key);
+      this.drop(entry.key);
       throw new ApiError(404, 'PROJECT_NOT_FOUND', `Project "${entry.key}" no longer exists.`);
     }
   }
@@ -219,7 +231,7 @@ export class ProjectCache {
   private trim(): void {
     let unpinned = this.list().filter((e) => !e.pinned);
     while (unpinned.length > this.options.size) {
-      this.evict(unpinned[0].key);
+      this.drop(unpinned[0].key);
       unpinned = unpinned.slice(1);
     }
   }
