@@ -122,12 +122,12 @@ export class TileCache {
     const abandon = new AbortController();
     const make = () => produce(abandon.signal);
     const made = this.shared ? this.shared.through(key, layers, make) : make().then((tile) => ({ tile, hit: false }));
-    const production: Production = { answer: made, waiting: 0, abandon };
-    production.answer = made.then((answer) => {
+    const answer = made.then((answer) => {
       // Stored even when every asker has gone by now: the work is done.
       if (layers.every((l, i) => (this.generation.get(l) ?? 0) === generations[i])) this.store(key, layers, answer.tile);
       return answer;
-    }).finally(() => this.settled(key, production));
+    }).finally(() => this.settled(key, abandon));
+    const production: Production = { answer, waiting: 0, abandon };
     this.inFlight.set(key, production);
     return production;
   }
@@ -140,16 +140,16 @@ export class TileCache {
     production.waiting++;
     const leave = () => {
       if (--production.waiting > 0) return;
-      this.settled(key, production);
+      this.settled(key, production.abandon);
       production.abandon.abort(asker.reason);
     };
     if (asker.aborted) leave();
     else asker.addEventListener('abort', leave, { once: true });
   }
 
-  /** `production` is done with (made, failed or abandoned): a later miss starts another. */
-  private settled(key: string, production: Production): void {
-    if (this.inFlight.get(key) === production) this.inFlight.delete(key);
+  /** The production `abandon` belongs to is done with (made, failed or abandoned): a later miss starts another. */
+  private settled(key: string, abandon: AbortController): void {
+    if (this.inFlight.get(key)?.abandon === abandon) this.inFlight.delete(key);
   }
 
   /**
