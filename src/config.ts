@@ -147,9 +147,10 @@ function positive(value: unknown, name: string): number {
   return n;
 }
 
-function nonNegative(value: unknown, name: string): number {
+/** Seconds between polls: 0 (never), or from 0.01 to a day (Node's timers take at most 24.8 days). */
+function checkInterval(value: unknown, name: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a number >= 0, got "${value}"`);
+  if (!(n === 0 || (n >= 0.01 && n <= 86_400))) throw new ConfigError(`${name} must be 0 (never) or from 0.01 to 86400 seconds, got "${value}"`);
   return n;
 }
 
@@ -199,7 +200,7 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.host = pick(args.host, 'HOST') ?? c.host;
   c.dataDir = resolve(pick(args.data, 'MERIDIAN_DATA') ?? c.dataDir);
   c.stylesDir = resolve(pick(args.styles, 'MERIDIAN_STYLES') ?? c.stylesDir);
-  c.sourceCheckInterval = nonNegative(env.MERIDIAN_SOURCE_CHECK_INTERVAL ?? c.sourceCheckInterval, 'MERIDIAN_SOURCE_CHECK_INTERVAL');
+  c.sourceCheckInterval = checkInterval(env.MERIDIAN_SOURCE_CHECK_INTERVAL ?? c.sourceCheckInterval, 'MERIDIAN_SOURCE_CHECK_INTERVAL');
   c.tileCacheControl = env.MERIDIAN_TILE_CACHE_CONTROL ?? c.tileCacheControl;
   if (env.MERIDIAN_TILE_CACHE_MB !== undefined) c.tileCacheBytes = positive(env.MERIDIAN_TILE_CACHE_MB, 'MERIDIAN_TILE_CACHE_MB') * 1024 * 1024;
   if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));

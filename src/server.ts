@@ -93,11 +93,13 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   return {
     services, server, url, layersLoaded, managementUrl: management?.url,
     close() {
+      // No reload starts or lands while in-flight requests finish.
+      sourceWatch.stop();
       closing ??= Promise.all([server, management?.server].map((s) => s && new Promise<void>((resolve) => {
         s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         s.closeIdleConnections();
-      }))).then(() => sourceWatch.stop()).then(() => services.farm.seeder.close()).then(() => tileStore.flush()).then(() => sharedTiles?.close()).then(() => auth.store.close())
+      }))).then(() => services.farm.seeder.close()).then(() => tileStore.flush()).then(() => sharedTiles?.close()).then(() => auth.store.close())
         .then(() => databases.close()).then(() => pool.close());
       return closing;
     },

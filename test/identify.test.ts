@@ -1,11 +1,15 @@
 // Identify by shape over HTTP, against small layers whose answers can be checked by hand.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { booleanIntersects, booleanPointInPolygon } from '@turf/turf';
 import type { Feature, Geometry, Polygon } from 'geojson';
+import pino from 'pino';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 
 const feature = (id: number, geometry: Geometry, properties: Record<string, unknown> = {}): Feature =>
   ({ type: 'Feature', id, geometry, properties });
@@ -279,6 +283,43 @@ describe('identify', () => {
   it('identifies with a tolerance too small to grow the shape as with none', async () => {
     const res = await identify({ srs: 4326, geom: 'POINT(0 0)', layers: [2], tolerance: 5e-324 });
     assert.equal(res.status, 200, JSON.stringify(res.body));
+  });
+
+  it('reads a body with a byte-order mark, or gzip- or deflate-encoded; refuses a broken, unknown or oversized encoding', async () => {
+    const body = JSON.stringify({ srs: 4326, geom: boxWkt(-1, -1, 5, 5), layers: [2] });
+    const post = (data: Buffer, headers: Record<string, string> = {}) =>
+      s.json('/api/feature_layer/identify', { method: 'POST', body: data, headers: { 'content-type': 'application/json', ...headers } });
+    const bom = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]));
+    assert.deepEqual(ids(bom.body, 2), [1, 3, 4]);
+    assert.deepEqual(ids((await post(gzipSync(body), { 'content-encoding': 'gzip' })).body, 2), [1, 3, 4]);
+    assert.deepEqual(ids((await post(deflateSync(body), { 'content-encoding': 'deflate' })).body, 2), [1, 3, 4]);
+    const broken = await post(Buffer.from('not gzip'), { 'content-encoding': 'gzip' });
+    assert.deepEqual([broken.status, broken.body.code], [400, 'INVALID_BODY']);
+    // 6 MB once inflated, a few KB on the wire.
+    const bomb = await post(gzipSync(Buffer.alloc(6 * 2 ** 20, 32)), { 'content-encoding': 'gzip' });
+    assert.deepEqual([bomb.status, bomb.body.code], [413, 'PAYLOAD_TOO_LARGE']);
+    const br = await post(Buffer.from(body), { 'content-encoding': 'br' });
+    assert.deepEqual([br.status, br.body.code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
+  });
+
+  it('logs a client that leaves mid-body as gone (499), not as a server error', async () => {
+    const logged: { msg: string; status?: number }[] = [];
+    const dir = tempData({ catalog: CATALOG });
+    writeFileSync(join(dir, 'points.geojson'), JSON.stringify({ type: 'FeatureCollection', features: POINTS }));
+    const watched = await startServer({ dataDir: dir, log: pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)); } }) });
+    try {
+      const socket = connect(Number(new URL(watched.url).port), '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('POST /api/feature_layer/identify HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"srs": 4326, "geom": "POLY');
+      await new Promise((r) => setTimeout(r, 100));
+      socket.destroy();
+      await until(() => logged.some((l) => l.msg === 'request'));
+      assert.deepEqual(logged.filter((l) => l.msg === 'request').map((l) => l.status), [499]);
+      assert.deepEqual(logged.filter((l) => l.msg === 'unexpected error'), []);
+      assert.equal((await watched.json('/api/feature_layer/identify', { method: 'POST', body: JSON.stringify({ srs: 4326, geom: 'POINT(0 0)', layers: [2] }) })).status, 200);
+    } finally {
+      await watched.stop();
+    }
   });
 
   describe('refuses bad requests with a JSON error naming the problem', () => {

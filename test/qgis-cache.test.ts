@@ -213,7 +213,7 @@ describe('a preloaded project whose file breaks', { skip: SKIP_SHARED }, () => {
   });
   after(async () => { await s.stop(); rmSync(root, { recursive: true, force: true }); });
 
-  it('comes back pinned once its file is fixed; an eviction on request unpins it', async () => {
+  it('comes back pinned once its file is fixed; a DELETE unpins it, cached or not', async () => {
     const m = s.managementUrl!;
     const file = join(root, 'projects/missing_layer.qgs');
     const good = readFileSync(file);
@@ -231,7 +231,14 @@ describe('a preloaded project whose file breaks', { skip: SKIP_SHARED }, () => {
     await call(m, '/cache/projects/world110');
     await call(m, '/cache/projects/world110.qgz');
     assert.deepEqual(await cached(), ['projects/missing_layer', 'projects/world110.qgz'], 'pinned again: kept past the bound of one');
+    // Broken again, then evicted on request while out of the cache: the DELETE unpins it.
+    writeFileSync(file, '<qgis><not closed');
+    touch(180);
+    assertManagementError(await project(), 422);
     assert.equal((await call(m, '/cache/projects/missing_layer', { method: 'DELETE' })).status, 200);
+    assertManagementError(await call(m, '/cache/projects/missing_layer', { method: 'DELETE' }), 404);
+    writeFileSync(file, good);
+    touch(240);
     assert.equal((await project()).status, 200);
     await call(m, '/cache/projects/world110');
     assert.deepEqual(await cached(), ['projects/world110'], 'loaded on demand after DELETE: not pinned');

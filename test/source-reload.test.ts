@@ -2,7 +2,8 @@
 // place) is read again and everything derived from it follows — tiles, rendered images, exports,
 // ETags — while a source that cannot be read leaves the previous data serving.
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { copyFileSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
@@ -132,10 +133,14 @@ test("a shapefile's attribute edit (its .dbf alone) is reloaded", async () => {
   }
 });
 
-test('the check interval is a number of seconds >= 0', () => {
+test('the check interval is 0 (never) or from 0.01 s to a day', () => {
   assert.equal(readConfig([], { MERIDIAN_SOURCE_CHECK_INTERVAL: '0.5' }).sourceCheckInterval, 0.5);
   assert.equal(readConfig([], {}).sourceCheckInterval, 2);
-  for (const bad of ['-1', 'soon']) assert.throws(() => readConfig([], { MERIDIAN_SOURCE_CHECK_INTERVAL: bad }), /MERIDIAN_SOURCE_CHECK_INTERVAL must be a number >= 0/);
+  assert.equal(readConfig([], { MERIDIAN_SOURCE_CHECK_INTERVAL: '0' }).sourceCheckInterval, 0);
+  // Past 2^31 ms Node's timers fire every millisecond instead.
+  for (const bad of ['-1', 'soon', '0.001', '3000000']) {
+    assert.throws(() => readConfig([], { MERIDIAN_SOURCE_CHECK_INTERVAL: bad }), /MERIDIAN_SOURCE_CHECK_INTERVAL must be 0 \(never\) or from 0.01 to 86400 seconds/);
+  }
 });
 
 test("a reloaded layer's old geometry leaves the workers that searched it", async () => {
@@ -153,9 +158,35 @@ test("a reloaded layer's old geometry leaves the workers that searched it", asyn
     assert.equal(identify.body[1].featureCount, 1, JSON.stringify(identify.body));
     assert.equal(held(), 1);
     writeFileSync(source, collection(square(2, 'other', 5)));
-    await until(async () => (await tileNames(server, 1)).join() === 'other', 5000);
+    // Watched through the feature API: a tile asked before the new data is prepared would go to a worker.
+    await until(async () => (await server.get('/api/resource/1/feature/2')).status === 200, 5000);
+    assert.equal((await server.get('/api/resource/1/feature/2')).status, 200);
     assert.equal(held(), 0);
   } finally {
+    await server.stop();
+  }
+});
+
+test('a GeoPackage edited in WAL mode, as QGIS edits one, is reloaded (the edit stays in its -wal file)', async () => {
+  const dir = tempData({ catalog: { resources: [{ id: 1, cls: 'vector_layer', display_name: 'Parcels', source: 'parcels.gpkg', layer: 'parcels' }] } });
+  const file = join(dir, 'parcels.gpkg');
+  copyFileSync(join(FIXTURES, 'parcels_3857.gpkg'), file);
+  const editor = new Database(file);
+  // The GeoPackage's R-tree triggers call spatial functions an editor provides.
+  for (const f of ['ST_IsEmpty', 'ST_MinX', 'ST_MaxX', 'ST_MinY', 'ST_MaxY']) editor.function(f, { varargs: true }, () => 0);
+  editor.pragma('journal_mode = WAL');
+  editor.pragma('wal_autocheckpoint = 0');
+  const { server } = await watching(dir);
+  try {
+    const owner = async () => (await server.json('/api/resource/1/feature/?limit=1')).body[0].fields.owner;
+    assert.notEqual(await owner(), 'EDITED');
+    const { size, mtimeMs } = statSync(file);
+    editor.prepare("update parcels set owner = 'EDITED'").run();
+    await until(async () => (await owner()) === 'EDITED', 5000);
+    assert.equal(await owner(), 'EDITED');
+    assert.deepEqual([statSync(file).size, statSync(file).mtimeMs], [size, mtimeMs], 'the .gpkg itself did not change');
+  } finally {
+    editor.close();
     await server.stop();
   }
 });

@@ -61,18 +61,26 @@ test('gzip bodies count against the budget', async () => {
   assert.equal(cache.stats().bytes, before + 40);
 });
 
-test('invalidating a layer drops its tiles only, and a tile made from old data is not stored', async () => {
+test('invalidating a layer drops its tiles only, a tile made from old data is not stored, and one asked after it is made afresh', async () => {
   const cache = new TileCache(1 << 20);
   await cache.get(key(0, 1), [1], async () => tile(10));
   await cache.get(key(0, 2), [2], async () => tile(10));
   let release!: () => void;
   const slow = cache.get(key(1, 1), [1], () => new Promise<CachedTile>((r) => { release = () => r(tile(10)); }));
   cache.invalidateLayer(1);
-  release();
-  await slow;
   assert.equal(cache.stats().entries, 1);
+  release();
+  assert.equal((await slow).tile.body.length, 10, 'asked before the change: the old tile');
+  assert.equal(cache.stats().entries, 1, 'not stored');
   assert.equal((await cache.get(key(0, 2), [2], async () => tile(10))).outcome, 'hit');
-  assert.equal((await cache.get(key(1, 1), [1], async () => tile(10))).outcome, 'miss');
+
+  const old = cache.get(key(1, 1), [1], () => new Promise<CachedTile>((r) => { release = () => r(tile(10)); }));
+  cache.invalidateLayer(1);
+  const fresh = cache.get(key(1, 1), [1], async () => tile(20));
+  release();
+  assert.equal((await old).tile.body.length, 10);
+  assert.equal((await fresh).tile.body.length, 20, 'asked after the change: not joined to the production from old data');
+  assert.equal(cache.hit(key(1, 1))?.body.length, 20);
 });
 
 test('concurrent misses for one key produce the tile once', async () => {

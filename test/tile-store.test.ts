@@ -9,7 +9,10 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { readConfig } from '../src/config.js';
 import { start } from '../src/server.js';
+import { TileCache, tileKey, type SharedTiles } from '../src/tiles/cache.js';
+import { tileFor } from '../src/tiles/respond.js';
 import { TileStore } from '../src/tiles/store.js';
+import type { Services } from '../src/services.js';
 import { stored, until } from './helpers/wait.js';
 import { decode, features } from './helpers/mvt.js';
 import { SAMPLE_STYLES, tempData } from './helpers/server.js';
@@ -206,4 +209,26 @@ test('tiles served live wait for a pause in requests to be written, are read whi
   } finally {
     clearInterval(serving);
   }
+}));
+
+test('a tile made from data replaced while it was asked for is not written to the store', () => inStoreFolder(async (root) => {
+  const store = await TileStore.open(root, 1 << 20);
+  // A shared tier (Redis) that takes a moment to answer, during which the layer is reloaded.
+  let sharedAnswers!: () => void;
+  const shared: SharedTiles = {
+    async through(_key, _layers, produce) {
+      await new Promise<void>((r) => { sharedAnswers = r; });
+      return { tile: await produce(), hit: false };
+    },
+  };
+  const services = { tileStore: store, tileCache: new TileCache(1 << 20, shared), log: pino({ level: 'silent' }) } as unknown as Services;
+  const address = { format: 'mvt' as const, resources: [1], z: 0, x: 0, y: 0 };
+  const asked = tileFor(services, tileKey(address), [1], async () => ({ body: Buffer.from('old data'), etag: '"old"', contentType: 'x' }), { stored: address });
+  await store.layerChanged(1, 'the new source', false);
+  services.tileCache.invalidateLayer(1);
+  sharedAnswers();
+  assert.equal((await asked).tile.body.toString(), 'old data', 'the request asked before the reload');
+  await store.flush();
+  assert.equal(store.has(address), false);
+  assert.equal(services.tileCache.hit(tileKey(address)), undefined);
 }));

@@ -160,15 +160,18 @@ export class Catalog {
 
   /**
    * Reads a file layer's source again (it changed on disk). The layer answers from its current data
-   * until the new is built; a source that cannot be read leaves that data in place.
+   * until the new is built; a source that cannot be read leaves that data in place, and so does a
+   * reload that ends after `cancel` aborts (the server is stopping).
    */
-  async reloadFile(id: number, log: Logger): Promise<void> {
+  async reloadFile(id: number, log: Logger, cancel?: AbortSignal): Promise<void> {
     const e = this.resources.get(id);
-    if (!e || RESOURCE_CLASSES[e.cls].storage !== 'file') return;
+    if (!e || RESOURCE_CLASSES[e.cls].storage !== 'file' || cancel?.aborted) return;
     const started = Date.now();
     log.info({ resource: id, source: e.source }, 'layer source changed; reloading');
     try {
-      this.setLayer(id, await this.readFile(e, log));
+      const layer = await this.readFile(e, log);
+      if (cancel?.aborted) return;
+      this.setLayer(id, layer);
       log.info({ resource: id, ms: Date.now() - started }, 'layer reloaded');
     } catch (err) {
       const error = (err as Error).message;

@@ -1,26 +1,28 @@
 // Reloads file layers whose sources change on disk while the server runs. Sources are polled (a
 // stat of each file, every `intervalMs`) rather than watched with fs.watch: editors and GIS tools
 // often write a new file and rename it over the old one, which an inotify watch on the old file
-// never hears, and a handful of stats per interval costs nothing. A changed stamp must hold for
-// one more interval before the layer is read again, so a file still being written is not read
+// never hears. The stats run off the event loop, one poll at a time. A changed stamp must hold for
+// one more poll before the layer is read again, so a file still being written is not read
 // half-way; a source that cannot be read then (or still changes under the reader) leaves the
-// layer's current data serving, and the next change is tried again.
+// layer's current data serving, and the next change is tried again. Layers reload one at a time:
+// a deploy that replaces many files does not parse them all at once, each beside its old data.
 import type { Logger } from 'pino';
 import type { Catalog } from './catalog.js';
 import { RESOURCE_CLASSES } from './classes.js';
-import { sourceStamp } from './source-files.js';
+import { sourceStamp, sourceStampAsync } from './source-files.js';
 
 interface Watched {
   /** Stamp of the source the current data was read from (or last tried). */
   loaded: string;
   /** Stamp seen at the last poll. */
   seen: string;
-  reloading: Promise<void> | null;
+  /** A reload is queued or under way. */
+  reloading: boolean;
 }
 
 export interface SourceWatch {
-  /** Stops polling; resolves once reloads in flight have ended. */
-  stop(): Promise<void>;
+  /** Stops polling; a reload under way finishes reading but no longer replaces the layer's data. */
+  stop(): void;
 }
 
 export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logger): SourceWatch {
@@ -29,24 +31,39 @@ export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logge
   for (const e of catalog.resources.values()) {
     if (RESOURCE_CLASSES[e.cls].storage !== 'file') continue;
     const stamp = sourceStamp(catalog, e.id);
-    watched.set(e.id, { loaded: stamp, seen: stamp, reloading: null });
+    watched.set(e.id, { loaded: stamp, seen: stamp, reloading: false });
   }
-  const poll = () => {
-    for (const [id, w] of watched) {
-      if (w.reloading || catalog.layerState(id)?.status === 'loading') continue;
-      const stamp = sourceStamp(catalog, id);
-      const settled = stamp === w.seen;
-      w.seen = stamp;
-      if (stamp === w.loaded || !settled) continue;
-      w.loaded = stamp;
-      w.reloading = catalog.reloadFile(id, log).finally(() => { w.reloading = null; });
+  const stopping = new AbortController();
+  let reloads = Promise.resolve();
+  let polling = false;
+
+  const check = async (id: number, w: Watched) => {
+    if (w.reloading || catalog.layerState(id)?.status === 'loading') return;
+    const stamp = await sourceStampAsync(catalog, id);
+    const settled = stamp === w.seen;
+    w.seen = stamp;
+    if (stamp === w.loaded || !settled || stopping.signal.aborted) return;
+    w.loaded = stamp;
+    w.reloading = true;
+    reloads = reloads.then(() => catalog.reloadFile(id, log, stopping.signal)).finally(() => { w.reloading = false; });
+  };
+  // Layer after layer: the stats share libuv's few threads with every other file read.
+  const poll = async () => {
+    if (polling) return;
+    polling = true;
+    try {
+      for (const [id, w] of watched) await check(id, w);
+    } catch (err) {
+      log.error({ err }, 'source check failed');
+    } finally {
+      polling = false;
     }
   };
-  const timer = intervalMs > 0 ? setInterval(poll, intervalMs).unref() : undefined;
+  const timer = intervalMs > 0 && watched.size ? setInterval(poll, intervalMs).unref() : undefined;
   return {
-    async stop() {
+    stop() {
       clearInterval(timer);
-      await Promise.all([...watched.values()].map((w) => w.reloading));
+      stopping.abort();
     },
   };
 }

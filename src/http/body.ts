@@ -2,7 +2,10 @@
 // opt in per route. The body is read as JSON whatever the content type says (NGW does the same, and
 // `curl -d` labels JSON as a form); `readJsonOrForm` also takes HTML form posts (the login form).
 import { bodyParser } from '@koa/bodyparser';
+import { pipeline, type Transform } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
 import type { Context, Next } from 'koa';
+import { clientClosed } from './client-gone.js';
 import { ApiError } from './errors.js';
 
 const limits = (size: string, said: string) => ({
@@ -31,18 +34,7 @@ const LARGE_BODY_VALUES = 10_000;
  * items.
  */
 export async function readLargeJson(ctx: Context, next: Next): Promise<void> {
-  const encoding = ctx.get('Content-Encoding');
-  if (encoding && encoding !== 'identity') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not accepted here.`);
-  const tooLarge = () => new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than 5 MB.');
-  if (Number(ctx.get('Content-Length')) > LARGE_BODY) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    if (bytes > LARGE_BODY) throw tooLarge();
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks, bytes).toString('utf8');
+  const text = await readText(ctx);
   if (!withinValues(text, LARGE_BODY_VALUES)) {
     throw new ApiError(400, 'INVALID_BODY', `The request body holds more than ${LARGE_BODY_VALUES} values outside strings.`);
   }
@@ -52,6 +44,34 @@ export async function readLargeJson(ctx: Context, next: Next): Promise<void> {
     throw new ApiError(400, 'INVALID_BODY', `The request body cannot be parsed: ${(e as Error).message}`);
   }
   await next();
+}
+
+const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate };
+
+/** The body as UTF-8 text (a byte-order mark dropped), decompressed, at most LARGE_BODY bytes once decompressed. */
+async function readText(ctx: Context): Promise<string> {
+  const encoding = ctx.get('Content-Encoding').toLowerCase();
+  const decoder = encoding && encoding !== 'identity' ? DECODERS[encoding] : undefined;
+  if (encoding && encoding !== 'identity' && !decoder) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not accepted (gzip, deflate).`);
+  const tooLarge = () => new ApiError(413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than 5 MB.');
+  if (Number(ctx.get('Content-Length')) > LARGE_BODY) throw tooLarge();
+  const body: AsyncIterable<Buffer> = decoder ? pipeline(ctx.req, decoder(), () => {}) : ctx.req;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      bytes += chunk.length;
+      if (bytes > LARGE_BODY) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    // zlib's errors are Z_DATA_ERROR and the like; any other is the connection breaking mid-body.
+    if ((e as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new ApiError(400, 'INVALID_BODY', `The request body cannot be decompressed: ${(e as Error).message}`);
+    throw clientClosed();
+  }
+  const text = Buffer.concat(chunks, bytes).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Whether `text` opens at most `limit` arrays and objects and separates at most `limit` items, outside strings. */

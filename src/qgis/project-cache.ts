@@ -147,11 +147,11 @@ export class ProjectCache {
     return this.load(ref, this.pins.has(ref.key));
   }
 
-  /** Evicts (DELETE), unpinning it; false when it was not cached. */
+  /** Evicts (DELETE), unpinning it; false when it was neither cached nor pinned. */
   evict(uri: string): boolean {
     const key = this.entries.has(uri) ? uri : this.resolve(uri).key;
-    this.pins.delete(key);
-    return this.drop(key);
+    const unpinned = this.pins.delete(key);
+    return this.drop(key) || unpinned;
   }
 
   /** Drops a cached project (evicted, or its file gone or unreadable); false when it was not cached. */

@@ -12,6 +12,7 @@ import type { Caller } from '../auth/caller.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { ResourceEntry } from '../catalog/types.js';
 import { SESSION_COOKIE } from '../http/auth.js';
+import { ApiError } from '../http/errors.js';
 import { logRequest, requestIdOf, serverTiming } from '../http/middleware.js';
 import { MAX_RESOURCES } from '../http/params.js';
 import type { CountRequest } from '../monitor/count.js';
@@ -70,10 +71,11 @@ export function anonymousTilesFirst(services: Services, koa: RequestListener, co
     if (!(found instanceof Promise)) return answer(found);
     // A tile that could not be made (a worker lost): Koa tries again and answers the error. One
     // dropped because its client left (see TileSources.client) is counted and logged as gone.
-    found.then(answer, () => (res.destroyed ? gone(req, res, asked.path, started) : koa(req, res))).catch(failed);
+    found.then(answer, (err: unknown) => (res.destroyed ? gone(req, res, asked.path, started, err) : koa(req, res))).catch(failed);
   };
 
-  function gone(req: IncomingMessage, res: ServerResponse, path: string, started: number): void {
+  function gone(req: IncomingMessage, res: ServerResponse, path: string, started: number, err: unknown): void {
+    if (!(err instanceof ApiError && err.status === 499)) log.warn({ err, path }, 'tile not made for a client that has gone');
     count?.(req, res, path, started)(0, undefined, false);
     logRequest(log, requestIdOf(req.headers['x-request-id'] as string | undefined), 'GET', path, 499, 0, started);
   }
@@ -94,7 +96,7 @@ export function anonymousTilesFirst(services: Services, koa: RequestListener, co
     const answered = !res.destroyed;
     res.writeHead(reply.status, headers).end(reply.body);
     counted?.(answered ? bytes : 0, outcome, answered);
-    logRequest(log, id, 'GET', path, reply.status, bytes, started);
+    logRequest(log, id, 'GET', path, answered ? reply.status : 499, answered ? bytes : 0, started);
   }
 }
 

@@ -74,8 +74,9 @@ export function renderRoutes(services: Services): Router {
     const bypass = wantsBypass(ctx.req);
     const render = (signal?: AbortSignal) => services.renderer.tile(layers, at, signal);
     // Like MVT tiles: memory cache, then the disk store (whole resources only; skipped on a bypass), then rendering.
+    const generations = services.tileStore.generations(resources);
     const make = bypass || select ? render
-      : (signal?: AbortSignal) => throughStore(services, { format: 'png', resources, ...at }, () => render(signal), (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'));
+      : (signal?: AbortSignal) => throughStore(services, { format: 'png', resources, ...at }, generations, () => render(signal), (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'));
     // An empty tile is cached (and stored) as an empty body and answered from the one shared PNG.
     const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, make, bypass, clientGone(ctx.res));
     ctx.set('X-Tile-Cache', outcome);

@@ -62,6 +62,8 @@ interface Entry {
 /** A tile being made for whoever asked for it meanwhile. */
 interface Production {
   answer: Promise<{ tile: CachedTile; hit: boolean }>;
+  /** The layers the tile is made from. */
+  layers: readonly number[];
   /** Askers waiting that may leave; Infinity once one came that cannot (it is then never abandoned). */
   waiting: number;
   /** Aborted when every asker has left. */
@@ -127,7 +129,7 @@ export class TileCache {
       if (layers.every((l, i) => (this.generation.get(l) ?? 0) === generations[i])) this.store(key, layers, answer.tile);
       return answer;
     }).finally(() => this.settled(key, abandon));
-    const production: Production = { answer, waiting: 0, abandon };
+    const production: Production = { answer, layers, waiting: 0, abandon };
     this.inFlight.set(key, production);
     return production;
   }
@@ -192,6 +194,8 @@ export class TileCache {
   /** Drops every tile made from `layer`: its data changed. */
   invalidateLayer(layer: number): void {
     this.generation.set(layer, (this.generation.get(layer) ?? 0) + 1);
+    // Tiles being made from the old data finish for those who asked; later askers start afresh.
+    for (const [key, production] of this.inFlight) if (production.layers.includes(layer)) this.inFlight.delete(key);
     const keys = this.keysByLayer.get(layer);
     if (!keys) return;
     this.counts.invalidations += keys.size;

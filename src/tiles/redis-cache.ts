@@ -99,13 +99,17 @@ export class RedisTileCache implements SharedTiles {
   }
 
   private async keyOf(key: string, layers: readonly number[]): Promise<string | undefined> {
-    if (!layers.every((l) => this.digests.has(l))) return undefined;
+    // The digests of the data the tile is made from: those known now, as the request holds that data.
+    const digests = layers.map((l) => this.digests.get(l));
+    if (digests.includes(undefined)) return undefined;
     const unknown = layers.filter((l) => !this.generations.has(l));
     if (unknown.length) {
       const values = await this.client.mget(...unknown.map((l) => this.generationKey(l)));
       unknown.forEach((l, i) => this.generations.set(l, Number(values[i] ?? 0)));
+      // A layer reloaded meanwhile: its tile is made from the old data, which no key names any more.
+      if (layers.some((l, i) => this.digests.get(l) !== digests[i])) return undefined;
     }
-    return `${this.options.prefix}tile:${key}@${layers.map((l) => `${this.digests.get(l)}.${this.generations.get(l)}`).join(',')}`;
+    return `${this.options.prefix}tile:${key}@${layers.map((l, i) => `${digests[i]}.${this.generations.get(l)}`).join(',')}`;
   }
 
   async through(key: string, layers: readonly number[], produce: () => Promise<CachedTile>): Promise<{ tile: CachedTile; hit: boolean }> {

@@ -26,16 +26,17 @@ export function matches(ifNoneMatch: string, etag: string): boolean {
 /**
  * The tile from the disk store at `address`, else the one `produce` makes, then written to the
  * store unless it is `cheap` (a write costs more main-thread time than making it again; seeding
- * stores those too). `onStore` hears whether the store had it.
+ * stores those too). `onStore` hears whether the store had it. `generations`: the store's
+ * generations of the tile's layers when the request took hold of their data, before any await
+ * (a layer reloaded since makes the write stale: it is not made).
  */
 export async function throughStore(
-  services: Services, address: StoredTileAddress, produce: () => Promise<CachedTile>, onStore?: (hit: boolean) => void,
+  services: Services, address: StoredTileAddress, generations: number[], produce: () => Promise<CachedTile>, onStore?: (hit: boolean) => void,
 ): Promise<CachedTile> {
   const store = services.tileStore;
   const body = await store.read(address);
   onStore?.(body !== undefined);
   if (body) return { body, etag: tileEtag(body), contentType: TILE_FORMATS[address.format].contentType };
-  const generations = store.generations(address.resources);
   const tile = await produce();
   if (tile.cheap) return tile;
   // The store only saves work for later: the write waits until tiles stop coming, and a failed
@@ -125,7 +126,10 @@ async function madeFor(
   stored: StoredTileAddress | undefined, bypass: boolean, client: ServerResponse | undefined,
 ): Promise<FoundTile> {
   let storeHit: boolean | undefined;
-  const make = stored && !bypass ? (signal?: AbortSignal) => throughStore(services, stored, () => produce(signal), (hit) => { storeHit = hit; }) : produce;
+  // Taken now, with the layers' data the tile is made from: a reload during the awaits ahead makes the write stale.
+  const generations = stored && !bypass ? services.tileStore.generations(stored.resources) : [];
+  const make = stored && !bypass
+    ? (signal?: AbortSignal) => throughStore(services, stored, generations, () => produce(signal), (hit) => { storeHit = hit; }) : produce;
   const { tile, outcome } = await services.tileCache.get(key, layers, make, bypass, client && clientGone(client));
   return { tile, outcome, storeHit };
 }
