@@ -2,6 +2,7 @@
 // and is replaced; a pool restart under load loses no request.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pino from 'pino';
 import { taskModule } from '../src/pool/pool.js';
 import { TILE_TASK } from '../src/tiling/layers.js';
 import { decode } from './helpers/mvt.js';
@@ -9,7 +10,11 @@ import { until } from './helpers/wait.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
-before(async () => { server = await startServer({ env: { MERIDIAN_WORKERS: '2' } }); });
+/** What the server logs, as objects. */
+const logged: { msg: string; path?: string; status?: number }[] = [];
+before(async () => {
+  server = await startServer({ env: { MERIDIAN_WORKERS: '2' }, log: pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)); } }) });
+});
 after(() => server.stop());
 
 test('a tile task that crashes its worker answers 503 WORKER_FAILED, and the worker is replaced', async () => {
@@ -67,11 +72,16 @@ test('tiles and images whose clients have gone are dropped from the queue, and m
   const asked = paths.map((path, i) => server.get(path, { signal: clients[i].signal }).catch((e: Error) => e.name));
   await until(() => pool.stats().queued === paths.length);
   assert.equal(pool.stats().queued, paths.length, 'each request waits for a worker');
+  const loggedBefore = logged.length;
   for (const c of clients) c.abort();
   assert.deepEqual(await Promise.all(asked), paths.map(() => 'AbortError'));
   await until(() => pool.stats().queued === 0);
   assert.equal(pool.stats().queued, 0, 'dropped while the workers were still busy');
   assert.equal(pool.stats().abandoned - before.abandoned, paths.length);
+  // Each logged once, as gone: the anonymous tile is not asked again through Koa.
+  await until(() => logged.slice(loggedBefore).filter((l) => l.msg === 'request').length >= paths.length);
+  assert.deepEqual(logged.slice(loggedBefore).filter((l) => l.msg === 'request').map((l) => [l.path, l.status]).sort(),
+    paths.map((p) => [p.split('?')[0], 499]).sort());
   await Promise.all(sleeps);
   assert.equal(pool.stats().workers.reduce((n, w) => n + w.tasksDone, 0) - before.workers.reduce((n, w) => n + w.tasksDone, 0), 2, 'only the sleeps ran');
   // Asked again: made now, not the abandoned productions' failure.
