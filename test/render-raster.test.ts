@@ -3,12 +3,13 @@
 // EPSG:3857 and EPSG:4326, composition with vector styles and use of overviews.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeArrayBuffer } from 'geotiff';
 import sharp from 'sharp';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
+import { until } from './helpers/wait.js';
 
 const R = 6378137;
 const mx = (lon: number) => lon * Math.PI / 180 * R;
@@ -135,5 +136,45 @@ describe('raster layers', () => {
     assert.ok(v === 0 || v === 255, `coarse pixel is ${v}, not a pixel of the overview`);
     const fine = await image(s, [0, 0, 16000, 16000], [16, 16], '9');
     assert.notEqual(fine.at(4, 4)[0], fine.at(5, 4)[0]);
+  });
+});
+
+describe('a raster layer whose GeoTIFF changes', () => {
+  it('is drawn from the new file while running and after a restart: its tiles in memory and on disk go', async () => {
+    const dir = tempData({ catalog: { resources: [
+      { id: 1, cls: 'raster_layer', parent: 0, display_name: 'One colour', source: 'one.tif' },
+      { id: 2, cls: 'raster_style', parent: 1, display_name: 'as is' },
+    ] } });
+    const file = join(dir, 'one.tif');
+    /** 8×8 pixels of 32 km from the origin in one colour, written as an editor saves (a new file renamed over). */
+    const paint = (colour: number[]) => {
+      const rgb = new Uint8Array(8 * 8 * 3);
+      for (let p = 0; p < 64; p++) rgb.set(colour, p * 3);
+      writeFileSync(`${file}.tmp`, geotiff(rgb, { width: 8, height: 8, bands: 3, x0: 0, y0: 256000, size: 32000, srs: 3857 }));
+      renameSync(`${file}.tmp`, file);
+    };
+    // The raster covers the lower left of this tile.
+    const tileColour = async (server: TestServer) => {
+      const res = await server.get('/api/component/render/tile?z=6&x=32&y=31&resource=2');
+      const { data } = await sharp(Buffer.from(await res.arrayBuffer())).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      return [...data.subarray((250 * 256 + 10) * 4, (250 * 256 + 10) * 4 + 4)];
+    };
+    const env = { MERIDIAN_SOURCE_CHECK_INTERVAL: '0.05' };
+    paint([255, 0, 0]);
+    let s = await startServer({ dataDir: dir, env });
+    try {
+      assert.deepEqual(await tileColour(s), [255, 0, 0, 255]);
+      assert.deepEqual(await colourAt(s, '2', 1, 1), [255, 0, 0, 255]);
+      paint([0, 0, 255]);
+      await until(async () => (await tileColour(s))[2] === 255, 5000);
+      assert.deepEqual(await tileColour(s), [0, 0, 255, 255]);
+      assert.deepEqual(await colourAt(s, '2', 1, 1), [0, 0, 255, 255]);
+      await s.close(); // the tile is written to the store as the server stops
+      paint([0, 255, 0]);
+      s = await startServer({ dataDir: dir, env });
+      assert.deepEqual(await tileColour(s), [0, 255, 0, 255], 'not the stored tile of the file as it was');
+    } finally {
+      await s.stop();
+    }
   });
 });

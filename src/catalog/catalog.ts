@@ -133,18 +133,26 @@ export class Catalog {
   /** Makes `layer` the data of resource `id` (after loading, or when the data changes). */
   setLayer(id: number, layer: FeatureLayer): void {
     this.layers.set(id, { status: 'ready', layer });
-    for (const listener of this.layerListeners) listener(id);
+    this.notify(id);
   }
 
-  /** Starts loading every feature layer; a layer that fails is logged and kept in error state. */
+  /**
+   * Starts loading every feature layer; a layer that fails is logged and kept in error state. A
+   * raster layer's file is read when drawn: the listeners hear of it now, as of a loaded layer.
+   */
   loadLayers(log: Logger, databases: DatabaseConnections): Promise<void> {
     const loads: Promise<void>[] = [];
     for (const e of this.resources.values()) {
-      const storage = RESOURCE_CLASSES[e.cls].storage;
+      const { storage, rasterLayer } = RESOURCE_CLASSES[e.cls];
       if (storage === 'file') loads.push(this.loadFile(e, log));
       if (storage === 'postgis') loads.push(this.openPostgis(e, log, databases));
+      if (rasterLayer) this.notify(e.id);
     }
     return Promise.all(loads).then(() => undefined);
+  }
+
+  private notify(id: number): void {
+    for (const listener of this.layerListeners) listener(id);
   }
 
   private loadFile(e: ResourceEntry, log: Logger): Promise<void> {
@@ -159,13 +167,20 @@ export class Catalog {
   }
 
   /**
-   * Reads a file layer's source again (it changed on disk). The layer answers from its current data
-   * until the new is built; a source that cannot be read leaves that data in place, and so does a
+   * Reads a file layer's source again (it changed on disk; a raster layer's is read when next
+   * drawn). The layer answers from its current data until the new is built; a source that cannot be read leaves that data in place, and so does a
    * reload that ends after `cancel` aborts (the server is stopping).
    */
   async reloadFile(id: number, log: Logger, cancel?: AbortSignal): Promise<void> {
     const e = this.resources.get(id);
-    if (!e || RESOURCE_CLASSES[e.cls].storage !== 'file' || cancel?.aborted) return;
+    if (!e || cancel?.aborted) return;
+    if (RESOURCE_CLASSES[e.cls].rasterLayer) {
+      // Read again when next drawn; what was drawn from it goes.
+      log.info({ resource: id, source: e.source }, 'raster source changed');
+      this.notify(id);
+      return;
+    }
+    if (RESOURCE_CLASSES[e.cls].storage !== 'file') return;
     const started = Date.now();
     log.info({ resource: id, source: e.source }, 'layer source changed; reloading');
     try {

@@ -1,4 +1,4 @@
-// Reloads file layers whose sources change on disk while the server runs. Sources are polled (a
+// Reloads file layers (feature and raster) whose sources change on disk while the server runs. Sources are polled (a
 // stat of each file, every `intervalMs`) rather than watched with fs.watch: editors and GIS tools
 // often write a new file and rename it over the old one, which an inotify watch on the old file
 // never hears. The stats run off the event loop, one poll at a time. A changed stamp must hold for
@@ -29,7 +29,7 @@ export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logge
   const watched = new Map<number, Watched>();
   // Stamps taken now, as the first loads start: a change during a first load is a change.
   for (const e of catalog.resources.values()) {
-    if (RESOURCE_CLASSES[e.cls].storage !== 'file') continue;
+    if (RESOURCE_CLASSES[e.cls].storage !== 'file' && !RESOURCE_CLASSES[e.cls].rasterLayer) continue;
     const stamp = sourceStamp(catalog, e.id);
     watched.set(e.id, { loaded: stamp, seen: stamp, reloading: false });
   }

@@ -2,6 +2,7 @@
 // fine enough is chosen, only the window under the frame is read (geotiff reads just the tiles or
 // strips it covers), its pixels become RGBA, and sharp resamples them to the frame. EPSG:4326
 // rows are then moved to their Web Mercator places.
+import { stat } from 'node:fs/promises';
 import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import sharp from 'sharp';
 import { latOf, lonOf, mercatorX, mercatorY } from './mercator.js';
@@ -13,6 +14,8 @@ export class RasterError extends Error {}
 
 export interface RasterInfo {
   path: string;
+  /** The file's size and modification time when it was read: a changed file is opened afresh (in every thread). */
+  version: string;
   srs: 3857 | 4326;
   bands: number;
   bitsPerSample: number;
@@ -21,22 +24,30 @@ export interface RasterInfo {
   nodata: number | null;
 }
 
-const files = new Map<string, Promise<GeoTIFF>>();
+/** Path → the GeoTIFF open at one version of the file. */
+const files = new Map<string, { version: string; tiff: Promise<GeoTIFF> }>();
 
-function open(path: string): Promise<GeoTIFF> {
-  let tiff = files.get(path);
-  if (!tiff) {
-    tiff = fromFile(path);
-    files.set(path, tiff);
-    tiff.catch(() => files.delete(path));
-  }
+function open(path: string, version: string): Promise<GeoTIFF> {
+  const held = files.get(path);
+  if (held?.version === version) return held.tiff;
+  // A file replaced by rename keeps its old content under an open handle: let it go.
+  held?.tiff.then((t) => { void t.close(); }, () => undefined);
+  const tiff = fromFile(path);
+  files.set(path, { version, tiff });
+  tiff.catch(() => { if (files.get(path)?.tiff === tiff) files.delete(path); });
   return tiff;
 }
 
 /** What the render needs to know of a GeoTIFF; RasterError when it is not one Meridian draws. */
 export async function rasterInfo(path: string): Promise<RasterInfo> {
-  let image: GeoTIFFImage;
-  try { image = await (await open(path)).getImage(0); } catch (e) { throw new RasterError(`not a readable GeoTIFF (${(e as Error).message})`); }
+  let image: GeoTIFFImage, version: string;
+  try {
+    const { size, mtimeMs } = await stat(path);
+    version = `${size}:${mtimeMs}`;
+    image = await (await open(path, version)).getImage(0);
+  } catch (e) {
+    throw new RasterError(`not a readable GeoTIFF (${(e as Error).message})`);
+  }
   const keys = image.getGeoKeys() ?? {};
   const srs = keys.ProjectedCSTypeGeoKey === 3857 || keys.ProjectedCSTypeGeoKey === 900913 ? 3857
     : !keys.ProjectedCSTypeGeoKey && keys.GeographicTypeGeoKey === 4326 ? 4326 : null;
@@ -46,7 +57,7 @@ export async function rasterInfo(path: string): Promise<RasterInfo> {
   if (bands !== 1 && !(bitsPerSample === 8 && (bands === 3 || bands === 4))) {
     throw new RasterError('it must be 8-bit RGB or RGBA, or single-band');
   }
-  return { path, srs, bands, bitsPerSample, bbox: image.getBoundingBox() as RasterInfo['bbox'], nodata: image.getGDALNoData() };
+  return { path, version, srs, bands, bitsPerSample, bbox: image.getBoundingBox() as RasterInfo['bbox'], nodata: image.getGDALNoData() };
 }
 
 /** The frame's extent in the raster's CRS. */
@@ -103,7 +114,7 @@ export async function renderRaster(info: RasterInfo, style: RasterStyle, frame: 
   const x0 = Math.max(fx0, bx0), y0 = Math.max(fy0, by0), x1 = Math.min(fx1, bx1), y1 = Math.min(fy1, by1);
   if (x0 >= x1 || y0 >= y1) return null;
 
-  const tiff = await open(info.path);
+  const tiff = await open(info.path, info.version);
   const image = await chooseImage(tiff, info, (fx1 - fx0) / frame.width);
   const resX = (bx1 - bx0) / image.getWidth(), resY = (by1 - by0) / image.getHeight();
   const window = [

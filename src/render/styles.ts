@@ -72,7 +72,12 @@ export class StyleBook {
     return this.read(entry, () => parseRasterStyle(entry));
   }
 
-  /** A raster layer's GeoTIFF, checked once; 503 LAYER_UNAVAILABLE when it cannot be drawn. */
+  /** Raster layer `id`'s file changed: it is checked again on next use. */
+  forgetRaster(id: number): void {
+    this.rasters.delete(id);
+  }
+
+  /** A raster layer's GeoTIFF, checked once (until it changes); 503 LAYER_UNAVAILABLE when it cannot be drawn. */
   async rasterOf(entry: ResourceEntry): Promise<RasterInfo> {
     let info = this.rasters.get(entry.id);
     if (!info) {
