@@ -1,4 +1,4 @@
-// The projects one thread holds in memory: loaded on demand, reloaded when the file changes on disk
+// The projects one thread holds in memory: loaded on demand, reloaded when the file or a layer's data file changes on disk
 // or when a layer's database did not answer at the last load (checked at most every `checkInterval`
 // seconds), bounded by LRU except for pinned (preloaded) ones.
 // Every change bumps `generation`; pool workers mirror the main thread's cache through `state()`
@@ -10,6 +10,7 @@ import { loadLayer } from '../store/open.js';
 import type { DatabaseConnections } from '../store/postgis/connections.js';
 import type { FeatureLayer } from '../store/types.js';
 import { openPostgresLayer } from './postgres-layer.js';
+import { sourceStamp, sourceStampAsync } from '../store/source-files.js';
 import { readProject, type ProjectLayer, type QgisProject } from './project.js';
 import { resolveProjectUri, type ProjectRef } from './project-uri.js';
 
@@ -36,6 +37,8 @@ export interface CacheState {
 export class CachedProject {
   private readonly layers = new Map<string, Promise<FeatureLayer>>();
   checkedAt = Date.now();
+  /** Stamps of the layers' data files when this version was read (a data file may change alone, as QGIS Server sees at once). */
+  readonly dataStamps: ReadonlyMap<string, string>;
 
   constructor(
     readonly key: string,
@@ -44,7 +47,16 @@ export class CachedProject {
     /** The cache generation that loaded it: a reload, even of an unchanged file, gives a new one. */
     readonly version: number,
     private readonly readers: Pick<ProjectCacheOptions, 'log' | 'databases'>,
-  ) {}
+  ) {
+    const paths = project.layers.flatMap((l) => (l.source.path ? [l.source.path] : []));
+    this.dataStamps = new Map(paths.map((path) => [path, sourceStamp(path)]));
+  }
+
+  /** Whether a layer's data file changed since this version was read. */
+  async dataChanged(): Promise<boolean> {
+    for (const [path, stamp] of this.dataStamps) if (await sourceStampAsync(path) !== stamp) return true;
+    return false;
+  }
 
   /** A vector layer of the project as a feature layer, read once through Meridian's layer store. */
   featureLayer(layerId: string): Promise<FeatureLayer> {
@@ -193,7 +205,7 @@ export class ProjectCache {
     try {
       // Compared as Dates (whole milliseconds): mtimeMs carries fractions a Date drops, which would look like a change.
       const changed = (await stat(entry.project.filename)).mtime.getTime() !== entry.project.lastModified.getTime();
-      return changed || entry.project.layers.some((l) => l.unreachable);
+      return changed || entry.project.layers.some((l) => l.unreachable) || await entry.dataChanged();
     } catch {
       this.drop(entry.key);
       throw new ApiError(404, 'PROJECT_NOT_FOUND', `Project "${entry.key}" no longer exists.`);

@@ -3,26 +3,17 @@
 // (the project file or a layer's data file changed: other sizes or modification times), or with other
 // layers valid (a database back after an outage), drops them.
 // At a project's first load in this process, stored tiles made from the same files stay.
-import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { CachedProject, ProjectCache } from '../qgis/project-cache.js';
 import { projectKeyOf } from '../qgis/project-resource.js';
+import { sourceStamp } from '../store/source-files.js';
 import type { TileCache } from './cache.js';
 import type { TileStore } from './store.js';
 
-function fileStamp(path: string): string {
-  try {
-    const s = statSync(path);
-    return `${s.size}:${s.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}
-
 function projectStamp(entry: CachedProject): string {
   const { project } = entry;
-  const files = [project.filename, ...project.layers.map((l) => l.source.path ?? l.datasource)].map(fileStamp).join('|');
+  const files = [project.filename, ...project.layers.map((l) => l.source.path ?? l.datasource)].map(sourceStamp).join('|');
   return `${files}|valid:${project.layers.map((l) => (l.valid ? 1 : 0)).join('')}`;
 }
 

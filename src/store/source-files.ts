@@ -1,0 +1,54 @@
+// Fingerprints of the files a layer is read from. A stamp (size and modification time of each, a
+// stat) tells this machine that a source changed: layers are read again, the tile store drops
+// tiles kept across a restart. A digest of their content tells instances on several machines
+// apart (copies of one file differ in modification time): the shared tile cache keys by it.
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+
+/** What the Shapefile reader takes beside a .shp, in either case (an attribute edit rewrites the .dbf alone). */
+const SHAPEFILE_SIDECARS = ['.dbf', '.prj', '.cpg'];
+
+/**
+ * The files a source at `path` is read from, whether there or not: the source, a Shapefile's
+ * sidecars, a GeoPackage's write-ahead log (edits made in WAL mode, as QGIS makes them, stay there
+ * until a checkpoint). Named, not listed from the folder: a check costs a few stats.
+ */
+function sourceFiles(path: string): string[] {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.gpkg') return [path, `${path}-wal`];
+  if (ext !== '.shp') return [path];
+  const base = path.slice(0, -ext.length);
+  return [path, ...SHAPEFILE_SIDECARS.flatMap((e) => [base + e, base + e.toUpperCase()])];
+}
+
+function statNow(file: string): Stats | undefined {
+  try { return statSync(file); } catch { return undefined; }
+}
+
+/** One stamp per file, in the files' order; a single file's is `size:mtime` (as tile stores before sidecars kept it). */
+function stampOf(stats: (Stats | undefined)[]): string {
+  return stats.map((s) => (s ? `${s.size}:${s.mtimeMs}` : 'missing')).join(',');
+}
+
+/** Size and modification time of each file of the source at `path` ('missing' for one not there). */
+export function sourceStamp(path: string): string {
+  return stampOf(sourceFiles(path).map(statNow));
+}
+
+/** The same, without blocking the event loop (sources are checked every few seconds). */
+export async function sourceStampAsync(path: string): Promise<string> {
+  return stampOf(await Promise.all(sourceFiles(path).map((file) => stat(file).catch(() => undefined))));
+}
+
+/** A digest of the names and content of the source's files that are there. */
+export async function sourceDigest(path: string): Promise<string> {
+  const hash = createHash('sha1');
+  for (const file of sourceFiles(path)) {
+    if (!statNow(file)) continue;
+    hash.update(`${basename(file)}\n`);
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
