@@ -168,8 +168,9 @@ export class Catalog {
 
   /**
    * Reads a file layer's source again (it changed on disk; a raster layer's is read when next
-   * drawn). The layer answers from its current data until the new is built; a source that cannot be read leaves that data in place, and so does a
-   * reload that ends after `cancel` aborts (the server is stopping).
+   * drawn). The layer answers from its current data until the new is built; a source that cannot
+   * be read leaves that data in place, and so does a reload that ends after `cancel` aborts (the
+   * server is stopping).
    */
   async reloadFile(id: number, log: Logger, cancel?: AbortSignal): Promise<void> {
     const e = this.resources.get(id);

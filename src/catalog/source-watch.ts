@@ -1,7 +1,7 @@
-// Reloads file layers (feature and raster) whose sources change on disk while the server runs. Sources are polled (a
-// stat of each file, every `intervalMs`) rather than watched with fs.watch: editors and GIS tools
-// often write a new file and rename it over the old one, which an inotify watch on the old file
-// never hears. The stats run off the event loop, one poll at a time. A changed stamp must hold for
+// Reloads file layers (feature and raster) whose sources change on disk while the server runs.
+// Sources are polled (a stat of each file, every `intervalMs`) rather than watched with fs.watch:
+// editors and GIS tools often write a new file and rename it over the old one, which an inotify
+// watch on the old file never hears. The stats run off the event loop, one poll at a time. A changed stamp must hold for
 // one more poll before the layer is read again, so a file still being written is not read
 // half-way; a source that cannot be read then (or still changes under the reader) leaves the
 // layer's current data serving, and the next change is tried again. Layers reload one at a time:
