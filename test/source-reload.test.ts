@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import sharp from 'sharp';
+import { Catalog } from '../src/catalog/catalog.js';
 import { readConfig } from '../src/config.js';
+import { DatabaseConnections } from '../src/store/postgis/connections.js';
 import { until } from './helpers/wait.js';
 import { decode, features } from './helpers/mvt.js';
 import { FIXTURES, startServer, tempData } from './helpers/server.js';
@@ -188,5 +190,27 @@ test('a GeoPackage edited in WAL mode, as QGIS edits one, is reloaded (the edit 
   } finally {
     editor.close();
     await server.stop();
+  }
+});
+
+test("a layer's data is stamped with its files as they were before it was read", async () => {
+  const dir = tempData({ catalog: { resources: [{ id: 1, cls: 'vector_layer', display_name: 'Squares', source: 'squares.geojson' }] } });
+  try {
+    const source = join(dir, 'squares.geojson');
+    writeFileSync(source, collection(square(1, 'small', 5)));
+    const log = pino({ level: 'silent' });
+    const catalog = Catalog.read(dir, dir);
+    const before = catalog.currentStamp(1);
+    const loaded = catalog.loadLayers(log, new DatabaseConnections({}, { max: 1, connectTimeoutMs: 100 }, log));
+    // Changed while the load runs (the reader opens the file after this): whatever it read, the
+    // stamp names the files as they were when it began, so the change is seen as one (the watcher
+    // reloads; the tile store and Redis do not take the old data for the new files).
+    writeFileSync(source, collection(square(1, 'small', 5), square(2, 'more', 5)));
+    await loaded;
+    assert.equal(catalog.layerState(1)?.status, 'ready');
+    assert.equal(catalog.loadedStamp(1), before);
+    assert.notEqual(catalog.currentStamp(1), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { insideFolder, PathEscapeError } from '../common/paths.js';
 import { loadLayer, type SourceOptions } from '../store/open.js';
+import { sourceDigest, sourceStamp, sourceStampAsync } from '../store/source-files.js';
 import { isUnavailable, type DatabaseConnections } from '../store/postgis/connections.js';
 import { PostgisLayer } from '../store/postgis/postgis-layer.js';
 import type { FeatureLayer } from '../store/types.js';
@@ -30,6 +31,8 @@ export class Catalog {
   private readonly children = new Map<number, number[]>();
   private readonly layers = new Map<number, LayerState>();
   private readonly layerListeners: ((id: number) => void)[] = [];
+  /** Layer id → stamp of the source files its current data was read from, taken before reading. */
+  private readonly stamps = new Map<number, string>();
 
   /** `rootPermissions`: the root's ACL from catalog.json's top-level "permissions" (checked by auth/policy.ts). */
   constructor(entries: ResourceEntry[], readonly dataDir: string, readonly stylesDir: string, rootPermissions?: unknown) {
@@ -130,10 +133,46 @@ export class Catalog {
     this.layerListeners.push(listener);
   }
 
-  /** Makes `layer` the data of resource `id` (after loading, or when the data changes). */
-  setLayer(id: number, layer: FeatureLayer): void {
+  /**
+   * Makes `layer` the data of resource `id` (after loading, or when the data changes), read from
+   * source files with `stamp` (taken before reading; by default, now).
+   */
+  setLayer(id: number, layer: FeatureLayer, stamp = this.currentStamp(id)): void {
     this.layers.set(id, { status: 'ready', layer });
+    this.stamps.set(id, stamp);
     this.notify(id);
+  }
+
+  /**
+   * The stamp of the source files layer `id`'s current data was read from (see store/source-files.ts;
+   * 'none' for a layer read from no file). A fingerprint taken after a load would name a file
+   * changed during it.
+   */
+  loadedStamp(id: number): string {
+    return this.stamps.get(id) ?? this.currentStamp(id);
+  }
+
+  /** The stamp of resource `id`'s source files now. */
+  currentStamp(id: number): string {
+    const path = this.sourcePath(id);
+    return path ? sourceStamp(path) : 'none';
+  }
+
+  /** The same, without blocking the event loop. */
+  async currentStampAsync(id: number): Promise<string> {
+    const path = this.sourcePath(id);
+    return path ? sourceStampAsync(path) : 'none';
+  }
+
+  /** A digest of resource `id`'s source files' content; 'database' for a layer in PostgreSQL, which every instance reads alike. */
+  async sourceDigest(id: number): Promise<string> {
+    const path = this.sourcePath(id);
+    return path ? sourceDigest(path) : 'database';
+  }
+
+  private sourcePath(id: number): string | undefined {
+    const source = this.resources.get(id)?.source;
+    return source ? insideFolder(this.dataDir, source) : undefined;
   }
 
   /**
@@ -146,18 +185,21 @@ export class Catalog {
       const { storage, rasterLayer } = RESOURCE_CLASSES[e.cls];
       if (storage === 'file') loads.push(this.loadFile(e, log));
       if (storage === 'postgis') loads.push(this.openPostgis(e, log, databases));
-      if (rasterLayer) this.notify(e.id);
+      if (rasterLayer) this.notify(e.id, this.currentStamp(e.id));
     }
     return Promise.all(loads).then(() => undefined);
   }
 
-  private notify(id: number): void {
+  /** A raster layer's file is read when drawn: its stamp is taken as the listeners hear of it. */
+  private notify(id: number, rasterStamp?: string): void {
+    if (rasterStamp !== undefined) this.stamps.set(id, rasterStamp);
     for (const listener of this.layerListeners) listener(id);
   }
 
   private loadFile(e: ResourceEntry, log: Logger): Promise<void> {
+    const stamp = this.currentStamp(e.id);
     const ready = this.readFile(e, log)
-      .then((layer) => this.setLayer(e.id, layer))
+      .then((layer) => this.setLayer(e.id, layer, stamp))
       .catch((err: Error) => {
         log.error({ resource: e.id, error: err.message }, 'layer unavailable');
         this.layers.set(e.id, { status: 'error', error: err.message });
@@ -178,16 +220,17 @@ export class Catalog {
     if (RESOURCE_CLASSES[e.cls].rasterLayer) {
       // Read again when next drawn; what was drawn from it goes.
       log.info({ resource: id, source: e.source }, 'raster source changed');
-      this.notify(id);
+      this.notify(id, this.currentStamp(id));
       return;
     }
     if (RESOURCE_CLASSES[e.cls].storage !== 'file') return;
     const started = Date.now();
     log.info({ resource: id, source: e.source }, 'layer source changed; reloading');
+    const stamp = this.currentStamp(id);
     try {
       const layer = await this.readFile(e, log);
       if (cancel?.aborted) return;
-      this.setLayer(id, layer);
+      this.setLayer(id, layer, stamp);
       log.info({ resource: id, ms: Date.now() - started }, 'layer reloaded');
     } catch (err) {
       const error = (err as Error).message;

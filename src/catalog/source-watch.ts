@@ -9,7 +9,6 @@
 import type { Logger } from 'pino';
 import type { Catalog } from './catalog.js';
 import { RESOURCE_CLASSES } from './classes.js';
-import { sourceStamp, sourceStampAsync } from './source-files.js';
 
 interface Watched {
   /** Stamp of the source the current data was read from (or last tried). */
@@ -30,7 +29,7 @@ export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logge
   // Stamps taken now, as the first loads start: a change during a first load is a change.
   for (const e of catalog.resources.values()) {
     if (RESOURCE_CLASSES[e.cls].storage !== 'file' && !RESOURCE_CLASSES[e.cls].rasterLayer) continue;
-    const stamp = sourceStamp(catalog, e.id);
+    const stamp = catalog.currentStamp(e.id);
     watched.set(e.id, { loaded: stamp, seen: stamp, reloading: false });
   }
   const stopping = new AbortController();
@@ -39,7 +38,7 @@ export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logge
 
   const check = async (id: number, w: Watched) => {
     if (w.reloading || catalog.layerState(id)?.status === 'loading') return;
-    const stamp = await sourceStampAsync(catalog, id);
+    const stamp = await catalog.currentStampAsync(id);
     const settled = stamp === w.seen;
     w.seen = stamp;
     if (stamp === w.loaded || !settled || stopping.signal.aborted) return;

@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config.js';
 import type { CachedTile, SharedTiles, TileCache } from './cache.js';
-import { sourceDigest } from '../catalog/source-files.js';
 
 /** A Redis that answers slower than this is treated as down for that tile: the tile is made here. */
 const COMMAND_TIMEOUT_MS = 500;
@@ -165,7 +164,10 @@ export function sharedTileCache(config: Pick<Config, 'redisUrl' | 'redisTtl' | '
       shared.setDigest(id, undefined);
       void shared.invalidateLayer(id);
     }
-    sourceDigest(catalog, id).then((digest) => { if (loads.get(id) === load) shared.setDigest(id, digest); })
+    // A digest of files changed since the data was read would name data this instance does not hold.
+    catalog.sourceDigest(id).then((digest) => {
+      if (loads.get(id) === load && catalog.currentStamp(id) === catalog.loadedStamp(id)) shared.setDigest(id, digest);
+    })
       .catch((err: Error) => log.warn({ layer: id, err: err.message }, 'layer source not digested; its tiles are not shared'));
   });
   return shared;
