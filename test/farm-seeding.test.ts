@@ -2,12 +2,18 @@
 // later requests are store hits, truncate removes exactly its area (store and memory cache), PNG
 // seeding and reseeding.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
 import sharp from 'sharp';
+import { TileWork } from '../src/farm/tile-work.js';
+import type { JobSpec } from '../src/farm/types.js';
 import { ApiError } from '../src/http/errors.js';
 import { taskModule } from '../src/pool/pool.js';
+import type { MemoryLayer } from '../src/store/memory-layer.js';
+import { loadLayer } from '../src/store/open.js';
 import { ADMIN, authServer } from './helpers/auth.js';
 import { expectedTiles, farm, waitForJob } from './helpers/farm.js';
 import { decode, features } from './helpers/mvt.js';
@@ -177,5 +183,24 @@ describe('seeding jobs', () => {
     assert.ok(Date.now() - started >= 2500, 'the tile was made once the workers were free');
     assert.equal((await sharp(readFileSync(join(store, 'png', '3', '0/0/0.png'))).metadata()).width, 256);
     await Promise.all([...busy, ...queued]);
+  });
+
+  it('a running task whose layer is replaced seeds the rest of its tiles from the new data', async () => {
+    const job: JobSpec = { name: 'capitals', type: 'seed', format: 'mvt', resources: [11], zoom: [0, 0], bbox: [-180, -85, 180, 85], priority: 50 };
+    const work = await TileWork.of(s.services, job); // what a task takes as it starts
+    const original = (s.services.catalog.layerState(11) as { layer: MemoryLayer }).layer;
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-one-'));
+    try {
+      writeFileSync(join(dir, 'one.geojson'), JSON.stringify({ type: 'FeatureCollection', features: [
+        { type: 'Feature', properties: { name: 'Only' }, geometry: { type: 'Point', coordinates: [10, 10] } },
+      ] }));
+      s.services.catalog.setLayer(11, await loadLayer(join(dir, 'one.geojson'), {}, 'one', pino({ level: 'silent' })));
+      assert.equal(await work.seed({ z: 0, x: 0, y: 0 }), 'generated');
+      const tile = decode(readFileSync(join(store, 'mvt', '11', '0/0/0.mvt')));
+      assert.deepEqual(features(tile, 'ngw:11').map((f) => f.properties.name), ['Only'], 'not the capitals the task started with');
+    } finally {
+      s.services.catalog.setLayer(11, original);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,22 +29,28 @@ async function whileBusy<T>(make: () => Promise<T>): Promise<T> {
 
 export type TileOutcome = 'generated' | 'skipped' | 'failed';
 
-export class TileWork {
-  private constructor(
-    private readonly services: FarmServices,
-    private readonly job: JobSpec,
-    private readonly make: (at: TileAddress) => Promise<CachedTile>,
-  ) {}
+/** A job's layers as taken at one moment, with the tile store's generations of them then. */
+interface Taken {
+  make: (at: TileAddress) => Promise<CachedTile>;
+  generations: number[];
+}
 
-  /** The job's layers as they are now (their data may have changed since the job was made). */
+/** The job's layers as they are now (their data may have changed since the job was made). */
+async function take(services: FarmServices, job: JobSpec): Promise<Taken> {
+  const entries = job.resources.map((id) => services.catalog.get(id)!);
+  if (job.format === 'mvt') {
+    const layers = await Promise.all(entries.map(async (e) => ({ id: e.id, layer: await featureLayerOf(services, e) })));
+    return { make: (at) => services.mvtTiles.make(layers, at), generations: services.tileStore.generations(job.resources) };
+  }
+  const styled = await Promise.all(entries.map((e) => services.renderer.styledLayer(e)));
+  return { make: (at) => services.renderer.tile(styled, at), generations: services.tileStore.generations(job.resources) };
+}
+
+export class TileWork {
+  private constructor(private readonly services: FarmServices, private readonly job: JobSpec, private taken: Taken) {}
+
   static async of(services: FarmServices, job: JobSpec): Promise<TileWork> {
-    const entries = job.resources.map((id) => services.catalog.get(id)!);
-    if (job.format === 'mvt') {
-      const layers = await Promise.all(entries.map(async (e) => ({ id: e.id, layer: await featureLayerOf(services, e) })));
-      return new TileWork(services, job, (at) => services.mvtTiles.make(layers, at));
-    }
-    const styled = await Promise.all(entries.map((e) => services.renderer.styledLayer(e)));
-    return new TileWork(services, job, (at) => services.renderer.tile(styled, at));
+    return new TileWork(services, job, await take(services, job));
   }
 
   private address(at: TileAddress): StoredTileAddress {
@@ -56,9 +62,12 @@ export class TileWork {
     const { tileStore, log } = this.services;
     const address = this.address(at);
     if (tileStore.has(address)) return 'skipped';
-    const generations = tileStore.generations(address.resources);
     try {
-      const tile = await whileBusy(() => this.make(at));
+      // A layer changed since its data was taken (reloaded while the task runs): take it again, as a
+      // tile of the old data would not be kept (and must not be, under the new data's generation).
+      if (tileStore.generations(address.resources).some((g, i) => g !== this.taken.generations[i])) this.taken = await take(this.services, this.job);
+      const { make, generations } = this.taken;
+      const tile = await whileBusy(() => make(at));
       if (await tileStore.write(address, tile.body, generations)) return 'generated';
       // Its layer changed meanwhile (or it is larger than the whole store): the job must not report it stored.
       log.warn({ tile: address }, 'seeded tile not kept by the store');

@@ -10,7 +10,7 @@ import { loadLayer } from '../store/open.js';
 import type { DatabaseConnections } from '../store/postgis/connections.js';
 import type { FeatureLayer } from '../store/types.js';
 import { openPostgresLayer } from './postgres-layer.js';
-import { sourceStamp, sourceStampAsync } from '../store/source-files.js';
+import { sourceStampAsync } from '../store/source-files.js';
 import { readProject, type ProjectLayer, type QgisProject } from './project.js';
 import { resolveProjectUri, type ProjectRef } from './project-uri.js';
 
@@ -37,8 +37,6 @@ export interface CacheState {
 export class CachedProject {
   private readonly layers = new Map<string, Promise<FeatureLayer>>();
   checkedAt = Date.now();
-  /** Stamps of the layers' data files when this version was read (a data file may change alone, as QGIS Server sees at once). */
-  readonly dataStamps: ReadonlyMap<string, string>;
 
   constructor(
     readonly key: string,
@@ -47,15 +45,17 @@ export class CachedProject {
     /** The cache generation that loaded it: a reload, even of an unchanged file, gives a new one. */
     readonly version: number,
     private readonly readers: Pick<ProjectCacheOptions, 'log' | 'databases'>,
-  ) {
-    const paths = project.layers.flatMap((l) => (l.source.path ? [l.source.path] : []));
-    this.dataStamps = new Map(paths.map((path) => [path, sourceStamp(path)]));
-  }
+    /**
+     * Stamps of the layers' data files as this version was read (a data file may change alone, and
+     * QGIS Server's providers see it at once); none in pool workers, which only mirror the cache.
+     */
+    readonly dataStamps: ReadonlyMap<string, string> = new Map(),
+  ) {}
 
   /** Whether a layer's data file changed since this version was read. */
   async dataChanged(): Promise<boolean> {
-    for (const [path, stamp] of this.dataStamps) if (await sourceStampAsync(path) !== stamp) return true;
-    return false;
+    const now = await Promise.all([...this.dataStamps].map(async ([path, stamp]) => (await sourceStampAsync(path)) !== stamp));
+    return now.includes(true);
   }
 
   /** A vector layer of the project as a feature layer, read once through Meridian's layer store. */
@@ -96,6 +96,12 @@ export class CachedProject {
     }
     return undefined;
   }
+}
+
+/** Stamps of a project's layers' data files, each file once, taken off the event loop. */
+async function dataStamps(project: QgisProject): Promise<Map<string, string>> {
+  const paths = [...new Set(project.layers.flatMap((l) => (l.source.path ? [l.source.path] : [])))];
+  return new Map(await Promise.all(paths.map(async (path) => [path, await sourceStampAsync(path)] as const)));
 }
 
 /** Hears that project `key` was loaded, reloaded or evicted; `previous` is the version it replaces, if any. */
@@ -219,8 +225,9 @@ export class ProjectCache {
     if (pending) return pending;
     const started = Date.now();
     const loading = readProject(ref.filename, this.options.root)
-      .then((project) => {
-        const entry = new CachedProject(ref.key, project, pinned, version ?? ++this.generation, this.options);
+      .then(async (project) => ({ project, stamps: version === undefined ? await dataStamps(project) : undefined }))
+      .then(({ project, stamps }) => {
+        const entry = new CachedProject(ref.key, project, pinned, version ?? ++this.generation, this.options, stamps);
         const previous = this.entries.get(ref.key);
         this.entries.delete(ref.key);
         this.entries.set(ref.key, entry);

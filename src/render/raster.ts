@@ -31,7 +31,7 @@ function open(path: string, version: string): Promise<GeoTIFF> {
   const held = files.get(path);
   if (held?.version === version) return held.tiff;
   // A file replaced by rename keeps its old content under an open handle: let it go.
-  held?.tiff.then((t) => { void t.close(); }, () => undefined);
+  held?.tiff.then((t) => Promise.resolve(t.close()), () => undefined).catch(() => undefined);
   const tiff = fromFile(path);
   files.set(path, { version, tiff });
   tiff.catch(() => { if (files.get(path)?.tiff === tiff) files.delete(path); });

@@ -27,9 +27,13 @@ function statNow(file: string): Stats | undefined {
   try { return statSync(file); } catch { return undefined; }
 }
 
-/** One stamp per file, in the files' order; a single file's is `size:mtime` (as tile stores before sidecars kept it). */
+/**
+ * One stamp per file, in the files' order; a single file's is `size:mtime` (as tile stores before
+ * sidecars kept it). An empty sidecar counts as missing: reading a GeoPackage in WAL mode leaves an
+ * empty -wal behind, which is no change of its data.
+ */
 function stampOf(stats: (Stats | undefined)[]): string {
-  return stats.map((s) => (s ? `${s.size}:${s.mtimeMs}` : 'missing')).join(',');
+  return stats.map((s, i) => (s && (i === 0 || s.size > 0) ? `${s.size}:${s.mtimeMs}` : 'missing')).join(',');
 }
 
 /** Size and modification time of each file of the source at `path` ('missing' for one not there). */
@@ -42,11 +46,12 @@ export async function sourceStampAsync(path: string): Promise<string> {
   return stampOf(await Promise.all(sourceFiles(path).map((file) => stat(file).catch(() => undefined))));
 }
 
-/** A digest of the names and content of the source's files that are there. */
+/** A digest of the names and content of the source's files that are there (empty sidecars left out, as in stamps). */
 export async function sourceDigest(path: string): Promise<string> {
   const hash = createHash('sha1');
-  for (const file of sourceFiles(path)) {
-    if (!statNow(file)) continue;
+  for (const [i, file] of sourceFiles(path).entries()) {
+    const found = statNow(file);
+    if (!found || (i > 0 && found.size === 0)) continue;
     hash.update(`${basename(file)}\n`);
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   }

@@ -13,7 +13,8 @@ import type { TileStore } from './store.js';
 
 function projectStamp(entry: CachedProject): string {
   const { project } = entry;
-  const files = [project.filename, ...project.layers.map((l) => l.source.path ?? l.datasource)].map(sourceStamp).join('|');
+  // The data files' stamps as the project cache took them when it read this version.
+  const files = [sourceStamp(project.filename), ...project.layers.map((l) => (l.source.path && entry.dataStamps.get(l.source.path)) ?? 'missing')].join('|');
   return `${files}|valid:${project.layers.map((l) => (l.valid ? 1 : 0)).join('')}`;
 }
 
