@@ -7,18 +7,7 @@
 // buffers that die young never bring a full one). So each thread keeps a ledger of the shared bytes
 // it has not collected; when more than its limit of them may be garbage, results are moved for the
 // moment and the thread runs a full collection of its own, once per limit's worth of garbage.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
-/** This thread's full collection: `gc`, which V8 gives only when exposed (as here, on first use). */
-let collect: (() => void) | undefined;
-function collectGarbage(): void {
-  if (!collect) {
-    if (typeof globalThis.gc !== 'function') setFlagsFromString('--expose-gc');
-    collect = typeof globalThis.gc === 'function' ? globalThis.gc : runInNewContext('gc') as () => void;
-  }
-  collect();
-}
+import { fullCollection } from '../common/gc.js';
 
 export class SharedResults {
   private held = 0;
@@ -36,7 +25,7 @@ export class SharedResults {
     if (this.held - this.inUse() < this.limit) return true;
     if (!this.collecting) {
       this.collecting = true;
-      setImmediate(() => { this.collecting = false; collectGarbage(); });
+      setImmediate(() => { this.collecting = false; fullCollection(); });
     }
     return false;
   }

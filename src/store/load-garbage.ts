@@ -5,15 +5,14 @@
 // thread's time instead of 3%). So when the last load under way ends, having left at least
 // LEFT_BEHIND bytes more heap than the last full collection did, one full collection is made
 // (25 ms for the countries).
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
+import { fullCollection } from '../common/gc.js';
 
 const LEFT_BEHIND = 64 * 2 ** 20;
 
 let loading = 0;
 let usedAfterCollection = getHeapStatistics().used_heap_size;
-let collect: (() => void) | undefined;
 
 /** `load`, counted as a load under way until it settles; the last one to end may collect (see above). */
 export async function asLoad<T>(load: () => Promise<T>, log: Logger, leftBehind = LEFT_BEHIND): Promise<T> {
@@ -29,16 +28,7 @@ function collectIfGrown(log: Logger, leftBehind: number): void {
   const before = getHeapStatistics().used_heap_size;
   if (before - usedAfterCollection < leftBehind) return;
   const started = performance.now();
-  fullCollection()();
+  fullCollection();
   usedAfterCollection = getHeapStatistics().used_heap_size;
   log.info({ ms: Math.round(performance.now() - started), freedMB: Math.round((before - usedAfterCollection) / 2 ** 20) }, 'collected what layer loads left');
-}
-
-/** V8's gc(), which Node exposes only to a process started with --expose-gc, or once the flag is set. */
-function fullCollection(): () => void {
-  if (!collect) {
-    setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as () => void;
-  }
-  return collect;
 }
