@@ -104,8 +104,8 @@ test('a tile being made is abandoned once every asker has gone, and the next ask
     });
   };
   const [a, b] = [new AbortController(), new AbortController()];
-  const first = cache.get(key(1), [1], produce(10_000), false, a.signal).catch((e) => e);
-  const second = cache.get(key(1), [1], produce(10_000), false, b.signal).catch((e) => e);
+  const first = cache.get(key(1), [1], produce(10_000), false, () => a.signal).catch((e) => e);
+  const second = cache.get(key(1), [1], produce(10_000), false, () => b.signal).catch((e) => e);
   a.abort(new Error('a left'));
   assert.equal(signals.length, 1);
   assert.equal(signals[0].aborted, false, 'b still waits');
@@ -113,14 +113,14 @@ test('a tile being made is abandoned once every asker has gone, and the next ask
   assert.equal(signals[0].aborted, true);
   assert.equal((await first).message, 'b left');
   assert.equal((await second).message, 'b left');
-  const third = await cache.get(key(1), [1], produce(5), false, new AbortController().signal);
+  const third = await cache.get(key(1), [1], produce(5), false, () => new AbortController().signal);
   assert.equal(signals.length, 2, 'made again, not the abandoned production');
   assert.equal(third.tile.body.length, 7);
   assert.equal(cache.hit(key(1))?.body.length, 7);
 
   // One asker that cannot leave (no signal: seeding, say) keeps the production.
   const c = new AbortController();
-  const kept = cache.get(key(2), [1], produce(20), false, c.signal);
+  const kept = cache.get(key(2), [1], produce(20), false, () => c.signal);
   const steady = cache.get(key(2), [1], produce(20));
   c.abort(new Error('c left'));
   assert.equal(signals[2].aborted, false);

@@ -78,7 +78,7 @@ export function renderRoutes(services: Services): Router {
     const make = bypass || select ? render
       : (signal?: AbortSignal) => throughStore(services, { format: 'png', resources, ...at }, generations, () => render(signal), (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'));
     // An empty tile is cached (and stored) as an empty body and answered from the one shared PNG.
-    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, make, bypass, clientGone(ctx.res));
+    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, make, bypass, () => clientGone(ctx.res));
     ctx.set('X-Tile-Cache', outcome);
     if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
     if (nd === 200) return sendPng(ctx, services, await emptyTile());

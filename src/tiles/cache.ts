@@ -99,22 +99,23 @@ export class TileCache {
 
   /**
    * The cached tile for `key`, else the one `produce` makes (stored unless `bypass`).
-   * `layers` are the layer ids the tile is made from. `asker` aborts when whoever asked has gone
-   * (see http/client-gone.ts): once every asker of a tile being made has gone, `produce`'s signal
-   * aborts (work still queued for it is dropped) and the next asker starts afresh.
+   * `layers` are the layer ids the tile is made from. `asker` gives a signal that aborts when
+   * whoever asked has gone (see http/client-gone.ts), asked for on a miss only: once every asker of
+   * a tile being made has gone, `produce`'s signal aborts (work still queued for it is dropped) and
+   * the next asker starts afresh.
    */
   async get(
-    key: string, layers: readonly number[], produce: (signal?: AbortSignal) => Promise<CachedTile>, bypass = false, asker?: AbortSignal,
+    key: string, layers: readonly number[], produce: (signal?: AbortSignal) => Promise<CachedTile>, bypass = false, asker?: () => AbortSignal,
   ): Promise<{ tile: CachedTile; outcome: CacheOutcome }> {
     if (bypass) {
       this.counts.bypasses++;
-      return { tile: await produce(asker), outcome: 'bypass' };
+      return { tile: await produce(asker?.()), outcome: 'bypass' };
     }
     const cached = this.hit(key);
     if (cached) return { tile: cached, outcome: 'hit' };
     this.counts.misses++;
     const production = this.inFlight.get(key) ?? this.produce(key, layers, produce);
-    this.waitFor(key, production, asker);
+    this.waitFor(key, production, asker?.());
     const { tile, hit } = await production.answer;
     return { tile, outcome: hit ? 'shared' : 'miss' };
   }

@@ -130,7 +130,7 @@ async function madeFor(
   const generations = stored && !bypass ? services.tileStore.generations(stored.resources) : [];
   const make = stored && !bypass
     ? (signal?: AbortSignal) => throughStore(services, stored, generations, () => produce(signal), (hit) => { storeHit = hit; }) : produce;
-  const { tile, outcome } = await services.tileCache.get(key, layers, make, bypass, client && clientGone(client));
+  const { tile, outcome } = await services.tileCache.get(key, layers, make, bypass, client && (() => clientGone(client)));
   return { tile, outcome, storeHit };
 }
 
