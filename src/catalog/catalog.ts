@@ -139,8 +139,7 @@ export class Catalog {
    */
   setLayer(id: number, layer: FeatureLayer, stamp = this.currentStamp(id)): void {
     this.layers.set(id, { status: 'ready', layer });
-    this.stamps.set(id, stamp);
-    this.notify(id);
+    this.changed(id, stamp);
   }
 
   /**
@@ -185,14 +184,17 @@ export class Catalog {
       const { storage, rasterLayer } = RESOURCE_CLASSES[e.cls];
       if (storage === 'file') loads.push(this.loadFile(e, log));
       if (storage === 'postgis') loads.push(this.openPostgis(e, log, databases));
-      if (rasterLayer) this.notify(e.id, this.currentStamp(e.id));
+      if (rasterLayer) this.changed(e.id, this.currentStamp(e.id));
     }
     return Promise.all(loads).then(() => undefined);
   }
 
-  /** A raster layer's file is read when drawn: its stamp is taken as the listeners hear of it. */
-  private notify(id: number, rasterStamp?: string): void {
-    if (rasterStamp !== undefined) this.stamps.set(id, rasterStamp);
+  /**
+   * Layer `id`'s data is now what its files held at `stamp`: the listeners hear of it. (A raster
+   * layer's file is read when drawn: its stamp is the one as the listeners hear of it.)
+   */
+  private changed(id: number, stamp: string): void {
+    this.stamps.set(id, stamp);
     for (const listener of this.layerListeners) listener(id);
   }
 
@@ -220,7 +222,7 @@ export class Catalog {
     if (RESOURCE_CLASSES[e.cls].rasterLayer) {
       // Read again when next drawn; what was drawn from it goes.
       log.info({ resource: id, source: e.source }, 'raster source changed');
-      this.notify(id, this.currentStamp(id));
+      this.changed(id, this.currentStamp(id));
       return;
     }
     if (RESOURCE_CLASSES[e.cls].storage !== 'file') return;
