@@ -3,11 +3,12 @@
 // EPSG:3857 and EPSG:4326, composition with vector styles and use of overviews.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeArrayBuffer } from 'geotiff';
 import sharp from 'sharp';
+import { rasterInfo, renderRaster } from '../src/render/raster.js';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -122,10 +123,16 @@ describe('raster layers', () => {
     assert.equal(tile.headers.get('content-type'), 'image/png');
   });
 
-  it('answers 503 for a raster source that is not a GeoTIFF', async () => {
+  it('answers 503 for a raster source that is not a GeoTIFF, and keeps no handle on it', async () => {
     const { status, body } = await s.json('/api/component/render/tile?z=0&x=0&y=0&resource=11');
     assert.equal(status, 503);
     assert.equal(body.code, 'LAYER_UNAVAILABLE');
+    assert.match(body.message, /"broken\.tif" is not a readable GeoTIFF/);
+    // The server runs in this process: its open files are ours.
+    const held = readdirSync('/proc/self/fd').filter((fd) => {
+      try { return readlinkSync(`/proc/self/fd/${fd}`).endsWith('broken.tif'); } catch { return false; }
+    });
+    assert.deepEqual(held, [], 'the refused file is closed');
   });
 
   it('reads an overview when the frame is coarse, full resolution when it is fine', { skip: !hasGdal && 'GDAL (gdal_translate, gdaladdo) is not installed' }, async () => {
@@ -176,5 +183,28 @@ describe('a raster layer whose GeoTIFF changes', () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe('a GeoTIFF changed again after its change was announced', () => {
+  it('is drawn with its own extent, not the one announced', async () => {
+    const file = join(tempData({}), 'moved.tif');
+    /** A 4×4 raster of one colour, 32 km pixels, its left edge at x0. */
+    const write = (colour: number[], x0: number) => {
+      const rgb = new Uint8Array(4 * 4 * 3);
+      for (let p = 0; p < 16; p++) rgb.set(colour, p * 3);
+      writeFileSync(`${file}.tmp`, geotiff(rgb, { width: 4, height: 4, bands: 3, x0, y0: 128000, size: 32000, srs: 3857 }));
+      renameSync(`${file}.tmp`, file);
+    };
+    write([255, 0, 0], 0);
+    const announced = await rasterInfo(file);
+    write([0, 0, 255], 256000); // a new file, 256 km east, before the next check announces it
+    // 16 pixels of 32 km from x 0 to 512 km, y 0 to 128 km.
+    const frame = { width: 16, height: 4, extent: [0, 0, 512000, 128000] as [number, number, number, number], dpi: 96 };
+    const drawn = await renderRaster(announced, { ramp: null, interpolate: true, band: 1, opacity: 1 }, frame);
+    assert.ok(drawn, 'the raster reaches the frame');
+    const at = (x: number) => [...drawn.data.subarray((2 * 16 + x) * 4, (2 * 16 + x) * 4 + 4)];
+    assert.deepEqual(at(2), [0, 0, 0, 0], 'nothing where the announced file was');
+    assert.deepEqual(at(10), [0, 0, 255, 255], 'the new file where it lies');
   });
 });

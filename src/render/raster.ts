@@ -2,15 +2,20 @@
 // fine enough is chosen, only the window under the frame is read (geotiff reads just the tiles or
 // strips it covers), its pixels become RGBA, and sharp resamples them to the frame. EPSG:4326
 // rows are then moved to their Web Mercator places.
-import { stat } from 'node:fs/promises';
-import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import type { Stats } from 'node:fs';
+import { open as openFile, stat, type FileHandle } from 'node:fs/promises';
+import { GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import sharp from 'sharp';
 import { latOf, lonOf, mercatorX, mercatorY } from './mercator.js';
 import type { Rgba8 } from './png.js';
 import { rampColour, type RasterStyle } from './raster-style.js';
 import type { Frame } from './units.js';
 
-export class RasterError extends Error {}
+/** A GeoTIFF Meridian cannot draw; in a worker it crosses back as the 503 the main thread gives. */
+export class RasterError extends Error {
+  readonly status = 503;
+  readonly code = 'LAYER_UNAVAILABLE';
+}
 
 export interface RasterInfo {
   path: string;
@@ -24,40 +29,103 @@ export interface RasterInfo {
   nodata: number | null;
 }
 
-/** Path → the GeoTIFF open at one version of the file. */
-const files = new Map<string, { version: string; tiff: Promise<GeoTIFF> }>();
+/**
+ * geotiff's reader over a file handle of ours: geotiff's own file source keeps its handle out of
+ * reach, so a file whose header it refuses could never be closed.
+ */
+class HandleSource {
+  constructor(private readonly handle: FileHandle) {}
 
-function open(path: string, version: string): Promise<GeoTIFF> {
-  const held = files.get(path);
-  if (held?.version === version) return held.tiff;
-  // A file replaced by rename keeps its old content under an open handle: let it go.
-  held?.tiff.then((t) => Promise.resolve(t.close()), () => undefined).catch(() => undefined);
-  const tiff = fromFile(path);
-  files.set(path, { version, tiff });
-  tiff.catch(() => { if (files.get(path)?.tiff === tiff) files.delete(path); });
-  return tiff;
+  fetch(slices: { offset: number; length: number }[]): Promise<ArrayBuffer[]> {
+    return Promise.all(slices.map(async ({ offset, length }) => {
+      const bytes = new Uint8Array(length);
+      await this.handle.read(bytes, 0, length, offset);
+      return bytes.buffer;
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+interface OpenRaster {
+  tiff: GeoTIFF;
+  /** Read from the same handle as the pixels, so the two always describe one version of the file. */
+  info: RasterInfo;
+}
+
+function versionOf({ size, mtimeMs }: Stats): string {
+  return `${size}:${mtimeMs}`;
+}
+
+/** The file at `path` as it is now. */
+async function openNow(path: string): Promise<OpenRaster> {
+  let handle: FileHandle;
+  try {
+    handle = await openFile(path, 'r');
+  } catch (e) {
+    throw new RasterError(`cannot be opened (${(e as NodeJS.ErrnoException).code ?? 'unknown error'})`);
+  }
+  try {
+    const version = versionOf(await handle.stat());
+    let tiff: GeoTIFF, image: GeoTIFFImage;
+    try {
+      tiff = await GeoTIFF.fromSource(new HandleSource(handle) as unknown as Parameters<typeof GeoTIFF.fromSource>[0]);
+      image = await tiff.getImage(0);
+    } catch (e) {
+      throw new RasterError(`is not a readable GeoTIFF (${(e as Error).message})`);
+    }
+    return { tiff, info: describe(path, version, image) };
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+function describe(path: string, version: string, image: GeoTIFFImage): RasterInfo {
+  const keys = image.getGeoKeys() ?? {};
+  const srs = keys.ProjectedCSTypeGeoKey === 3857 || keys.ProjectedCSTypeGeoKey === 900913 ? 3857
+    : !keys.ProjectedCSTypeGeoKey && keys.GeographicTypeGeoKey === 4326 ? 4326 : null;
+  if (!srs) throw new RasterError('is in a CRS other than EPSG:3857 and EPSG:4326');
+  const bands = image.getSamplesPerPixel();
+  const bitsPerSample = image.getBitsPerSample();
+  if (bands !== 1 && !(bitsPerSample === 8 && (bands === 3 || bands === 4))) {
+    throw new RasterError('is neither 8-bit RGB or RGBA nor single-band');
+  }
+  return { path, version, srs, bands, bitsPerSample, bbox: image.getBoundingBox() as RasterInfo['bbox'], nodata: image.getGDALNoData() };
 }
 
 /** What the render needs to know of a GeoTIFF; RasterError when it is not one Meridian draws. */
 export async function rasterInfo(path: string): Promise<RasterInfo> {
-  let image: GeoTIFFImage, version: string;
-  try {
-    const { size, mtimeMs } = await stat(path);
-    version = `${size}:${mtimeMs}`;
-    image = await (await open(path, version)).getImage(0);
-  } catch (e) {
-    throw new RasterError(`not a readable GeoTIFF (${(e as Error).message})`);
-  }
-  const keys = image.getGeoKeys() ?? {};
-  const srs = keys.ProjectedCSTypeGeoKey === 3857 || keys.ProjectedCSTypeGeoKey === 900913 ? 3857
-    : !keys.ProjectedCSTypeGeoKey && keys.GeographicTypeGeoKey === 4326 ? 4326 : null;
-  if (!srs) throw new RasterError('its CRS must be EPSG:3857 or EPSG:4326');
-  const bands = image.getSamplesPerPixel();
-  const bitsPerSample = image.getBitsPerSample();
-  if (bands !== 1 && !(bitsPerSample === 8 && (bands === 3 || bands === 4))) {
-    throw new RasterError('it must be 8-bit RGB or RGBA, or single-band');
-  }
-  return { path, version, srs, bands, bitsPerSample, bbox: image.getBoundingBox() as RasterInfo['bbox'], nodata: image.getGDALNoData() };
+  const { tiff, info } = await openNow(path);
+  await tiff.close();
+  return info;
+}
+
+/** Drawing threads keep each file open: path → the newest open (version unknown while it opens). */
+const drawing = new Map<string, { version?: string; raster: Promise<OpenRaster> }>();
+
+/** Draws that started on a replaced file are given this long to finish before its handle closes. */
+const REPLACED_CLOSE_MS = 60_000;
+
+/**
+ * The file open at `version`, or, when this thread holds another, the file as it is now: it changed
+ * again after `version` was announced, and its pixels are drawn with its own info.
+ */
+async function openForDrawing(path: string, version: string): Promise<OpenRaster> {
+  const held = drawing.get(path);
+  if (held && (held.version === undefined || held.version === version)) return held.raster;
+  // Held at another version: still the file's, when the announcement is the one behind.
+  const now = held && await stat(path).then(versionOf, () => undefined);
+  const current = drawing.get(path);
+  if (current !== held) return openForDrawing(path, version);
+  if (held && held.version === now) return held.raster;
+  const entry: { version?: string; raster: Promise<OpenRaster> } = { raster: openNow(path) };
+  drawing.set(path, entry);
+  entry.raster.then((r) => { entry.version = r.info.version; }, () => { if (drawing.get(path) === entry) drawing.delete(path); });
+  held?.raster.then((r) => setTimeout(() => void Promise.resolve(r.tiff.close()).catch(() => undefined), REPLACED_CLOSE_MS).unref(), () => undefined);
+  return entry.raster;
 }
 
 /** The frame's extent in the raster's CRS. */
@@ -108,13 +176,16 @@ function toRgba(samples: ArrayLike<number>, pixels: number, info: RasterInfo, st
 }
 
 /** The raster drawn over the frame, frame-sized RGBA; null when it does not reach the frame. */
-export async function renderRaster(info: RasterInfo, style: RasterStyle, frame: Frame): Promise<Rgba8 | null> {
+export async function renderRaster(announced: RasterInfo, style: RasterStyle, frame: Frame): Promise<Rgba8 | null> {
+  const { tiff, info } = await openForDrawing(announced.path, announced.version).catch((e: unknown) => {
+    // Read well when announced, so it changed since.
+    throw e instanceof RasterError ? new RasterError(`Its raster file changed and ${e.message}; it is drawn again once readable.`) : e;
+  });
   const [fx0, fy0, fx1, fy1] = frameExtent(frame, info.srs);
   const [bx0, by0, bx1, by1] = info.bbox;
   const x0 = Math.max(fx0, bx0), y0 = Math.max(fy0, by0), x1 = Math.min(fx1, bx1), y1 = Math.min(fy1, by1);
   if (x0 >= x1 || y0 >= y1) return null;
 
-  const tiff = await open(info.path, info.version);
   const image = await chooseImage(tiff, info, (fx1 - fx0) / frame.width);
   const resX = (bx1 - bx0) / image.getWidth(), resY = (by1 - by0) / image.getHeight();
   const window = [
