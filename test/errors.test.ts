@@ -75,7 +75,7 @@ describe('client mistakes', () => {
       ['srs=abc', 'srs'], ['srs=99999', 'srs'], ['srs=EPSG:', 'srs'],
       ['intersects=POINT(1)', 'intersects'], ['intersects=LINESTRING(a b)', 'intersects'], ['intersects=CIRCLE(1 2)', 'intersects'],
       ['intersects=POLYGON((0 0,1 1))', 'intersects'], ['intersects=POLYGON((0 0,1 0,1 1,0 2))', 'intersects'],
-      ['intersects=POINT(1e400 0)', 'intersects'], ['srs=4326&intersects=POINT(0 95)', 'intersects'], ['fields=nope', 'fields'], ['fields=name,nope', 'fields'],
+      ['intersects=POINT(1e400 0)', 'intersects'], ['intersects=GEOMETRYCOLLECTION(POINT(0 0),POINT(1e400 0))', 'intersects'], ['srs=4326&intersects=POINT(0 95)', 'intersects'], ['fields=nope', 'fields'], ['fields=name,nope', 'fields'],
       ['intersects=POINT(0 0) (5 5)', 'intersects'], ['intersects=POINT(0 0)x', 'intersects'],
       ...['POINT EMPTY', 'POLYGON EMPTY', 'MULTIPOLYGON EMPTY', 'GEOMETRYCOLLECTION EMPTY', 'GEOMETRYCOLLECTION(POINT EMPTY)', 'MULTIPOINT EMPTY']
         .map((wkt): [string, string] => [`intersects=${wkt}`, 'intersects']),

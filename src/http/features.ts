@@ -2,7 +2,7 @@
 import type { Geometry } from 'geojson';
 import wkx from 'wkx';
 import { PreparedArea } from '../identify/area.js';
-import { inWorld } from '../identify/shape.js';
+import { allFinite, inWorld } from '../identify/shape.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import { bboxOf } from '../store/memory-layer.js';
 import type { Feature, FieldDef, FieldValue } from '../store/types.js';
@@ -20,7 +20,7 @@ export function intersectsArea(wkt: string | undefined, srs: number): PreparedAr
   if (!wkt) return undefined;
   const wgs84 = transformGeometry(wktParam(wkt, 'intersects'), transform(srs, 4326));
   // Checked as identify checks its shape (a database would fail on latitudes past the poles).
-  if (/null/.test(JSON.stringify(wgs84)) || !inWorld(bboxOf(wgs84))) throw badParameter('intersects', `lies outside the area where EPSG:${srs} is defined`);
+  if (!allFinite(wgs84) || !inWorld(bboxOf(wgs84))) throw badParameter('intersects', `lies outside the area where EPSG:${srs} is defined`);
   return new PreparedArea(wgs84);
 }
 

@@ -1,6 +1,7 @@
 // Query and path parameters, read strictly: a bad value is a 400 that names the parameter.
 import type { Geometry, Position } from 'geojson';
 import { readWkt } from '../common/wkt.js';
+import { allFinite } from '../identify/shape.js';
 import { CrsError, parseSrs } from '../store/crs.js';
 import { badParameter } from './errors.js';
 
@@ -83,8 +84,7 @@ function shapeProblem(g: Geometry): string | null {
 export function wktParam(value: string, name: string): Geometry {
   const { geometry: g, problem: unread } = readWkt(value);
   if (unread !== undefined) throw badParameter(name, unread);
-  const coords = JSON.stringify(g);
-  if (/null|NaN/.test(coords)) throw badParameter(name, 'is not valid WKT');
+  if (!allFinite(g)) throw badParameter(name, 'is not valid WKT');
   const problem = shapeProblem(g);
   if (problem) throw badParameter(name, `is not a valid geometry: ${problem}`);
   return g;

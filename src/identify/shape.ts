@@ -79,8 +79,10 @@ export function inWorld([x0, y0, x1, y1]: BBox): boolean {
   return x0 >= -720 && x1 <= 720 && y0 >= -90 && y1 <= 90;
 }
 
-export function allFinite(shape: Shape): boolean {
-  return positionsOf(shape).every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
+/** Whether every coordinate is a number (a transform past its CRS's area leaves NaN or Infinity). */
+export function allFinite(g: Geometry): boolean {
+  if (g.type === 'GeometryCollection') return g.geometries.every(allFinite);
+  return positionsOf(g).every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
 }
 
 export function isPolygonal(g: Shape): boolean {
