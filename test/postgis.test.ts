@@ -11,7 +11,7 @@ import pg from 'pg';
 import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
-import { inTransaction } from '../src/store/postgis/connections.js';
+import { inTransaction, leased } from '../src/store/postgis/connections.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
 import { copyLayer, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
@@ -305,6 +305,25 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       assert.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1, 'the pool opens a new connection');
     } finally {
       process.off('uncaughtException', crash);
+      await pool.end();
+    }
+  });
+
+  it('a cancel sent as its query ends reaches the server before the connection serves the next query', async () => {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    try {
+      const leave = new AbortController();
+      // The client leaves once the answer is in, before the connection is put back.
+      const one = await leased(pool, 'the test database', leave.signal, async (client) => {
+        const r = await client.query('SELECT 1 AS one');
+        leave.abort();
+        return r.rows[0].one;
+      });
+      assert.equal(one, 1, 'a query that ended before its client left keeps its answer');
+      // The same connection: the cancel, had it come later, would stop this.
+      const next = await pool.query(`SELECT pg_sleep(0.3), 'done' AS done`);
+      assert.equal(next.rows[0].done, 'done');
+    } finally {
       await pool.end();
     }
   });

@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ApiError } from '../../http/errors.js';
+import { cancelRunning } from './cancel-request.js';
 
 export const DEFAULT_CONNECTION = 'default';
 
@@ -94,32 +95,99 @@ export async function guarded<T>(what: string, call: () => Promise<T>): Promise<
   }
 }
 
+/** PostgreSQL's SQLSTATE for a statement cancelled (by a cancel request, or statement_timeout). */
+const QUERY_CANCELED = '57014';
+
 /**
- * Runs `work` on one connection of `db` inside BEGIN … COMMIT (ROLLBACK when it throws). While the
- * connection is out of the pool nothing else listens to it, and a server lost mid-transaction is
- * emitted as 'error' on it besides failing the query: unheard, that would crash the process. A
- * broken connection is discarded rather than put back.
+ * One connection of a pool, taken for one request's queries. While it is out of the pool nothing
+ * else listens to it, and a server lost mid-query is emitted as 'error' on it besides failing the
+ * query: unheard, that would crash the process; such a broken connection is discarded rather than
+ * put back. With a `signal` (its client gone, see http/client-gone.ts), what runs on it is cancelled
+ * on the server, so that PostgreSQL does not go on with an answer nobody will read.
  */
-export async function inTransaction<T>(db: pg.Pool, what: string, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await guarded(what, () => db.connect());
-  let broken: Error | undefined;
-  const lost = (err: Error) => { broken ??= err; };
-  client.on('error', lost);
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    if (!isUnavailable(e)) throw e;
-    broken ??= e as Error;
-    // A query of `work` may have made it a 503 already.
-    throw e instanceof ApiError ? e : databaseUnavailable(what, e);
-  } finally {
-    client.off('error', lost);
-    client.release(broken);
+export class Lease {
+  /** Why the connection is not to be put back, if it is not. */
+  private damage: Error | undefined;
+  /** The cancel request sent when the signal aborted: whether the server took it. */
+  private cancelled: Promise<boolean> | undefined;
+  private readonly cancel = () => { this.cancelled = cancelRunning(this.client); };
+
+  /** The connection is not to be used again: it is closed rather than put back. */
+  readonly discard = (why: Error) => { this.damage ??= why; };
+
+  private constructor(readonly client: pg.PoolClient, private readonly what: string, private readonly signal?: AbortSignal) {
+    client.on('error', this.discard);
+    signal?.addEventListener('abort', this.cancel, { once: true });
   }
+
+  /** A connection of `db`, for `what` (named in errors); none is taken once `signal` has aborted (its reason is thrown). */
+  static async take(db: pg.Pool, what: string, signal?: AbortSignal): Promise<Lease> {
+    signal?.throwIfAborted();
+    const client = await guarded(what, () => db.connect());
+    if (signal?.aborted) {
+      client.release();
+      throw signal.reason;
+    }
+    return new Lease(client, what, signal);
+  }
+
+  /**
+   * What to throw for `err`, a query's failure on this connection: the signal's reason for the
+   * cancel it caused (57014 query_canceled: the connection is fine), a 503 for a database that
+   * cannot be reached (the connection is then discarded), else `err`.
+   */
+  failure(err: unknown): unknown {
+    if (this.signal?.aborted && (err as { code?: unknown })?.code === QUERY_CANCELED) return this.signal.reason;
+    if (!isUnavailable(err)) return err;
+    this.discard(err as Error);
+    // A query of the caller's may have made it a 503 already.
+    return err instanceof ApiError ? err : databaseUnavailable(this.what, err);
+  }
+
+  /**
+   * Puts the connection back, only once a cancel sent has reached the server: arriving later, it
+   * would stop whichever query the pool's next borrower runs. One whose cancel is not known to
+   * have arrived is discarded instead.
+   */
+  async release(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.cancel);
+    if (this.cancelled && !(await this.cancelled)) this.discard(new Error('the cancel request got no answer'));
+    this.client.off('error', this.discard);
+    this.client.release(this.damage);
+  }
+
+
+  /** Whether the connection is lost, or not to be used again. */
+  get broken(): boolean {
+    return this.damage !== undefined;
+  }
+}
+
+/** Runs `work` on a connection of `db` of its own, cancelled on the server when `signal` aborts (see Lease). */
+export async function leased<T>(db: pg.Pool, what: string, signal: AbortSignal | undefined, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const lease = await Lease.take(db, what, signal);
+  try {
+    return await work(lease.client);
+  } catch (err) {
+    throw lease.failure(err);
+  } finally {
+    await lease.release();
+  }
+}
+
+/** Runs `work` on one connection of `db` inside BEGIN … COMMIT (ROLLBACK when it throws). */
+export function inTransaction<T>(db: pg.Pool, what: string, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  return leased(db, what, undefined, async (tx) => {
+    await tx.query('BEGIN');
+    try {
+      const result = await work(tx);
+      await tx.query('COMMIT');
+      return result;
+    } catch (e) {
+      await tx.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  });
 }
 
 export function databaseUnavailable(what: string, err: unknown): ApiError {
