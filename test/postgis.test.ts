@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import pino from 'pino';
 import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
@@ -17,7 +18,7 @@ import { decode, insideFeatures } from './helpers/mvt.js';
 import { copyLayer, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
 import { Relay } from './helpers/relay.js';
 import { until } from './helpers/wait.js';
-import { SAMPLE_DATA, startServer, type TestServer } from './helpers/server.js';
+import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const SCHEMA = `meridian_test_${process.pid}`;
 const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'));
@@ -39,6 +40,9 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), SCHEMA, name);
     // The countries, 10 ms a row: a first batch that takes seconds to come.
     await db.query(`CREATE VIEW ${SCHEMA}.slow AS SELECT c.* FROM ${SCHEMA}.countries c, LATERAL (SELECT pg_sleep(0.01)) s`);
+    // The countries, after a pause as long as the pause table says (an InitPlan: once per query that reads a row).
+    await db.query(`CREATE TABLE ${SCHEMA}.pause (seconds float8); INSERT INTO ${SCHEMA}.pause VALUES (0)`);
+    await db.query(`CREATE VIEW ${SCHEMA}.sleepy AS SELECT c.*, (SELECT 0 FROM pg_sleep((SELECT seconds FROM ${SCHEMA}.pause))) AS slept FROM ${SCHEMA}.countries c`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -161,11 +165,82 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     for (const format of [...Array(11).fill('geojson'), 'csv', 'geojson?zipped=yes']) {
       await s.get(`/api/resource/22/${format}`, { signal: AbortSignal.timeout(200) }).then((r) => r.body?.cancel(), () => {});
     }
-    // Each left export's first batch still takes its ~2 s; then its connection is back.
+    // Each left export's query is cancelled (see the next test); then its connection is back.
     const reading = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%"slow"%' AND state = 'active' AND pid <> pg_backend_pid()`;
     await until(async () => (await db.query(reading)).rows[0].n === 0, 30_000);
     const res = await s.json('/api/resource/22/feature/1?geom=no');
     assert.equal(res.status, 200, JSON.stringify(res.body));
+  });
+
+  it('a client that leaves stops its query on the server: tiles (ST_AsMVT and windows), exports, intersects, identify', async () => {
+    // A server of its own, with one connection to the database: a query left running, or a
+    // connection not given back usable, would hold up every request after it.
+    const logged: { level: number; msg: string; status?: number }[] = [];
+    const dir = tempData({ catalog: { resources: [{ id: 1, cls: 'postgis_layer', parent: 0, display_name: 'Sleepy',
+      connection: 'one', schema: SCHEMA, table: 'sleepy', column_id: 'fid', column_geom: 'geom', fields: 'update' }] } });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ connections: { one: PG_URL } }));
+    const one = await startServer({ dataDir: dir, env: { MERIDIAN_CONFIG: join(dir, 'config.json'), MERIDIAN_DATABASE_POOL_SIZE: '1' },
+      log: pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)); } }) });
+    logged.length = 0; // what starting logged
+    const running = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%"${SCHEMA}"."sleepy"%' AND state = 'active' AND pid <> pg_backend_pid()`;
+    const runs = async () => (await db.query(running)).rows[0].n as number;
+    const europe = 'POLYGON((0 40, 30 40, 30 60, 0 60, 0 40))';
+    const identify = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ srs: 4326, geom: europe, layers: [1] }) };
+    const requests: [string, RequestInit][] = [
+      ['/api/resource/1/6/33/21.mvt', {}], // ST_AsMVT
+      ['/api/resource/1/3/4/2.mvt', {}], // a window read, cut here
+      ['/api/resource/1/geojson', {}],
+      ['/api/resource/1/csv', {}],
+      ['/api/resource/1/geojson?zipped=yes', {}],
+      [`/api/resource/1/feature/?geom=no&srs=4326&intersects=${encodeURIComponent(europe)}`, {}],
+      ['/api/feature_layer/identify', identify],
+    ];
+    /** Asks for `path`, to leave: the request and how to leave it. */
+    const asked = (path: string, init: RequestInit = {}) => {
+      const leave = new AbortController();
+      one.get(path, { ...init, signal: leave.signal }).catch(() => {});
+      return leave;
+    };
+    try {
+      await db.query(`UPDATE ${SCHEMA}.pause SET seconds = 30`);
+      for (const [path, init] of requests) {
+        const client = asked(path, init);
+        await until(async () => (await runs()) > 0, 5000);
+        assert.equal(await runs(), 1, `${path}: its query runs`);
+        const left = Date.now();
+        client.abort();
+        await until(async () => (await runs()) === 0, 5000);
+        assert.equal(await runs(), 0, `${path}: its query stopped when its client left, not after its 30 s`);
+        assert.ok(Date.now() - left < 5000);
+      }
+      // A tile asked while the one connection is busy, and left before it gets it: its query never starts.
+      const first = asked('/api/resource/1/6/33/21.mvt');
+      await until(async () => (await runs()) > 0, 5000);
+      const second = asked('/api/resource/1/6/34/21.mvt');
+      await new Promise((r) => setTimeout(r, 300));
+      second.abort();
+      first.abort();
+      await until(async () => (await runs()) === 0, 5000);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(await runs(), 0, 'the tile left while waiting for the connection was not made');
+      // The connection came back usable each time: every request answers on it.
+      await db.query(`UPDATE ${SCHEMA}.pause SET seconds = 0`);
+      for (const [path, init] of requests) {
+        const res = await one.get(path, init);
+        const body = await res.arrayBuffer();
+        assert.equal(res.status, 200, `${path}: ${Buffer.from(body)}`);
+        if (path.endsWith('.mvt')) assert.ok(insideFeatures(body, 'ngw:1').length > 3, path);
+      }
+      await until(() => logged.filter((l) => l.msg === 'request').length === 2 * requests.length + 2);
+      const statuses = logged.filter((l) => l.msg === 'request').map((l) => l.status);
+      assert.deepEqual(statuses, [...Array(requests.length + 2).fill(499), ...Array(requests.length).fill(200)]);
+      assert.deepEqual(logged.filter((l) => l.level >= 40), [], 'nothing logged as a warning or an error');
+    } finally {
+      await db.query(`UPDATE ${SCHEMA}.pause SET seconds = 0`);
+      // A query left running (the change undone) holds its locks: end it, or the schema could not be dropped.
+      await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%"${SCHEMA}"."sleepy"%' AND pid <> pg_backend_pid()`);
+      await one.stop();
+    }
   });
 
   /** Shapes over Europe: a box (tested in SQL) and a 400-vertex circle (too many vertices for SQL: tested by Meridian). */

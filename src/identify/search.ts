@@ -40,8 +40,9 @@ export type RowSearch = (layer: MemoryLayer, area: PreparedArea, rows: Uint32Arr
 /**
  * At most `limit` features meeting the area (Infinity for all), and whether more existed.
  * `elsewhere` may take the search off this thread; when it declines (null), it runs here.
+ * `signal` stops a database layer's query (see FeatureQuery.signal).
  */
-export async function identifyLayer(layer: FeatureLayer, area: PreparedArea, limit: number, elsewhere?: RowSearch): Promise<LayerHits> {
+export async function identifyLayer(layer: FeatureLayer, area: PreparedArea, limit: number, elsewhere?: RowSearch, signal?: AbortSignal): Promise<LayerHits> {
   let features: Feature[];
   if (layer instanceof MemoryLayer) {
     const rows = layer.candidateRows({ area });
@@ -49,7 +50,7 @@ export async function identifyLayer(layer: FeatureLayer, area: PreparedArea, lim
     features = Array.from(await found, (row) => layer.featureAt(row));
   } else {
     features = [];
-    for await (const f of layer.features({ area, limit: limit + 1 })) features.push(f);
+    for await (const f of layer.features({ area, limit: limit + 1, signal })) features.push(f);
   }
   const cut = features.length > limit;
   if (cut) features.length = limit;

@@ -78,7 +78,7 @@ export class Renderer {
         request.layers.push({ kind: 'raster', raster: l.raster, style: l.style });
         continue;
       }
-      const window = await windowOf(l.layer, [queryBox(frame, reachOf(l.style, frame))]);
+      const window = await windowOf(l.layer, [queryBox(frame, reachOf(l.style, frame))], signal);
       const source = this.sources.source(l.ref, window);
       shipped.push(source);
       request.layers.push({ kind: 'vector', key: source.key, style: l.style });

@@ -9,6 +9,7 @@ import type { Context } from 'koa';
 import yazl from 'yazl';
 import type { ResourceEntry } from '../catalog/types.js';
 import { insideFolder } from '../common/paths.js';
+import { clientGone } from '../http/client-gone.js';
 import { ApiError, badParameter } from '../http/errors.js';
 import { intersectsArea, jsonValue, outputProjector, toWkt } from '../http/features.js';
 import { boolParam, fieldsParam, single, srsParam } from '../http/params.js';
@@ -39,7 +40,8 @@ function q(ctx: Context, name: string): string | undefined {
  * The options every export shares: srs (default 4326), fields, intersects (WKT in srs); `check`
  * sees the fields exported. The features are opened last, once every parameter has passed: from
  * there on nothing may fail before the answer, whose end closes them (see sendFile), or their
- * source (a database cursor and its connection) would stay open for good.
+ * source (a database cursor and its connection) would stay open for good. A client that leaves
+ * stops the source's query, also one still reading its first batch.
  */
 async function exportRequest(services: Services, ctx: Context, check?: (fields: FieldDef[]) => void): Promise<ExportRequest> {
   const entry = resourceFor(ctx, services, ctx.params.id, 'data.read');
@@ -49,7 +51,7 @@ async function exportRequest(services: Services, ctx: Context, check?: (fields: 
   const fields = layer.schema.fields.filter((f) => wanted.includes(f.keyname));
   const area = intersectsArea(q(ctx, 'intersects'), srs);
   check?.(fields);
-  return { entry, layer, srs, fields, features: await started(layer.features({ area })) };
+  return { entry, layer, srs, fields, features: await started(layer.features({ area, signal: clientGone(ctx.res) })) };
 }
 
 /**

@@ -2,6 +2,7 @@
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
+import { clientGone } from '../http/client-gone.js';
 import { ApiError, badParameter } from '../http/errors.js';
 import { featureJson, intersectsArea, outputProjector, type DateFormat } from '../http/features.js';
 import { boolParam, fieldsParam, intParam, optionalInt, single, srsParam } from '../http/params.js';
@@ -42,7 +43,7 @@ export function featureRoutes(services: Services): Router {
     const opts = { geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx) };
     const project = outputProjector(srs);
     const out: unknown[] = [];
-    for await (const f of layer.features({ area, limit, offset })) out.push(featureJson(f, fields, project, opts));
+    for await (const f of layer.features({ area, limit, offset, signal: clientGone(ctx.res) })) out.push(featureJson(f, fields, project, opts));
     ctx.body = out;
   });
 

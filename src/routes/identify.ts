@@ -5,6 +5,7 @@ import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import type { ResourceEntry } from '../catalog/types.js';
 import { bodyObject, readLargeJson } from '../http/body.js';
+import { clientGone } from '../http/client-gone.js';
 import { ApiError } from '../http/errors.js';
 import { resourceFor } from '../http/resources.js';
 import { parseIdentifyRequest } from '../identify/request.js';
@@ -34,6 +35,7 @@ async function identify(ctx: Context, services: Services, elsewhere: (ref: Layer
     const entry = readable(ctx, services, id, 'data.read');
     return { id, entry, sources: entry && await identifySources(services, entry) };
   }));
+  const gone = clientGone(ctx.res);
   const result: Record<string, LayerResult | number> = {};
   let total = 0;
   for (const { id, entry, sources } of targets) {
@@ -42,7 +44,7 @@ async function identify(ctx: Context, services: Services, elsewhere: (ref: Layer
     const parts = [];
     for (const source of sources) {
       const started = performance.now();
-      const hits = await identifyLayer(source.layer, req.area, req.limit, elsewhere(source.ref));
+      const hits = await identifyLayer(source.layer, req.area, req.limit, elsewhere(source.ref), gone);
       parts.push(layerResult(entry, source, hits, parent?.display_name));
       services.log.debug({ id: ctx.state.requestId, layer: source.ref, hits: hits.features.length, cut: hits.cut, ms: performance.now() - started }, 'identify layer');
     }

@@ -67,6 +67,11 @@ export interface FeatureQuery {
   area?: SpatialFilter;
   offset?: number;
   limit?: number;
+  /**
+   * Aborts when whoever asked has gone (http/client-gone.ts): a database layer then stops its query on
+   * the server and throws the signal's reason. A layer held in memory has nothing to stop.
+   */
+  signal?: AbortSignal;
 }
 
 /** A readable feature layer. Every method is async so database-backed layers fit the same shape. */

@@ -96,7 +96,8 @@ export class MvtTiles {
   /**
    * The tile holding one MVT layer per entry of `layers`, in order; an empty body when no feature is
    * in it. With `atOnceTried` (the caller asked `atOnce` first) the main thread does not try again:
-   * the tile goes to a worker (so does a tile asked before its layers' preparation ended).
+   * the tile goes to a worker (so does a tile asked before its layers' preparation ended). Once
+   * `signal` aborts, a task still queued is dropped and a database query stopped.
    */
   async make(
     layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS, atOnceTried = false, signal?: AbortSignal,
@@ -105,7 +106,7 @@ export class MvtTiles {
     if (!layers.some(({ layer }) => bySql(layer))) return mvtTile(await this.cut(layers, at, options, atOnceTried, signal));
     // Layer by layer, in order: a tile's bytes are its layers' messages back to back.
     const parts = await Promise.all(layers.map(async (l) => (bySql(l.layer)
-      ? l.layer.mvtLayer(nameOf(l), at.z, at.x, at.y, options.extent, options.padding)
+      ? l.layer.mvtLayer(nameOf(l), at.z, at.x, at.y, options.extent, options.padding, signal)
       : mvtTile(await this.cut([l], at, options, atOnceTried, signal)).body)));
     const body = Buffer.concat(parts);
     return { body, etag: tileEtag(body), contentType: MVT_CONTENT_TYPE };
@@ -138,7 +139,7 @@ export class MvtTiles {
     if (inMemory) held = layers.map(({ layer }) => layer as MemoryLayer);
     else {
       const boxes = tileBoxes(at, options.padding);
-      held = await Promise.all(layers.map((l) => windowOf(l.layer, boxes)));
+      held = await Promise.all(layers.map((l) => windowOf(l.layer, boxes, signal)));
     }
     const near = this.layers.featuresNear(held, at.z, at.x, at.y, options.padding, MAIN_THREAD_WORK);
     if (near === 0) return { body: null, etag: null, cheap: inMemory };

@@ -10,7 +10,7 @@ import { ApiError } from '../../http/errors.js';
 import { coerce } from '../fields.js';
 import { SourceError } from '../source.js';
 import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema } from '../types.js';
-import { databaseUnavailable, guarded, isUnavailable } from './connections.js';
+import { guarded, leased, Lease } from './connections.js';
 import { describeTable, qualified, type TableAddress, type TableColumns } from './table.js';
 
 /** Rows fetched per cursor read: small enough to stream, large enough to keep round trips few. */
@@ -66,10 +66,11 @@ export class PostgisLayer implements FeatureLayer {
   /**
    * One MVT layer named `layerName` of tile z/x/y, made by PostGIS (ST_AsMVT): the bench shows it
    * faster than reading the features out at the zooms where tiles are small; empty when no feature
-   * is in the tile. `padding` is a share of the tile, as in MvtOptions.
+   * is in the tile. `padding` is a share of the tile, as in MvtOptions. Once `signal` aborts (every
+   * client of the tile gone) the query is cancelled on the server and its reason thrown.
    */
-  async mvtLayer(layerName: string, z: number, x: number, y: number, extent: number, padding: number): Promise<Buffer> {
-    const r = await guarded(this.name, () => this.db.query<{ mvt: Buffer }>(
+  async mvtLayer(layerName: string, z: number, x: number, y: number, extent: number, padding: number, signal?: AbortSignal): Promise<Buffer> {
+    const r = await leased(this.db, this.name, signal, (client) => client.query<{ mvt: Buffer }>(
       `SELECT ST_AsMVT(q, $6, $4::int, 'mvt_geom', 'mvt_fid') AS mvt FROM (
          SELECT ${this.mvtSelect} FROM ${this.from}
           ${this.whereOf([`${this.geom} && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => $7::float8), ${this.columns.srid})`])}) q`,
@@ -164,16 +165,14 @@ export class PostgisLayer implements FeatureLayer {
     if (!test && query.limit !== undefined) page += ` LIMIT $${params.push(Math.trunc(query.limit))}::bigint`;
     let skip = test ? query.offset ?? 0 : 0;
     let left = test ? query.limit ?? Infinity : Infinity;
-    const client = await guarded(this.name, () => this.db.connect());
-    let failure: Error | undefined;
-    // A connection lost mid-read fails the read and is also emitted as 'error' on the client,
-    // which would crash the process unheard (the pool listens only to idle clients).
-    const lost = (err: Error) => { failure ??= err; };
-    client.on('error', lost);
-    const cursor = client.query(new Cursor<Row>(`SELECT ${this.select} FROM ${this.from} ${sql} ORDER BY ${this.fidColumn}${page}`, params));
+    const lease = await Lease.take(this.db, this.name, query.signal);
+    const cursor = lease.client.query(new Cursor<Row>(`SELECT ${this.select} FROM ${this.from} ${sql} ORDER BY ${this.fidColumn}${page}`, params));
+    let readFailed = false;
     try {
       for (;;) {
-        const rows = await cursor.read(BATCH);
+        // A client gone between two reads found the backend idle: its cancel stopped nothing.
+        query.signal?.throwIfAborted();
+        const rows = await cursor.read(BATCH).catch((err: unknown) => { readFailed = true; throw lease.failure(err); });
         for (const row of rows) {
           const f = this.featureOf(row);
           if (test && !(f.geometry && test(f.geometry))) continue;
@@ -183,16 +182,11 @@ export class PostgisLayer implements FeatureLayer {
         }
         if (rows.length < BATCH) return;
       }
-    } catch (err) {
-      failure = err as Error;
-      if (isUnavailable(err)) throw databaseUnavailable(this.name, err);
-      throw err;
     } finally {
       // A consumer that stops early (a client gone mid-export) lands here too: close the cursor
-      // so the connection goes back to the pool; a broken connection is discarded instead.
-      if (!failure) await cursor.close().catch((err: Error) => { failure = err; });
-      client.off('error', lost);
-      client.release(failure);
+      // so the connection goes back to the pool (a failed read has closed it; a lost connection cannot).
+      if (!readFailed && !lease.broken) await cursor.close().catch(lease.discard);
+      await lease.release();
     }
   }
 }
