@@ -54,22 +54,30 @@ test('restarting the pool under load loses no request', async () => {
   assert.ok(pool.stats().workers.every((w) => !oldThreads.has(w.threadId)));
 });
 
-test('tiles and images whose clients have gone are dropped from the queue, and made afresh for the next client', async () => {
+test('tiles, images and identify searches whose clients have gone are dropped from the queue, and made afresh for the next client', async () => {
   const { pool } = server.services;
   pool.register('fixture', taskModule('./fixtures/pool-tasks.js', import.meta.url));
   // Both layers prepared for tiles (a preparation is never dropped: other tiles need it).
   for (const id of [2, 6]) assert.equal((await server.get(`/api/resource/${id}/0/0/0.mvt?padding=0.01`)).status, 200);
+  // A wavy ring of 2,400 vertices: an identify search worth a worker (OFFLOAD_VERTICES).
+  const ring = Array.from({ length: 2401 }, (_, k) => {
+    const a = (k % 2400 / 2400) * 2 * Math.PI, r = 12 + 3 * Math.sin(a * 17);
+    return `${r * Math.cos(a)} ${r * Math.sin(a)}`;
+  });
+  const identify = { method: 'POST', body: JSON.stringify({ srs: 4326, geom: `POLYGON((${ring.join(',')}))`, layers: [2] }) };
   const paths = [
     '/api/component/feature_layer/mvt?resource=2,6&z=1&x=1&y=0', // anonymous, before Koa
     '/api/resource/2/0/0/0.mvt?padding=0.15', // through Koa
     '/api/component/render/tile?z=1&x=0&y=0&resource=4',
     '/api/component/render/image?extent=-2000000,-2000000,2000000,2000000&size=300,300&resource=4',
+    '/api/feature_layer/identify',
   ];
+  const init = (path: string): RequestInit => (path.endsWith('identify') ? identify : {});
   const before = pool.stats();
   const sleeps = [1, 2].map(() => pool.run('fixture', { action: 'sleep', ms: 3000 }));
   await until(() => pool.stats().workers.every((w) => w.busy));
   const clients = paths.map(() => new AbortController());
-  const asked = paths.map((path, i) => server.get(path, { signal: clients[i].signal }).catch((e: Error) => e.name));
+  const asked = paths.map((path, i) => server.get(path, { ...init(path), signal: clients[i].signal }).catch((e: Error) => e.name));
   await until(() => pool.stats().queued === paths.length);
   assert.equal(pool.stats().queued, paths.length, 'each request waits for a worker');
   const loggedBefore = logged.length;
@@ -88,5 +96,5 @@ test('tiles and images whose clients have gone are dropped from the queue, and m
   const tile = await server.get(paths[0], { headers: { 'accept-encoding': 'identity' } });
   assert.deepEqual([tile.status, tile.headers.get('x-tile-cache')], [200, 'miss']);
   assert.ok(decode(new Uint8Array(await tile.arrayBuffer())).layers['ngw:6'].length > 0);
-  for (const path of paths.slice(1)) assert.equal((await server.get(path)).status, 200, path);
+  for (const path of paths.slice(1)) assert.equal((await server.get(path, init(path))).status, 200, path);
 });

@@ -24,7 +24,7 @@ export function poolSearch(pool: WorkerPool): (ref: LayerRef) => RowSearch {
   pool.register(SEARCH_TASK, taskModule('./search-task.js', import.meta.url));
   const versions = new WeakMap<MemoryLayer, number>();
   let nextVersion = 1;
-  return (ref) => (layer, area, rows, limit) => {
+  return (ref) => (layer, area, rows, limit, signal) => {
     const candidates = rows ? rows.length : layer.fids.length;
     if (candidates < OFFLOAD_CANDIDATES && positionsOf(area.shape as Shape).length < OFFLOAD_VERTICES) return null;
     let version = versions.get(layer);
@@ -35,6 +35,7 @@ export function poolSearch(pool: WorkerPool): (ref: LayerRef) => RowSearch {
       layers: [{ key, version, data: () => toTransfer(layer.geometry) }],
       transfer: rows ? [rows.buffer as ArrayBuffer] : [],
       timeoutMs: SEARCH_TIMEOUT_MS,
+      signal,
     });
   };
 }

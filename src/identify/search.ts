@@ -34,19 +34,19 @@ export async function matchRows(g: PackedGeometry, rows: ArrayLike<number> | nul
   return hits;
 }
 
-/** Finds the matching rows of an in-memory layer elsewhere (a worker), given its candidate rows. */
-export type RowSearch = (layer: MemoryLayer, area: PreparedArea, rows: Uint32Array | null, limit: number) => Promise<ArrayLike<number>> | null;
+/** Finds the matching rows of an in-memory layer elsewhere (a worker), given its candidate rows; dropped while queued once `signal` aborts. */
+export type RowSearch = (layer: MemoryLayer, area: PreparedArea, rows: Uint32Array | null, limit: number, signal?: AbortSignal) => Promise<ArrayLike<number>> | null;
 
 /**
  * At most `limit` features meeting the area (Infinity for all), and whether more existed.
  * `elsewhere` may take the search off this thread; when it declines (null), it runs here.
- * `signal` stops a database layer's query (see FeatureQuery.signal).
+ * `signal` (the client gone) stops a database layer's query (see FeatureQuery.signal) or drops a queued search.
  */
 export async function identifyLayer(layer: FeatureLayer, area: PreparedArea, limit: number, elsewhere?: RowSearch, signal?: AbortSignal): Promise<LayerHits> {
   let features: Feature[];
   if (layer instanceof MemoryLayer) {
     const rows = layer.candidateRows({ area });
-    const found = elsewhere?.(layer, area, rows, limit) ?? matchRows(layer.geometry, rows, { area }, limit);
+    const found = elsewhere?.(layer, area, rows, limit, signal) ?? matchRows(layer.geometry, rows, { area }, limit);
     features = Array.from(await found, (row) => layer.featureAt(row));
   } else {
     features = [];
