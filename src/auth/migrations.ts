@@ -109,4 +109,12 @@ export const MIGRATIONS: Migration[] = [
       'CREATE UNIQUE INDEX farm_manager_name ON farm_manager (name)',
     ],
   },
+  {
+    version: 3,
+    description: 'the manager a seeding job was submitted to, which stores its tasks (src/farm/construction.ts)',
+    statements: [
+      // Tells whose a job left under construction is: its own manager removes it at start, the others once it is silent.
+      'ALTER TABLE farm_job ADD COLUMN manager CHAR(36)',
+    ],
+  },
 ];

@@ -1,15 +1,14 @@
 // The farm: jobs submitted and commanded, their tasks, this manager and its seeding workers. The
 // routes (farm/routes/) translate HTTP to these calls; the state rules live here.
 import cluster from 'node:cluster';
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ApiError } from '../http/errors.js';
 import type { Services } from '../services.js';
+import { storeJob } from './construction.js';
 import type { JobStore } from './job-store.js';
 import { finishIfDone, Seeder } from './seeder.js';
 import { Settings } from './settings.js';
-import { blockSize, jobBlocks, tileCount } from './tile-grid.js';
-import type { JobRecord, JobSpec, JobStatus, TaskRecord, TaskStatus } from './types.js';
+import type { JobRecord, JobSpec, JobStatus, TaskStatus } from './types.js';
 
 export const JOB_COMMANDS = ['start', 'stop', 'reset', 'cancel'] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
@@ -46,21 +45,16 @@ export class Farm {
   static async open(services: FarmServices, jobs: JobStore): Promise<Farm> {
     const member = cluster.isWorker ? `#${cluster.worker!.id}` : '';
     const me = await jobs.registerManager(`${hostname()}:${services.config.tileStore}${member}`, null, services.pool.size);
+    // Before this instance takes any submission: what it was storing when it stopped is its own half job.
+    const dropped = await jobs.dropInterruptedConstructions(me.uuid);
+    if (dropped) services.log.warn({ jobs: dropped }, 'seeding jobs left under construction by a stop removed');
     return new Farm(services, jobs, me.uuid);
   }
 
   async submit(spec: JobSpec): Promise<JobRecord> {
-    const now = Date.now();
-    const job: JobRecord = { ...spec, id: randomUUID(), status: 'queued', activity: 'queued', tilesTotal: tileCount(spec.bbox, spec.zoom), created: now, updated: now };
-    const tasks: TaskRecord[] = [];
-    for (const block of jobBlocks(spec.bbox, spec.zoom)) {
-      tasks.push({
-        ...block, id: randomUUID(), jobId: job.id, position: tasks.length, status: 'queued', activity: '', worker: null, manager: null,
-        cleared: false, nextIndex: 0, generated: 0, skipped: 0, failed: 0, tilesTotal: blockSize(block), updated: now,
-      });
-    }
-    await this.jobs.createJob(job, tasks);
-    this.services.log.info({ job: job.id, type: job.type, format: job.format, resources: job.resources, zoom: job.zoom, tiles: job.tilesTotal, tasks: tasks.length }, 'seeding job submitted');
+    const { id, tasks } = await storeJob(this.jobs, spec, this.manager);
+    const job = await this.job(id);
+    this.services.log.info({ job: id, type: job.type, format: job.format, resources: job.resources, zoom: job.zoom, tiles: job.tilesTotal, tasks }, 'seeding job submitted');
     this.seeder.wake();
     return job;
   }

@@ -4,7 +4,7 @@ import type { JobRecord, JobStatus, ManagerRecord, TaskRecord, TaskStatus } from
 export interface JobRow {
   id: string; name: string; type: JobRecord['type']; format: JobRecord['format']; resources: string;
   zoom_min: number; zoom_max: number; bbox: string; priority: number; status: JobStatus; activity: string;
-  tiles_total: number; created: number; updated: number;
+  tiles_total: number; manager: string | null; created: number; updated: number;
 }
 
 export interface TaskRow {
@@ -18,7 +18,7 @@ export interface ManagerRow { uuid: string; name: string; url: string | null; to
 export const jobOf = (r: JobRow): JobRecord => ({
   id: r.id, name: r.name, type: r.type, format: r.format, resources: JSON.parse(r.resources), zoom: [r.zoom_min, r.zoom_max],
   bbox: JSON.parse(r.bbox), priority: r.priority, status: r.status, activity: r.activity, tilesTotal: r.tiles_total,
-  created: r.created, updated: r.updated,
+  manager: r.manager, created: r.created, updated: r.updated,
 });
 
 export const taskOf = (r: TaskRow): TaskRecord => ({
@@ -31,3 +31,22 @@ export const taskOf = (r: TaskRow): TaskRecord => ({
 export const managerOf = (r: ManagerRow): ManagerRecord => ({
   uuid: r.uuid, name: r.name, url: r.url, totalWorkers: r.total_workers, registered: r.registered, lastSeen: r.last_seen,
 });
+
+/** "INSERT INTO table (columns) VALUES (…), (…)" for `rows` rows, the k-th value (from 1) written `mark(k)`. */
+export function insertInto(table: string, columns: readonly string[], rows: number, mark: (k: number) => string): string {
+  const values = Array.from({ length: rows }, (_, r) => `(${columns.map((_, c) => mark(r * columns.length + c + 1)).join(', ')})`);
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')}`;
+}
+
+/** The columns a new job row is written with, and its values in their order (both engines' INSERT). */
+export const NEW_JOB_COLUMNS = ['id', 'name', 'type', 'format', 'resources', 'zoom_min', 'zoom_max', 'bbox', 'priority', 'status', 'activity',
+  'tiles_total', 'manager', 'created', 'updated'];
+
+export const newJobValues = (j: JobRecord): unknown[] => [j.id, j.name, j.type, j.format, JSON.stringify(j.resources), j.zoom[0], j.zoom[1],
+  JSON.stringify(j.bbox), j.priority, j.status, j.activity, j.tilesTotal, j.manager, j.created, j.updated];
+
+/** The same for a new task row (its progress columns keep their defaults). */
+export const NEW_TASK_COLUMNS = ['id', 'job_id', 'position', 'z', 'x_min', 'x_max', 'y_min', 'y_max', 'status', 'activity', 'tiles_total', 'updated'];
+
+export const newTaskValues = (t: TaskRecord): unknown[] => [t.id, t.jobId, t.position, t.z, t.xMin, t.xMax, t.yMin, t.yMax, t.status, t.activity,
+  t.tilesTotal, t.updated];

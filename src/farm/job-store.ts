@@ -1,15 +1,18 @@
 // What the farm needs from storage, behind an interface so that a PostgreSQL store (scale-out) can
 // sit beside the SQLite one. Every method returns a promise for that reason. Status changes that
 // race (a command against a worker finishing) are conditional updates: `from` lists the statuses
-// the row must have, and the answer says whether it changed.
-import type { JobCounts, JobRecord, JobStatus, ManagerRecord, TaskProgress, TaskRecord, TaskStatus } from './types.js';
+// the row must have, and the answer says whether it changed. A job under construction (its tasks
+// still being stored, see construction.ts) is seen by none of the reads: job, jobs, tasks, claimTask.
+import type { JobCounts, JobRecord, JobStatus, ManagerRecord, ShownJobStatus, TaskProgress, TaskRecord, TaskStatus } from './types.js';
 
 export interface JobStore {
-  /** Stores a job with its tasks, in one transaction. */
-  createJob(job: JobRecord, tasks: TaskRecord[]): Promise<void>;
+  /** Stores a job, with no task yet. */
+  createJob(job: JobRecord): Promise<void>;
+  /** Stores tasks of a job, in one transaction. */
+  addTasks(tasks: readonly TaskRecord[]): Promise<void>;
   job(id: string): Promise<JobRecord | undefined>;
   /** Newest first; only `status` ones when given. */
-  jobs(status?: JobStatus): Promise<JobRecord[]>;
+  jobs(status?: ShownJobStatus): Promise<JobRecord[]>;
   setJobStatus(id: string, status: JobStatus, activity: string, from?: readonly JobStatus[]): Promise<boolean>;
   /** Deletes jobs and their tasks; answers how many jobs went. */
   deleteJobs(ids: readonly string[]): Promise<number>;
@@ -41,6 +44,10 @@ export interface JobStore {
    * queue: those managers stopped without saying so.
    */
   requeueAbandoned(before: number, except: string): Promise<number>;
+  /** Deletes the jobs `manager` left under construction (it stopped in the middle of a submission); answers how many went. */
+  dropInterruptedConstructions(manager: string): Promise<number>;
+  /** Deletes the jobs left under construction by managers other than `except` last seen before `before` (epoch ms). */
+  dropAbandonedConstructions(before: number, except: string): Promise<number>;
   /** Whether a job still has tasks queued or active. */
   hasOpenTasks(jobId: string): Promise<boolean>;
 

@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { JobStore } from './job-store.js';
-import { jobOf, managerOf, taskOf, type JobRow, type ManagerRow, type TaskRow } from './job-rows.js';
-import type { JobCounts, JobRecord, JobStatus, ManagerRecord, TaskProgress, TaskRecord, TaskStatus } from './types.js';
+import { insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, taskOf, type JobRow, type ManagerRow, type TaskRow } from './job-rows.js';
+import { UNDER_CONSTRUCTION, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
+  type TaskStatus } from './types.js';
 
 /** BIGINT columns (epoch milliseconds, tile counts) as numbers, as SQLite gives them. */
 const NUMBERS: pg.CustomTypesConfig = {
@@ -34,29 +35,24 @@ export class PgJobStore implements JobStore {
     return inTransaction(this.db, 'the jobs database', work);
   }
 
-  async createJob(job: JobRecord, tasks: TaskRecord[]): Promise<void> {
-    await this.transaction(async (tx) => {
-      await this.changed(`INSERT INTO farm_job (id, name, type, format, resources, zoom_min, zoom_max, bbox, priority, status, activity,
-        tiles_total, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
-        job.id, job.name, job.type, job.format, JSON.stringify(job.resources), job.zoom[0], job.zoom[1], JSON.stringify(job.bbox),
-        job.priority, job.status, job.activity, job.tilesTotal, job.created, job.updated], tx);
-      for (const t of tasks) {
-        await this.changed(`INSERT INTO farm_task (id, job_id, position, z, x_min, x_max, y_min, y_max, status, activity, tiles_total, updated)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [t.id, t.jobId, t.position, t.z, t.xMin, t.xMax, t.yMin, t.yMax, t.status, t.activity, t.tilesTotal, t.updated], tx);
-      }
-    });
+  async createJob(job: JobRecord): Promise<void> {
+    await this.changed(insertInto('farm_job', NEW_JOB_COLUMNS, 1, (k) => `$${k}`), newJobValues(job));
+  }
+
+  /** One statement (so one transaction): PostgreSQL takes up to 65,535 values in one, some 5,000 tasks. */
+  async addTasks(tasks: readonly TaskRecord[]): Promise<void> {
+    if (tasks.length) await this.changed(insertInto('farm_task', NEW_TASK_COLUMNS, tasks.length, (k) => `$${k}`), tasks.flatMap(newTaskValues));
   }
 
   async job(id: string) {
-    const [row] = await this.rows<JobRow>('SELECT * FROM farm_job WHERE id = $1', [id]);
+    const [row] = await this.rows<JobRow>(`SELECT * FROM farm_job WHERE id = $1 AND status <> '${UNDER_CONSTRUCTION}'`, [id]);
     return row && jobOf(row);
   }
 
-  async jobs(status?: JobStatus) {
+  async jobs(status?: ShownJobStatus) {
     const rows = status
       ? await this.rows<JobRow>('SELECT * FROM farm_job WHERE status = $1 ORDER BY created DESC, id', [status])
-      : await this.rows<JobRow>('SELECT * FROM farm_job ORDER BY created DESC, id');
+      : await this.rows<JobRow>(`SELECT * FROM farm_job WHERE status <> '${UNDER_CONSTRUCTION}' ORDER BY created DESC, id`);
     return rows.map(jobOf);
   }
 
@@ -85,7 +81,8 @@ export class PgJobStore implements JobStore {
   async tasks(jobId?: string) {
     const rows = jobId
       ? await this.rows<TaskRow>('SELECT * FROM farm_task WHERE job_id = $1 ORDER BY position', [jobId])
-      : await this.rows<TaskRow>('SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id ORDER BY farm_job.created DESC, job_id, position');
+      : await this.rows<TaskRow>(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id WHERE farm_job.status <> '${UNDER_CONSTRUCTION}'
+        ORDER BY farm_job.created DESC, job_id, position`);
     return rows.map(taskOf);
   }
 
@@ -137,6 +134,15 @@ export class PgJobStore implements JobStore {
   async requeueAbandoned(before: number, except: string) {
     return this.changed(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'its manager stopped answering, queued again', updated = $1
       WHERE status = 'active' AND manager <> $2 AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < $3)`, [Date.now(), except, before]);
+  }
+
+  async dropInterruptedConstructions(manager: string) {
+    return this.changed(`DELETE FROM farm_job WHERE status = '${UNDER_CONSTRUCTION}' AND manager = $1`, [manager]);
+  }
+
+  async dropAbandonedConstructions(before: number, except: string) {
+    return this.changed(`DELETE FROM farm_job WHERE status = '${UNDER_CONSTRUCTION}' AND manager <> $1
+      AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < $2)`, [except, before]);
   }
 
   async hasOpenTasks(jobId: string) {

@@ -62,14 +62,21 @@ export class Seeder {
     this.heartbeat.unref();
   }
 
-  /** Says this manager is alive, and queues again the tasks of managers that stopped saying so. */
+  /**
+   * Says this manager is alive, queues again the tasks of managers that stopped saying so, and
+   * removes the jobs they left under construction (a manager that never comes back, or a cluster
+   * process replaced under another name, would not remove its own).
+   */
   private async beat(): Promise<void> {
     await this.jobs.touchManager(this.manager);
-    const requeued = await this.jobs.requeueAbandoned(Date.now() - this.managerTimeoutMs, this.manager);
+    const silentSince = Date.now() - this.managerTimeoutMs;
+    const requeued = await this.jobs.requeueAbandoned(silentSince, this.manager);
     if (requeued) {
       this.services.log.warn({ tasks: requeued }, 'seeding tasks of a silent manager queued again');
       this.wake();
     }
+    const dropped = await this.jobs.dropAbandonedConstructions(silentSince, this.manager);
+    if (dropped) this.services.log.warn({ jobs: dropped }, 'seeding jobs left under construction by a silent manager removed');
   }
 
   async close(): Promise<void> {

@@ -3,8 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { JobStore } from './job-store.js';
-import { jobOf, managerOf, taskOf, type JobRow, type ManagerRow, type TaskRow } from './job-rows.js';
-import type { JobCounts, JobRecord, JobStatus, ManagerRecord, TaskProgress, TaskRecord, TaskStatus } from './types.js';
+import { insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, taskOf, type JobRow, type ManagerRow, type TaskRow } from './job-rows.js';
+import { UNDER_CONSTRUCTION, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
+  type TaskStatus } from './types.js';
 
 /** "status IN (?, ?)" with its values. */
 function among(column: string, values: readonly string[]): string {
@@ -22,29 +23,24 @@ export class SqliteJobStore implements JobStore {
     return statement;
   }
 
-  async createJob(job: JobRecord, tasks: TaskRecord[]): Promise<void> {
-    const insertTask = this.sql(`INSERT INTO farm_task (id, job_id, position, z, x_min, x_max, y_min, y_max, status, activity,
-      tiles_total, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.db.transaction(() => {
-      this.sql(`INSERT INTO farm_job (id, name, type, format, resources, zoom_min, zoom_max, bbox, priority, status, activity,
-        tiles_total, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-        job.id, job.name, job.type, job.format, JSON.stringify(job.resources), job.zoom[0], job.zoom[1], JSON.stringify(job.bbox),
-        job.priority, job.status, job.activity, job.tilesTotal, job.created, job.updated);
-      for (const t of tasks) {
-        insertTask.run(t.id, t.jobId, t.position, t.z, t.xMin, t.xMax, t.yMin, t.yMax, t.status, t.activity, t.tilesTotal, t.updated);
-      }
-    })();
+  async createJob(job: JobRecord): Promise<void> {
+    this.sql(insertInto('farm_job', NEW_JOB_COLUMNS, 1, () => '?')).run(...newJobValues(job));
+  }
+
+  async addTasks(tasks: readonly TaskRecord[]): Promise<void> {
+    const insert = this.sql(insertInto('farm_task', NEW_TASK_COLUMNS, 1, () => '?'));
+    this.db.transaction(() => { for (const t of tasks) insert.run(...newTaskValues(t)); })();
   }
 
   async job(id: string): Promise<JobRecord | undefined> {
-    const row = this.sql('SELECT * FROM farm_job WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.sql(`SELECT * FROM farm_job WHERE id = ? AND status <> '${UNDER_CONSTRUCTION}'`).get(id) as JobRow | undefined;
     return row && jobOf(row);
   }
 
-  async jobs(status?: JobStatus): Promise<JobRecord[]> {
+  async jobs(status?: ShownJobStatus): Promise<JobRecord[]> {
     const rows = status
       ? this.sql('SELECT * FROM farm_job WHERE status = ? ORDER BY created DESC, id').all(status)
-      : this.sql('SELECT * FROM farm_job ORDER BY created DESC, id').all();
+      : this.sql(`SELECT * FROM farm_job WHERE status <> '${UNDER_CONSTRUCTION}' ORDER BY created DESC, id`).all();
     return (rows as JobRow[]).map(jobOf);
   }
 
@@ -74,7 +70,8 @@ export class SqliteJobStore implements JobStore {
   async tasks(jobId?: string): Promise<TaskRecord[]> {
     const rows = jobId
       ? this.sql('SELECT * FROM farm_task WHERE job_id = ? ORDER BY position').all(jobId)
-      : this.sql('SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id ORDER BY farm_job.created DESC, job_id, position').all();
+      : this.sql(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id WHERE farm_job.status <> '${UNDER_CONSTRUCTION}'
+        ORDER BY farm_job.created DESC, job_id, position`).all();
     return (rows as TaskRow[]).map(taskOf);
   }
 
@@ -123,6 +120,15 @@ export class SqliteJobStore implements JobStore {
   async requeueAbandoned(before: number, except: string): Promise<number> {
     return this.sql(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'its manager stopped answering, queued again', updated = ?
       WHERE status = 'active' AND manager <> ? AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < ?)`).run(Date.now(), except, before).changes;
+  }
+
+  async dropInterruptedConstructions(manager: string): Promise<number> {
+    return this.sql(`DELETE FROM farm_job WHERE status = '${UNDER_CONSTRUCTION}' AND manager = ?`).run(manager).changes;
+  }
+
+  async dropAbandonedConstructions(before: number, except: string): Promise<number> {
+    return this.sql(`DELETE FROM farm_job WHERE status = '${UNDER_CONSTRUCTION}' AND manager <> ?
+      AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < ?)`).run(except, before).changes;
   }
 
   async hasOpenTasks(jobId: string): Promise<boolean> {

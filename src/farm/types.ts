@@ -6,9 +6,15 @@ import type { TileFormat } from '../tiles/store.js';
 export const JOB_TYPES = ['seed', 'reseed', 'truncate'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
-/** Flamenco's job statuses that Meridian uses. */
+/** Flamenco's job statuses that Meridian shows (lists, filters by, commands). */
 export const JOB_STATUSES = ['queued', 'active', 'paused', 'completed', 'failed', 'canceled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+export type ShownJobStatus = (typeof JOB_STATUSES)[number];
+/**
+ * Flamenco's status of a job whose tasks are still being stored (farm/construction.ts): no listing,
+ * command or worker sees such a job, so none sees it with only part of its tasks.
+ */
+export const UNDER_CONSTRUCTION = 'under-construction';
+export type JobStatus = ShownJobStatus | typeof UNDER_CONSTRUCTION;
 
 export const TASK_STATUSES = ['queued', 'active', 'completed', 'failed', 'canceled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -30,6 +36,8 @@ export interface JobRecord extends JobSpec {
   status: JobStatus;
   activity: string;
   tilesTotal: number;
+  /** The manager it was submitted to, which stores its tasks (null for jobs stored before it was kept). */
+  manager: string | null;
   created: number;
   updated: number;
 }

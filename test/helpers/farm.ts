@@ -1,8 +1,19 @@
 // Farm API helpers for tests: calls as administrator, waiting for a job's status, the tiles a box
-// covers (computed here from the slippy-map formulas, independently of the server's code).
+// covers (computed here from the slippy-map formulas, independently of the server's code), a job
+// at the tile cap and the sight of it being stored.
+import type Database from 'better-sqlite3';
 import { ADMIN } from './auth.js';
 
 export const FARM = '/farm/api/v3';
+
+/** 9,977,055 tiles in 39,375 tasks: just under the largest cap (MAX_JOB_TILES, 10,000,000). */
+export const AT_CAP = { type: 'seed', resources: [2], zoom: [0, 12], bbox: [-180, -85, -19, 85] };
+
+/** The job a server is storing (under construction), read from its SQLite database, with its tasks stored so far. */
+export function jobUnderConstruction(db: Database.Database): { id: string; tasks: number } | undefined {
+  return db.prepare(`SELECT id, (SELECT COUNT(*) FROM farm_task WHERE job_id = farm_job.id) AS tasks FROM farm_job
+    WHERE status = 'under-construction'`).get() as { id: string; tasks: number } | undefined;
+}
 
 export async function farm(s: { url: string }, method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
   const res = await fetch(s.url + FARM + path, {

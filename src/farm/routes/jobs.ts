@@ -7,7 +7,7 @@ import { single } from '../../http/params.js';
 import type { Services } from '../../services.js';
 import { JOB_COMMANDS, SETTABLE_TASK_STATUSES, notFound, type Farm, type JobCommand } from '../farm.js';
 import { jobSpec } from '../job-input.js';
-import { JOB_STATUSES, type JobRecord, type JobStatus } from '../types.js';
+import { JOB_STATUSES, type JobRecord, type ShownJobStatus } from '../types.js';
 import { jobView, taskView } from '../views.js';
 import { farmRouter } from './router.js';
 
@@ -27,8 +27,8 @@ export function jobRoutes(services: Services, farm: Farm): Router {
 
   router.get('/jobs', async (ctx) => {
     const status = single(ctx.query.status as string | string[] | undefined);
-    if (status !== undefined && !JOB_STATUSES.includes(status as JobStatus)) throw badParameter('status', `must be one of ${JOB_STATUSES.join(', ')}`);
-    ctx.body = { jobs: await Promise.all((await farm.jobs.jobs(status as JobStatus | undefined)).map(view)) };
+    if (status !== undefined && !JOB_STATUSES.includes(status as ShownJobStatus)) throw badParameter('status', `must be one of ${JOB_STATUSES.join(', ')}`);
+    ctx.body = { jobs: await Promise.all((await farm.jobs.jobs(status as ShownJobStatus | undefined)).map(view)) };
   });
 
   router.post('/jobs', readJson, async (ctx) => {
