@@ -1,14 +1,16 @@
 // A seeding job survives kill -9: the server process is killed mid-job, restarted over the same
 // folder, and the job finishes with every tile of its area stored, none missing and none made twice
 // (tiles stored before the kill keep their files; the restarted process writes exactly the rest).
+// One killed while it was being stored is gone after the restart.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ADMIN_PASSWORD } from './helpers/auth.js';
 import { startMeridian } from './helpers/child.js';
-import { expectedTiles, farm, sleepWorkers, waitForJob } from './helpers/farm.js';
+import { AT_CAP, expectedTiles, farm, jobUnderConstruction, sleepWorkers, waitForJob } from './helpers/farm.js';
 import { tempData } from './helpers/server.js';
 
 /** "z/x/y" → file identity (inode and modification time in ns) of every stored tile. */
@@ -77,6 +79,40 @@ describe('seeding across a kill -9', () => {
       assert.ok(tasks.every((t) => t.status === 'completed' && t.next_index === t.tiles_total));
     } finally {
       db.close();
+    }
+  });
+
+  it('removes at its restart a job that a kill -9 left under construction, before it answers anything', async () => {
+    const half = tempData({ copySample: true });
+    const capped = { ...env, MERIDIAN_MAX_JOB_TILES: '10000000' };
+    let child = await startMeridian(['--data', half], capped);
+    const db = new Database(join(half, 'meridian.db'), { readonly: true });
+    const rows = (id: string) => db.prepare('SELECT (SELECT COUNT(*) FROM farm_job WHERE id = ?) + (SELECT COUNT(*) FROM farm_task WHERE job_id = ?) AS n')
+      .get(id, id) as { n: number };
+    try {
+      let answered = false;
+      // The kill cuts the request short.
+      const posted = farm(child, 'POST', '/jobs', AT_CAP).catch(() => undefined).finally(() => { answered = true; });
+      let building;
+      while (!answered && !(building = jobUnderConstruction(db))?.tasks) await sleep(2);
+      child.proc.kill('SIGKILL');
+      await child.exited;
+      await posted;
+      assert.ok(building, 'killed while the job was being stored');
+      const left = jobUnderConstruction(db);
+      assert.ok(left && left.tasks > 0 && left.tasks < 39_375, `the kill left part of it: ${JSON.stringify(left)}`);
+
+      child = await startMeridian(['--data', half], capped);
+      assert.equal(rows(left.id).n, 0, 'neither the job nor any of its tasks is left');
+      const removed = await child.waitForLog((l) => l.msg === 'seeding jobs left under construction by a stop removed');
+      assert.equal(removed.jobs, 1);
+      assert.ok(child.logs.indexOf(removed) < child.logs.findIndex((l) => l.msg === 'listening'), 'removed before the server listened');
+      assert.deepEqual((await farm(child, 'GET', '/jobs')).body.jobs, []);
+    } finally {
+      child.proc.kill('SIGKILL');
+      await child.exited;
+      db.close();
+      rmSync(half, { recursive: true, force: true });
     }
   });
 
