@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { taskModule } from '../src/pool/pool.js';
 import { PUBLIC_MONITOR, settledZone, WRITABLE_MONITOR } from './helpers/monitor.js';
 import { rawRequest } from './helpers/raw-http.js';
-import { ADMIN, authServer, basic, createUser } from './helpers/auth.js';
+import { ADMIN, AUTH_ENV, authServer, basic, createUser } from './helpers/auth.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -22,7 +22,7 @@ function assertError(res: { status: number; body: any }, status: number, code: s
 
 describe('monitoring API with writes enabled', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ env: WRITABLE_MONITOR }); });
+  before(async () => { s = await startServer({ env: { ...WRITABLE_MONITOR, ...AUTH_ENV } }); });
   after(() => s.stop());
   const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = JSON_HEADERS) =>
     s.json(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
@@ -171,7 +171,7 @@ describe('monitoring API with writes enabled', () => {
     // made on the main thread would not be: see README, Tile store and seeding).
     const tile = '/api/component/feature_layer/mvt?resource=2,6&z=1&x=1&y=0';
     const first = await rawRequest(s.url + tile), second = await rawRequest(s.url + tile);
-    const bypass = await rawRequest(s.url + tile, { headers: { 'cache-control': 'no-cache' } });
+    const bypass = await rawRequest(s.url + tile, { headers: { ...ADMIN, 'cache-control': 'no-cache' } });
     assert.deepEqual([first.status, second.status, bypass.status], [200, 200, 200]);
     assert.ok(first.body.length > 0);
     await settledZone(s, 'tiles');

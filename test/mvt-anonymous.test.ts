@@ -80,18 +80,22 @@ describe('anonymous tiles before Koa', () => {
     assert.deepEqual([again.status, again.headers['x-tile-cache'], throughKoa(again), again.headers['x-request-id']], [204, 'hit', false, 'trace-42']);
   });
 
-  it('leaves credentials, a bypass, tile options and bad addresses to Koa', async () => {
+  it('leaves credentials, tile options and bad addresses to Koa; a cache bypass is an administrator\'s only', async () => {
     const path = '/api/resource/2/1/1/0.mvt';
     await raw(s, path);
     const admin = await raw(s, path, ADMIN);
     assert.ok(throughKoa(admin), 'Basic credentials go through Koa');
     assert.equal(admin.headers['cache-control'], 'private, max-age=3600', 'an answer to a signed-in caller is private');
     assert.ok(throughKoa(await raw(s, path, { cookie: 'ngw_sid=forged' })), 'a session cookie goes through Koa');
-    const bypass = await raw(s, path, { 'cache-control': 'no-cache' });
-    assert.deepEqual([throughKoa(bypass), bypass.headers['x-tile-cache']], [true, 'bypass']);
+    const guestBypass = await raw(s, path, { 'cache-control': 'no-cache', pragma: 'no-cache' });
+    assert.deepEqual([throughKoa(guestBypass), guestBypass.headers['x-tile-cache']], [false, 'hit'], 'a guest\'s no-cache is answered from the cache');
+    const adminBypass = await raw(s, path, { ...ADMIN, 'cache-control': 'no-cache' });
+    assert.equal(adminBypass.headers['x-tile-cache'], 'bypass', 'an administrator\'s no-cache is honoured');
     const multi = '/api/component/feature_layer/mvt?resource=2&z=1&x=1&y=0';
     await raw(s, `${multi}&extent=512`);
     assert.ok(throughKoa(await raw(s, `${multi}&extent=512`)), 'tiles with options go through Koa');
+    const optionsBypass = await raw(s, `${multi}&extent=512`, { 'cache-control': 'no-cache' });
+    assert.deepEqual([throughKoa(optionsBypass), optionsBypass.headers['x-tile-cache']], [true, 'hit'], 'nor through Koa');
     assert.ok(throughKoa(await raw(s, `${multi}&z=2`)), 'a parameter given twice is Koa\'s to read');
     const bad = await raw(s, '/api/component/feature_layer/mvt?resource=2&z=1&x=9&y=0');
     assert.deepEqual([bad.status, JSON.parse(bad.body.toString()).code], [400, 'INVALID_PARAMETER']);

@@ -21,7 +21,7 @@ import { MemoryLayer } from '../store/memory-layer.js';
 import type { FeatureLayer } from '../store/types.js';
 import { tileAddress, type TileAddress } from '../tiles/address.js';
 import { tileKey, type CacheOutcome } from '../tiles/cache.js';
-import { completeReply, tileFor, tileReply, wantsBypass, type FoundTile, type TileReply } from '../tiles/respond.js';
+import { completeReply, tileFor, tileReply, type FoundTile, type TileReply } from '../tiles/respond.js';
 import { DEFAULT_MVT_OPTIONS, mvtCacheParams } from '../tiling/mvt-tiles.js';
 
 const SINGLE_LAYER = /^\/api\/resource\/(\d+)\/(\d+)\/(\d+)\/(\d+)\.mvt$/;
@@ -46,8 +46,9 @@ export function anonymousTilesFirst(services: Services, koa: RequestListener, co
 
   return (req, res) => {
     const started = performance.now();
+    // A guest's Cache-Control: no-cache is not honoured (see wantsBypass): it is served here too.
     if (req.method !== 'GET' || req.headers.authorization !== undefined || req.headers.cookie?.includes(SESSION_COOKIE)
-      || wantsBypass(req) || denylist?.entries.size) return koa(req, res);
+      || denylist?.entries.size) return koa(req, res);
     const asked = parse(req.url ?? '');
     const guest = auth.authenticator.knownGuest();
     const layers = asked && guest && readableLayers(catalog, asked.ids, (entry) => mayRead(services, guest, entry));

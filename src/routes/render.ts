@@ -71,7 +71,7 @@ export function renderRoutes(services: Services): Router {
     const resources = ids.map(Number);
     const key = tileKey({ format: 'png', resources, ...at, params: select && `layers=${select.names.join(',')}` });
     const madeFrom = [...new Set([...resources, ...layers.map((l) => l.layerEntry.id)])];
-    const bypass = wantsBypass(ctx.req);
+    const bypass = wantsBypass(ctx);
     const render = (signal?: AbortSignal) => services.renderer.tile(layers, at, signal);
     // Like MVT tiles: memory cache, then the disk store (whole resources only; skipped on a bypass), then rendering.
     const generations = services.tileStore.generations(resources);

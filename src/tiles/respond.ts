@@ -14,9 +14,16 @@ import { TILE_FORMATS, type StoredTileAddress } from './store.js';
 // zlib's async form runs on libuv's thread pool, off the event loop.
 const gzip = promisify(gzipCallback);
 
-/** Whether the request asked to skip caches (a browser's hard reload sends this). */
-export function wantsBypass(req: IncomingMessage): boolean {
-  return /no-cache|no-store/.test(req.headers['cache-control'] ?? '') || req.headers.pragma === 'no-cache';
+/**
+ * Whether to skip the caches: an administrator asked to (`Cache-Control: no-cache`, as a hard reload
+ * sends it). Anyone else is answered from them: they never hold tiles of data older than the
+ * layer's (dropped when it changes), and honoured for all, a client could have every tile it asks
+ * cut or drawn afresh.
+ */
+export function wantsBypass(ctx: Context): boolean {
+  const { headers } = ctx.req;
+  return ctx.state.user?.administrator === true
+    && (/no-cache|no-store/.test(headers['cache-control'] ?? '') || headers.pragma === 'no-cache');
 }
 
 export function matches(ifNoneMatch: string, etag: string): boolean {
@@ -141,14 +148,14 @@ export async function completeReply(reply: TileReply, services: Services, key: s
 }
 
 /**
- * Serves the tile found by `tileFor` (a request with Cache-Control: no-cache bypasses the caches).
+ * Serves the tile found by `tileFor` (an administrator's request with Cache-Control: no-cache bypasses the caches).
  * Sets X-Tile-Cache to hit, miss or bypass, and X-Tile-Store to hit or miss when the store was asked.
  */
 export async function sendTile(
   ctx: Context, services: Services, key: string, layers: readonly number[], produce: (atOnceTried: boolean, signal?: AbortSignal) => Promise<CachedTile>,
   sources: Omit<TileSources, 'bypass' | 'client'> = {},
 ): Promise<void> {
-  const found = await tileFor(services, key, layers, produce, { ...sources, bypass: wantsBypass(ctx.req), client: ctx.res });
+  const found = await tileFor(services, key, layers, produce, { ...sources, bypass: wantsBypass(ctx), client: ctx.res });
   const reply = await completeReply(tileReply(ctx.req, found.tile, found.outcome, services.config.tileCacheControl), services, key, found);
   for (let i = 0; i < reply.headers.length; i += 2) ctx.set(reply.headers[i], reply.headers[i + 1]);
   ctx.status = reply.status;
