@@ -98,3 +98,19 @@ test('tiles, images and identify searches whose clients have gone are dropped fr
   assert.ok(decode(new Uint8Array(await tile.arrayBuffer())).layers['ngw:6'].length > 0);
   for (const path of paths.slice(1)) assert.equal((await server.get(path, init(path))).status, 200, path);
 });
+
+test('a large image waits while heavy work holds all the workers it may; tiles still find one', async () => {
+  const { pool } = server.services;
+  pool.register('fixture', taskModule('./fixtures/pool-tasks.js', import.meta.url));
+  const heavyWork = pool.run('fixture', { action: 'sleep', ms: 2000 }, { heavy: true });
+  await until(() => pool.stats().workers.some((w) => w.busy));
+  const image = server.get('/api/component/render/image?extent=-2000000,-2000000,2000000,2000000&size=2000,2000&resource=4');
+  await until(() => pool.stats().queued === 1);
+  const tile = await server.get('/api/component/render/tile?z=2&x=2&y=1&resource=4');
+  assert.deepEqual([tile.status, tile.headers.get('x-tile-cache')], [200, 'miss'], 'drawn on the free worker');
+  assert.equal(pool.stats().queued, 1, 'the 2000×2000 image still waits');
+  await heavyWork;
+  const drawn = await image;
+  assert.equal(drawn.status, 200);
+  assert.equal(drawn.headers.get('content-type'), 'image/png');
+});

@@ -131,6 +131,33 @@ test('a task whose asker has gone is dropped while queued (reason kept), refused
   }
 });
 
+test('heavy tasks take all workers but one; lighter tasks pass a heavy one that waits', async () => {
+  const pool = new WorkerPool({ size: 2, taskTimeoutMs: 15_000, tasks: TASKS });
+  try {
+    await Promise.all([1, 2].map(() => pool.run('fixture', { action: 'echo', value: 'ready' })));
+    const order: string[] = [];
+    const run = (value: string, ms: number, heavy: boolean) =>
+      pool.run<string>('fixture', { action: 'sleep', ms, value }, { heavy }).then((v) => { order.push(v); });
+    const first = run('heavy 1', 400, true);
+    const second = run('heavy 2', 50, true);
+    await until(() => pool.stats().workers.filter((w) => w.busy).length === 1);
+    assert.deepEqual([pool.stats().queued, pool.stats().workers.filter((w) => w.busy).length], [1, 1], 'the second heavy task waits with a worker free');
+    const light = run('light', 50, false);
+    await light;
+    assert.deepEqual(order, ['light'], 'the light task ran on the free worker, ahead of the waiting heavy one');
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['light', 'heavy 1', 'heavy 2'], 'the second heavy task started once the first ended');
+  } finally {
+    await pool.close();
+  }
+  const single = new WorkerPool({ size: 1, tasks: TASKS });
+  try {
+    assert.equal(await single.run('fixture', { action: 'echo', value: 'alone' }, { heavy: true }), 'alone', 'a pool of one runs heavy tasks');
+  } finally {
+    await single.close();
+  }
+});
+
 test('result bytes come in shared memory until more than the limit of them may be garbage; then moved while a full collection frees them', async () => {
   const MB = 2 ** 20;
   let inUse = 0; // what a cache would report holding

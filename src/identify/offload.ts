@@ -36,6 +36,7 @@ export function poolSearch(pool: WorkerPool): (ref: LayerRef) => RowSearch {
       transfer: rows ? [rows.buffer as ArrayBuffer] : [],
       timeoutMs: SEARCH_TIMEOUT_MS,
       signal,
+      heavy: true,
     });
   };
 }

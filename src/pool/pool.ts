@@ -29,6 +29,11 @@ export interface RunOptions {
    * and rejects with the signal's reason (a started task runs to its end).
    */
   signal?: AbortSignal;
+  /**
+   * The task may hold its worker for seconds (a large image, a big identify search): such tasks
+   * take at most all workers but one, so tiles always find a worker (see heavyLimit).
+   */
+  heavy?: boolean;
 }
 
 export interface PoolOptions {
@@ -109,6 +114,7 @@ interface Job {
   queuedAt: number;
   /** Set by `broadcast`: only this worker may run it. */
   slotId?: number;
+  heavy: boolean;
   /** Stops listening to the asker's signal once the job has left the queue. */
   started?: () => void;
   resolve(value: unknown): void;
@@ -168,6 +174,8 @@ function failureError(f: TaskFailure): Error {
 
 export class WorkerPool {
   readonly size: number;
+  /** Heavy tasks running at once: all workers but one (with one worker, that one). */
+  readonly heavyLimit: number;
   private readonly taskTimeoutMs: number;
   private readonly log?: Logger;
   private readonly tasks = new Map<string, string>();
@@ -187,6 +195,7 @@ export class WorkerPool {
 
   constructor(opts: PoolOptions = {}) {
     this.size = Math.max(1, opts.size ?? availableParallelism());
+    this.heavyLimit = Math.max(1, this.size - 1);
     this.taskTimeoutMs = opts.taskTimeoutMs ?? 20_000;
     this.log = opts.log;
     this.memoryHighWaterMark = opts.memoryHighWaterMark ?? 0;
@@ -232,7 +241,7 @@ export class WorkerPool {
     return new Promise<T>((resolve, reject) => {
       const job: Job = {
         task, module, payload, layers, transfer: opts.transfer ?? [], timeoutMs: opts.timeoutMs ?? this.taskTimeoutMs, queuedAt: Date.now(), slotId,
-        resolve: resolve as (v: unknown) => void, reject,
+        heavy: opts.heavy === true, resolve: resolve as (v: unknown) => void, reject,
       };
       if (signal) {
         const abandon = () => {
@@ -410,7 +419,9 @@ export class WorkerPool {
    */
   private nextJobFor(slot: Slot): Job | undefined {
     for (;;) {
-      const next = this.queue.findIndex((j) => j.slotId === undefined || j.slotId === slot.id);
+      // A heavy task waits while the others hold all the workers they may; lighter ones pass it.
+      const heavyRoom = this.slots.filter((s) => s.job?.heavy).length < this.heavyLimit;
+      const next = this.queue.findIndex((j) => (j.slotId === undefined || j.slotId === slot.id) && (heavyRoom || !j.heavy));
       if (next < 0) return undefined;
       const job = this.queue.splice(next, 1)[0];
       job.started?.();

@@ -24,6 +24,12 @@ import { StyleBook } from './styles.js';
 import { RENDER_TASK, type RenderRequest } from './task.js';
 import type { Frame } from './units.js';
 
+/**
+ * Images above this many pixels are heavy pool tasks (a 4096² render of a big layer holds a worker
+ * for seconds): they never take the last worker, which tiles need.
+ */
+const HEAVY_IMAGE_PIXELS = 1024 * 1024;
+
 export type StyledLayer = { styleEntry: ResourceEntry; layerEntry: ResourceEntry } & (
   /** `ref`: whose data the workers hold, the layer's id or a QGIS project layer's ref. */
   | { kind: 'vector'; style: Style; layer: FeatureLayer; ref: LayerRef }
@@ -83,7 +89,8 @@ export class Renderer {
       shipped.push(source);
       request.layers.push({ kind: 'vector', key: source.key, style: l.style });
     }
-    const png = await this.pool.run<Uint8Array | null>(RENDER_TASK, request, { layers: shipped, signal });
+    const heavy = frame.width * frame.height > HEAVY_IMAGE_PIXELS;
+    const png = await this.pool.run<Uint8Array | null>(RENDER_TASK, request, { layers: shipped, signal, heavy });
     return png && Buffer.from(png.buffer, png.byteOffset, png.byteLength);
   }
 
