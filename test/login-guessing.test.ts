@@ -6,39 +6,60 @@ import pino from 'pino';
 import { Authenticator } from '../src/auth/authenticator.js';
 import type { SystemPrincipals } from '../src/auth/bootstrap.js';
 import { hashPassword } from '../src/auth/passwords.js';
+import { openDatabase } from '../src/auth/database.js';
+import { SqliteAuthStore } from '../src/auth/sqlite-store.js';
 import type { AuthStore, User } from '../src/auth/store.js';
 import { LoginThrottle } from '../src/auth/throttle.js';
 
+const silent = pino({ level: 'silent' });
+
 describe('login throttle', () => {
-  it('a success takes back only the failures of its own keyname', () => {
-    const throttle = new LoginThrottle(() => 1_000_000);
-    for (let i = 0; i < 5; i++) throttle.failed('10.0.0.9', 'reader');
-    assert.ok(throttle.waitFor('10.0.0.9') > 0);
-    throttle.succeeded('10.0.0.9', 'mallory');
-    assert.ok(throttle.waitFor('10.0.0.9') > 0, "logging in to one's own account does not clear guesses at another");
-    throttle.failed('10.0.0.9', 'Reader');
-    assert.ok(throttle.waitFor('10.0.0.9') > 0);
-    assert.equal(throttle.waitFor('10.0.0.10'), 0, 'other addresses are not slowed');
+  /** A throttle over an auth database of its own (the table every instance shares), at the given clock. */
+  const throttleAt = (now: () => number) => new LoginThrottle(new SqliteAuthStore(openDatabase(':memory:', silent)), now);
+  const failTimes = async (throttle: LoginThrottle, n: number, keyname: string) => {
+    for (let i = 0; i < n; i++) await throttle.failed('10.0.0.9', keyname);
+  };
+
+  it('a success takes back only the failures of its own keyname', async () => {
+    const throttle = throttleAt(() => 1_000_000);
+    await failTimes(throttle, 5, 'reader');
+    assert.ok(await throttle.waitFor('10.0.0.9') > 0);
+    await throttle.succeeded('10.0.0.9', 'mallory');
+    assert.ok(await throttle.waitFor('10.0.0.9') > 0, "logging in to one's own account does not clear guesses at another");
+    await throttle.failed('10.0.0.9', 'Reader');
+    assert.ok(await throttle.waitFor('10.0.0.9') > 0);
+    assert.equal(await throttle.waitFor('10.0.0.10'), 0, 'other addresses are not slowed');
   });
 
-  it('a user who mistyped and then got in starts afresh', () => {
-    const throttle = new LoginThrottle(() => 1_000_000);
-    for (let i = 0; i < 4; i++) throttle.failed('10.0.0.9', 'uma');
-    throttle.succeeded('10.0.0.9', 'Uma');
-    for (let i = 0; i < 5; i++) throttle.failed('10.0.0.9', 'uma');
-    assert.ok(throttle.waitFor('10.0.0.9') > 0, 'five fresh failures slow the address again');
-    throttle.succeeded('10.0.0.9', 'uma');
-    assert.equal(throttle.waitFor('10.0.0.9'), 0);
+  it('a user who mistyped and then got in starts afresh', async () => {
+    const throttle = throttleAt(() => 1_000_000);
+    await failTimes(throttle, 4, 'uma');
+    await throttle.succeeded('10.0.0.9', 'Uma');
+    await failTimes(throttle, 5, 'uma');
+    assert.ok(await throttle.waitFor('10.0.0.9') > 0, 'five fresh failures slow the address again');
+    await throttle.succeeded('10.0.0.9', 'uma');
+    assert.equal(await throttle.waitFor('10.0.0.9'), 0);
   });
 
-  it('forgets failures after a quarter of an hour', () => {
+  it('waits twice as long after each further failure, up to five minutes', async () => {
+    const now = 1_000_000;
+    const throttle = throttleAt(() => now);
+    await failTimes(throttle, 5, 'reader');
+    assert.equal(await throttle.waitFor('10.0.0.9'), 1000);
+    await failTimes(throttle, 2, 'reader');
+    assert.equal(await throttle.waitFor('10.0.0.9'), 4000);
+    await failTimes(throttle, 20, `${'x'.repeat(70_000)}`); // a 70 KB keyname is kept short
+    assert.equal(await throttle.waitFor('10.0.0.9'), 5 * 60_000);
+  });
+
+  it('forgets failures after a quarter of an hour', async () => {
     let now = 1_000_000;
-    const throttle = new LoginThrottle(() => now);
-    for (let i = 0; i < 6; i++) throttle.failed('10.0.0.9', 'reader');
-    assert.ok(throttle.waitFor('10.0.0.9') > 0);
+    const throttle = throttleAt(() => now);
+    await failTimes(throttle, 6, 'reader');
+    assert.ok(await throttle.waitFor('10.0.0.9') > 0);
     now += 16 * 60_000;
-    throttle.failed('10.0.0.9', 'reader');
-    assert.equal(throttle.waitFor('10.0.0.9'), 0, 'one fresh failure after the old ones were forgotten');
+    await throttle.failed('10.0.0.9', 'reader');
+    assert.equal(await throttle.waitFor('10.0.0.9'), 0, 'one fresh failure after the old ones were forgotten');
   });
 });
 
@@ -49,8 +70,11 @@ describe('login timing', () => {
       id: 5, cls: 'U', keyname: 'uma', display_name: 'Uma', description: null, system: false, disabled: false,
       password_hash: await hashPassword('uma-password', cost), member_of: [],
     } as User;
-    const store = { userByKeyname: async (k: string) => (k === 'uma' ? user : undefined) } as unknown as AuthStore;
-    const auth = new Authenticator(store, {} as SystemPrincipals, 60_000, pino({ level: 'silent' }), cost);
+    const store = {
+      userByKeyname: async (k: string) => (k === 'uma' ? user : undefined),
+      loginFailures: async () => ({ count: 0, last: 0 }), addLoginFailure: async () => {},
+    } as unknown as AuthStore;
+    const auth = new Authenticator(store, {} as SystemPrincipals, 60_000, silent, cost);
     const timed = async (keyname: string, address: string) => {
       const t = performance.now();
       await assert.rejects(auth.checkPassword(keyname, 'not-the-password', address), { status: 401 });

@@ -71,10 +71,12 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
     assert.deepEqual(rows.rows.map((r) => r.keyname).filter((k) => ['administrator', 'guest', 'carol'].includes(k)), ['administrator', 'guest', 'carol'], 'one set of built-in users');
   });
 
-  it('behind the proxy, login throttling counts failures per client address (X-Forwarded-For), not per proxy', async () => {
+  it('behind the proxy, login throttling counts failures per client address (X-Forwarded-For), not per proxy, on every instance together', async () => {
     const guesser = { 'x-forwarded-for': '203.0.113.7' };
-    for (let i = 0; i < 6; i++) await login(a, 'carol', 'wrong-guess', guesser);
+    // Guesses spread over the instances, as a balancer spreads them: counted together.
+    for (let i = 0; i < 6; i++) await login(i % 2 ? a : b, 'carol', 'wrong-guess', guesser);
     assert.equal((await login(a, 'carol', 'carol-password', guesser)).status, 429);
+    assert.equal((await login(b, 'carol', 'carol-password', guesser)).status, 429, 'the other instance refuses too');
     assert.equal((await login(a, 'carol', 'carol-password', { 'x-forwarded-for': '198.51.100.2' })).status, 200, 'another client is not slowed down');
   });
 

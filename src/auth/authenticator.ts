@@ -1,4 +1,4 @@
-// Turning credentials into a Caller: password logins (throttled per client address), sessions and
+// Turning credentials into a Caller: password logins (throttled per client address, see throttle.ts), sessions and
 // HTTP Basic. Verified Basic credentials are remembered for a minute (keyed by a hash of the header)
 // so clients sending them on every request do not pay for scrypt each time; any change to users
 // clears that memory.
@@ -20,7 +20,7 @@ export const unauthorized = (message: string, code = 'UNAUTHORIZED') =>
   new ApiError(401, code, message, undefined, { 'WWW-Authenticate': 'Basic realm="Meridian", charset="UTF-8"' });
 
 export class Authenticator {
-  private readonly throttle = new LoginThrottle();
+  private readonly throttle: LoginThrottle;
   private readonly basicMemory = new Map<string, { userId: number; until: number }>();
   /** Anonymous requests are most requests; guest changes only through userChanged. */
   private guestCaller: Promise<Caller> | undefined;
@@ -31,7 +31,9 @@ export class Authenticator {
   constructor(
     private readonly store: AuthStore, readonly system: SystemPrincipals, readonly sessionTtlMs: number, private readonly log: Logger,
     private readonly passwordCost: number,
-  ) {}
+  ) {
+    this.throttle = new LoginThrottle(store);
+  }
 
   async callerOf(user: User, via: Caller['via']): Promise<Caller> {
     const groups = await this.store.groupsOf(user.id);
@@ -59,7 +61,7 @@ export class Authenticator {
 
   /** The user whose keyname and password these are; 401 if none, 403 if disabled, 429 while throttled. */
   async checkPassword(keyname: string, password: string, address: string): Promise<User> {
-    const wait = this.throttle.waitFor(address);
+    const wait = await this.throttle.waitFor(address);
     if (wait > 0) {
       this.log.warn({ address, keyname }, 'login refused: too many failures from this address');
       throw new ApiError(429, 'TOO_MANY_ATTEMPTS', 'Too many failed logins from this address; try again later.', 'Too many requests',
@@ -72,11 +74,11 @@ export class Authenticator {
     this.decoy ??= hashPassword(randomBytes(16).toString('base64'), this.passwordCost);
     const ok = await verifyPassword(password, user?.password_hash ?? await this.decoy) && !!user?.password_hash;
     if (!user || !ok) {
-      this.throttle.failed(address, keyname);
+      await this.throttle.failed(address, keyname);
       this.log.warn({ address, keyname }, 'login failed');
       throw unauthorized('Invalid login or password.', 'INVALID_CREDENTIALS');
     }
-    this.throttle.succeeded(address, keyname);
+    await this.throttle.succeeded(address, keyname);
     this.log.info({ address, keyname: user.keyname }, 'login');
     if (user.disabled) throw new ApiError(403, 'USER_DISABLED', `User "${user.keyname}" is disabled.`);
     return user;

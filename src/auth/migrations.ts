@@ -117,4 +117,18 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE farm_job ADD COLUMN manager CHAR(36)',
     ],
   },
+  {
+    version: 4,
+    description: 'failed logins per client address and keyname, counted by every instance (src/auth/throttle.ts)',
+    statements: [
+      `CREATE TABLE login_failure (
+        address TEXT NOT NULL,
+        keyname TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        last_at BIGINT NOT NULL,
+        PRIMARY KEY (address, keyname)
+      )`,
+      'CREATE INDEX login_failure_last_at ON login_failure (last_at)',
+    ],
+  },
 ];

@@ -7,7 +7,7 @@ import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { AclRule } from './acl.js';
 import { ChangeListener } from './pg-changes.js';
 import { aclRuleOf, bit, principalOf, type AclRuleRow, type PrincipalRow } from './rows.js';
-import type { AuthStore, Group, GroupFields, Session, User, UserFields } from './store.js';
+import type { AuthStore, Group, GroupFields, LoginFailures, Session, User, UserFields } from './store.js';
 
 export const AUTH_CHANNEL = 'meridian_auth';
 
@@ -130,6 +130,23 @@ export class PgAuthStore implements AuthStore {
 
   async deleteSessionsOf(userId: number) {
     await this.query('DELETE FROM session WHERE user_id = $1', [userId]);
+  }
+
+  async loginFailures(address: string, since: number): Promise<LoginFailures> {
+    const [f] = await this.query<LoginFailures>(`SELECT COALESCE(SUM(failures), 0)::int AS count, COALESCE(MAX(last_at), 0)::float8 AS last
+      FROM login_failure WHERE address = $1 AND last_at >= $2`, [address, since]);
+    return f;
+  }
+
+  async addLoginFailure(address: string, keyname: string, at: number, since: number) {
+    // Old failures are swept here, at the moment the table grows.
+    await this.query('DELETE FROM login_failure WHERE last_at < $1', [since]);
+    await this.query(`INSERT INTO login_failure (address, keyname, failures, last_at) VALUES ($1, $2, 1, $3)
+      ON CONFLICT (address, keyname) DO UPDATE SET failures = login_failure.failures + 1, last_at = excluded.last_at`, [address, keyname, at]);
+  }
+
+  async clearLoginFailures(address: string, keyname: string) {
+    await this.query('DELETE FROM login_failure WHERE address = $1 AND keyname = $2', [address, keyname]);
   }
 
   async aclOverrides() {

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { AclRule } from './acl.js';
 import { aclRuleOf, bit, principalOf, type AclRuleRow, type PrincipalRow } from './rows.js';
-import type { AuthStore, Group, GroupFields, Session, User, UserFields } from './store.js';
+import type { AuthStore, Group, GroupFields, LoginFailures, Session, User, UserFields } from './store.js';
 
 export class SqliteAuthStore implements AuthStore {
   /** Prepared once per SQL text: every request resolves its caller here, and preparing costs more than running. */
@@ -117,6 +117,22 @@ export class SqliteAuthStore implements AuthStore {
 
   async deleteSessionsOf(userId: number) {
     this.prepare('DELETE FROM session WHERE user_id = ?').run(userId);
+  }
+
+  async loginFailures(address: string, since: number): Promise<LoginFailures> {
+    return this.prepare(`SELECT COALESCE(SUM(failures), 0) AS count, COALESCE(MAX(last_at), 0) AS last FROM login_failure
+      WHERE address = ? AND last_at >= ?`).get(address, since) as LoginFailures;
+  }
+
+  async addLoginFailure(address: string, keyname: string, at: number, since: number) {
+    // Old failures are swept here, at the moment the table grows.
+    this.prepare('DELETE FROM login_failure WHERE last_at < ?').run(since);
+    this.prepare(`INSERT INTO login_failure (address, keyname, failures, last_at) VALUES (?, ?, 1, ?)
+      ON CONFLICT (address, keyname) DO UPDATE SET failures = login_failure.failures + 1, last_at = excluded.last_at`).run(address, keyname, at);
+  }
+
+  async clearLoginFailures(address: string, keyname: string) {
+    this.prepare('DELETE FROM login_failure WHERE address = ? AND keyname = ?').run(address, keyname);
   }
 
   async aclOverrides() {

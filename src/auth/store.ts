@@ -46,6 +46,13 @@ export interface Session {
   expires_at: number;
 }
 
+/** Failed logins from one address (see throttle.ts). */
+export interface LoginFailures {
+  count: number;
+  /** When the latest was, ms since the epoch (0 when none). */
+  last: number;
+}
+
 export interface AuthStore {
   /** Every principal, users and groups, ordered by id. */
   principals(): Promise<Principal[]>;
@@ -69,6 +76,13 @@ export interface AuthStore {
   session(tokenHash: string, now: number): Promise<Session | undefined>;
   deleteSession(tokenHash: string): Promise<void>;
   deleteSessionsOf(userId: number): Promise<void>;
+
+  /** Failed logins from `address` at or after `since`, at every keyname. */
+  loginFailures(address: string, since: number): Promise<LoginFailures>;
+  /** Counts a failed login from `address` at `keyname`; failures before `since` (of any address) are dropped. */
+  addLoginFailure(address: string, keyname: string, at: number, since: number): Promise<void>;
+  /** Takes back the failures from `address` at `keyname`. */
+  clearLoginFailures(address: string, keyname: string): Promise<void>;
 
   /** ACLs set at run time, by resource id. */
   aclOverrides(): Promise<Map<number, AclRule[]>>;
