@@ -43,6 +43,9 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     // The countries, after a pause as long as the pause table says (an InitPlan: once per query that reads a row).
     await db.query(`CREATE TABLE ${SCHEMA}.pause (seconds float8); INSERT INTO ${SCHEMA}.pause VALUES (0)`);
     await db.query(`CREATE VIEW ${SCHEMA}.sleepy AS SELECT c.*, (SELECT 0 FROM pg_sleep((SELECT seconds FROM ${SCHEMA}.pause))) AS slept FROM ${SCHEMA}.countries c`);
+    // 5,000 rows of 2 ms: the first batch (500) comes in a second, the rest over ten.
+    await db.query(`CREATE VIEW ${SCHEMA}.many_slow AS SELECT c.fid * 100 + g AS fid, c.geom FROM ${SCHEMA}.countries c,
+      generate_series(1, 20) g, LATERAL (SELECT pg_sleep(0.002)) s`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -64,6 +67,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: 21, parent: 1, display_name: 'Relayed', ...table('sites'), connection: 'relayed' },
         { id: 22, parent: 1, display_name: 'Slow', ...table('slow'), connection: 'small', permissions: [rule('allow', 'everyone', 'data', 'read')] },
         { id: 23, parent: 1, display_name: 'Sites in EPSG:3857', ...table('sites3857'), permissions: [rule('allow', 'everyone', 'data', 'read')] },
+        { id: 24, parent: 1, display_name: 'Many slow', ...table('many_slow'), connection: 'small', permissions: [rule('allow', 'everyone', 'data', 'read')] },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -355,6 +359,29 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.equal((await s.json('/api/resource/20')).body.postgis_layer.status, 'error');
     assert.equal((await s.get('/api/resource/2/feature_count')).status, 200);
     assert.equal((await s.get('/api/resource/6/feature_count')).status, 200);
+  });
+
+  it('an export whose connection is lost mid-stream is cut short, zipped or not, and the process goes on', async () => {
+    let crashed: unknown;
+    const crash = (err: unknown) => { crashed = err; };
+    process.on('uncaughtException', crash);
+    try {
+      for (const zipped of ['yes', 'no']) {
+        const res = await s.get(`/api/resource/24/geojson?zipped=${zipped}`);
+        assert.equal(res.status, 200, 'answered once the first batch came');
+        const reader = res.body!.getReader();
+        await reader.read();
+        await until(async () => ((await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE query LIKE '%"many_slow"%' AND pid <> pg_backend_pid()`)).rowCount ?? 0) > 0);
+        const ending = (async () => { for (;;) if ((await reader.read()).done) return 'ended as if whole'; })();
+        assert.equal(await ending.catch(() => 'cut short'), 'cut short', `zipped=${zipped}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(crashed, undefined);
+      assert.equal((await s.json('/api/resource/24/feature/101?geom=no')).status, 200, 'the layer serves again');
+    } finally {
+      process.off('uncaughtException', crash);
+    }
   });
 
   it('a connection lost mid-transaction fails it with a 503 and does not crash the process', async () => {

@@ -82,7 +82,7 @@ export function inWorld([x0, y0, x1, y1]: BBox): boolean {
 /** Whether every coordinate is a number (a transform past its CRS's area leaves NaN or Infinity). */
 export function allFinite(g: Geometry): boolean {
   if (g.type === 'GeometryCollection') return g.geometries.every(allFinite);
-  return positionsOf(g).every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
+  return positionsOf(g).every((p) => p.length >= 2 && p.every(Number.isFinite));
 }
 
 export function isPolygonal(g: Shape): boolean {

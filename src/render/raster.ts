@@ -115,7 +115,12 @@ const REPLACED_CLOSE_MS = 60_000;
  */
 async function openForDrawing(path: string, version: string): Promise<OpenRaster> {
   const held = drawing.get(path);
-  if (held && (held.version === undefined || held.version === version)) return held.raster;
+  if (held && held.version === undefined) {
+    // Still opening: the file may change meanwhile, so its version is compared once known.
+    await held.raster.catch(() => undefined);
+    return openForDrawing(path, version);
+  }
+  if (held && held.version === version) return held.raster;
   // Held at another version: still the file's, when the announcement is the one behind.
   const now = held && await stat(path).then(versionOf, () => undefined);
   const current = drawing.get(path);
@@ -178,8 +183,8 @@ function toRgba(samples: ArrayLike<number>, pixels: number, info: RasterInfo, st
 /** The raster drawn over the frame, frame-sized RGBA; null when it does not reach the frame. */
 export async function renderRaster(announced: RasterInfo, style: RasterStyle, frame: Frame): Promise<Rgba8 | null> {
   const { tiff, info } = await openForDrawing(announced.path, announced.version).catch((e: unknown) => {
-    // Read well when announced, so it changed since.
-    throw e instanceof RasterError ? new RasterError(`Its raster file changed and ${e.message}; it is drawn again once readable.`) : e;
+    // Read well when announced: it changed since, or cannot be opened here (EMFILE, EACCES).
+    throw e instanceof RasterError ? new RasterError(`A raster file of the request ${e.message}; it is drawn again once readable.`) : e;
   });
   const [fx0, fy0, fx1, fy1] = frameExtent(frame, info.srs);
   const [bx0, by0, bx1, by1] = info.bbox;

@@ -94,6 +94,9 @@ function sendFile(ctx: Context, r: ExportRequest, body: Readable, name: string, 
     zip.end();
     // Koa destroys the response body when the client goes away; stop producing features too.
     zip.outputStream.once('close', () => body.destroy());
+    // Only piped into the zip, the body's failure (its database lost mid-stream) would go unheard
+    // and stop the process: it ends the zip, whose error Koa hears (the download is cut short).
+    body.once('error', (err) => (zip.outputStream as Readable).destroy(err));
     ctx.type = 'application/zip';
     ctx.attachment(name.replace(/\.\w+$/, '.zip'));
     ctx.body = zip.outputStream;

@@ -123,7 +123,8 @@ export class Lease {
   /** A connection of `db`, for `what` (named in errors); none is taken once `signal` has aborted (its reason is thrown). */
   static async take(db: pg.Pool, what: string, signal?: AbortSignal): Promise<Lease> {
     signal?.throwIfAborted();
-    const client = await guarded(what, () => db.connect());
+    // pg cannot take a waiter out of its queue: one whose client left waits on, and fails as that client's leaving.
+    const client = await guarded(what, () => db.connect()).catch((err: unknown) => { throw signal?.aborted ? signal.reason : err; });
     if (signal?.aborted) {
       client.release();
       throw signal.reason;
@@ -155,7 +156,6 @@ export class Lease {
     this.client.off('error', this.discard);
     this.client.release(this.damage);
   }
-
 
   /** Whether the connection is lost, or not to be used again. */
   get broken(): boolean {
