@@ -1,7 +1,8 @@
-// What both job stores promise a job being submitted (src/farm/construction.ts), on SQLite and on
-// PostgreSQL (MERIDIAN_TEST_PG_URL; skipped without it): no read sees it before its last task is
+// What both job stores promise, on SQLite and on PostgreSQL (MERIDIAN_TEST_PG_URL; skipped without
+// it). A job being submitted (src/farm/construction.ts): no read sees it before its last task is
 // stored, a failed storing leaves nothing of it, and the jobs a manager left under construction go
-// (its own when it opens the farm again, another's once that one is silent).
+// (its own when it opens the farm again, another's once that one is silent). Tasks are claimed in
+// job priority, job age, task position order, on a database migrated from an older version too.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,13 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
 import { openDatabase } from '../src/auth/database.js';
+import { MIGRATIONS, type Migration } from '../src/auth/migrations.js';
 import { migrate } from '../src/auth/pg-database.js';
 import { storeJob, TASKS_PER_CHUNK } from '../src/farm/construction.js';
 import type { JobStore } from '../src/farm/job-store.js';
 import { PgJobStore } from '../src/farm/pg-job-store.js';
 import { SqliteJobStore } from '../src/farm/sqlite-job-store.js';
 import { tileCount } from '../src/farm/tile-grid.js';
-import { UNDER_CONSTRUCTION, type JobSpec } from '../src/farm/types.js';
+import { UNDER_CONSTRUCTION, type JobRecord, type JobSpec, type TaskStatus } from '../src/farm/types.js';
 import { dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL } from './helpers/pg.js';
 
 const silent = pino({ level: 'silent' });
@@ -28,8 +30,15 @@ interface Opened {
   store: JobStore;
   /** Rows of the job and of its tasks, as the tables hold them (hidden ones included). */
   rows(jobId: string): Promise<number>;
+  /** Applies every migration (the database was opened with fewer); answers the store on it. */
+  upgrade(): Promise<JobStore>;
+  /** The migrations applied. */
+  versions(): Promise<number[]>;
   close(): Promise<void>;
 }
+
+/** Opens a fresh database of an engine with `migrations` applied (all by default). */
+type Opener = (migrations?: Migration[]) => Promise<Opened>;
 
 /** `store`, with `check` run after each chunk of tasks it stores. */
 function watched(store: JobStore, check: (jobId: string) => Promise<void>): JobStore {
@@ -41,18 +50,21 @@ function watched(store: JobStore, check: (jobId: string) => Promise<void>): JobS
   return spy;
 }
 
-/** A job left as a crash leaves one: under construction by `manager`, with one task stored. */
-async function halfJob(store: JobStore, manager: string): Promise<string> {
-  const id = randomUUID(), now = Date.now();
-  await store.createJob({ ...SPEC, id, status: UNDER_CONSTRUCTION, activity: '', tilesTotal: 1, manager, created: now, updated: now });
-  await store.addTasks([{
-    id: randomUUID(), jobId: id, position: 0, z: 0, xMin: 0, xMax: 0, yMin: 0, yMax: 0, status: 'queued', activity: '', worker: null, manager: null,
+/** Stores a job as `job` says, with a one-tile task of each status in `tasks` at its position, stored in the order of `stored` (positions). */
+async function putJob(store: JobStore, job: Partial<JobRecord>, tasks: TaskStatus[] = ['queued'], stored = [...tasks.keys()]): Promise<string> {
+  const id = job.id ?? randomUUID(), now = Date.now();
+  await store.createJob({ ...SPEC, id, status: 'queued', activity: '', tilesTotal: tasks.length, manager: null, created: now, updated: now, ...job });
+  await store.addTasks(stored.map((position) => ({
+    id: randomUUID(), jobId: id, position, z: 0, xMin: 0, xMax: 0, yMin: 0, yMax: 0, status: tasks[position], activity: '', worker: null, manager: null,
     cleared: false, nextIndex: 0, generated: 0, skipped: 0, failed: 0, tilesTotal: 1, updated: now,
-  }]);
+  })));
   return id;
 }
 
-function jobStoreContract(engine: string, open: () => Promise<Opened>, skip: string | false = false) {
+/** A job left as a crash leaves one: under construction by `manager`, with one task stored. */
+const halfJob = (store: JobStore, manager: string) => putJob(store, { status: UNDER_CONSTRUCTION, manager });
+
+function jobStoreContract(engine: string, open: Opener, skip: string | false = false) {
   describe(`${engine} job store`, { skip }, () => {
     let opened: Opened;
     let store: JobStore;
@@ -105,29 +117,83 @@ function jobStoreContract(engine: string, open: () => Promise<Opened>, skip: str
       assert.deepEqual([await opened.rows(ofB), await opened.rows(againOfA)], [0, 2]);
       await store.deleteJobs([queued, againOfA]);
     });
+
+    it('hands out queued tasks by job priority, then job age (then id), then task position', async () => {
+      const t0 = Date.now();
+      const [twin, otherTwin] = [randomUUID(), randomUUID()].sort();
+      const queued: TaskStatus[] = ['queued', 'queued', 'queued'];
+      const ids = {
+        old: await putJob(store, { created: t0 }, queued, [2, 0, 1]),
+        young: await putJob(store, { created: t0 + 20 }, queued),
+        // The same age: by id.
+        otherTwin: await putJob(store, { id: otherTwin, created: t0 + 10 }, queued, [1, 2, 0]),
+        twin: await putJob(store, { id: twin, created: t0 + 10 }, queued),
+        // First despite its age; its first task is done.
+        urgent: await putJob(store, { created: t0 + 30, priority: 60 }, ['completed', 'queued', 'queued'], [1, 0, 2]),
+        paused: await putJob(store, { created: t0, priority: 100, status: 'paused' }, queued),
+      };
+      const claimed = [];
+      for (let task; (task = await store.claimTask('w', 'claimer'));) claimed.push([task.jobId, task.position]);
+      const expected = [[ids.urgent, 1], [ids.urgent, 2]];
+      for (const job of [ids.old, ids.twin, ids.otherTwin, ids.young]) expected.push([job, 0], [job, 1], [job, 2]);
+      assert.deepEqual(claimed, expected);
+      assert.deepEqual(await Promise.all(Object.values(ids).map(async (id) => (await store.job(id))?.status)),
+        ['active', 'active', 'active', 'active', 'active', 'paused']);
+      await store.deleteJobs(Object.values(ids));
+    });
+  });
+
+  describe(`${engine} job store on a database written before migration 5`, { skip }, () => {
+    it('migrates it, and hands out the tasks it holds in order', async () => {
+      const opened = await open(MIGRATIONS.filter((m) => m.version < 5));
+      try {
+        const first = await putJob(opened.store, { priority: 40 }, ['queued', 'queued']);
+        const second = await putJob(opened.store, { priority: 60 }, ['completed', 'queued']);
+        const store = await opened.upgrade();
+        assert.deepEqual(await opened.versions(), MIGRATIONS.map((m) => m.version));
+        const claimed = [];
+        for (let task; (task = await store.claimTask('w', 'claimer'));) claimed.push([task.jobId, task.position]);
+        assert.deepEqual(claimed, [[second, 1], [first, 0], [first, 1]]);
+      } finally {
+        await opened.close();
+      }
+    });
   });
 }
 
-jobStoreContract('SQLite', async () => {
+jobStoreContract('SQLite', async (migrations) => {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-farm-store-'));
-  const db = openDatabase(join(dir, 'meridian.db'), silent);
-  const count = db.prepare('SELECT (SELECT COUNT(*) FROM farm_job WHERE id = ?) + (SELECT COUNT(*) FROM farm_task WHERE job_id = ?) AS n');
+  const file = join(dir, 'meridian.db');
+  let db = openDatabase(file, silent, migrations);
+  const count = () => db.prepare('SELECT (SELECT COUNT(*) FROM farm_job WHERE id = ?) + (SELECT COUNT(*) FROM farm_task WHERE job_id = ?) AS n');
   return {
     store: new SqliteJobStore(db),
-    rows: async (id) => (count.get(id, id) as { n: number }).n,
+    rows: async (id) => (count().get(id, id) as { n: number }).n,
+    async upgrade() {
+      db.close();
+      db = openDatabase(file, silent);
+      return new SqliteJobStore(db);
+    },
+    versions: async () => (db.prepare('SELECT version FROM schema_migration ORDER BY version').all() as { version: number }[]).map((r) => r.version),
     async close() { db.close(); rmSync(dir, { recursive: true, force: true }); },
   };
 });
 
 const SCHEMA = `meridian_farm_store_${process.pid}`;
-jobStoreContract('PostgreSQL', async () => {
+jobStoreContract('PostgreSQL', async (migrations) => {
   const client = await freshSchema(SCHEMA);
   const pool = new pg.Pool({ connectionString: inSchema(PG_URL!, SCHEMA) });
-  await migrate(pool, silent);
+  await migrate(pool, silent, migrations);
+  const store = new PgJobStore(pool);
   return {
-    store: new PgJobStore(pool),
+    store,
     rows: async (id) => Number((await client.query(`SELECT (SELECT COUNT(*) FROM ${SCHEMA}.farm_job WHERE id = $1)
       + (SELECT COUNT(*) FROM ${SCHEMA}.farm_task WHERE job_id = $1) AS n`, [id])).rows[0].n),
+    async upgrade() {
+      await migrate(pool, silent);
+      return store;
+    },
+    versions: async () => (await client.query(`SELECT version FROM ${SCHEMA}.schema_migration ORDER BY version`)).rows.map((r) => r.version),
     async close() { await pool.end(); await dropSchema(client, SCHEMA); },
   };
 }, PG_SKIP);

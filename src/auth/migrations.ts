@@ -131,4 +131,14 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX login_failure_last_at ON login_failure (last_at)',
     ],
   },
+  {
+    version: 5,
+    description: 'indexes that claiming a seeding task walks in claim order instead of sorting every queued task (src/farm/sqlite-job-store.ts)',
+    statements: [
+      // The jobs tasks are claimed from, first one first (a job this index leaves out has none to give).
+      `CREATE INDEX farm_job_claim_order ON farm_job (priority DESC, created, id) WHERE status IN ('queued', 'active')`,
+      // A job's tasks of a status in position order: its next queued one, whether any is left to run, how many of each status.
+      'CREATE INDEX farm_task_job_status ON farm_task (job_id, status, position)',
+    ],
+  },
 ];

@@ -8,6 +8,7 @@ export const FARM = '/farm/api/v3';
 
 /** 9,977,055 tiles in 39,375 tasks: just under the largest cap (MAX_JOB_TILES, 10,000,000). */
 export const AT_CAP = { type: 'seed', resources: [2], zoom: [0, 12], bbox: [-180, -85, -19, 85] };
+export const CAP_TASKS = 39_375;
 
 /** The job a server is storing (under construction), read from its SQLite database, with its tasks stored so far. */
 export function jobUnderConstruction(db: Database.Database): { id: string; tasks: number } | undefined {
