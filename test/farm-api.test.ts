@@ -1,7 +1,7 @@
 // The farm API's rules on a real server: validation errors, commands in each job state, deletes,
 // task status updates, worker sleep and wake, managers, projects, settings, browse, access; a job
 // at the tile cap stored while requests are answered, seen by no one before it is whole, then
-// claimed from without holding the event loop.
+// claimed from and settled without holding the event loop.
 import assert from 'node:assert/strict';
 import { symlinkSync } from 'node:fs';
 import { request } from 'node:http';
@@ -375,5 +375,22 @@ describe('a job at the tile cap', () => {
     t.diagnostic(`100 claims took ${Math.round(took)} ms, the slowest ${slowest.toFixed(1)} ms`);
     assert.ok(took < 300, `100 claims held the event loop for ${Math.round(took)} ms`);
     await jobs.setJobTasksStatus(capJob, 'queued', ['active']);
+  });
+
+  // Whether it was done was decided on all its tasks, read: ~0.5 s once none was left to run.
+  it('settles without reading every task once none is left to run', async (t) => {
+    const { jobs } = s.services.farm;
+    await jobs.setJobTasksStatus(capJob, 'completed', ['queued', 'active']);
+    const [first, last] = db.prepare('SELECT id FROM farm_task WHERE job_id = ? AND position IN (0, ?) ORDER BY position').all(capJob, CAP_TASKS - 1) as { id: string }[];
+    const { result, stallMs } = await watchLoop(() => farm(s, 'POST', '/tasks', { id: last.id, status: 'failed', activity: 'probe' }));
+    assert.equal(result.status, 204);
+    assert.equal((await farm(s, 'GET', `/jobs/${capJob}`)).body.status, 'failed', 'a task failed, none is left to run');
+    t.diagnostic(`longest event-loop stall ${Math.round(stallMs)} ms`);
+    assert.ok(stallMs < 150, `the event loop stalled for ${Math.round(stallMs)} ms`);
+    // Queued again, the job runs again; canceled, the job is done again.
+    assert.equal((await farm(s, 'POST', '/tasks', { id: first.id, status: 'queued' })).status, 204);
+    assert.equal((await farm(s, 'GET', `/jobs/${capJob}`)).body.status, 'queued');
+    assert.equal((await farm(s, 'POST', '/tasks', { id: first.id, status: 'canceled' })).status, 204);
+    assert.equal((await farm(s, 'GET', `/jobs/${capJob}`)).body.status, 'failed');
   });
 });

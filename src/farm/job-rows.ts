@@ -1,5 +1,5 @@
 // Farm rows as both SQL engines return them (BIGINTs read as numbers), and the records they hold.
-import type { JobRecord, JobStatus, ManagerRecord, TaskRecord, TaskStatus } from './types.js';
+import { TASK_STATUSES, type JobRecord, type JobStatus, type ManagerRecord, type TaskRecord, type TaskStatus } from './types.js';
 
 export interface JobRow {
   id: string; name: string; type: JobRecord['type']; format: JobRecord['format']; resources: string;
@@ -14,6 +14,9 @@ export interface TaskRow {
 }
 
 export interface ManagerRow { uuid: string; name: string; url: string | null; total_workers: number; registered: number; last_seen: number }
+
+/** A row of "SELECT status, COUNT(*) AS n … GROUP BY status". */
+export interface StatusCountRow { status: TaskStatus; n: number }
 
 export const jobOf = (r: JobRow): JobRecord => ({
   id: r.id, name: r.name, type: r.type, format: r.format, resources: JSON.parse(r.resources), zoom: [r.zoom_min, r.zoom_max],
@@ -30,6 +33,12 @@ export const taskOf = (r: TaskRow): TaskRecord => ({
 
 export const managerOf = (r: ManagerRow): ManagerRecord => ({
   uuid: r.uuid, name: r.name, url: r.url, totalWorkers: r.total_workers, registered: r.registered, lastSeen: r.last_seen,
+});
+
+/** Counts by status, 0 for a status no row names. */
+export const statusCountsOf = (rows: readonly StatusCountRow[]): Record<TaskStatus, number> => ({
+  ...Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>,
+  ...Object.fromEntries(rows.map((r) => [r.status, r.n])),
 });
 
 /** "INSERT INTO table (columns) VALUES (…), (…)" for `rows` rows, the k-th value (from 1) written `mark(k)`. */

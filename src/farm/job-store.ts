@@ -50,6 +50,8 @@ export interface JobStore {
   dropAbandonedConstructions(before: number, except: string): Promise<number>;
   /** Whether a job still has tasks queued or active. */
   hasOpenTasks(jobId: string): Promise<boolean>;
+  /** How many of a job's tasks have each status. */
+  taskStatusCounts(jobId: string): Promise<Record<TaskStatus, number>>;
 
   managers(): Promise<ManagerRecord[]>;
   manager(uuid: string): Promise<ManagerRecord | undefined>;

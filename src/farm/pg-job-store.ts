@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { JobStore } from './job-store.js';
-import { insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, taskOf, type JobRow, type ManagerRow, type TaskRow } from './job-rows.js';
+import { insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
+  type StatusCountRow, type TaskRow } from './job-rows.js';
 import { UNDER_CONSTRUCTION, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
 
@@ -147,6 +148,10 @@ export class PgJobStore implements JobStore {
 
   async hasOpenTasks(jobId: string) {
     return (await this.rows(`SELECT 1 FROM farm_task WHERE job_id = $1 AND status IN ('queued', 'active') LIMIT 1`, [jobId])).length > 0;
+  }
+
+  async taskStatusCounts(jobId: string) {
+    return statusCountsOf(await this.rows<StatusCountRow>('SELECT status, COUNT(*) AS n FROM farm_task WHERE job_id = $1 GROUP BY status', [jobId]));
   }
 
   async managers() {

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { JobStore } from './job-store.js';
-import { insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, taskOf, type JobRow, type ManagerRow, type TaskRow } from './job-rows.js';
+import { insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
+  type StatusCountRow, type TaskRow } from './job-rows.js';
 import { UNDER_CONSTRUCTION, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
 
@@ -140,6 +141,10 @@ export class SqliteJobStore implements JobStore {
 
   async hasOpenTasks(jobId: string): Promise<boolean> {
     return this.sql(`SELECT 1 FROM farm_task WHERE job_id = ? AND status IN ('queued', 'active') LIMIT 1`).get(jobId) !== undefined;
+  }
+
+  async taskStatusCounts(jobId: string): Promise<Record<TaskStatus, number>> {
+    return statusCountsOf(this.sql('SELECT status, COUNT(*) AS n FROM farm_task WHERE job_id = ? GROUP BY status').all(jobId) as StatusCountRow[]);
   }
 
   async managers(): Promise<ManagerRecord[]> {
