@@ -18,8 +18,9 @@ import { storeJob, TASKS_PER_CHUNK } from '../src/farm/construction.js';
 import type { JobStore } from '../src/farm/job-store.js';
 import { PgJobStore } from '../src/farm/pg-job-store.js';
 import { SqliteJobStore } from '../src/farm/sqlite-job-store.js';
+import { taskPages } from '../src/farm/task-list.js';
 import { tileCount } from '../src/farm/tile-grid.js';
-import { UNDER_CONSTRUCTION, type JobRecord, type JobSpec, type TaskStatus } from '../src/farm/types.js';
+import { UNDER_CONSTRUCTION, type JobRecord, type JobSpec, type TaskRecord, type TaskStatus } from '../src/farm/types.js';
 import { dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL } from './helpers/pg.js';
 
 const silent = pino({ level: 'silent' });
@@ -78,7 +79,7 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
         chunks++;
         assert.equal(await store.job(jobId), undefined);
         assert.ok(!(await store.jobs()).some((j) => j.id === jobId));
-        assert.ok(!(await store.tasks()).some((t) => t.jobId === jobId));
+        assert.deepEqual(await store.taskPage(jobId, -1, 1), []);
         assert.equal(await store.claimTask('probe', manager), undefined);
         assert.ok(await opened.rows(jobId) > 1, 'its rows are there meanwhile');
       }), SPEC, manager);
@@ -87,8 +88,10 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
       const job = (await store.job(id))!;
       assert.deepEqual([job.status, job.manager, job.tilesTotal], ['queued', manager, tileCount(SPEC.bbox, SPEC.zoom)]);
       assert.deepEqual((await store.jobs()).map((j) => j.id), [id]);
-      const stored = await store.tasks(id);
+      const stored: TaskRecord[] = [];
+      for await (const page of taskPages(store, id)) stored.push(...page);
       assert.deepEqual(stored.map((t) => t.position), [...Array(tasks).keys()]);
+      assert.deepEqual((await store.taskPage(id, 99, 100)).map((t) => t.position), stored.slice(100, 200).map((t) => t.position));
       assert.equal(stored.reduce((n, t) => n + t.tilesTotal, 0), job.tilesTotal);
       assert.equal((await store.claimTask('probe', manager))?.id, stored[0].id, 'claimable once queued');
       await store.deleteJobs([id]);

@@ -2,7 +2,7 @@
 // sit beside the SQLite one. Every method returns a promise for that reason. Status changes that
 // race (a command against a worker finishing) are conditional updates: `from` lists the statuses
 // the row must have, and the answer says whether it changed. A job under construction (its tasks
-// still being stored, see construction.ts) is seen by none of the reads: job, jobs, tasks, claimTask.
+// still being stored, see construction.ts) is seen by none of the reads: job, jobs, taskPage, claimTask.
 import type { JobCounts, JobRecord, JobStatus, ManagerRecord, ShownJobStatus, TaskProgress, TaskRecord, TaskStatus } from './types.js';
 
 export interface JobStore {
@@ -19,8 +19,8 @@ export interface JobStore {
   jobCounts(id: string): Promise<JobCounts>;
 
   task(id: string): Promise<TaskRecord | undefined>;
-  /** In job then position order; one job's when given. */
-  tasks(jobId?: string): Promise<TaskRecord[]>;
+  /** The tasks of a job after position `after`, in position order, at most `limit` (task-list.ts reads them so). */
+  taskPage(jobId: string, after: number, limit: number): Promise<TaskRecord[]>;
   setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]): Promise<boolean>;
   /** Sets the status of a job's tasks that are in one of `from`. */
   setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[]): Promise<void>;

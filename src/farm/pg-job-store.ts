@@ -79,12 +79,9 @@ export class PgJobStore implements JobStore {
     return row && taskOf(row);
   }
 
-  async tasks(jobId?: string) {
-    const rows = jobId
-      ? await this.rows<TaskRow>('SELECT * FROM farm_task WHERE job_id = $1 ORDER BY position', [jobId])
-      : await this.rows<TaskRow>(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id WHERE farm_job.status <> '${UNDER_CONSTRUCTION}'
-        ORDER BY farm_job.created DESC, job_id, position`);
-    return rows.map(taskOf);
+  async taskPage(jobId: string, after: number, limit: number) {
+    return (await this.rows<TaskRow>(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id
+      WHERE job_id = $1 AND position > $2 AND farm_job.status <> '${UNDER_CONSTRUCTION}' ORDER BY position LIMIT $3`, [jobId, after, limit])).map(taskOf);
   }
 
   async setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]) {

@@ -69,12 +69,9 @@ export class SqliteJobStore implements JobStore {
     return row && taskOf(row);
   }
 
-  async tasks(jobId?: string): Promise<TaskRecord[]> {
-    const rows = jobId
-      ? this.sql('SELECT * FROM farm_task WHERE job_id = ? ORDER BY position').all(jobId)
-      : this.sql(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id WHERE farm_job.status <> '${UNDER_CONSTRUCTION}'
-        ORDER BY farm_job.created DESC, job_id, position`).all();
-    return (rows as TaskRow[]).map(taskOf);
+  async taskPage(jobId: string, after: number, limit: number): Promise<TaskRecord[]> {
+    return (this.sql(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id
+      WHERE job_id = ? AND position > ? AND farm_job.status <> '${UNDER_CONSTRUCTION}' ORDER BY position LIMIT ?`).all(jobId, after, limit) as TaskRow[]).map(taskOf);
   }
 
   async setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]): Promise<boolean> {

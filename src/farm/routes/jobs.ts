@@ -7,6 +7,7 @@ import { single } from '../../http/params.js';
 import type { Services } from '../../services.js';
 import { JOB_COMMANDS, SETTABLE_TASK_STATUSES, notFound, type Farm, type JobCommand } from '../farm.js';
 import { jobSpec } from '../job-input.js';
+import { tasksJson } from '../task-list.js';
 import { JOB_STATUSES, type JobRecord, type ShownJobStatus } from '../types.js';
 import { jobView, taskView } from '../views.js';
 import { farmRouter } from './router.js';
@@ -61,8 +62,11 @@ export function jobRoutes(services: Services, farm: Farm): Router {
 
   router.get('/tasks', async (ctx) => {
     const jobId = single(ctx.query.job as string | string[] | undefined);
-    const jobs = new Map((jobId ? [await farm.job(jobId)] : await farm.jobs.jobs()).map((j) => [j.id, j]));
-    ctx.body = { tasks: (await farm.jobs.tasks(jobId)).map((t) => taskView(t, jobs.get(t.jobId)!)) };
+    const json = await tasksJson(farm.jobs, jobId ? [await farm.job(jobId)] : await farm.jobs.jobs());
+    // Deleted while its tasks were read: 404, as if asked a moment later.
+    if (jobId) await farm.job(jobId);
+    ctx.type = 'json';
+    ctx.body = json;
   });
 
   router.get('/tasks/:id', async (ctx) => {
