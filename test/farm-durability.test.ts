@@ -1,7 +1,7 @@
 // A seeding job survives kill -9: the server process is killed mid-job, restarted over the same
 // folder, and the job finishes with every tile of its area stored, none missing and none made twice
 // (tiles stored before the kill keep their files; the restarted process writes exactly the rest).
-// One killed while it was being stored is gone after the restart.
+// One killed while it was being stored, or deleted, is gone after the restart.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ADMIN_PASSWORD } from './helpers/auth.js';
-import { startMeridian } from './helpers/child.js';
-import { AT_CAP, expectedTiles, farm, jobUnderConstruction, sleepWorkers, waitForJob } from './helpers/farm.js';
+import { startMeridian, type ChildServer } from './helpers/child.js';
+import { AT_CAP, CAP_TASKS, expectedTiles, farm, jobUnderConstruction, sleepWorkers, waitForJob } from './helpers/farm.js';
 import { tempData } from './helpers/server.js';
 
 /** "z/x/y" → file identity (inode and modification time in ns) of every stored tile. */
@@ -82,29 +82,25 @@ describe('seeding across a kill -9', () => {
     }
   });
 
-  it('removes at its restart a job that a kill -9 left under construction, before it answers anything', async () => {
-    const half = tempData({ copySample: true });
-    const capped = { ...env, MERIDIAN_MAX_JOB_TILES: '10000000' };
-    let child = await startMeridian(['--data', half], capped);
-    const db = new Database(join(half, 'meridian.db'), { readonly: true });
-    const rows = (id: string) => db.prepare('SELECT (SELECT COUNT(*) FROM farm_job WHERE id = ?) + (SELECT COUNT(*) FROM farm_task WHERE job_id = ?) AS n')
-      .get(id, id) as { n: number };
-    try {
-      let answered = false;
-      // The kill cuts the request short.
-      const posted = farm(child, 'POST', '/jobs', AT_CAP).catch(() => undefined).finally(() => { answered = true; });
-      let building;
-      while (!answered && !(building = jobUnderConstruction(db))?.tasks) await sleep(2);
-      child.proc.kill('SIGKILL');
-      await child.exited;
-      await posted;
-      assert.ok(building, 'killed while the job was being stored');
-      const left = jobUnderConstruction(db);
-      assert.ok(left && left.tasks > 0 && left.tasks < 39_375, `the kill left part of it: ${JSON.stringify(left)}`);
+  const capped = { ...env, MERIDIAN_MAX_JOB_TILES: '10000000' };
+  /** Rows of a job and its tasks. */
+  const rows = (db: Database.Database, id: string) => (db.prepare('SELECT (SELECT COUNT(*) FROM farm_job WHERE id = ?) + (SELECT COUNT(*) FROM farm_task WHERE job_id = ?) AS n')
+    .get(id, id) as { n: number }).n;
 
-      child = await startMeridian(['--data', half], capped);
-      assert.equal(rows(left.id).n, 0, 'neither the job nor any of its tasks is left');
-      const removed = await child.waitForLog((l) => l.msg === 'seeding jobs left under construction by a stop removed');
+  /**
+   * Runs `cut` on a server over a fresh copy of the data: it kills the server in the middle of some
+   * work on a job and answers the job's id. The server started again must have removed that job, all
+   * its rows, before it listened.
+   */
+  async function killedMidway(cut: (child: ChildServer & { url: string }, db: Database.Database) => Promise<string>): Promise<void> {
+    const dir = tempData({ copySample: true });
+    let child = await startMeridian(['--data', dir], capped);
+    const db = new Database(join(dir, 'meridian.db'), { readonly: true });
+    try {
+      const id = await cut(child, db);
+      child = await startMeridian(['--data', dir], capped);
+      assert.equal(rows(db, id), 0, 'neither the job nor any of its tasks is left');
+      const removed = await child.waitForLog((l) => l.msg === 'seeding jobs left under construction or half deleted by a stop removed');
       assert.equal(removed.jobs, 1);
       assert.ok(child.logs.indexOf(removed) < child.logs.findIndex((l) => l.msg === 'listening'), 'removed before the server listened');
       assert.deepEqual((await farm(child, 'GET', '/jobs')).body.jobs, []);
@@ -112,9 +108,38 @@ describe('seeding across a kill -9', () => {
       child.proc.kill('SIGKILL');
       await child.exited;
       db.close();
-      rmSync(half, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }
+
+  it('removes at its restart a job that a kill -9 left under construction, before it answers anything', () => killedMidway(async (child, db) => {
+    let answered = false;
+    // The kill cuts the request short.
+    const posted = farm(child, 'POST', '/jobs', AT_CAP).catch(() => undefined).finally(() => { answered = true; });
+    let building;
+    while (!answered && !(building = jobUnderConstruction(db))?.tasks) await sleep(2);
+    child.proc.kill('SIGKILL');
+    await child.exited;
+    await posted;
+    assert.ok(building, 'killed while the job was being stored');
+    const left = jobUnderConstruction(db);
+    assert.ok(left && left.tasks > 0 && left.tasks < CAP_TASKS, `the kill left part of it: ${JSON.stringify(left)}`);
+    return left.id;
+  }));
+
+  it('finishes at its restart the deletion of a job that a kill -9 cut short, before it answers anything', () => killedMidway(async (child, db) => {
+    await sleepWorkers(child);
+    const id = (await farm(child, 'POST', '/jobs', AT_CAP)).body.id;
+    const deleting = db.prepare(`SELECT 1 FROM farm_job WHERE id = ? AND status = 'deleting'`);
+    let answered = false;
+    const deleted = farm(child, 'DELETE', `/jobs/${id}`).catch(() => undefined).finally(() => { answered = true; });
+    while (!answered && !(deleting.get(id) && rows(db, id) <= CAP_TASKS)) await sleep(2);
+    child.proc.kill('SIGKILL');
+    await child.exited;
+    await deleted;
+    assert.ok(deleting.get(id) && rows(db, id) > 1, `the kill left part of it: ${rows(db, id)} rows`);
+    return id;
+  }));
 
   it('queues again the tasks of a manager that stopped answering, and another manager sharing the database finishes the job', async () => {
     const shared = tempData({ copySample: true });

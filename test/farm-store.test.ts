@@ -1,8 +1,9 @@
 // What both job stores promise, on SQLite and on PostgreSQL (MERIDIAN_TEST_PG_URL; skipped without
-// it). A job being submitted (src/farm/construction.ts): no read sees it before its last task is
-// stored, a failed storing leaves nothing of it, and the jobs a manager left under construction go
-// (its own when it opens the farm again, another's once that one is silent). Tasks are claimed in
-// job priority, job age, task position order, on a database migrated from an older version too.
+// it). A job being submitted (src/farm/construction.ts) or deleted (deletion.ts): no read sees it
+// before its last task is stored or after its deletion began, a failed storing leaves nothing of
+// it, and the jobs a manager left under construction or half deleted go (its own when it opens the
+// farm again, another's once that one is silent). Tasks are claimed in job priority, job age, task
+// position order, on a database migrated from an older version too.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,12 +16,13 @@ import { openDatabase } from '../src/auth/database.js';
 import { MIGRATIONS, type Migration } from '../src/auth/migrations.js';
 import { migrate } from '../src/auth/pg-database.js';
 import { storeJob, TASKS_PER_CHUNK } from '../src/farm/construction.js';
+import { deleteHidden, TASKS_PER_DELETE } from '../src/farm/deletion.js';
 import type { JobStore } from '../src/farm/job-store.js';
 import { PgJobStore } from '../src/farm/pg-job-store.js';
 import { SqliteJobStore } from '../src/farm/sqlite-job-store.js';
 import { taskPages } from '../src/farm/task-list.js';
 import { tileCount } from '../src/farm/tile-grid.js';
-import { UNDER_CONSTRUCTION, type JobRecord, type JobSpec, type TaskRecord, type TaskStatus } from '../src/farm/types.js';
+import { DELETING, UNDER_CONSTRUCTION, type JobRecord, type JobSpec, type JobStatus, type TaskRecord, type TaskStatus } from '../src/farm/types.js';
 import { dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL } from './helpers/pg.js';
 
 const silent = pino({ level: 'silent' });
@@ -62,8 +64,16 @@ async function putJob(store: JobStore, job: Partial<JobRecord>, tasks: TaskStatu
   return id;
 }
 
-/** A job left as a crash leaves one: under construction by `manager`, with one task stored. */
-const halfJob = (store: JobStore, manager: string) => putJob(store, { status: UNDER_CONSTRUCTION, manager });
+/** A job left as a crash leaves one: under construction (or being deleted) by `manager`, with one task stored. */
+const halfJob = (store: JobStore, manager: string, status: JobStatus = UNDER_CONSTRUCTION) => putJob(store, { status, manager });
+
+/** No read shows the job, and no worker claims its tasks (the store holds no other job to claim from). */
+async function assertHidden(store: JobStore, jobId: string, manager: string): Promise<void> {
+  assert.equal(await store.job(jobId), undefined);
+  assert.ok(!(await store.jobs()).some((j) => j.id === jobId));
+  assert.deepEqual(await store.taskPage(jobId, -1, 1), []);
+  assert.equal(await store.claimTask('probe', manager), undefined);
+}
 
 function jobStoreContract(engine: string, open: Opener, skip: string | false = false) {
   describe(`${engine} job store`, { skip }, () => {
@@ -77,10 +87,7 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
       let chunks = 0;
       const { id, tasks } = await storeJob(watched(store, async (jobId) => {
         chunks++;
-        assert.equal(await store.job(jobId), undefined);
-        assert.ok(!(await store.jobs()).some((j) => j.id === jobId));
-        assert.deepEqual(await store.taskPage(jobId, -1, 1), []);
-        assert.equal(await store.claimTask('probe', manager), undefined);
+        await assertHidden(store, jobId, manager);
         assert.ok(await opened.rows(jobId) > 1, 'its rows are there meanwhile');
       }), SPEC, manager);
       assert.equal(chunks, Math.ceil(tasks / TASKS_PER_CHUNK));
@@ -107,18 +114,39 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
       assert.equal(await opened.rows(jobId), 0);
     });
 
-    it('removes the jobs a manager left under construction: its own when it opens again, another\'s once that one is silent', async () => {
+    it('removes the jobs a manager left under construction or half deleted: its own when it opens again, another\'s once that one is silent', async () => {
       const [a, b] = [(await store.registerManager('a', null, 1)).uuid, (await store.registerManager('b', null, 1)).uuid];
-      const [ofA, ofB] = [await halfJob(store, a), await halfJob(store, b)];
+      const [ofA, halfDeletedOfA, ofB] = [await halfJob(store, a), await halfJob(store, a, DELETING), await halfJob(store, b)];
       const { id: queued } = await storeJob(store, SPEC, a);
-      assert.equal(await store.dropInterruptedConstructions(a), 1);
-      assert.deepEqual([await opened.rows(ofA), await opened.rows(ofB)], [0, 2], 'only its own');
+      assert.equal(await deleteHidden(store, await store.takeInterrupted(a)), 2);
+      assert.deepEqual([await opened.rows(ofA), await opened.rows(halfDeletedOfA), await opened.rows(ofB)], [0, 0, 2], 'only its own');
       assert.equal((await store.job(queued))?.status, 'queued', 'a stored job stays');
-      assert.equal(await store.dropAbandonedConstructions(Date.now() - 60_000, a), 0, 'b was seen within the timeout');
+      assert.deepEqual(await store.takeAbandoned(Date.now() - 60_000, a), [], 'b was seen within the timeout');
       const againOfA = await halfJob(store, a);
-      assert.equal(await store.dropAbandonedConstructions(Date.now() + 1, a), 1, 'b is silent now; a is the one asking');
-      assert.deepEqual([await opened.rows(ofB), await opened.rows(againOfA)], [0, 2]);
-      await store.deleteJobs([queued, againOfA]);
+      assert.deepEqual(await store.takeAbandoned(Date.now() + 1, a), [ofB], 'b is silent now; a is the one asking');
+      // Taken over: a stopping before it is gone would remove it at its own start.
+      assert.deepEqual((await store.takeInterrupted(a)).sort(), [ofB, againOfA].sort());
+      assert.equal(await deleteHidden(store, [ofB, againOfA]), 2);
+      assert.deepEqual([await opened.rows(ofB), await opened.rows(againOfA)], [0, 0]);
+      await store.deleteJobs([queued]);
+    });
+
+    it('hides a job from every read and claim before its tasks go, a chunk at a time', async () => {
+      const manager = (await store.registerManager('deleter', null, 1)).uuid;
+      const { id, tasks } = await storeJob(store, { ...SPEC, zoom: [0, 10] }, manager);
+      assert.ok(tasks > 2 * TASKS_PER_DELETE);
+      let chunks = 0;
+      const watching = Object.create(store) as JobStore;
+      watching.deleteTasks = async (jobId, limit) => {
+        const deleted = await store.deleteTasks(jobId, limit);
+        chunks++;
+        await assertHidden(store, jobId, manager);
+        return deleted;
+      };
+      assert.deepEqual(await store.hideForDeletion([id, randomUUID()], manager), [id], 'the jobs found');
+      assert.equal(await deleteHidden(watching, [id]), 1);
+      assert.equal(chunks, Math.floor(tasks / TASKS_PER_DELETE) + 1);
+      assert.equal(await opened.rows(id), 0);
     });
 
     it('hands out queued tasks by job priority, then job age (then id), then task position', async () => {

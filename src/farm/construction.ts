@@ -8,6 +8,7 @@
 // again (Farm.open), or by another manager once its own has been silent too long (Seeder.beat).
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { deleteHidden } from './deletion.js';
 import type { JobStore } from './job-store.js';
 import { blockSize, jobBlocks, tileCount } from './tile-grid.js';
 import { UNDER_CONSTRUCTION, type JobRecord, type JobSpec, type TaskRecord } from './types.js';
@@ -52,7 +53,7 @@ export async function storeJob(jobs: JobStore, spec: JobSpec, manager: string): 
     if (!await jobs.setJobStatus(job.id, 'queued', 'queued', [UNDER_CONSTRUCTION])) throw new Error(`Job ${job.id} was deleted while its tasks were stored.`);
   } catch (err) {
     // Best effort: what a failing database keeps is removed later, as a crash's would be.
-    await jobs.deleteJobs([job.id]).catch(() => {});
+    await jobs.hideForDeletion([job.id], manager).then((ids) => deleteHidden(jobs, ids)).catch(() => {});
     throw err;
   }
   return { id: job.id, tasks };

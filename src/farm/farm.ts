@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { ApiError } from '../http/errors.js';
 import type { Services } from '../services.js';
 import { storeJob } from './construction.js';
+import { deleteHidden } from './deletion.js';
 import type { JobStore } from './job-store.js';
 import { finishIfDone, Seeder } from './seeder.js';
 import { Settings } from './settings.js';
@@ -45,9 +46,9 @@ export class Farm {
   static async open(services: FarmServices, jobs: JobStore): Promise<Farm> {
     const member = cluster.isWorker ? `#${cluster.worker!.id}` : '';
     const me = await jobs.registerManager(`${hostname()}:${services.config.tileStore}${member}`, null, services.pool.size);
-    // Before this instance takes any submission: what it was storing when it stopped is its own half job.
-    const dropped = await jobs.dropInterruptedConstructions(me.uuid);
-    if (dropped) services.log.warn({ jobs: dropped }, 'seeding jobs left under construction by a stop removed');
+    // Before this instance takes any submission: what it was storing or deleting when it stopped is its own half job.
+    const dropped = await deleteHidden(jobs, await jobs.takeInterrupted(me.uuid));
+    if (dropped) services.log.warn({ jobs: dropped }, 'seeding jobs left under construction or half deleted by a stop removed');
     return new Farm(services, jobs, me.uuid);
   }
 
@@ -107,11 +108,10 @@ export class Farm {
   }
 
   async delete(ids: readonly string[]): Promise<void> {
-    for (const id of ids) {
-      await this.jobs.setJobStatus(id, 'canceled', 'deleting', ['queued', 'active']);
-      await this.seeder.interrupt(id);
-    }
-    await this.jobs.deleteJobs(ids);
+    // Hidden first, so no worker claims another of their tasks; their running ones stop before their rows go.
+    const hidden = await this.jobs.hideForDeletion(ids, this.manager);
+    for (const id of hidden) await this.seeder.interrupt(id);
+    await deleteHidden(this.jobs, hidden);
   }
 
   /** A task's status set by a client: it stops if running, and its job finishes if nothing is left. */

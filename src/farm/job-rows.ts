@@ -1,5 +1,5 @@
 // Farm rows as both SQL engines return them (BIGINTs read as numbers), and the records they hold.
-import { TASK_STATUSES, type JobRecord, type JobStatus, type ManagerRecord, type TaskRecord, type TaskStatus } from './types.js';
+import { HIDDEN_STATUSES, TASK_STATUSES, type JobRecord, type JobStatus, type ManagerRecord, type TaskRecord, type TaskStatus } from './types.js';
 
 export interface JobRow {
   id: string; name: string; type: JobRecord['type']; format: JobRecord['format']; resources: string;
@@ -46,6 +46,9 @@ export function insertInto(table: string, columns: readonly string[], rows: numb
   const values = Array.from({ length: rows }, (_, r) => `(${columns.map((_, c) => mark(r * columns.length + c + 1)).join(', ')})`);
   return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')}`;
 }
+
+/** "'under-construction', 'deleting'": the hidden statuses in SQL, for "status IN (…)" and "NOT IN". */
+export const HIDDEN = HIDDEN_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /** The columns a new job row is written with, and its values in their order (both engines' INSERT). */
 export const NEW_JOB_COLUMNS = ['id', 'name', 'type', 'format', 'resources', 'zoom_min', 'zoom_max', 'bbox', 'priority', 'status', 'activity',

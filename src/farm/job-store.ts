@@ -2,7 +2,8 @@
 // sit beside the SQLite one. Every method returns a promise for that reason. Status changes that
 // race (a command against a worker finishing) are conditional updates: `from` lists the statuses
 // the row must have, and the answer says whether it changed. A job under construction (its tasks
-// still being stored, see construction.ts) is seen by none of the reads: job, jobs, taskPage, claimTask.
+// still being stored, see construction.ts) or being deleted (deletion.ts) is seen by none of the
+// reads: job, jobs, taskPage, claimTask.
 import type { JobCounts, JobRecord, JobStatus, ManagerRecord, ShownJobStatus, TaskProgress, TaskRecord, TaskStatus } from './types.js';
 
 export interface JobStore {
@@ -14,7 +15,21 @@ export interface JobStore {
   /** Newest first; only `status` ones when given. */
   jobs(status?: ShownJobStatus): Promise<JobRecord[]>;
   setJobStatus(id: string, status: JobStatus, activity: string, from?: readonly JobStatus[]): Promise<boolean>;
-  /** Deletes jobs and their tasks; answers how many jobs went. */
+  /** Hides jobs (of any status) for deletion by `manager` (deletion.ts); answers the ids of those found. */
+  hideForDeletion(ids: readonly string[], manager: string): Promise<string[]>;
+  /**
+   * Hides for deletion the jobs `manager` left under construction or being deleted (it stopped in
+   * the middle of a submission or a deletion); answers their ids.
+   */
+  takeInterrupted(manager: string): Promise<string[]>;
+  /**
+   * Hides for deletion by `manager` the jobs left so by other managers last seen before `before`
+   * (epoch ms); answers their ids.
+   */
+  takeAbandoned(before: number, manager: string): Promise<string[]>;
+  /** Deletes up to `limit` tasks of a job; answers how many went. */
+  deleteTasks(jobId: string, limit: number): Promise<number>;
+  /** Deletes jobs with what is left of their tasks (deletion.ts deletes these first); answers how many jobs went. */
   deleteJobs(ids: readonly string[]): Promise<number>;
   jobCounts(id: string): Promise<JobCounts>;
 
@@ -44,10 +59,6 @@ export interface JobStore {
    * queue: those managers stopped without saying so.
    */
   requeueAbandoned(before: number, except: string): Promise<number>;
-  /** Deletes the jobs `manager` left under construction (it stopped in the middle of a submission); answers how many went. */
-  dropInterruptedConstructions(manager: string): Promise<number>;
-  /** Deletes the jobs left under construction by managers other than `except` last seen before `before` (epoch ms). */
-  dropAbandonedConstructions(before: number, except: string): Promise<number>;
   /** Whether a job still has tasks queued or active. */
   hasOpenTasks(jobId: string): Promise<boolean>;
   /** How many of a job's tasks have each status. */

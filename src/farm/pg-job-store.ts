@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { JobStore } from './job-store.js';
-import { insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
+import { HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
   type StatusCountRow, type TaskRow } from './job-rows.js';
-import { UNDER_CONSTRUCTION, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
+import { DELETING, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
 
 /** BIGINT columns (epoch milliseconds, tile counts) as numbers, as SQLite gives them. */
@@ -46,14 +46,14 @@ export class PgJobStore implements JobStore {
   }
 
   async job(id: string) {
-    const [row] = await this.rows<JobRow>(`SELECT * FROM farm_job WHERE id = $1 AND status <> '${UNDER_CONSTRUCTION}'`, [id]);
+    const [row] = await this.rows<JobRow>(`SELECT * FROM farm_job WHERE id = $1 AND status NOT IN (${HIDDEN})`, [id]);
     return row && jobOf(row);
   }
 
   async jobs(status?: ShownJobStatus) {
     const rows = status
       ? await this.rows<JobRow>('SELECT * FROM farm_job WHERE status = $1 ORDER BY created DESC, id', [status])
-      : await this.rows<JobRow>(`SELECT * FROM farm_job WHERE status <> '${UNDER_CONSTRUCTION}' ORDER BY created DESC, id`);
+      : await this.rows<JobRow>(`SELECT * FROM farm_job WHERE status NOT IN (${HIDDEN}) ORDER BY created DESC, id`);
     return rows.map(jobOf);
   }
 
@@ -61,6 +61,28 @@ export class PgJobStore implements JobStore {
     const condition = from ? ` AND ${among('status', from, 4)}` : '';
     return (await this.changed(`UPDATE farm_job SET status = $1, activity = $2, updated = $3 WHERE id = $4${condition}`,
       [status, activity, Date.now(), id, ...(from ?? [])])) > 0;
+  }
+
+  /** Hides the jobs `where` selects (its parameters from $3, after the manager and the time) for deletion by `manager`; answers their ids. */
+  private async hide(manager: string, where: string, ...values: unknown[]): Promise<string[]> {
+    return (await this.rows<{ id: string }>(`UPDATE farm_job SET status = '${DELETING}', activity = 'being deleted', manager = $1, updated = $2
+      WHERE ${where} RETURNING id`, [manager, Date.now(), ...values])).map((r) => r.id);
+  }
+
+  async hideForDeletion(ids: readonly string[], manager: string) {
+    return ids.length === 0 ? [] : this.hide(manager, among('id', ids, 2), ...ids);
+  }
+
+  async takeInterrupted(manager: string) {
+    return this.hide(manager, `status IN (${HIDDEN}) AND manager = $3`, manager);
+  }
+
+  async takeAbandoned(before: number, manager: string) {
+    return this.hide(manager, `status IN (${HIDDEN}) AND manager <> $3 AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < $4)`, manager, before);
+  }
+
+  async deleteTasks(jobId: string, limit: number) {
+    return this.changed('DELETE FROM farm_task WHERE id IN (SELECT id FROM farm_task WHERE job_id = $1 LIMIT $2)', [jobId, limit]);
   }
 
   async deleteJobs(ids: readonly string[]) {
@@ -81,7 +103,7 @@ export class PgJobStore implements JobStore {
 
   async taskPage(jobId: string, after: number, limit: number) {
     return (await this.rows<TaskRow>(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id
-      WHERE job_id = $1 AND position > $2 AND farm_job.status <> '${UNDER_CONSTRUCTION}' ORDER BY position LIMIT $3`, [jobId, after, limit])).map(taskOf);
+      WHERE job_id = $1 AND position > $2 AND farm_job.status NOT IN (${HIDDEN}) ORDER BY position LIMIT $3`, [jobId, after, limit])).map(taskOf);
   }
 
   async setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]) {
@@ -132,15 +154,6 @@ export class PgJobStore implements JobStore {
   async requeueAbandoned(before: number, except: string) {
     return this.changed(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'its manager stopped answering, queued again', updated = $1
       WHERE status = 'active' AND manager <> $2 AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < $3)`, [Date.now(), except, before]);
-  }
-
-  async dropInterruptedConstructions(manager: string) {
-    return this.changed(`DELETE FROM farm_job WHERE status = '${UNDER_CONSTRUCTION}' AND manager = $1`, [manager]);
-  }
-
-  async dropAbandonedConstructions(before: number, except: string) {
-    return this.changed(`DELETE FROM farm_job WHERE status = '${UNDER_CONSTRUCTION}' AND manager <> $1
-      AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < $2)`, [except, before]);
   }
 
   async hasOpenTasks(jobId: string) {

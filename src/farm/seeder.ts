@@ -3,6 +3,7 @@
 // more pool workers than that and live tile requests keep the rest. Progress is saved every
 // SAVE_MS and at the end of each task; a tile already in the store is skipped, so a task resumed
 // after a crash continues where its saved progress was and never redoes a tile.
+import { deleteHidden } from './deletion.js';
 import type { FarmServices } from './farm.js';
 import type { JobStore } from './job-store.js';
 import { RateMeter } from './rate.js';
@@ -64,8 +65,8 @@ export class Seeder {
 
   /**
    * Says this manager is alive, queues again the tasks of managers that stopped saying so, and
-   * removes the jobs they left under construction (a manager that never comes back, or a cluster
-   * process replaced under another name, would not remove its own).
+   * removes the jobs they left under construction or half deleted (a manager that never comes back,
+   * or a cluster process replaced under another name, would not remove its own).
    */
   private async beat(): Promise<void> {
     await this.jobs.touchManager(this.manager);
@@ -75,8 +76,8 @@ export class Seeder {
       this.services.log.warn({ tasks: requeued }, 'seeding tasks of a silent manager queued again');
       this.wake();
     }
-    const dropped = await this.jobs.dropAbandonedConstructions(silentSince, this.manager);
-    if (dropped) this.services.log.warn({ jobs: dropped }, 'seeding jobs left under construction by a silent manager removed');
+    const dropped = await deleteHidden(this.jobs, await this.jobs.takeAbandoned(silentSince, this.manager));
+    if (dropped) this.services.log.warn({ jobs: dropped }, 'seeding jobs left under construction or half deleted by a silent manager removed');
   }
 
   async close(): Promise<void> {

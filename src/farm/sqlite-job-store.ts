@@ -1,12 +1,12 @@
 // JobStore on better-sqlite3, in the auth database. The SQL is what PostgreSQL also runs
-// (placeholders aside) but for claiming a task, one transaction here (PostgreSQL: SELECT … FOR UPDATE
-// SKIP LOCKED), whose query is shaped for SQLite's planner.
+// (placeholders aside), but for two statements shaped for SQLite: claiming a task (one transaction
+// here; PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED) and deleting a chunk of tasks (by rowid).
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { JobStore } from './job-store.js';
-import { insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
+import { HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
   type StatusCountRow, type TaskRow } from './job-rows.js';
-import { UNDER_CONSTRUCTION, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
+import { DELETING, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
 
 /** "status IN (?, ?)" with its values. */
@@ -35,14 +35,14 @@ export class SqliteJobStore implements JobStore {
   }
 
   async job(id: string): Promise<JobRecord | undefined> {
-    const row = this.sql(`SELECT * FROM farm_job WHERE id = ? AND status <> '${UNDER_CONSTRUCTION}'`).get(id) as JobRow | undefined;
+    const row = this.sql(`SELECT * FROM farm_job WHERE id = ? AND status NOT IN (${HIDDEN})`).get(id) as JobRow | undefined;
     return row && jobOf(row);
   }
 
   async jobs(status?: ShownJobStatus): Promise<JobRecord[]> {
     const rows = status
       ? this.sql('SELECT * FROM farm_job WHERE status = ? ORDER BY created DESC, id').all(status)
-      : this.sql(`SELECT * FROM farm_job WHERE status <> '${UNDER_CONSTRUCTION}' ORDER BY created DESC, id`).all();
+      : this.sql(`SELECT * FROM farm_job WHERE status NOT IN (${HIDDEN}) ORDER BY created DESC, id`).all();
     return (rows as JobRow[]).map(jobOf);
   }
 
@@ -50,6 +50,28 @@ export class SqliteJobStore implements JobStore {
     const condition = from ? ` AND ${among('status', from)}` : '';
     return this.sql(`UPDATE farm_job SET status = ?, activity = ?, updated = ? WHERE id = ?${condition}`)
       .run(status, activity, Date.now(), id, ...(from ?? [])).changes > 0;
+  }
+
+  /** Hides the jobs `where` selects (its values after the manager's and the time) for deletion by `manager`; answers their ids. */
+  private hide(manager: string, where: string, ...values: unknown[]): string[] {
+    return (this.sql(`UPDATE farm_job SET status = '${DELETING}', activity = 'being deleted', manager = ?, updated = ? WHERE ${where} RETURNING id`)
+      .all(manager, Date.now(), ...values) as { id: string }[]).map((r) => r.id);
+  }
+
+  async hideForDeletion(ids: readonly string[], manager: string): Promise<string[]> {
+    return ids.length === 0 ? [] : this.hide(manager, among('id', ids), ...ids);
+  }
+
+  async takeInterrupted(manager: string): Promise<string[]> {
+    return this.hide(manager, `status IN (${HIDDEN}) AND manager = ?`, manager);
+  }
+
+  async takeAbandoned(before: number, manager: string): Promise<string[]> {
+    return this.hide(manager, `status IN (${HIDDEN}) AND manager <> ? AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < ?)`, manager, before);
+  }
+
+  async deleteTasks(jobId: string, limit: number): Promise<number> {
+    return this.sql('DELETE FROM farm_task WHERE rowid IN (SELECT rowid FROM farm_task WHERE job_id = ? LIMIT ?)').run(jobId, limit).changes;
   }
 
   async deleteJobs(ids: readonly string[]): Promise<number> {
@@ -71,7 +93,7 @@ export class SqliteJobStore implements JobStore {
 
   async taskPage(jobId: string, after: number, limit: number): Promise<TaskRecord[]> {
     return (this.sql(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id
-      WHERE job_id = ? AND position > ? AND farm_job.status <> '${UNDER_CONSTRUCTION}' ORDER BY position LIMIT ?`).all(jobId, after, limit) as TaskRow[]).map(taskOf);
+      WHERE job_id = ? AND position > ? AND farm_job.status NOT IN (${HIDDEN}) ORDER BY position LIMIT ?`).all(jobId, after, limit) as TaskRow[]).map(taskOf);
   }
 
   async setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]): Promise<boolean> {
@@ -125,15 +147,6 @@ export class SqliteJobStore implements JobStore {
   async requeueAbandoned(before: number, except: string): Promise<number> {
     return this.sql(`UPDATE farm_task SET status = 'queued', worker = NULL, activity = 'its manager stopped answering, queued again', updated = ?
       WHERE status = 'active' AND manager <> ? AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < ?)`).run(Date.now(), except, before).changes;
-  }
-
-  async dropInterruptedConstructions(manager: string): Promise<number> {
-    return this.sql(`DELETE FROM farm_job WHERE status = '${UNDER_CONSTRUCTION}' AND manager = ?`).run(manager).changes;
-  }
-
-  async dropAbandonedConstructions(before: number, except: string): Promise<number> {
-    return this.sql(`DELETE FROM farm_job WHERE status = '${UNDER_CONSTRUCTION}' AND manager <> ?
-      AND manager IN (SELECT uuid FROM farm_manager WHERE last_seen < ?)`).run(except, before).changes;
   }
 
   async hasOpenTasks(jobId: string): Promise<boolean> {

@@ -14,7 +14,11 @@ export type ShownJobStatus = (typeof JOB_STATUSES)[number];
  * command or worker sees such a job, so none sees it with only part of its tasks.
  */
 export const UNDER_CONSTRUCTION = 'under-construction';
-export type JobStatus = ShownJobStatus | typeof UNDER_CONSTRUCTION;
+/** Meridian's status of a job whose rows are being deleted (farm/deletion.ts), hidden the same way. */
+export const DELETING = 'deleting';
+/** The statuses of the jobs no read shows. */
+export const HIDDEN_STATUSES = [UNDER_CONSTRUCTION, DELETING] as const;
+export type JobStatus = ShownJobStatus | (typeof HIDDEN_STATUSES)[number];
 
 export const TASK_STATUSES = ['queued', 'active', 'completed', 'failed', 'canceled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
