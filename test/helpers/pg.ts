@@ -2,6 +2,7 @@
 // per test file for Meridian's shared state, and a relay the test can cut to stand for a database
 // that goes away (see relay.ts; the cluster itself is shared with other test runs, so it is never stopped),
 // and copies of a served layer as PostGIS tables.
+import type { Socket } from 'node:net';
 import pg from 'pg';
 import type { TestServer } from './server.js';
 
@@ -27,6 +28,19 @@ export function inSchema(url: string, schema: string): string {
   const u = new URL(url);
   u.searchParams.set('options', `-c search_path=${schema},public`);
   return u.href;
+}
+
+/**
+ * A running count of the bytes `pool`'s connections read from the server (what crossed the wire:
+ * rows, and the protocol around them). Counts connections opened after the call, so call it first.
+ */
+export function countBytesRead(pool: pg.Pool): () => number {
+  let total = 0;
+  pool.on('connect', (client) => {
+    // pg's Connection keeps its socket as `stream`, absent from its type definitions.
+    (client as unknown as { connection: { stream: Socket } }).connection.stream.on('data', (chunk: Buffer) => { total += chunk.length; });
+  });
+  return () => total;
 }
 
 /** `url` with its port replaced (to go through a Relay). */
