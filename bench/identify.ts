@@ -23,6 +23,7 @@ import { loadLayer } from '../src/store/open.js';
 import { geometryAt } from '../src/store/packed.js';
 import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
 import { countBytesRead } from '../test/helpers/pg.js';
+import { wavyRing } from '../test/helpers/shapes.js';
 import { percentile } from './stats.js';
 
 const quick = process.argv.includes('--quick');
@@ -99,13 +100,7 @@ function mainland(layer: MemoryLayer, a3: string): Polygon {
 const box = (x0: number, y0: number, x1: number, y1: number): Polygon =>
   ({ type: 'Polygon', coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] });
 /** A shape as drawn by hand: `n` vertices on a wavy ring around cx, cy, radius r° (1.5 r wide). */
-function drawn(cx: number, cy: number, r: number, n: number): Polygon {
-  const ring = Array.from({ length: n }, (_, k) => {
-    const a = (k / n) * 2 * Math.PI, rk = r * (1 + Math.sin(a * 9) / 6);
-    return [cx + 1.5 * rk * Math.cos(a), cy + rk * Math.sin(a)];
-  });
-  return { type: 'Polygon', coordinates: [[...ring, ring[0]]] };
-}
+const drawn = (cx: number, cy: number, r: number, n: number): Polygon => ({ type: 'Polygon', coordinates: [wavyRing(cx, cy, 1.5 * r, r, n)] });
 const vertices = (p: Polygon) => p.coordinates.reduce((n, r) => n + r.length, 0);
 
 /** PostGIS over the same data, loaded once per database (tables are kept between runs). */
