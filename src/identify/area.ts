@@ -144,10 +144,12 @@ function partsOf(g: Geometry): Part[] {
  */
 export class PreparedArea implements SpatialFilter {
   readonly bbox: BBox;
+  readonly clipBox: BBox;
   private made: { grid: CellGrid | null; local: LocalShapes | null } | null = null;
 
   constructor(readonly shape: Geometry) {
     this.bbox = bboxOf(shape);
+    this.clipBox = grown(this.bbox);
   }
 
   private prepared(): { grid: CellGrid | null; local: LocalShapes | null } {
@@ -201,7 +203,6 @@ export class PreparedArea implements SpatialFilter {
 
   intersectsParts(parts: Iterable<GeometryPart>): boolean {
     const local = this.prepared().local;
-    const around = grown(this.bbox);
     // Part by part: the grid settles the parts far from the shape's outline; Turf tests the rest,
     // each against only the stretch of outline around it (Turf's polygon test is quadratic).
     for (const part of parts) {
@@ -214,14 +215,14 @@ export class PreparedArea implements SpatialFilter {
         if (!local) {
           // A point or line shape: the piece is clipped to the shape's box first (a country's
           // coast costs one clip, not Turf's test of every edge).
-          const localPart = clip(piece, around);
+          const localPart = clip(piece, this.clipBox);
           if (localPart && booleanIntersects(localPart, this.shape)) return true;
         } else if (piece.type === 'Point') {
           // Points are most features of big layers; the direct test skips booleanIntersects' bookkeeping.
           if (local.contains(piece.coordinates)) return true;
         } else {
           const localShape = local.around(part.box);
-          const localPart = localShape && clip(piece, around);
+          const localPart = localShape && clip(piece, this.clipBox);
           if (localShape && localPart && booleanIntersects(localPart, localShape)) return true;
         }
       }

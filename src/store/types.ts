@@ -46,6 +46,12 @@ export interface SpatialFilter {
   readonly shape: Geometry;
   /** EPSG:4326 bounds of the shape. */
   readonly bbox: BBox;
+  /**
+   * `bbox` grown a hair, so the shape lies strictly inside: the exact test answers the same for a
+   * feature cut to this box (what is cut away, and the cut's new edges on its border, never touch
+   * the shape), so a store may read out only that part of a big feature (postgis-layer.ts).
+   */
+  readonly clipBox: BBox;
   classify(minx: number, miny: number, maxx: number, maxy: number): BoxVerdict;
   intersects(g: Geometry): boolean;
   /** The same test, fed a feature's parts one by one, so parts far away are never built. */
