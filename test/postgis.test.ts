@@ -12,10 +12,15 @@ import pino from 'pino';
 import wkx from 'wkx';
 import { authServer, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
+import type { Polygon } from 'geojson';
+import { PreparedArea } from '../src/identify/area.js';
+import { identifyLayer } from '../src/identify/search.js';
 import { inTransaction, leased } from '../src/store/postgis/connections.js';
+import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
+import type { Feature } from '../src/store/types.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
-import { copyLayer, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
+import { copyLayer, countBytesRead, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
 import { wavyRing } from './helpers/shapes.js';
 import { Relay } from './helpers/relay.js';
 import { until } from './helpers/wait.js';
@@ -308,6 +313,47 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       assert.deepEqual(a.body, b.body);
     });
   }
+
+  it('geometry crosses the wire only where it is used: none for identify, the part in the box for a shape tested here', async () => {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    const bytesRead = countBytesRead(pool);
+    try {
+      const layer = await PostgisLayer.open(pool, 'countries', { schema: SCHEMA, table: 'countries', columnId: 'fid', columnGeom: 'geom' });
+      const sizes = async (name: string) => (await db.query<{ fid: number; bytes: number }>(
+        `SELECT fid, octet_length(ST_AsBinary(geom)) AS bytes FROM ${SCHEMA}.countries WHERE name = $1`, [name])).rows[0];
+      const russia = await sizes('Russia'), canada = await sizes('Canada');
+      /** What `search` found, and the bytes it read from the database. */
+      const measured = async (search: () => Promise<Feature[]>) => {
+        const before = bytesRead();
+        const found = await search();
+        return { fids: found.map((f) => f.fid), bytes: bytesRead() - before };
+      };
+      /** The features an export with intersects= reads. */
+      const exportRead = (shape: Polygon) => measured(async () => {
+        const out: Feature[] = [];
+        for await (const f of layer.features({ area: new PreparedArea(shape) })) out.push(f);
+        return out;
+      });
+      // In Siberia: a box (tested in SQL) and a drawn shape (tested here); Russia is the one country met.
+      const siberia: Polygon = { type: 'Polygon', coordinates: [wavyRing(100, 62, 1.5, 1, 300)] };
+      const siberianBox: Polygon = { type: 'Polygon', coordinates: [[[98, 61], [102, 61], [102, 63], [98, 63], [98, 61]]] };
+      for (const shape of [siberia, siberianBox]) {
+        const identified = await measured(async () => (await identifyLayer(layer, new PreparedArea(shape), 100)).features);
+        assert.deepEqual(identified.fids, [russia.fid]);
+        assert.ok(identified.bytes < russia.bytes / 4, `identify read ${identified.bytes} bytes, Russia's outline is ${russia.bytes}`);
+      }
+      // An export (geometry answered) reads Russia whole.
+      const exported = await exportRead(siberia);
+      assert.deepEqual(exported.fids, [russia.fid]);
+      assert.ok(exported.bytes > russia.bytes, `${exported.bytes} bytes`);
+      // In Hudson Bay, inside Canada's box: Canada is not read at all.
+      const bay = await exportRead({ type: 'Polygon', coordinates: [wavyRing(-85, 60, 1.5, 1, 300)] });
+      assert.deepEqual(bay.fids, []);
+      assert.ok(bay.bytes < canada.bytes / 4, `read ${bay.bytes} bytes, Canada's outline is ${canada.bytes}`);
+    } finally {
+      await pool.end();
+    }
+  });
 
   it('GeoJSON and CSV exports stream every feature, as the file store writes them', async () => {
     const get = async (server: TestServer, path: string, headers: Record<string, string> = {}) => {

@@ -50,7 +50,8 @@ export async function identifyLayer(layer: FeatureLayer, area: PreparedArea, lim
     features = Array.from(await found, (row) => layer.featureAt(row));
   } else {
     features = [];
-    for await (const f of layer.features({ area, limit: limit + 1, signal })) features.push(f);
+    // Identify answers fields, never geometry (as NGW does).
+    for await (const f of layer.features({ area, limit: limit + 1, signal, geometry: false })) features.push(f);
   }
   const cut = features.length > limit;
   if (cut) features.length = limit;

@@ -43,7 +43,7 @@ export function featureRoutes(services: Services): Router {
     const opts = { geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx) };
     const project = outputProjector(srs);
     const out: unknown[] = [];
-    for await (const f of layer.features({ area, limit, offset, signal: clientGone(ctx.res) })) out.push(featureJson(f, fields, project, opts));
+    for await (const f of layer.features({ area, limit, offset, geometry: opts.geom, signal: clientGone(ctx.res) })) out.push(featureJson(f, fields, project, opts));
     ctx.body = out;
   });
 

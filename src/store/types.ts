@@ -71,6 +71,11 @@ export interface FeatureQuery {
   bbox?: BBox;
   /** Exact filter, in EPSG:4326: only features that intersect its shape. */
   area?: SpatialFilter;
+  /**
+   * False when the caller never reads the features' geometries (identify; a feature list with
+   * geom=no): a database layer then leaves them null rather than read them out.
+   */
+  geometry?: boolean;
   offset?: number;
   limit?: number;
   /**

@@ -1,7 +1,7 @@
 // A feature layer read from a PostGIS table on every request: bbox queries use the GiST index
 // (&&), shapes are tested in SQL too (see `meets`), and long reads a server-side cursor so an
-// export of any size holds one batch in memory. A QGIS project's layer may carry a subset filter
-// (its `sql=`), ANDed into every query.
+// export of any size holds one batch in memory. Geometry crosses the wire only where it is used
+// (see `plan`). A QGIS project's layer may carry a subset filter (its `sql=`), ANDed into every query.
 import type { Geometry } from 'geojson';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
@@ -35,13 +35,25 @@ function vertexCount(g: Geometry): number {
   }
 }
 
-interface Row { fid: number | string; geom: Buffer | null; [value: string]: unknown }
+/** A row read: the fid, the geometry as WKB when selected, each field as f0, f1… */
+interface Row { fid: number | string; geom?: Buffer | null; [value: string]: unknown }
+
+const geometryOf = (row: Row): Geometry | null => (row.geom ? wkx.Geometry.parse(row.geom).toGeoJSON() as Geometry : null);
+
+/**
+ * How a query reads the features: its WHERE clause and parameters, the geometry it selects (SQL of
+ * a WKB value; null for none), and the test left to run here on each row read (see SQL_SHAPE_MAX_VERTICES).
+ */
+interface Plan { where: string; params: unknown[]; geometry: string | null; test?: (g: Geometry) => boolean }
 
 export class PostgisLayer implements FeatureLayer {
   readonly schema: LayerSchema;
   private readonly from: string;
-  private readonly select: string;
   private readonly geom: string;
+  /** The geometry column in EPSG:4326, where shapes are tested (see `meets`). */
+  private readonly geom4326: string;
+  /** The whole geometry as WKB, which carries the doubles exactly (GeoJSON text rounds them, and tiles would differ from the file's). */
+  private readonly wkb: string;
   private readonly fidColumn: string;
   /** The subset filter, parenthesised, or undefined. */
   private readonly subset: string | undefined;
@@ -53,11 +65,10 @@ export class PostgisLayer implements FeatureLayer {
     this.schema = { fields: columns.fields, geometryType: columns.geometryType, sourceSrs: columns.srid };
     this.from = qualified(t);
     this.geom = pg.escapeIdentifier(t.columnGeom);
+    this.geom4326 = columns.srid === 4326 ? this.geom : `ST_Transform(${this.geom}, 4326)`;
+    this.wkb = `ST_AsBinary(${this.geom4326})`;
     this.fidColumn = pg.escapeIdentifier(t.columnId);
     this.subset = subset ? `(${subset})` : undefined;
-    // WKB carries the doubles exactly (GeoJSON text rounds them, and tiles would differ from the file's).
-    this.select = [`${this.fidColumn} AS fid`, `ST_AsBinary(ST_Transform(${this.geom}, 4326)) AS geom`,
-      ...columns.selects.map((s, i) => `${s} AS f${i}`)].join(', ');
     this.mvtSelect = [`${this.fidColumn} AS mvt_fid`,
       `ST_AsMVTGeom(ST_Transform(${this.geom}, 3857), ST_TileEnvelope($1, $2, $3), $4::int, $5::int, true) AS mvt_geom`,
       ...columns.selects.map((s, i) => `${s} AS ${pg.escapeIdentifier(columns.fields[i].keyname)}`)].join(', ');
@@ -100,10 +111,16 @@ export class PostgisLayer implements FeatureLayer {
     return all.length ? `WHERE ${all.join(' AND ')}` : '';
   }
 
-  private featureOf(row: Row): Feature {
+  /** The select list of a feature query: the fid, `geometry` as geom unless null, the fields as f0, f1… */
+  private selectOf(geometry: string | null): string {
+    return [`${this.fidColumn} AS fid`, ...(geometry ? [`${geometry} AS geom`] : []),
+      ...this.columns.selects.map((s, i) => `${s} AS f${i}`)].join(', ');
+  }
+
+  private featureOf(row: Row, geometry: Geometry | null): Feature {
     const fields: Record<string, FieldValue> = {};
     this.schema.fields.forEach((f, i) => { fields[f.keyname] = coerce(row[`f${i}`], f.datatype); });
-    return { fid: Number(row.fid), geometry: row.geom ? wkx.Geometry.parse(row.geom).toGeoJSON() as Geometry : null, fields };
+    return { fid: Number(row.fid), geometry, fields };
   }
 
   async count(): Promise<number> {
@@ -120,8 +137,8 @@ export class PostgisLayer implements FeatureLayer {
 
   async feature(fid: number): Promise<Feature | null> {
     // As bigint: an id past the column's type (an int4 column) is no row, not an error.
-    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.select} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1::bigint`])}`, [fid]));
-    return r.rowCount ? this.featureOf(r.rows[0]) : null;
+    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.selectOf(this.wkb)} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1::bigint`])}`, [fid]));
+    return r.rowCount ? this.featureOf(r.rows[0], geometryOf(r.rows[0])) : null;
   }
 
   /**
@@ -131,42 +148,55 @@ export class PostgisLayer implements FeatureLayer {
    * GEOS TopologyException on invalid ones (Natural Earth has some), which failed the request.
    */
   private meets(n: number): string {
-    const geom = this.columns.srid === 4326 ? this.geom : `ST_Transform(${this.geom}, 4326)`;
-    return `ST_DWithin(${geom}, ST_SetSRID(ST_GeomFromGeoJSON($${n}), 4326), 0)`;
+    return `ST_DWithin(${this.geom4326}, ST_SetSRID(ST_GeomFromGeoJSON($${n}), 4326), 0)`;
   }
 
-  /** The WHERE clause, its parameters, and the test left to run here on each row read (see SQL_SHAPE_MAX_VERTICES). */
-  private where(query: FeatureQuery): { sql: string; params: unknown[]; test?: (g: Geometry) => boolean } {
+  /**
+   * How to read the features of `query`. Geometry the caller uses is read whole; other geometry is
+   * not read, but for what a test here needs. That test answers the same on the part of a feature
+   * in the shape's clip box (SpatialFilter.clipBox), so SQL passes over the candidates of the GiST
+   * box that never come into it (their distance to a 5-vertex box), and for a caller that does not
+   * use the geometry cuts the rest to it (ST_ClipByBox2D: GEOS's quick rectangle cut; its result
+   * may be invalid along the box's border, as Turf's cut here is, away from the shape). Before,
+   * identify over Europe read whole 10 m country outlines, 100 MB, to throw most of them away.
+   */
+  private plan(query: FeatureQuery): Plan {
     const params: unknown[] = [];
     const terms: string[] = [];
+    let geometry = query.geometry === false ? null : this.wkb;
     const bbox = query.bbox ?? query.area?.bbox;
     if (bbox) {
       params.push(...bbox);
       terms.push(`${this.geom} && ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, 4326), ${this.columns.srid})`);
     }
-    const shape = query.area?.shape;
+    const area = query.area;
     let test: ((g: Geometry) => boolean) | undefined;
-    if (shape && vertexCount(shape) <= SQL_SHAPE_MAX_VERTICES) {
-      params.push(JSON.stringify(shape));
+    if (area && vertexCount(area.shape) <= SQL_SHAPE_MAX_VERTICES) {
+      params.push(JSON.stringify(area.shape));
       terms.push(this.meets(params.length));
-    } else if (query.area) {
-      const area = query.area;
+    } else if (area) {
+      const n = params.push(...area.clipBox);
+      const clipBox = `ST_MakeEnvelope($${n - 3}, $${n - 2}, $${n - 1}, $${n}, 4326)`;
+      terms.push(`ST_DWithin(${this.geom4326}, ${clipBox}, 0)`);
+      geometry ??= `ST_AsBinary(ST_ClipByBox2D(${this.geom4326}, ${clipBox}))`;
       test = (g) => area.intersects(g);
     }
-    return { sql: this.whereOf(terms), params, test };
+    return { where: this.whereOf(terms), params, geometry, test };
   }
 
   async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
     if (query.limit !== undefined && query.limit <= 0) return;
     // A shape tested here pages here too; otherwise SQL pages.
-    const { sql, params, test } = this.where(query);
+    const { where, params, geometry, test } = this.plan(query);
+    // Whether features keep the geometry read (else it was read for the test only, or not at all).
+    const keep = query.geometry !== false;
     let page = '';
     if (!test && query.offset) page += ` OFFSET $${params.push(Math.trunc(query.offset))}::bigint`;
     if (!test && query.limit !== undefined) page += ` LIMIT $${params.push(Math.trunc(query.limit))}::bigint`;
     let skip = test ? query.offset ?? 0 : 0;
     let left = test ? query.limit ?? Infinity : Infinity;
     const lease = await Lease.take(this.db, this.name, query.signal);
-    const cursor = lease.client.query(new Cursor<Row>(`SELECT ${this.select} FROM ${this.from} ${sql} ORDER BY ${this.fidColumn}${page}`, params));
+    const cursor = lease.client.query(new Cursor<Row>(`SELECT ${this.selectOf(geometry)} FROM ${this.from} ${where} ORDER BY ${this.fidColumn}${page}`, params));
     let readFailed = false;
     try {
       for (;;) {
@@ -174,10 +204,10 @@ export class PostgisLayer implements FeatureLayer {
         query.signal?.throwIfAborted();
         const rows = await cursor.read(BATCH).catch((err: unknown) => { readFailed = true; throw lease.failure(err); });
         for (const row of rows) {
-          const f = this.featureOf(row);
-          if (test && !(f.geometry && test(f.geometry))) continue;
+          const g = geometryOf(row);
+          if (test && !(g && test(g))) continue;
           if (skip > 0) { skip--; continue; }
-          yield f;
+          yield this.featureOf(row, keep ? g : null);
           if (--left <= 0) return;
         }
         if (rows.length < BATCH) return;
