@@ -352,9 +352,10 @@ describe('a job at the tile cap', () => {
     const stored = db.prepare('SELECT COUNT(*) AS n, MAX(position) AS last, SUM(tiles_total) AS tiles FROM farm_task WHERE job_id = ?').get(job.body.id);
     assert.deepEqual(stored, { n: CAP_TASKS, last: CAP_TASKS - 1, tiles: 9_977_055 });
     t.diagnostic(`longest event-loop stall ${Math.round(stallMs)} ms, slowest requests ${Math.round(slowest)} ms, hidden ${checked} times`);
-    // Wide margins: the machine is shared; a chunk takes 5–30 ms, an iteration with these requests up to ~200.
-    assert.ok(stallMs < 300, `the event loop stalled for ${Math.round(stallMs)} ms`);
-    assert.ok(slowest < 300, `requests took up to ${Math.round(slowest)} ms meanwhile`);
+    // Wide margins: the machine is shared; a chunk takes 5–30 ms, an iteration with these requests up
+    // to ~200 (one transaction of every task held the loop 1.1–2 s).
+    assert.ok(stallMs < 500, `the event loop stalled for ${Math.round(stallMs)} ms`);
+    assert.ok(slowest < 700, `requests took up to ${Math.round(slowest)} ms meanwhile`);
     assert.ok(checked > 0, 'seen while its tasks were being stored');
     capJob = job.body.id;
   });

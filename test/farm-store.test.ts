@@ -17,6 +17,7 @@ import { MIGRATIONS, type Migration } from '../src/auth/migrations.js';
 import { migrate } from '../src/auth/pg-database.js';
 import { storeJob, TASKS_PER_CHUNK } from '../src/farm/construction.js';
 import { deleteHidden, TASKS_PER_DELETE } from '../src/farm/deletion.js';
+import { Farm, type FarmServices } from '../src/farm/farm.js';
 import type { JobStore } from '../src/farm/job-store.js';
 import { PgJobStore } from '../src/farm/pg-job-store.js';
 import { SqliteJobStore } from '../src/farm/sqlite-job-store.js';
@@ -24,6 +25,7 @@ import { taskPages } from '../src/farm/task-list.js';
 import { tileCount } from '../src/farm/tile-grid.js';
 import { DELETING, UNDER_CONSTRUCTION, type JobRecord, type JobSpec, type JobStatus, type TaskRecord, type TaskStatus } from '../src/farm/types.js';
 import { dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL } from './helpers/pg.js';
+import { until } from './helpers/wait.js';
 
 const silent = pino({ level: 'silent' });
 /** 1,369 tasks: six chunks. */
@@ -110,8 +112,29 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
         jobId = id;
         throw new Error('disk full');
       });
-      await assert.rejects(storeJob(failing, SPEC, 'm'), /disk full/);
+      await assert.rejects(storeJob(failing, SPEC, 'm'), { status: 503, code: 'JOB_NOT_STORED', message: /disk full.*submit it again/ });
       assert.equal(await opened.rows(jobId), 0);
+      // Removed meanwhile by another manager (one that took it for a stopped one's): 503 too, not a 500.
+      const removed = watched(store, async (id) => { await store.deleteJobs([id]); });
+      await assert.rejects(storeJob(removed, SPEC, 'm'), { status: 503, code: 'JOB_NOT_STORED' });
+    });
+
+    it('a manager beats from the moment it opens the farm, before seeding starts (its layers may load for long)', async () => {
+      // What Farm needs of the services, no more: seeding never starts here.
+      const services = {
+        config: { tileStore: mkdtempSync(join(tmpdir(), 'meridian-beat-')), seedConcurrency: 1, managerTimeout: 0.3, maxJobTiles: 1 },
+        pool: { size: 1 }, tileStore: { maxBytes: 1 }, log: silent,
+      } as unknown as FarmServices;
+      const farm = await Farm.open(services, store);
+      try {
+        const seen = async () => (await store.managers()).find((m) => m.uuid === farm.manager)!.lastSeen;
+        const opened = await seen();
+        await until(async () => (await seen()) > opened, 2000);
+        assert.ok(await seen() > opened, 'seen again while seeding has not started');
+      } finally {
+        await farm.seeder.close();
+        rmSync(services.config.tileStore, { recursive: true, force: true });
+      }
     });
 
     it('removes the jobs a manager left under construction or half deleted: its own when it opens again, another\'s once that one is silent', async () => {

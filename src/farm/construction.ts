@@ -8,6 +8,7 @@
 // again (Farm.open), or by another manager once its own has been silent too long (Seeder.beat).
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { ApiError } from '../http/errors.js';
 import { deleteHidden } from './deletion.js';
 import type { JobStore } from './job-store.js';
 import { blockSize, jobBlocks, tileCount } from './tile-grid.js';
@@ -50,11 +51,14 @@ export async function storeJob(jobs: JobStore, spec: JobSpec, manager: string): 
       await jobs.addTasks(chunk);
       tasks += chunk.length;
     }
-    if (!await jobs.setJobStatus(job.id, 'queued', 'queued', [UNDER_CONSTRUCTION])) throw new Error(`Job ${job.id} was deleted while its tasks were stored.`);
+    if (!await jobs.setJobStatus(job.id, 'queued', 'queued', [UNDER_CONSTRUCTION])) throw new Error('it was removed while its tasks were stored');
   } catch (err) {
     // Best effort: what a failing database keeps is removed later, as a crash's would be.
     await jobs.hideForDeletion([job.id], manager).then((ids) => deleteHidden(jobs, ids)).catch(() => {});
-    throw err;
+    // Nothing the client sent: the database failed, or another instance took the job for one a
+    // stopped manager left (a restart under the same manager name). Submitting again may succeed.
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(503, 'JOB_NOT_STORED', `The job could not be stored (${(err as Error).message}); submit it again.`, undefined, { 'Retry-After': '1' });
   }
   return { id: job.id, tasks };
 }

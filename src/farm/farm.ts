@@ -49,7 +49,11 @@ export class Farm {
     // Before this instance takes any submission: what it was storing or deleting when it stopped is its own half job.
     const dropped = await deleteHidden(jobs, await jobs.takeInterrupted(me.uuid));
     if (dropped) services.log.warn({ jobs: dropped }, 'seeding jobs left under construction or half deleted by a stop removed');
-    return new Farm(services, jobs, me.uuid);
+    const farm = new Farm(services, jobs, me.uuid);
+    // From now on, not once seeding starts (after the layers load): a manager taking submissions
+    // while it looks silent would see the others remove the jobs it is storing.
+    farm.seeder.startHeartbeat();
+    return farm;
   }
 
   async submit(spec: JobSpec): Promise<JobRecord> {

@@ -58,7 +58,11 @@ export class Seeder {
     const requeued = await this.jobs.requeueInterrupted(this.manager);
     if (requeued) this.services.log.info({ tasks: requeued }, 'seeding tasks interrupted by a stop queued again');
     this.loops = this.slots.map((slot, i) => this.loop(slot, i));
-    // Beats three times per timeout, so one late beat never makes this manager look stopped.
+  }
+
+  /** Starts the heartbeat (Farm.open), three beats per timeout, so one late beat never makes this manager look stopped. */
+  startHeartbeat(): void {
+    if (this.heartbeat || this.closed) return;
     this.heartbeat = setInterval(() => this.beat().catch((err) => this.services.log.error({ err }, 'seeding heartbeat failed')), this.managerTimeoutMs / 3);
     this.heartbeat.unref();
   }
