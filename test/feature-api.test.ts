@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import wkx from 'wkx';
+import type { MemoryLayer } from '../src/store/memory-layer.js';
+import type { Feature } from '../src/store/types.js';
 import { fixtureData, startServer, type TestServer } from './helpers/server.js';
 
 const coords = (wkt: string) => (wkx.Geometry.parse(wkt).toGeoJSON() as { coordinates: any }).coordinates;
@@ -68,6 +70,15 @@ describe('resource and feature API', () => {
     const [x, y] = coords(utm.geom);
     // The shapefile's own stored coordinates for Vienna.
     assert.ok(Math.abs(x - 601968.428606474) < 1e-3 && Math.abs(y - 5340362.98287817) < 1e-3, `${x} ${y}`);
+  });
+
+  it('a layer in memory builds no geometry for a reader that does not want it (geom=no lists, identify)', async () => {
+    const { layer } = s.services.catalog.layerState(2) as { layer: MemoryLayer };
+    const whole: Feature[] = [], bare: Feature[] = [];
+    for await (const f of layer.features()) whole.push(f);
+    for await (const f of layer.features({ geometry: false })) bare.push(f);
+    assert.ok(whole.length > 0 && whole.every((f) => f.geometry !== null));
+    assert.deepEqual(bare, whole.map((f) => ({ ...f, geometry: null })));
   });
 
   it('intersects filters by a WKT geometry in the request srs', async () => {

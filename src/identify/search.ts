@@ -47,7 +47,7 @@ export async function identifyLayer(layer: FeatureLayer, area: PreparedArea, lim
   if (layer instanceof MemoryLayer) {
     const rows = layer.candidateRows({ area });
     const found = elsewhere?.(layer, area, rows, limit, signal) ?? matchRows(layer.geometry, rows, { area }, limit);
-    features = Array.from(await found, (row) => layer.featureAt(row));
+    features = Array.from(await found, (row) => layer.featureAt(row, false));
   } else {
     features = [];
     // Identify answers fields, never geometry (as NGW does).

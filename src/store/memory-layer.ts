@@ -34,10 +34,11 @@ export class MemoryLayer implements FeatureLayer {
     return Number.isInteger(fid) && fid >= 1 && fid <= this.fids.length ? fid - 1 : -1;
   }
 
-  featureAt(row: number): Feature {
+  /** Row `row` as a feature; without its geometry when `geometry` is false (identify's hits: a continent's outlines cost more than the search). */
+  featureAt(row: number, geometry = true): Feature {
     const fields: Record<string, FieldValue> = {};
     this.schema.fields.forEach((f, k) => { fields[f.keyname] = valueAt(this.columns[k], row); });
-    return { fid: this.fids[row], geometry: geometryAt(this.geometry, row), fields };
+    return { fid: this.fids[row], geometry: geometry ? geometryAt(this.geometry, row) : null, fields };
   }
 
   async feature(fid: number): Promise<Feature | null> {
@@ -72,7 +73,7 @@ export class MemoryLayer implements FeatureLayer {
     if (left <= 0) return;
     for (const row of this.matchingRows(query)) {
       if (skip > 0) { skip--; continue; }
-      yield this.featureAt(row);
+      yield this.featureAt(row, query.geometry !== false);
       if (--left <= 0) return;
     }
   }
