@@ -415,6 +415,20 @@ describe('a job at the tile cap', () => {
     assert.equal((await farm(s, 'GET', `/jobs/${capJob}`)).body.status, 'failed');
   });
 
+  // One UPDATE of all its tasks held the loop 170–420 ms a command.
+  it('is reset and canceled without holding the event loop', async (t) => {
+    const statuses = () => db.prepare('SELECT status, COUNT(*) AS n FROM farm_task WHERE job_id = ? GROUP BY status ORDER BY status').all(capJob);
+    assert.deepEqual(statuses().map((r: any) => r.status), ['canceled', 'completed', 'failed'], 'as the test before left them');
+    const reset = await watchLoop(() => farm(s, 'PUT', `/jobs/${capJob}`, { command: 'reset' }));
+    assert.deepEqual([reset.result.status, reset.result.body.status], [200, 'queued'], JSON.stringify(reset.result.body));
+    assert.deepEqual(statuses(), [{ status: 'queued', n: CAP_TASKS }], 'every task queued again');
+    const cancel = await watchLoop(() => farm(s, 'PUT', `/jobs/${capJob}`, { command: 'cancel' }));
+    assert.deepEqual([cancel.result.status, cancel.result.body.status], [200, 'canceled'], JSON.stringify(cancel.result.body));
+    assert.deepEqual(statuses(), [{ status: 'canceled', n: CAP_TASKS }]);
+    t.diagnostic(`longest event-loop stalls ${Math.round(reset.stallMs)} ms (reset), ${Math.round(cancel.stallMs)} ms (cancel)`);
+    assert.ok(reset.stallMs < 120 && cancel.stallMs < 120, `the event loop stalled for ${Math.round(Math.max(reset.stallMs, cancel.stallMs))} ms`);
+  });
+
   // One DELETE for all the jobs named held the loop 120–200 ms a cap job.
   it('is deleted with another one without holding the event loop', async (t) => {
     const other = (await farm(s, 'POST', '/jobs', AT_CAP)).body.id;

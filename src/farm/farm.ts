@@ -9,6 +9,7 @@ import { deleteHidden } from './deletion.js';
 import type { JobStore } from './job-store.js';
 import { finishIfDone, Seeder } from './seeder.js';
 import { Settings } from './settings.js';
+import { inTaskWindows } from './task-windows.js';
 import type { JobRecord, JobSpec, JobStatus, TaskStatus } from './types.js';
 
 export const JOB_COMMANDS = ['start', 'stop', 'reset', 'cancel'] as const;
@@ -100,11 +101,11 @@ export class Farm {
       case 'cancel':
         if (!await this.jobs.setJobStatus(job.id, 'canceled', 'canceled', from)) return false;
         await this.seeder.interrupt(job.id);
-        await this.jobs.setJobTasksStatus(job.id, 'canceled', ['queued', 'active']);
+        await inTaskWindows(this.jobs, job.id, (window) => this.jobs.setJobTasksStatus(job.id, 'canceled', ['queued', 'active'], window));
         return true;
       case 'reset':
         // No task of a job in these statuses runs, so progress can go back to zero safely.
-        await this.jobs.resetJobTasks(job.id);
+        await inTaskWindows(this.jobs, job.id, (window) => this.jobs.resetJobTasks(job.id, window));
         if (!await this.jobs.setJobStatus(job.id, 'queued', 'reset, queued', from)) return false;
         this.seeder.wake();
         return true;

@@ -1,5 +1,5 @@
 // Farm rows as both SQL engines return them (BIGINTs read as numbers), and the records they hold.
-import { HIDDEN_STATUSES, TASK_STATUSES, type JobRecord, type JobStatus, type ManagerRecord, type TaskRecord, type TaskStatus } from './types.js';
+import { HIDDEN_STATUSES, TASK_STATUSES, type JobRecord, type JobStatus, type ManagerRecord, type TaskRecord, type TaskStatus, type TaskWindow } from './types.js';
 
 export interface JobRow {
   id: string; name: string; type: JobRecord['type']; format: JobRecord['format']; resources: string;
@@ -49,6 +49,9 @@ export function insertInto(table: string, columns: readonly string[], rows: numb
 
 /** "'under-construction', 'deleting'": the hidden statuses in SQL, for "status IN (…)" and "NOT IN". */
 export const HIDDEN = HIDDEN_STATUSES.map((s) => `'${s}'`).join(', ');
+
+/** Every task position: a job-wide update without a window. */
+export const ALL_POSITIONS: TaskWindow = { from: 0, to: Number.MAX_SAFE_INTEGER };
 
 /** The columns a new job row is written with, and its values in their order (both engines' INSERT). */
 export const NEW_JOB_COLUMNS = ['id', 'name', 'type', 'format', 'resources', 'zoom_min', 'zoom_max', 'bbox', 'priority', 'status', 'activity',

@@ -4,7 +4,7 @@
 // the row must have, and the answer says whether it changed. A job under construction (its tasks
 // still being stored, see construction.ts) or being deleted (deletion.ts) is seen by none of the
 // reads: job, jobs, taskPage, claimTask.
-import type { JobCounts, JobRecord, JobStatus, ManagerRecord, ShownJobStatus, TaskProgress, TaskRecord, TaskStatus } from './types.js';
+import type { JobCounts, JobRecord, JobStatus, ManagerRecord, ShownJobStatus, TaskProgress, TaskRecord, TaskStatus, TaskWindow } from './types.js';
 
 export interface JobStore {
   /** Stores a job, with no task yet. */
@@ -37,10 +37,10 @@ export interface JobStore {
   /** The tasks of a job after position `after`, in position order, at most `limit` (task-list.ts reads them so). */
   taskPage(jobId: string, after: number, limit: number): Promise<TaskRecord[]>;
   setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]): Promise<boolean>;
-  /** Sets the status of a job's tasks that are in one of `from`. */
-  setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[]): Promise<void>;
-  /** Back to queued with no progress: the job is done again from the start. */
-  resetJobTasks(jobId: string): Promise<void>;
+  /** Sets the status of a job's tasks that are in one of `from` (those at positions in `window` only, when given). */
+  setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[], window?: TaskWindow): Promise<void>;
+  /** Back to queued with no progress (those at positions in `window` only, when given): the job is done again from the start. */
+  resetJobTasks(jobId: string, window?: TaskWindow): Promise<void>;
   /**
    * Takes the next queued task of a queued or active job (highest priority, oldest job, first
    * position) for `worker` of `manager`, marking it and its job active; undefined when none is left.

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { JobStore } from './job-store.js';
-import { HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
+import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
   type StatusCountRow, type TaskRow } from './job-rows.js';
 import { DELETING, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
@@ -112,13 +112,15 @@ export class PgJobStore implements JobStore {
       [status, activity, Date.now(), id, ...(from ?? [])])) > 0;
   }
 
-  async setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[]) {
-    await this.changed(`UPDATE farm_task SET status = $1, updated = $2 WHERE job_id = $3 AND ${among('status', from, 3)}`, [status, Date.now(), jobId, ...from]);
+  async setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[], window = ALL_POSITIONS) {
+    await this.changed(`UPDATE farm_task SET status = $1, updated = $2 WHERE job_id = $3 AND position >= $4 AND position < $5 AND ${among('status', from, 5)}`,
+      [status, Date.now(), jobId, window.from, window.to, ...from]);
   }
 
-  async resetJobTasks(jobId: string) {
+  async resetJobTasks(jobId: string, window = ALL_POSITIONS) {
     await this.changed(`UPDATE farm_task SET status = 'queued', activity = '', worker = NULL, manager = NULL, cleared = 0, next_index = 0,
-      tiles_generated = 0, tiles_skipped = 0, tiles_failed = 0, updated = $1 WHERE job_id = $2`, [Date.now(), jobId]);
+      tiles_generated = 0, tiles_skipped = 0, tiles_failed = 0, updated = $1 WHERE job_id = $2 AND position >= $3 AND position < $4`,
+      [Date.now(), jobId, window.from, window.to]);
   }
 
   async claimTask(worker: string, manager: string): Promise<TaskRecord | undefined> {

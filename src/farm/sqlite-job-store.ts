@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { JobStore } from './job-store.js';
-import { HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
+import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
   type StatusCountRow, type TaskRow } from './job-rows.js';
 import { DELETING, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
@@ -102,13 +102,15 @@ export class SqliteJobStore implements JobStore {
       .run(status, activity, Date.now(), id, ...(from ?? [])).changes > 0;
   }
 
-  async setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[]): Promise<void> {
-    this.sql(`UPDATE farm_task SET status = ?, updated = ? WHERE job_id = ? AND ${among('status', from)}`).run(status, Date.now(), jobId, ...from);
+  async setJobTasksStatus(jobId: string, status: TaskStatus, from: readonly TaskStatus[], window = ALL_POSITIONS): Promise<void> {
+    this.sql(`UPDATE farm_task SET status = ?, updated = ? WHERE job_id = ? AND position >= ? AND position < ? AND ${among('status', from)}`)
+      .run(status, Date.now(), jobId, window.from, window.to, ...from);
   }
 
-  async resetJobTasks(jobId: string): Promise<void> {
+  async resetJobTasks(jobId: string, window = ALL_POSITIONS): Promise<void> {
     this.sql(`UPDATE farm_task SET status = 'queued', activity = '', worker = NULL, manager = NULL, cleared = 0, next_index = 0,
-      tiles_generated = 0, tiles_skipped = 0, tiles_failed = 0, updated = ? WHERE job_id = ?`).run(Date.now(), jobId);
+      tiles_generated = 0, tiles_skipped = 0, tiles_failed = 0, updated = ? WHERE job_id = ? AND position >= ? AND position < ?`)
+      .run(Date.now(), jobId, window.from, window.to);
   }
 
   async claimTask(worker: string, manager: string): Promise<TaskRecord | undefined> {

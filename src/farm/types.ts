@@ -95,3 +95,9 @@ export interface ManagerRecord {
   registered: number;
   lastSeen: number;
 }
+
+/** Task positions from `from` up to, not including, `to`. */
+export interface TaskWindow {
+  from: number;
+  to: number;
+}
