@@ -1,4 +1,5 @@
 // /farm/api/v3/jobs and /farm/api/v3/tasks: submitting and commanding seeding jobs, their tasks.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { badField, bodyObject, readJson } from '../../http/body.js';
@@ -29,7 +30,14 @@ export function jobRoutes(services: Services, farm: Farm): Router {
   router.get('/jobs', async (ctx) => {
     const status = single(ctx.query.status as string | string[] | undefined);
     if (status !== undefined && !JOB_STATUSES.includes(status as ShownJobStatus)) throw badParameter('status', `must be one of ${JOB_STATUSES.join(', ')}`);
-    ctx.body = { jobs: await Promise.all((await farm.jobs.jobs(status as ShownJobStatus | undefined)).map(view)) };
+    // One job's counts at a time, a turn of the event loop between: SQLite sums a cap-size job's
+    // tasks in 10–25 ms, and all the jobs at once were one stretch of the loop.
+    const jobs = [];
+    for (const job of await farm.jobs.jobs(status as ShownJobStatus | undefined)) {
+      await nextTurn();
+      jobs.push(await view(job));
+    }
+    ctx.body = { jobs };
   });
 
   router.post('/jobs', readJson, async (ctx) => {
