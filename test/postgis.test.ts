@@ -52,6 +52,10 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     // 5,000 rows of 2 ms: the first batch (500) comes in a second, the rest over ten.
     await db.query(`CREATE VIEW ${SCHEMA}.many_slow AS SELECT c.fid * 100 + g AS fid, c.geom FROM ${SCHEMA}.countries c,
       generate_series(1, 20) g, LATERAL (SELECT pg_sleep(0.002)) s`);
+    // In UTM 33N, on the zone's central meridian (15°E): 5.5 km inside the lower edge of a 10° box
+    // (40°N), and 550 m inside the lower edge of z6 tile 34/24 (36.5979°N).
+    await db.query(`CREATE TABLE ${SCHEMA}.utm_site AS SELECT fid, name, ST_Transform(ST_SetSRID(ST_MakePoint(15, lat), 4326), 32633)::geometry(Point, 32633) AS geom
+      FROM (VALUES (1, 'Near Taranto', 40.05), (2, 'Off Sicily', 36.6029)) v (fid, name, lat)`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -74,6 +78,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: 22, parent: 1, display_name: 'Slow', ...table('slow'), connection: 'small', permissions: [rule('allow', 'everyone', 'data', 'read')] },
         { id: 23, parent: 1, display_name: 'Sites in EPSG:3857', ...table('sites3857'), permissions: [rule('allow', 'everyone', 'data', 'read')] },
         { id: 24, parent: 1, display_name: 'Many slow', ...table('many_slow'), connection: 'small', permissions: [rule('allow', 'everyone', 'data', 'read')] },
+        { id: 25, parent: 1, display_name: 'A site in UTM', ...table('utm_site'), permissions: [rule('allow', 'everyone', 'data', 'read')] },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -155,6 +160,19 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual((await s.json('/api/resource/2/feature/?offset=10000000000', { headers: bob() })).body, []);
     const far = await s.json('/api/resource/2/feature/?offset=100000000000000000000', { headers: bob() });
     assert.deepEqual([far.status, far.body.code], [400, 'INVALID_PARAMETER']);
+  });
+
+  it('a table in UTM finds a feature near a box\'s edge, where the edge bends in UTM (list, identify, tile)', async () => {
+    const box = 'POLYGON((10 40,20 40,20 50,10 50,10 40))';
+    const listed = await s.json(`/api/resource/25/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(box)}`);
+    assert.deepEqual(listed.body.map((f: any) => f.fields.name), ['Near Taranto']);
+    const found = await s.json('/api/feature_layer/identify', { method: 'POST', body: JSON.stringify({ srs: 4326, geom: box, layers: [25] }) });
+    assert.equal(found.body['25'].featureCount, 1);
+    // ST_AsMVT's tile, with no buffer: its lower edge bends 1.6 km south at 15°E in UTM.
+    const tile = await s.get('/api/resource/25/6/34/24.mvt?padding=0', { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(tile.status, 200);
+    const names = decode(new Uint8Array(await tile.arrayBuffer())).layers['ngw:25'];
+    assert.deepEqual(Array.from({ length: names.length }, (_, i) => names.feature(i).properties.name).sort(), ['Near Taranto', 'Off Sicily']);
   });
 
   it('intersects= past the poles is a 400 on a table in another srs (PostGIS cannot transform it)', async () => {

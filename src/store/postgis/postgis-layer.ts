@@ -37,6 +37,15 @@ function vertexCount(g: Geometry): number {
 }
 
 /** A row read: the fid, the geometry as WKB when selected, each field as f0, f1… */
+/** SRSs whose parallels and meridians are straight lines: a box in one is bounded in the other by its corners. */
+const STRAIGHT_GRATICULE = new Set([4326, 3857]);
+
+/**
+ * Pieces a box's edges are cut into before it is brought to another SRS (see `tableBox`): what an
+ * edge bulges between two cuts is then some 1/4096 of what it bulged between the corners.
+ */
+const BOX_EDGE_CUTS = 64;
+
 interface Row { fid: number | string; geom?: Buffer | null; [value: string]: unknown }
 
 const geometryOf = (row: Row): Geometry | null => (row.geom ? wkx.Geometry.parse(row.geom).toGeoJSON() as Geometry : null);
@@ -85,9 +94,26 @@ export class PostgisLayer implements FeatureLayer {
     const r = await leased(this.db, this.name, signal, (client) => client.query<{ mvt: Buffer }>(
       `SELECT ST_AsMVT(q, $6, $4::int, 'mvt_geom', 'mvt_fid') AS mvt FROM (
          SELECT ${this.mvtSelect} FROM ${this.from}
-          ${this.whereOf([`${this.geom} && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => $7::float8), ${this.columns.srid})`])}) q`,
+          ${this.whereOf([`${this.geom} && ${this.tableBox('ST_TileEnvelope($1, $2, $3, margin => $7::float8)', 3857)}`])}) q`,
       [z, x, y, extent, Math.round(padding * extent), layerName, padding]));
     return r.rows[0].mvt;
+  }
+
+  /**
+   * `box` (SQL of a box in EPSG:`srid`) as a box of the table's SRS that holds all of it, for the
+   * GiST index's `&&`. A transform moves vertices only, and an edge between two corners may bulge
+   * past the box of the corners: in UTM a 10° box's lower edge (a parallel) lies 12 km further south
+   * at the central meridian than at the corners, and features there were no candidates. So the
+   * edges are cut first (BOX_EDGE_CUTS), and the box grown by 1%, past what bulges between cuts.
+   */
+  private tableBox(box: string, srid: number): string {
+    const to = this.columns.srid;
+    if (srid === to) return box;
+    if (STRAIGHT_GRATICULE.has(srid) && STRAIGHT_GRATICULE.has(to)) return `ST_Transform(${box}, ${to})`;
+    const span = (g: string) => `GREATEST(ST_XMax(${g}) - ST_XMin(${g}), ST_YMax(${g}) - ST_YMin(${g}))`;
+    // A scalar subquery: computed once per query (an InitPlan), and the index still serves `&&`.
+    return `(SELECT ST_Expand(t, ${span('t')} / 100) FROM (SELECT ST_Transform(ST_Segmentize(e, ${span('e')} / ${BOX_EDGE_CUTS}), ${to}) AS t
+      FROM (SELECT ${box} AS e) b) c)`;
   }
 
   /**
@@ -168,7 +194,7 @@ export class PostgisLayer implements FeatureLayer {
     const bbox = query.bbox ?? query.area?.bbox;
     if (bbox) {
       params.push(...bbox);
-      terms.push(`${this.geom} && ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, 4326), ${this.columns.srid})`);
+      terms.push(`${this.geom} && ${this.tableBox('ST_MakeEnvelope($1, $2, $3, $4, 4326)', 4326)}`);
     }
     const area = query.area;
     let test: ((g: Geometry) => boolean) | undefined;
