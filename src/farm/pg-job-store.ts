@@ -127,11 +127,16 @@ export class PgJobStore implements JobStore {
     return this.transaction(async (tx) => {
       const now = Date.now();
       // SKIP LOCKED: a task another instance is claiming right now is passed over, not waited for.
+      // Job after job in claim order, each asked for its first queued task down its index
+      // (migration 5): as one join, every queued task was sorted for each claim (~30 ms at the cap).
+      // The jobs are sorted before the join (so it stops at the first job with a task, having
+      // locked no task of the others), and the answer by the same keys (SQL keeps no subquery's order).
       const [row] = await this.rows<TaskRow>(`UPDATE farm_task SET status = 'active', worker = $1, manager = $2, updated = $3
-        WHERE id = (SELECT farm_task.id FROM farm_task JOIN farm_job ON farm_job.id = farm_task.job_id
-          WHERE farm_task.status = 'queued' AND farm_job.status IN ('queued', 'active')
-          ORDER BY farm_job.priority DESC, farm_job.created, farm_job.id, farm_task.position
-          LIMIT 1 FOR UPDATE OF farm_task SKIP LOCKED)
+        WHERE id = (SELECT t.id FROM (SELECT id, priority, created FROM farm_job WHERE status IN ('queued', 'active')
+            ORDER BY priority DESC, created, id) j
+          CROSS JOIN LATERAL (SELECT id FROM farm_task WHERE job_id = j.id AND status = 'queued' ORDER BY position
+            LIMIT 1 FOR UPDATE SKIP LOCKED) t
+          ORDER BY j.priority DESC, j.created, j.id LIMIT 1)
         RETURNING *`, [worker, manager, now], tx);
       if (!row) return undefined;
       await this.changed(`UPDATE farm_job SET status = 'active', activity = 'seeding', updated = $1 WHERE id = $2 AND status = 'queued'`, [now, row.job_id], tx);
