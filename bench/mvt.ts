@@ -54,7 +54,7 @@ async function request(url: string): Promise<Answer> {
  */
 async function warmUpClient(): Promise<void> {
   const body = Buffer.alloc(1000);
-  const server = createHttpServer((req, res) => res.end(body));
+  const server = createHttpServer((_req, res) => res.end(body));
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   for (let i = 0; i < 2000; i++) await request(`${base}/warm-up`);

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const running = await start(config, pino({ level: 'silent' }));
   await running.layersLoaded;
   const auth = { authorization: `Basic ${Buffer.from(`administrator:${PASSWORD}`).toString('base64')}`, 'content-type': 'application/json' };
-  const farm = (method: string, path: string, body?: unknown) =>
+  const farm = (method: string, path: string, body?: object) =>
     fetch(`${running.url}/farm/api/v3${path}`, { method, headers: auth, body: body && JSON.stringify(body) }).then((r) => r.text()).then((t) => (t ? JSON.parse(t) : undefined));
 
   // Zoom 4 tiles, drawn afresh each time.
