@@ -20,7 +20,7 @@ export function features(tile: VectorTile, layer: string): VectorTileFeature[] {
 export function insideFeatures(bytes: ArrayBuffer, layer: string, extent = 4096) {
   return features(decode(new Uint8Array(bytes)), layer)
     .map((f) => ({ id: f.id, properties: f.properties, inside: f.loadGeometry().flat().filter((p) => p.x >= 0 && p.x <= extent && p.y >= 0 && p.y <= extent) }))
-    .sort((a, b) => a.id - b.id);
+    .sort((a, b) => a.id! - b.id!);
 }
 
 /** Web Mercator tile units of lon/lat in tile z/x/y (spec: XYZ, y down). */
@@ -64,7 +64,7 @@ export function layerValues(bytes: Uint8Array, layerName: string): [unknown, num
         const vEnd = tile.readVarint() + tile.pos;
         const vTag = tile.readVarint() >> 3;
         const v = vTag === 1 ? tile.readString() : vTag === 2 ? tile.readFloat() : vTag === 3 ? tile.readDouble()
-          : vTag === 4 ? tile.readVarint64() : vTag === 5 ? tile.readVarint() : vTag === 6 ? tile.readSVarint() : tile.readBoolean();
+          : vTag === 4 ? tile.readVarint(true) : vTag === 5 ? tile.readVarint() : vTag === 6 ? tile.readSVarint() : tile.readBoolean();
         values.push([v, vTag]);
         tile.pos = vEnd;
       } else tile.skip(val);
