@@ -74,7 +74,7 @@ describe('viewer files over HTTP', () => {
       { ...wrong, headers: { 'content-type': 'application/json', 'X-Requested-With': 'XMLHttpRequest' } });
     assert.equal(scripted.status, 401);
     assert.equal(scripted.headers.get('www-authenticate'), null);
-    assert.equal((await scripted.json()).code, 'INVALID_CREDENTIALS');
+    assert.equal((await scripted.json() as { code: string }).code, 'INVALID_CREDENTIALS');
   });
 
   test('features.json says which optional APIs this server has', async () => {
@@ -128,7 +128,9 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
       if (path.endsWith('.mvt') || path.endsWith('/render/tile')) tileRequests.push(`${r.status()} ${r.url()}`);
     });
     await page.goto(server.url + '/');
-    await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+    // Callbacks of page.evaluate and waitForFunction run in the page, where globalThis is the window: no DOM
+    // types needed (a DOM lib in the type check would apply to every file and retype fetch's answers).
+    await page.waitForFunction(() => (globalThis as any).meridianMap?.loaded());
   });
 
   after(async () => {
@@ -150,7 +152,7 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
   }
 
   async function clickAt(lon: number, lat: number, double = false): Promise<void> {
-    const at = await page.evaluate(([x, y]) => (window as any).meridianMap.project([x, y]), [lon, lat]);
+    const at = await page.evaluate(([x, y]) => (globalThis as any).meridianMap.project([x, y]), [lon, lat]);
     const box = (await page.locator('#map').boundingBox())!;
     await (double ? page.mouse.dblclick : page.mouse.click).call(page.mouse, box.x + at.x, box.y + at.y);
   }
@@ -177,7 +179,7 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
     });
     try {
       await page.reload();
-      await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+      await page.waitForFunction(() => (globalThis as any).meridianMap?.loaded());
       const toggle = page.locator('input[data-source="mvt-2"]');
       await toggle.waitFor();
       assert.equal(await toggle.isEnabled(), true);
@@ -186,7 +188,7 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
     } finally {
       await page.unroute(/\/api\/resource\/\?parent=/);
       await page.reload();
-      await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+      await page.waitForFunction(() => (globalThis as any).meridianMap?.loaded());
     }
   });
 
@@ -206,9 +208,9 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
 
     await form.locator('input[name="password"]').fill(ADMIN_PASSWORD);
     await Promise.all([page.waitForEvent('load'), form.locator('#login-button').click()]);
-    await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+    await page.waitForFunction(() => (globalThis as any).meridianMap?.loaded());
     await page.getByText('Signed in as').waitFor();
-    const me = await page.evaluate(() => fetch('api/component/auth/current_user').then((r) => r.json()));
+    const me = await page.evaluate(() => fetch('api/component/auth/current_user').then((r) => r.json() as Promise<{ keyname: string }>));
     assert.equal(me.keyname, 'administrator');
 
     if (features.cache || features.pool) {
@@ -218,18 +220,18 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
     }
 
     await Promise.all([page.waitForEvent('load'), page.locator('#logout-button').click()]);
-    await page.waitForFunction(() => (window as any).meridianMap?.loaded());
+    await page.waitForFunction(() => (globalThis as any).meridianMap?.loaded());
     await form.locator('input[name="login"]').waitFor();
-    assert.equal((await page.evaluate(() => fetch('api/component/auth/current_user').then((r) => r.json()))).keyname, 'guest');
+    assert.equal((await page.evaluate(() => fetch('api/component/auth/current_user').then((r) => r.json() as Promise<{ keyname: string }>))).keyname, 'guest');
     assert.equal(await page.locator('#admin').isVisible(), false, 'the administration panel is not offered to guests');
   });
 
   test('switching a layer on fetches its vector tiles and draws its features', async (t) => {
     if (!features.mvt) return t.skip('GET /api/resource/{id}/{z}/{x}/{y}.mvt is not on this server yet');
     await page.locator('input[data-source="mvt-2"]').check();
-    await page.waitForFunction(() => (window as any).meridianMap.areTilesLoaded() && (window as any).meridianMap.loaded());
+    await page.waitForFunction(() => (globalThis as any).meridianMap.areTilesLoaded() && (globalThis as any).meridianMap.loaded());
     assert.ok(tileRequests.some((r) => /^200 .*\/api\/resource\/2\/\d+\/\d+\/\d+\.mvt$/.test(r)), tileRequests.join('\n'));
-    const drawn = await page.evaluate(() => (window as any).meridianMap.queryRenderedFeatures({ layers: ['mvt-2-fill'] })
+    const drawn = await page.evaluate(() => (globalThis as any).meridianMap.queryRenderedFeatures({ layers: ['mvt-2-fill'] })
       .map((f: any) => f.properties.name));
     const all = (await server.json('/api/resource/2/feature/?geom=no')).body.map((f: any) => f.fields.name);
     assert.ok(drawn.length > 20, `only ${drawn.length} countries drawn`);
@@ -240,7 +242,7 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
     if (!features.render) return t.skip('GET /api/component/render/tile is not on this server yet');
     const background = await mapPixels();
     await page.locator('input[data-source="render-4"]').check();
-    await page.waitForFunction(() => (window as any).meridianMap.areTilesLoaded() && (window as any).meridianMap.loaded());
+    await page.waitForFunction(() => (globalThis as any).meridianMap.areTilesLoaded() && (globalThis as any).meridianMap.loaded());
     assert.ok(tileRequests.some((r) => /^200 .*\/api\/component\/render\/tile\?resource=4&/.test(r)), tileRequests.join('\n'));
     const shown = await mapPixels();
     let changed = 0;
@@ -251,11 +253,11 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
 
   test('zoom to extent fits the layer on the map', async () => {
     const { extent: e } = (await server.json('/api/resource/9/extent')).body;
-    const bounds = () => page.evaluate(() => (window as any).meridianMap.getBounds().toArray());
+    const bounds = () => page.evaluate(() => (globalThis as any).meridianMap.getBounds().toArray());
     const holdsExtent = ([[w, s], [east, n]]: number[][]) => w <= e.minLon && s <= e.minLat && east >= e.maxLon && n >= e.maxLat;
-    await page.evaluate(() => (window as any).meridianMap.jumpTo({ center: [20, 0], zoom: 5 }));
+    await page.evaluate(() => (globalThis as any).meridianMap.jumpTo({ center: [20, 0], zoom: 5 }));
     assert.ok(!holdsExtent(await bounds()), 'zoomed in, the view does not hold the whole layer');
-    const moved = page.evaluate(() => new Promise((resolve) => (window as any).meridianMap.once('moveend', resolve)));
+    const moved = page.evaluate(() => new Promise((resolve) => (globalThis as any).meridianMap.once('moveend', resolve)));
     await page.locator('li.layer', { has: page.locator('input[data-source="mvt-9"]') }).locator('button.zoom').click();
     await moved;
     const after = await bounds();
@@ -268,7 +270,7 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
     const [lon, lat] = [134, -25];
     const expected = (await server.json(`/api/resource/2/feature/?intersects=POINT(${lon} ${lat})&srs=4326&geom=no`)).body;
     assert.equal(expected.length, 1, 'exactly one country holds the clicked point');
-    await page.evaluate(([x, y]) => (window as any).meridianMap.jumpTo({ center: [x, y], zoom: 2 }), [lon, lat]);
+    await page.evaluate(([x, y]) => (globalThis as any).meridianMap.jumpTo({ center: [x, y], zoom: 2 }), [lon, lat]);
     await clickAt(lon, lat);
     const popup = page.locator('.maplibregl-popup .identify');
     await popup.waitFor();
@@ -281,7 +283,7 @@ describe('viewer in headless Chromium', { timeout: 120_000, skip: existsSync(CHR
   test('a drawn polygon identifies what it touches', async (t) => {
     if (!features.identify) return t.skip('POST /api/feature_layer/identify is not on this server yet');
     if (!await switchOnCountries()) return t.skip('neither vector tiles nor rendered tiles are on this server yet');
-    await page.evaluate(() => (window as any).meridianMap.jumpTo({ center: [10, 48], zoom: 2 }));
+    await page.evaluate(() => (globalThis as any).meridianMap.jumpTo({ center: [10, 48], zoom: 2 }));
     await page.locator('#draw').click();
     const sent = page.waitForRequest((r) => r.url().endsWith('/api/feature_layer/identify'));
     const ring = [[-10, 35], [30, 35], [30, 60], [-10, 60]];
