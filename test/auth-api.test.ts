@@ -172,7 +172,7 @@ describe('auth API', () => {
     });
     const refusedLogin = await login(other);
     assert.equal(refusedLogin.status, 403);
-    assert.equal((await refusedLogin.json()).code, 'CROSS_ORIGIN_REQUEST');
+    assert.equal((await refusedLogin.json() as { code: string }).code, 'CROSS_ORIGIN_REQUEST');
     assert.equal(refusedLogin.headers.getSetCookie().length, 0);
     const cookie = sessionCookie(await login()).split(';')[0];
     // A form-like body (text/plain) is what a page can send without asking CORS first.

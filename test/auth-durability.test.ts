@@ -17,7 +17,7 @@ async function kill(child: Child): Promise<void> {
 
 async function call(child: Child, method: string, path: string, body: unknown, headers: Record<string, string>) {
   const res = await fetch(child.url + path, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: await res.json() as any };
 }
 
 describe('auth state across process deaths', () => {

@@ -81,7 +81,7 @@ describe('a layer of 200,000 features', () => {
   it('loads without blocking the event loop: other requests are answered meanwhile', async () => {
     const { answered, slowest, maxDelayMs, loadMs } = probe;
     console.log(`# loading took ${loadMs.toFixed(0)} ms: ${answered} requests answered, slowest ${slowest.toFixed(0)} ms, event-loop delay max ${maxDelayMs.toFixed(0)} ms`);
-    const body = await (await fetch(`${running.url}/api/resource/1/feature_count`)).json();
+    const body = await (await fetch(`${running.url}/api/resource/1/feature_count`)).json() as { total_count: number };
     assert.equal(body.total_count, FEATURES);
     assert.ok(answered >= 10, `only ${answered} requests were answered while loading`);
     // Bounds relative to the load time, so that a busy machine slows both sides alike. One JSON.parse

@@ -179,7 +179,7 @@ describe('an unexpected exception', () => {
     try {
       const res = await fetch(`${base}/boom`, { headers: { 'X-Request-Id': 'req-42' } });
       assert.equal(res.status, 500);
-      const body = await res.json();
+      const body = await res.json() as { code: string; status_code: number; request_id: string; message: string };
       assert.equal(body.code, 'INTERNAL_ERROR');
       assert.equal(body.status_code, 500);
       assert.equal(body.request_id, 'req-42');

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
 import yauzl from 'yauzl';
-import { FIXTURES, fixtureData, SAMPLE_STYLES, startServer, type TestServer } from './helpers/server.js';
+import { fixtureData, SAMPLE_STYLES, startServer, type TestServer } from './helpers/server.js';
 
 /** The entries of a zip archive, decoded with yauzl. */
 function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
@@ -38,7 +38,7 @@ describe('exports', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^application\/geo\+json/);
     assert.equal(res.headers.get('content-disposition'), 'attachment; filename="parcels.geojson"');
-    const doc = await res.json();
+    const doc = await res.json() as any;
     assert.equal(doc.type, 'FeatureCollection');
     assert.equal(doc.crs, undefined, 'RFC 7946 output needs no crs member');
     assert.deepEqual(doc.features.map((f: any) => f.id), [10, 20, 30]);
@@ -46,7 +46,7 @@ describe('exports', () => {
   });
 
   it('GeoJSON options: srs=3857 (with a crs member), fields, intersects, fid', async () => {
-    const doc = await (await s.get(`/api/resource/4/geojson?srs=3857&fields=owner&fid=ngw_id&intersects=${encodeURIComponent('POINT(1150000 5700000)')}`)).json();
+    const doc = await (await s.get(`/api/resource/4/geojson?srs=3857&fields=owner&fid=ngw_id&intersects=${encodeURIComponent('POINT(1150000 5700000)')}`)).json() as any;
     assert.equal(doc.crs.properties.name, 'urn:ogc:def:crs:EPSG::3857');
     assert.equal(doc.features.length, 1);
     assert.deepEqual(doc.features[0].properties, { ngw_id: 20, owner: 'Grace' });
@@ -74,7 +74,7 @@ describe('exports', () => {
     const text = await res.text();
     assert.ok(text.includes('\r\n') && !/[^\r]\n/.test(text), 'rows end in CRLF');
     assert.ok(text.includes('"Zagreb, ""Agram"""'), 'quotes doubled inside a quoted value');
-    const rows = parseCsv(text, { columns: true });
+    const rows = parseCsv<Record<string, string>>(text, { columns: true });
     assert.deepEqual(Object.keys(rows[0]), ['geom', 'name', 'pop', 'area_km2', 'founded']);
     assert.equal(rows.length, 5);
     assert.deepEqual({ ...rows[4], geom: undefined }, { geom: undefined, name: 'Zagreb, "Agram"', pop: '767000', area_km2: '641.32', founded: '1094-01-01' });

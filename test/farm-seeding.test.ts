@@ -188,7 +188,7 @@ describe('seeding jobs', () => {
   it('a running task whose layer is replaced seeds the rest of its tiles from the new data', async () => {
     const job: JobSpec = { name: 'capitals', type: 'seed', format: 'mvt', resources: [11], zoom: [0, 0], bbox: [-180, -85, 180, 85], priority: 50 };
     const work = await TileWork.of(s.services, job); // what a task takes as it starts
-    const original = (s.services.catalog.layerState(11) as { layer: MemoryLayer }).layer;
+    const original = (s.services.catalog.layerState(11) as { status: 'ready'; layer: MemoryLayer }).layer;
     const dir = mkdtempSync(join(tmpdir(), 'meridian-one-'));
     try {
       writeFileSync(join(dir, 'one.geojson'), JSON.stringify({ type: 'FeatureCollection', features: [

@@ -73,7 +73,7 @@ describe('resource and feature API', () => {
   });
 
   it('a layer in memory builds no geometry for a reader that does not want it (geom=no lists, identify)', async () => {
-    const { layer } = s.services.catalog.layerState(2) as { layer: MemoryLayer };
+    const { layer } = s.services.catalog.layerState(2) as { status: 'ready'; layer: MemoryLayer };
     const whole: Feature[] = [], bare: Feature[] = [];
     for await (const f of layer.features()) whole.push(f);
     for await (const f of layer.features({ geometry: false })) bare.push(f);

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { booleanIntersects, booleanPointInPolygon } from '@turf/turf';
 import type { Feature, Geometry, Polygon } from 'geojson';
 import pino from 'pino';
+import type { RunOptions } from '../src/pool/pool.js';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
 
@@ -240,7 +241,7 @@ describe('identify', () => {
     // Watch which tasks the pool is asked to run (other areas, e.g. tiling, use it too).
     const pool = s.services.pool, run = pool.run;
     const asked: string[] = [];
-    pool.run = (task, ...rest) => { asked.push(task); return run.call(pool, task, ...rest); };
+    pool.run = <T>(task: string, ...rest: [unknown, RunOptions?]) => { asked.push(task); return run.call(pool, task, ...rest) as Promise<T>; };
     let body: any;
     try {
       body = (await identify({ srs: 4326, geom: `POLYGON(${wktRing(ring)})`, layers: [5], limit: 10_000 })).body;

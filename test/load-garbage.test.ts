@@ -9,9 +9,11 @@ import { asLoad } from '../src/store/load-garbage.js';
 
 const MB = 2 ** 20;
 
+type LogLine = { msg: string; freedMB?: number };
+
 /** A logger whose lines land in `lines`. */
-function capturing(): { log: pino.Logger; lines: { msg: string; freedMB?: number }[] } {
-  const lines: { msg: string; freedMB?: number }[] = [];
+function capturing(): { log: pino.Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
   const sink = new Writable({ write(chunk, _encoding, done) { lines.push(JSON.parse(String(chunk))); done(); } });
   return { log: pino({ level: 'info' }, sink), lines };
 }
@@ -24,7 +26,7 @@ async function loadLeaving(mb: number, until: Promise<void> = Promise.resolve())
   return held.length;
 }
 
-const collected = (lines: { msg: string }[]) => lines.filter((l) => l.msg === 'collected what layer loads left');
+const collected = (lines: LogLine[]) => lines.filter((l) => l.msg === 'collected what layer loads left');
 const flushLogs = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('garbage left by layer loads', () => {

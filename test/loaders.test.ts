@@ -29,7 +29,7 @@ describe('format loaders on real files', () => {
       assert.equal(body.vector_layer.geometry_type, 'POINT');
       assert.equal(body.vector_layer.status, 'ready');
       assert.deepEqual(fieldsOf(body), ['name:STRING', 'pop:INTEGER', 'area_km2:REAL', 'founded:DATE']);
-      const gj = await (await s.get(`/api/resource/${id}/geojson`)).json();
+      const gj = await (await s.get(`/api/resource/${id}/geojson`)).json() as any;
       assert.equal(gj.features.length, TOWNS.length);
       for (const town of TOWNS) {
         const f = gj.features.find((x: any) => x.properties.name === town.properties.name);
@@ -60,7 +60,7 @@ describe('format loaders on real files', () => {
     assert.deepEqual(features.map((f: any) => f.id), [10, 20, 30]);
     assert.deepEqual(features[0].fields, { owner: 'Ada', value: 5000000000, ratio: 0.25, surveyed: '2021-03-04', updated: '2024-01-02T10:20:30' });
     assert.deepEqual(features[2].fields, { owner: null, value: null, ratio: null, surveyed: null, updated: null });
-    const gj = await (await s.get('/api/resource/4/geojson')).json();
+    const gj = await (await s.get('/api/resource/4/geojson')).json() as any;
     // x = 111319.4908 m in EPSG:3857 is exactly 1° of longitude (R·π/180).
     const ring = gj.features[0].geometry.coordinates[0];
     near(ring[1], [1, 0], 1e-9, 'corner (1, 0)');
@@ -108,10 +108,10 @@ describe('format loaders on real files', () => {
     const t = await startServer({ dataDir: dir });
     try {
       const vienna = TOWNS[0].geometry.coordinates;
-      const withSrs = await (await t.get('/api/resource/1/geojson')).json();
+      const withSrs = await (await t.get('/api/resource/1/geojson')).json() as any;
       near(withSrs.features[0].geometry.coordinates, vienna, 1e-7, 'reprojected from the srs option');
       // Without it the metres are taken for degrees: the layer loads, visibly wrong, as GDAL would show it.
-      const without = await (await t.get('/api/resource/2/geojson')).json();
+      const without = await (await t.get('/api/resource/2/geojson')).json() as any;
       near(without.features[0].geometry.coordinates, [601968.428606474, 5340362.98287817], 1e-6, 'kept as stored');
     } finally {
       await t.stop();

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { settledZone, WRITABLE_MONITOR } from './helpers/monitor.js';
 import { parsePrometheus, type Exposition } from './helpers/prometheus.js';
-import { rawRequest } from './helpers/raw-http.js';
+import { rawRequest, type RawResponse } from './helpers/raw-http.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 describe('monitoring counters', () => {
@@ -22,7 +22,7 @@ describe('monitoring counters', () => {
       ...Array(3).fill('/api/resource/2'), ...Array(2).fill('/api/resource/999'),
       ...Array(4).fill('/api/resource/2/feature_count'), '/api/resource/2/feature/?limit=oops',
     ];
-    const answers = [];
+    const answers: (RawResponse & { path: string })[] = [];
     for (const path of traffic) answers.push({ path, ...(await rawRequest(s.url + path)) });
     const resource1 = await settled('resource'), feature1 = await settled('feature');
 

@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
+import type { Feature, FeatureCollection, Geometry, MultiPolygon, Polygon } from 'geojson';
 import pino from 'pino';
 import { ApiError } from '../src/http/errors.js';
 import { loadLayer } from '../src/store/open.js';
 import { decode, features, layerValues, ringArea, segmentDistance, toTile, valueWireTypes } from './helpers/mvt.js';
 import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
 
-const collection = (fs: Feature[]): FeatureCollection => ({ type: 'FeatureCollection', features: fs });
+const collection = <G extends Geometry>(fs: Feature<G>[]): FeatureCollection<G> => ({ type: 'FeatureCollection', features: fs });
 const square = (x0: number, y0: number, x1: number, y1: number) => [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]];
 
 const POLYGONS = collection([
@@ -288,7 +288,7 @@ test('a layer of single points, tiled in spatial order: each point in its tiles 
   for (const [z, x, y, padding] of [[4, 8, 7, 0.05], [6, 32, 31, 0.05], [8, 130, 124, 0.2]]) {
     const { vt } = await tile(`/api/resource/7/${z}/${x}/${y}.mvt${padding === 0.05 ? '' : `?padding=${padding}`}`);
     const min = -padding * 4096, max = 4096 * (1 + padding);
-    const expected = new Map(SCATTERED.features.map((f) => [f.id, f]).filter(([, f]) => {
+    const expected = new Map(SCATTERED.features.map((f) => [f.id, f] as const).filter(([, f]) => {
       const [tx, ty] = toTile(...(f.geometry.coordinates as [number, number]), z, x, y);
       // Points within a unit of the buffer's edge may round either way.
       return tx > min + 1 && tx < max - 1 && ty > min + 1 && ty < max - 1;

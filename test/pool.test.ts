@@ -60,7 +60,7 @@ test('a crashed worker fails its task with 503 WORKER_FAILED and is replaced at 
 });
 
 test('a task over its timeout gets 503 WORKER_TIMEOUT and its worker is replaced', async () => {
-  const err = await pool.run('fixture', { action: 'hang' }, { timeoutMs: 300 }).catch((e) => e);
+  const err = await pool.run('fixture', { action: 'hang' }, { timeoutMs: 300 }).catch((e) => e) as ApiError;
   assert.equal(err.code, 'WORKER_TIMEOUT');
   assert.equal(pool.stats().timeouts, 1);
   assert.equal(pool.stats().workers.length, 2);
@@ -94,7 +94,7 @@ test('a full queue refuses at once (503 POOL_BUSY), and a task that waited past 
     assert.deepEqual([refused.status, refused.code, refused.headers?.['Retry-After']], [503, 'POOL_BUSY', '1']);
     assert.equal(await busy, 'first');
     assert.equal(await waiting[0], 'second');
-    const late = await waiting[1].catch((e) => e);
+    const late = await waiting[1].catch((e) => e) as ApiError;
     assert.deepEqual([late.status, late.code], [503, 'QUEUE_TIMEOUT'], 'waited 600 ms with a timeout of 200: not started');
     assert.equal(small.stats().queued, 0);
     assert.equal(await small.run('fixture', { action: 'echo', value: 'after' }), 'after');

@@ -35,7 +35,7 @@ async function colourAt(s: TestServer, resource: string, lon: number, lat: numbe
   return (await decode(res)).at(0, 0);
 }
 
-function close(actual: number[], expected: number[], tolerance = 3): void {
+function close(actual: number[], expected: readonly number[], tolerance = 3): void {
   assert.ok(actual.every((v, i) => Math.abs(v - expected[i]) <= tolerance), `${actual} is not close to ${expected}`);
 }
 

@@ -131,7 +131,7 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
     await eventually(async () => assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'hit'));
     const parallels = a.services.catalog.layerState(6);
     assert.equal(parallels?.status, 'ready');
-    a.services.catalog.setLayer(6, (parallels as { layer: never }).layer);
+    a.services.catalog.setLayer(6, parallels.layer);
     await eventually(async () => assert.equal((await b.get(path)).headers.get('x-tile-cache'), 'miss'));
     assert.equal((await a.get(path)).headers.get('x-tile-cache'), 'shared', 'made again by the other instance');
   });
@@ -207,7 +207,7 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
     await postgres.kill();
     const refused = await login(a, 'carol', 'carol-password');
     assert.equal(refused.status, 503);
-    assert.equal((await refused.json()).code, 'DATABASE_UNAVAILABLE');
+    assert.equal((await refused.json() as { code: string }).code, 'DATABASE_UNAVAILABLE');
     const withPassword = await b.json('/api/resource/2/feature_count', { headers: basic('carol', 'carol-password') });
     assert.equal(withPassword.status, 503);
     assert.equal((await a.get('/api/resource/2/feature_count')).status, 200, 'the guest and its permissions are remembered');
@@ -228,7 +228,7 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
       await eventually(async () => assert.equal(new Set(listening()).size, 2), 60_000);
       const url = `http://127.0.0.1:${port}`;
       const me = await fetch(`${url}/api/component/auth/current_user`, { headers: basic('carol', 'carol-password') });
-      assert.equal((await me.json()).keyname, 'carol', 'a user made by another instance');
+      assert.equal((await me.json() as { keyname: string }).keyname, 'carol', 'a user made by another instance');
       process.kill(listening()[0], 'SIGKILL');
       await eventually(async () => assert.equal(new Set(listening()).size, 3), 60_000);
       assert.equal((await fetch(`${url}/api/resource/2/feature_count`)).status, 200);

@@ -49,7 +49,7 @@ describe('settings', () => {
       assert.equal(listening.data, data);
       assert.equal(listening.styles, SAMPLE_STYLES);
       const res = await fetch(`http://127.0.0.1:${port}/api/resource/4`);
-      assert.equal((await res.json()).resource.keyname, 'parcels');
+      assert.equal((await res.json() as { resource: { keyname: string } }).resource.keyname, 'parcels');
     } finally {
       child.proc.kill('SIGTERM');
       assert.equal(await child.exited, 0);
@@ -62,7 +62,7 @@ describe('settings', () => {
     try {
       const listening = await child.waitForLog((l) => l.msg === 'listening');
       assert.equal(listening.url, `http://127.0.0.1:${port}`);
-      assert.equal((await (await fetch(`${listening.url}/api/resource/6`)).json()).resource.keyname, 'routes');
+      assert.equal((await (await fetch(`${listening.url}/api/resource/6`)).json() as { resource: { keyname: string } }).resource.keyname, 'routes');
     } finally {
       child.proc.kill('SIGINT');
       assert.equal(await child.exited, 0);
