@@ -7,8 +7,8 @@ export const JOB_TYPES = ['seed', 'reseed', 'truncate'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
 /** Flamenco's job statuses that Meridian shows (lists, filters by, commands). */
-export const JOB_STATUSES = ['queued', 'active', 'paused', 'completed', 'failed', 'canceled'] as const;
-export type ShownJobStatus = (typeof JOB_STATUSES)[number];
+export const SHOWN_JOB_STATUSES = ['queued', 'active', 'paused', 'completed', 'failed', 'canceled'] as const;
+export type ShownJobStatus = (typeof SHOWN_JOB_STATUSES)[number];
 /**
  * Flamenco's status of a job whose tasks are still being stored (farm/construction.ts): no listing,
  * command or worker sees such a job, so none sees it with only part of its tasks.

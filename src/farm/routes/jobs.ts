@@ -9,7 +9,7 @@ import type { Services } from '../../services.js';
 import { JOB_COMMANDS, SETTABLE_TASK_STATUSES, notFound, type Farm, type JobCommand } from '../farm.js';
 import { jobSpec } from '../job-input.js';
 import { tasksJson } from '../task-list.js';
-import { JOB_STATUSES, type JobRecord, type ShownJobStatus } from '../types.js';
+import { SHOWN_JOB_STATUSES, type JobRecord, type ShownJobStatus } from '../types.js';
 import { jobView, taskView } from '../views.js';
 import { farmRouter } from './router.js';
 
@@ -29,7 +29,7 @@ export function jobRoutes(services: Services, farm: Farm): Router {
 
   router.get('/jobs', async (ctx) => {
     const status = single(ctx.query.status as string | string[] | undefined);
-    if (status !== undefined && !JOB_STATUSES.includes(status as ShownJobStatus)) throw badParameter('status', `must be one of ${JOB_STATUSES.join(', ')}`);
+    if (status !== undefined && !SHOWN_JOB_STATUSES.includes(status as ShownJobStatus)) throw badParameter('status', `must be one of ${SHOWN_JOB_STATUSES.join(', ')}`);
     // One job's counts at a time, a turn of the event loop between: SQLite sums a cap-size job's
     // tasks in 10–25 ms, and all the jobs at once were one stretch of the loop.
     const jobs = [];
