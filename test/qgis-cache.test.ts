@@ -160,19 +160,22 @@ describe('QGIS project cache API on QGIS-written projects', { skip: SKIP_SHARED 
   });
 });
 
-describe('QGIS project cache bound', { skip: SKIP_SHARED }, () => {
-  let s: TestServer;
-  let root: string;
+/** A server over a projects root of its own, with a management port: started before a describe's tests, removed after. */
+function projectServer(env: Record<string, string>): { s: TestServer; root: string } {
+  const at = {} as { s: TestServer; root: string };
   before(async () => {
-    root = tempProjectsRoot();
-    s = await startServer({ env: {
-      MERIDIAN_PROJECTS: root, MERIDIAN_MANAGEMENT_PORT: '0', MERIDIAN_PROJECT_CACHE_SIZE: '1', MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer',
-    } });
+    at.root = tempProjectsRoot();
+    at.s = await startServer({ env: { MERIDIAN_PROJECTS: at.root, MERIDIAN_MANAGEMENT_PORT: '0', ...env } });
   });
-  after(async () => { await s.stop(); rmSync(root, { recursive: true, force: true }); });
+  after(async () => { await at.s.stop(); rmSync(at.root, { recursive: true, force: true }); });
+  return at;
+}
+
+describe('QGIS project cache bound', { skip: SKIP_SHARED }, () => {
+  const at = projectServer({ MERIDIAN_PROJECT_CACHE_SIZE: '1', MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer' });
 
   it('keeps at most the configured number of projects, least recently used out first, preloaded ones pinned', async () => {
-    const m = s.managementUrl!;
+    const m = at.s.managementUrl!;
     const cached = async () => (await call(m, '/cache/')).body.cached.map((c: any) => c.name).sort();
     assert.deepEqual(await cached(), ['projects/missing_layer']);
     await call(m, '/cache/projects/world110');
@@ -182,13 +185,13 @@ describe('QGIS project cache bound', { skip: SKIP_SHARED }, () => {
   });
 
   it('checks a cached project\'s file at most every check interval; PUT reloads at once', async () => {
-    const m = s.managementUrl!;
-    const file = join(root, 'projects/world110.qgz');
+    const m = at.s.managementUrl!;
+    const file = join(at.root, 'projects/world110.qgz');
     const names = async (init?: RequestInit) => (await call(m, '/cache/projects/world110.qgz', init)).body.layers.map((l: any) => l.name);
     assert.deepEqual(await names(), ['countries110', 'sites']);
     // Replace the project by another one (three layers) with a later modification time.
     const zip = new ZipFile();
-    zip.addFile(join(root, 'projects/world110.qgs'), 'world110.qgs');
+    zip.addFile(join(at.root, 'projects/world110.qgs'), 'world110.qgs');
     zip.end();
     const chunks: Buffer[] = [];
     for await (const c of zip.outputStream) chunks.push(c as Buffer);
@@ -202,20 +205,11 @@ describe('QGIS project cache bound', { skip: SKIP_SHARED }, () => {
 });
 
 describe('a preloaded project whose file breaks', { skip: SKIP_SHARED }, () => {
-  let s: TestServer;
-  let root: string;
-  before(async () => {
-    root = tempProjectsRoot();
-    s = await startServer({ env: {
-      MERIDIAN_PROJECTS: root, MERIDIAN_MANAGEMENT_PORT: '0', MERIDIAN_PROJECT_CACHE_SIZE: '1',
-      MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer', MERIDIAN_PROJECT_CHECK_INTERVAL: '0',
-    } });
-  });
-  after(async () => { await s.stop(); rmSync(root, { recursive: true, force: true }); });
+  const at = projectServer({ MERIDIAN_PROJECT_CACHE_SIZE: '1', MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer', MERIDIAN_PROJECT_CHECK_INTERVAL: '0' });
 
   it('comes back pinned once its file is fixed; a DELETE unpins it, cached or not', async () => {
-    const m = s.managementUrl!;
-    const file = join(root, 'projects/missing_layer.qgs');
+    const m = at.s.managementUrl!;
+    const file = join(at.root, 'projects/missing_layer.qgs');
     const good = readFileSync(file);
     const touch = (seconds: number) => { const t = new Date(Date.now() + seconds * 1000); utimesSync(file, t, t); };
     const project = () => call(m, '/cache/projects/missing_layer');
