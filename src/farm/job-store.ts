@@ -61,6 +61,8 @@ export interface JobStore {
   requeueAbandoned(before: number, except: string): Promise<number>;
   /** Whether a job still has tasks queued or active. */
   hasOpenTasks(jobId: string): Promise<boolean>;
+  /** One past a job's last task position (its tasks run 0 … n − 1): one index seek, where counting reads them all. */
+  taskPositions(jobId: string): Promise<number>;
   /** How many of a job's tasks have each status. */
   taskStatusCounts(jobId: string): Promise<Record<TaskStatus, number>>;
 

@@ -167,6 +167,10 @@ export class PgJobStore implements JobStore {
     return (await this.rows(`SELECT 1 FROM farm_task WHERE job_id = $1 AND status IN ('queued', 'active') LIMIT 1`, [jobId])).length > 0;
   }
 
+  async taskPositions(jobId: string) {
+    return (await this.rows<{ n: number }>('SELECT COALESCE(MAX(position) + 1, 0)::int AS n FROM farm_task WHERE job_id = $1', [jobId]))[0].n;
+  }
+
   async taskStatusCounts(jobId: string) {
     return statusCountsOf(await this.rows<StatusCountRow>('SELECT status, COUNT(*) AS n FROM farm_task WHERE job_id = $1 GROUP BY status', [jobId]));
   }

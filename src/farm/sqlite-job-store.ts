@@ -155,6 +155,10 @@ export class SqliteJobStore implements JobStore {
     return this.sql(`SELECT 1 FROM farm_task WHERE job_id = ? AND status IN ('queued', 'active') LIMIT 1`).get(jobId) !== undefined;
   }
 
+  async taskPositions(jobId: string): Promise<number> {
+    return (this.sql('SELECT COALESCE(MAX(position) + 1, 0) AS n FROM farm_task WHERE job_id = ?').get(jobId) as { n: number }).n;
+  }
+
   async taskStatusCounts(jobId: string): Promise<Record<TaskStatus, number>> {
     return statusCountsOf(this.sql('SELECT status, COUNT(*) AS n FROM farm_task WHERE job_id = ? GROUP BY status').all(jobId) as StatusCountRow[]);
   }

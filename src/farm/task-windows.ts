@@ -12,8 +12,8 @@ export const TASKS_PER_WINDOW = 1000;
 
 /** Runs `update` over the job's tasks, window after window. */
 export async function inTaskWindows(jobs: JobStore, jobId: string, update: (window: TaskWindow) => Promise<void>): Promise<void> {
-  const tasks = Object.values(await jobs.taskStatusCounts(jobId)).reduce((n, count) => n + count, 0);
-  for (let from = 0; from < tasks; from += TASKS_PER_WINDOW) {
+  const positions = await jobs.taskPositions(jobId);
+  for (let from = 0; from < positions; from += TASKS_PER_WINDOW) {
     await nextTurn();
     await update({ from, to: from + TASKS_PER_WINDOW });
   }
