@@ -12,7 +12,7 @@ import { styledLayers } from '../render/service.js';
 import { LayerSelection } from '../qgis/project-resource.js';
 import { tileAddress } from '../tiles/address.js';
 import { tileKey } from '../tiles/cache.js';
-import { matches, throughStore, wantsBypass } from '../tiles/respond.js';
+import { matches, storeHeader, tileFor, wantsBypass } from '../tiles/respond.js';
 import { tileEtag } from '../tiles/etag.js';
 import type { Frame } from '../render/units.js';
 import type { Services } from '../services.js';
@@ -71,15 +71,15 @@ export function renderRoutes(services: Services): Router {
     const resources = ids.map(Number);
     const key = tileKey({ format: 'png', resources, ...at, params: select && `layers=${select.names.join(',')}` });
     const madeFrom = [...new Set([...resources, ...layers.map((l) => l.layerEntry.id)])];
-    const bypass = wantsBypass(ctx);
-    const render = (signal?: AbortSignal) => services.renderer.tile(layers, at, signal);
     // Like MVT tiles: memory cache, then the disk store (whole resources only; skipped on a bypass), then rendering.
-    const generations = services.tileStore.generations(resources);
-    const make = bypass || select ? render
-      : (signal?: AbortSignal) => throughStore(services, { format: 'png', resources, ...at }, generations, () => render(signal), (hit) => ctx.set('X-Tile-Store', hit ? 'hit' : 'miss'));
     // An empty tile is cached (and stored) as an empty body and answered from the one shared PNG.
-    const { tile: cached, outcome } = await services.tileCache.get(key, madeFrom, make, bypass, () => clientGone(ctx.res));
-    ctx.set('X-Tile-Cache', outcome);
+    const found = await tileFor(services, key, madeFrom, (_atOnce, signal) => services.renderer.tile(layers, at, signal), {
+      stored: select ? undefined : { format: 'png', resources, ...at }, bypass: wantsBypass(ctx), client: ctx.res,
+    });
+    ctx.set('X-Tile-Cache', found.outcome);
+    const store = storeHeader(found);
+    if (store) ctx.set('X-Tile-Store', store);
+    const cached = found.tile;
     if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
     if (nd === 200) return sendPng(ctx, services, await emptyTile());
     ctx.set('Cache-Control', services.config.tileCacheControl);

@@ -37,7 +37,7 @@ export function matches(ifNoneMatch: string, etag: string): boolean {
  * generations of the tile's layers when the request took hold of their data, before any await
  * (a layer reloaded since makes the write stale: it is not made).
  */
-export async function throughStore(
+async function throughStore(
   services: Services, address: StoredTileAddress, generations: number[], produce: () => Promise<CachedTile>, onStore?: (hit: boolean) => void,
 ): Promise<CachedTile> {
   const store = services.tileStore;
@@ -141,9 +141,15 @@ async function madeFor(
   return { tile, outcome, storeHit };
 }
 
+/** X-Tile-Store's value: whether the disk store had the tile, when it was asked. */
+export function storeHeader(found: FoundTile): 'hit' | 'miss' | undefined {
+  return found.storeHit === undefined ? undefined : found.storeHit ? 'hit' : 'miss';
+}
+
 /** The reply with X-Tile-Store (hit or miss) when the store was asked, and with gzip made if the client wants it. */
 export async function completeReply(reply: TileReply, services: Services, key: string, found: FoundTile): Promise<TileReply> {
-  if (found.storeHit !== undefined) reply.headers.push('X-Tile-Store', found.storeHit ? 'hit' : 'miss');
+  const store = storeHeader(found);
+  if (store) reply.headers.push('X-Tile-Store', store);
   return reply.gzipMissing ? withGzip(reply, services.tileCache, key, found.tile, found.outcome) : reply;
 }
 
