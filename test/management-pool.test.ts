@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SKIP_SHARED, tempProjectsRoot } from './helpers/qgis.js';
+import { tempProjectsRoot } from './helpers/qgis.js';
 import { ADMIN, AUTH_ENV } from './helpers/auth.js';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
 
@@ -33,7 +33,7 @@ async function pool(s: TestServer) {
   return await res.json() as any;
 }
 
-describe('pool management API', { skip: SKIP_SHARED }, () => {
+describe('pool management API', () => {
   let s: TestServer;
   let root: string;
   let plugins: string;

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ZipFile } from 'yazl';
-import { tempProjectsRoot, SKIP_SHARED } from './helpers/qgis.js';
+import { tempProjectsRoot } from './helpers/qgis.js';
 import { ADMIN, AUTH_ENV, basic, createUser } from './helpers/auth.js';
-import { SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
+import { QGIS_FIXTURES, startServer, tempData, type TestServer } from './helpers/server.js';
 
 async function call(base: string, path: string, init?: RequestInit) {
   const res = await fetch(base + path, init);
@@ -21,7 +21,7 @@ function assertManagementError(r: { status: number; body: any }, status: number)
   assert.equal(typeof r.body.error.message, 'string');
 }
 
-describe('QGIS project cache API on QGIS-written projects', { skip: SKIP_SHARED }, () => {
+describe('QGIS project cache API on QGIS-written projects', () => {
   let s: TestServer;
   let root: string;
   let m: string;
@@ -46,7 +46,7 @@ describe('QGIS project cache API on QGIS-written projects', { skip: SKIP_SHARED 
       ['sites', '../data/sites.geojson', 'EPSG:4326 - WGS 84', true, true],
     ]);
     // Layer ids are the ones QGIS wrote in the file.
-    const xml = readFileSync(join(SHARED, 'projects/world110.qgs'), 'utf8');
+    const xml = readFileSync(join(QGIS_FIXTURES, 'projects/world110.qgs'), 'utf8');
     for (const l of body.layers) assert.ok(xml.includes(`<id>${l.id}</id>`), l.id);
   });
 
@@ -171,7 +171,7 @@ function projectServer(env: Record<string, string>): { s: TestServer; root: stri
   return at;
 }
 
-describe('QGIS project cache bound', { skip: SKIP_SHARED }, () => {
+describe('QGIS project cache bound', () => {
   const at = projectServer({ MERIDIAN_PROJECT_CACHE_SIZE: '1', MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer' });
 
   it('keeps at most the configured number of projects, least recently used out first, preloaded ones pinned', async () => {
@@ -204,7 +204,7 @@ describe('QGIS project cache bound', { skip: SKIP_SHARED }, () => {
   });
 });
 
-describe('a preloaded project whose file breaks', { skip: SKIP_SHARED }, () => {
+describe('a preloaded project whose file breaks', () => {
   const at = projectServer({ MERIDIAN_PROJECT_CACHE_SIZE: '1', MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer', MERIDIAN_PROJECT_CHECK_INTERVAL: '0' });
 
   it('comes back pinned once its file is fixed; a DELETE unpins it, cached or not', async () => {

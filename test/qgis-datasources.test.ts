@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ADMIN, AUTH_ENV } from './helpers/auth.js';
 import { dropSchema, freshSchema, PG_SKIP, PG_URL } from './helpers/pg.js';
-import { postgresDatasource, SKIP_SHARED, tempProjectsRoot, worldWith } from './helpers/qgis.js';
+import { postgresDatasource, tempProjectsRoot, worldWith } from './helpers/qgis.js';
 import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const SCHEMA = `meridian_qgis_${process.pid}`;
@@ -28,7 +28,7 @@ async function sitesLayer(s: TestServer, uri: string) {
 }
 
 describe('PostGIS layers of QGIS projects are opened to be checked', {
-  skip: SKIP_SHARED || PG_SKIP,
+  skip: PG_SKIP,
 }, () => {
   let db: pg.Client;
   let root: string;
@@ -81,7 +81,7 @@ describe('PostGIS layers of QGIS projects are opened to be checked', {
   });
 });
 
-describe('QGIS layers of providers Meridian cannot open', { skip: SKIP_SHARED }, () => {
+describe('QGIS layers of providers Meridian cannot open', () => {
   let root: string;
   let s: TestServer;
   before(async () => {

@@ -1,8 +1,8 @@
 // QGIS projects as catalog resources (qgis_project): their vector layers through the MVT, render
-// and identify endpoints, over the QGIS-written projects in ../shared/fixtures/qgis, with their
+// and identify endpoints, over the QGIS-written projects in test/qgis-fixtures, with their
 // embedded styles, permissions, bad layers left out, and fresh tiles after a reload.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,8 +10,8 @@ import sharp from 'sharp';
 import { ADMIN, AUTH_ENV, basic, createUser } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { decode, features } from './helpers/mvt.js';
-import { SKIP_SHARED, tempProjectsRoot } from './helpers/qgis.js';
-import { SAMPLE_DATA, SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
+import { tempProjectsRoot } from './helpers/qgis.js';
+import { SAMPLE_DATA, QGIS_FIXTURES, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'));
 const R = 6378137;
@@ -50,16 +50,16 @@ async function tile(s: TestServer, path: string, headers: Record<string, string>
   return { tile: decode(new Uint8Array(await res.arrayBuffer())), cache: res.headers.get('x-tile-cache') };
 }
 
-describe('QGIS project layers through tiles, renders and identify', { skip: SKIP_SHARED }, () => {
+describe('QGIS project layers through tiles, renders and identify', () => {
   let s: TestServer;
   let root: string;
   let bob: Record<string, string>;
-  const world = readFileSync(join(SHARED, 'projects/world110.qgs'), 'utf8');
+  const world = readFileSync(join(QGIS_FIXTURES, 'projects/world110.qgs'), 'utf8');
 
   before(async () => {
     root = tempProjectsRoot();
     styleIds.forEach((style) => writeFileSync(join(root, `projects/${style}.qgs`),
-      restyled(world, STYLE_LAYERS[style], readFileSync(join(SHARED, 'styles', `${style}.qml`), 'utf8'))));
+      restyled(world, STYLE_LAYERS[style], readFileSync(join(QGIS_FIXTURES, 'styles', `${style}.qml`), 'utf8'))));
     // A project of its own, over a copy of the sites, for the reload tests.
     copyFileSync(join(root, 'data/sites.geojson'), join(root, 'data/reload_sites.geojson'));
     writeFileSync(join(root, 'projects/reload.qgs'), world.replaceAll('../data/sites.geojson', '../data/reload_sites.geojson'));
@@ -136,12 +136,12 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
     assert.equal(nowhere.body.code, 'PROJECT_UNAVAILABLE');
   });
 
-  for (const file of existsSync(join(SHARED, 'renders')) ? readdirSync(join(SHARED, 'renders')) : []) {
+  for (const file of readdirSync(join(QGIS_FIXTURES, 'renders'))) {
     const [, style, z, x, y] = /^(.+)_(\d+)_(\d+)_(\d+)\.png$/.exec(file)!;
     it(`draws a project layer with its embedded style as QGIS does: ${file}`, async () => {
       const id = 60 + styleIds.indexOf(style);
       const mine = await pixels(await s.get(`/api/component/render/tile?resource=${id}&z=${z}&x=${x}&y=${y}&layers=${STYLE_LAYERS[style]}`));
-      const a = agreement(mine.data, await rgbaOf(join(SHARED, 'renders', file)));
+      const a = agreement(mine.data, await rgbaOf(join(QGIS_FIXTURES, 'renders', file)));
       assert.ok(a.referenceCovered > 0, 'QGIS drew something');
       assert.ok(a.coverage >= 0.95 && a.colourError < 4, describeAgreement(a));
     });
@@ -247,7 +247,7 @@ describe('QGIS project layers through tiles, renders and identify', { skip: SKIP
   });
 });
 
-describe('qgis_project resources across restarts', { skip: SKIP_SHARED }, () => {
+describe('qgis_project resources across restarts', () => {
   const catalog = { resources: [project(1, 'projects/world110')] };
   let root: string;
   let tiles: string;

@@ -2,7 +2,7 @@
 // countries110 layer pointed at a PostGIS copy of the same countries (a postgres datasource as QGIS
 // writes it), compared through HTTP with the file-backed project: MVT, renders, identify, the cache
 // API; the key column and subset filter; a wrong table; a database that goes away and comes back.
-// Needs MERIDIAN_TEST_PG_URL (scripts/pg-test-server.sh) and the shared QGIS fixtures; skipped without them.
+// Needs MERIDIAN_TEST_PG_URL (scripts/pg-test-server.sh); skipped without it.
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { ADMIN, AUTH_ENV } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
 import { copyLayer, dropSchema, freshSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
-import { postgresDatasource, SKIP_SHARED, tempProjectsRoot, worldWith } from './helpers/qgis.js';
+import { postgresDatasource, tempProjectsRoot, worldWith } from './helpers/qgis.js';
 import { Relay } from './helpers/relay.js';
 import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
 import { until } from './helpers/wait.js';
@@ -31,7 +31,7 @@ const R = 6378137;
 const mx = (lon: number) => lon * Math.PI / 180 * R;
 const my = (lat: number) => Math.log(Math.tan(Math.PI / 4 + lat * Math.PI / 360)) * R;
 
-describe('PostGIS layers of QGIS projects: tiles, renders and identify', { skip: PG_SKIP || SKIP_SHARED }, () => {
+describe('PostGIS layers of QGIS projects: tiles, renders and identify', { skip: PG_SKIP }, () => {
   let db: pg.Client;
   let root: string;
   let s: TestServer;

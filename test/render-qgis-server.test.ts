@@ -3,16 +3,15 @@
 // QGIS Server is not installed (.ci/run installs it when it can).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
-import { SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
+import { QGIS_FIXTURES, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const HAVE_QGIS = spawnSync('sh', ['-c', 'command -v qgis_mapserver'], { encoding: 'utf8' }).status === 0;
-const SKIP = !HAVE_QGIS ? 'QGIS Server (qgis_mapserver) is not installed'
-  : !existsSync(join(SHARED, 'projects')) ? 'shared QGIS fixtures are absent' : false;
+const SKIP = !HAVE_QGIS && 'QGIS Server (qgis_mapserver) is not installed';
 
 // Style resource in the sample catalog, the QML it reads and the project layer it styles.
 const CASES: { id: number; qml: string; layer: string; tiles: [number, number, number][] }[] = [
@@ -34,8 +33,8 @@ async function freePort(): Promise<number> {
 
 /** The shared project with one layer's renderer replaced by the QML's, as its own project file. */
 function projectWith(dir: string, qml: string, layer: string): string {
-  const renderer = /<renderer-v2[\s\S]*?<\/renderer-v2>/.exec(readFileSync(join(SHARED, 'styles', `${qml}.qml`), 'utf8'))![0];
-  const project = readFileSync(join(SHARED, 'projects', 'world110.qgs'), 'utf8').split('<maplayer ').map((block) =>
+  const renderer = /<renderer-v2[\s\S]*?<\/renderer-v2>/.exec(readFileSync(join(QGIS_FIXTURES, 'styles', `${qml}.qml`), 'utf8'))![0];
+  const project = readFileSync(join(QGIS_FIXTURES, 'projects', 'world110.qgs'), 'utf8').split('<maplayer ').map((block) =>
     block.includes(`<layername>${layer}</layername>`) ? block.replace(/<renderer-v2[\s\S]*?<\/renderer-v2>/, renderer) : block,
   ).join('<maplayer ');
   const file = join(dir, 'projects', `${qml}.qgs`);
@@ -50,7 +49,7 @@ describe('agreement with a live QGIS Server', { skip: SKIP }, () => {
   const dir = tempData();
   before(async () => {
     mkdirSync(join(dir, 'projects'));
-    cpSync(join(SHARED, 'data'), join(dir, 'data'), { recursive: true });
+    cpSync(join(QGIS_FIXTURES, 'data'), join(dir, 'data'), { recursive: true });
     const port = await freePort();
     qgis = spawn('qgis_mapserver', [`127.0.0.1:${port}`], {
       env: { ...process.env, QT_QPA_PLATFORM: 'offscreen', XDG_RUNTIME_DIR: dir }, stdio: 'ignore',
@@ -62,7 +61,7 @@ describe('agreement with a live QGIS Server', { skip: SKIP }, () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    s = await startServer({ stylesDir: join(SHARED, 'styles') });
+    s = await startServer({ stylesDir: join(QGIS_FIXTURES, 'styles') });
   });
   after(async () => { qgis?.kill(); await s?.stop(); });
 

@@ -1,13 +1,13 @@
 // Rendered PNGs, decoded with sharp: colours per feature and per rule, stroke, transparency,
 // marker sizes, composition order, QGIS reference renders, validation, caching and permissions.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import sharp from 'sharp';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
-import { SAMPLE_DATA, SHARED, startServer, tempData, type TestServer } from './helpers/server.js';
+import { SAMPLE_DATA, QGIS_FIXTURES, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const R = 6378137;
 const mx = (lon: number) => lon * Math.PI / 180 * R;
@@ -211,14 +211,14 @@ describe('render API over a known square', () => {
       type: 'FeatureCollection',
       features: [{ type: 'Feature', properties: { name: 'square' }, geometry: { type: 'Polygon', coordinates: [square] } }],
     }));
-    s = await startServer({ dataDir: dir, stylesDir: join(SHARED, 'styles') });
+    s = await startServer({ dataDir: dir, stylesDir: join(QGIS_FIXTURES, 'styles') });
   });
   after(() => s?.stop());
 
   const image = async (resource: string) =>
     decode(await s.get(`/api/component/render/image?extent=0,0,256000,256000&size=256,256&resource=${resource}`));
 
-  it('fills inside, strokes the edge and leaves the outside transparent (QGIS-written QML)', { skip: !existsSync(SHARED) && 'shared QGIS fixtures are absent' }, async () => {
+  it('fills inside, strokes the edge and leaves the outside transparent (QGIS-written QML)', async () => {
     const img = await image('2');
     assert.deepEqual(img.at(128, 128), SINGLE_FILL);
     assert.deepEqual(img.at(66, 128), SINGLE_FILL);
@@ -239,27 +239,27 @@ describe('render API over a known square', () => {
   });
 });
 
-describe('agreement with QGIS reference renders', { skip: !existsSync(join(SHARED, 'renders')) && 'shared QGIS renders are absent' }, () => {
+describe('agreement with QGIS reference renders', () => {
   // Styles of the sample catalog by QML name.
   const STYLE_IDS: Record<string, number> = { countries110_categorized: 3, countries110_single: 4, countries110_rules: 5, parallels_line: 7, sites_graduated: 10 };
   let s: TestServer;
-  before(async () => { s = await startServer({ stylesDir: join(SHARED, 'styles') }); });
+  before(async () => { s = await startServer({ stylesDir: join(QGIS_FIXTURES, 'styles') }); });
   after(() => s?.stop());
 
-  for (const file of existsSync(join(SHARED, 'renders')) ? readdirSync(join(SHARED, 'renders')) : []) {
+  for (const file of readdirSync(join(QGIS_FIXTURES, 'renders'))) {
     const [, style, z, x, y] = /^(.+)_(\d+)_(\d+)_(\d+)\.png$/.exec(file)!;
     it(`covers the pixels QGIS covers, in its colours: ${file}`, async () => {
       const mine = await decode(await s.get(`/api/component/render/tile?z=${z}&x=${x}&y=${y}&resource=${STYLE_IDS[style]}`));
-      const a = agreement(mine.data, await rgbaOf(join(SHARED, 'renders', file)));
+      const a = agreement(mine.data, await rgbaOf(join(QGIS_FIXTURES, 'renders', file)));
       assert.ok(a.referenceCovered > 0, 'QGIS drew something');
       assert.ok(a.coverage >= 0.95 && a.colourError < 4, describeAgreement(a));
     });
   }
 });
 
-describe('QGIS rule filters and unsupported parts', { skip: !existsSync(join(SHARED, 'styles')) && 'shared QGIS styles are absent' }, () => {
+describe('QGIS rule filters and unsupported parts', () => {
   // QML written by QGIS, with its rule filters replaced by the expressions under test.
-  const rulesQml = () => readFileSync(join(SHARED, 'styles', 'countries110_rules.qml'), 'utf8');
+  const rulesQml = () => readFileSync(join(QGIS_FIXTURES, 'styles', 'countries110_rules.qml'), 'utf8');
   const withFilters = (qml: string, filters: string[]) => {
     let k = 0;
     return qml.replace(/filter="[^"]*"/g, () => `filter="${filters[k++].replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}"`);
@@ -274,7 +274,7 @@ describe('QGIS rule filters and unsupported parts', { skip: !existsSync(join(SHA
     // A fill style QGIS can draw but Meridian cannot (hatching), and a symbol layer class it does not know.
     writeFileSync(join(styles, 'partly.qml'), qml.replace(/k="style" v="solid"/, 'k="style" v="b_diagonal"').replace('class="SimpleFill"', 'class="GradientFill"'));
     writeFileSync(join(styles, 'broken.qml'), '<qgis><nothing/></qgis>');
-    const single = readFileSync(join(SHARED, 'styles', 'countries110_single.qml'), 'utf8');
+    const single = readFileSync(join(QGIS_FIXTURES, 'styles', 'countries110_single.qml'), 'utf8');
     // Visible from 1:50,000,000 inwards only; and drawn at half opacity.
     writeFileSync(join(styles, 'scaled.qml'), single.replace('hasScaleBasedVisibilityFlag="0"', 'hasScaleBasedVisibilityFlag="1"').replace(/minScale="[^"]*"/, 'minScale="50000000"'));
     writeFileSync(join(styles, 'half.qml'), single.replace('<layerOpacity>1</layerOpacity>', '<layerOpacity>0.5</layerOpacity>'));

@@ -1,24 +1,21 @@
 // A temporary projects root holding the QGIS-written fixtures as projects/ and data/, so the
 // projects' relative datasources (../data/…) resolve inside it; variants of world110.qgs whose layer
 // reads another datasource.
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SHARED } from './server.js';
-
-export const HAS_SHARED = existsSync(join(SHARED, 'projects'));
-export const SKIP_SHARED = HAS_SHARED ? false : `QGIS fixtures not found at ${SHARED}`;
+import { QGIS_FIXTURES } from './server.js';
 
 export function tempProjectsRoot(): string {
   const root = mkdtempSync(join(tmpdir(), 'meridian-projects-'));
-  cpSync(join(SHARED, 'projects'), join(root, 'projects'), { recursive: true });
-  cpSync(join(SHARED, 'data'), join(root, 'data'), { recursive: true });
+  cpSync(join(QGIS_FIXTURES, 'projects'), join(root, 'projects'), { recursive: true });
+  cpSync(join(QGIS_FIXTURES, 'data'), join(root, 'data'), { recursive: true });
   return root;
 }
 
 /** world110.qgs with its layer `layerName` read through another provider and datasource, as QGIS writes them. */
 export function worldWith(layerName: string, provider: string, datasource: string): string {
-  const world = readFileSync(join(SHARED, 'projects/world110.qgs'), 'utf8');
+  const world = readFileSync(join(QGIS_FIXTURES, 'projects/world110.qgs'), 'utf8');
   const escaped = datasource.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
   return world.replace(/<maplayer\b[\s\S]*?<\/maplayer>/g, (layer) => (!layer.includes(`<layername>${layerName}</layername>`) ? layer : layer
     .replace(/<datasource>[^<]*<\/datasource>/, `<datasource>${escaped}</datasource>`)

@@ -11,7 +11,8 @@ export const SAMPLE_DATA = join(ROOT, 'data');
 export const SAMPLE_STYLES = join(ROOT, 'styles');
 /** Small real files in every source format, with a catalog.json (see test/fixtures/README.md). */
 export const FIXTURES = join(ROOT, 'test/fixtures');
-export const SHARED = resolve(ROOT, '../shared/fixtures/qgis');
+/** Files written by QGIS itself: projects, their data, styles and reference renders (see test/qgis-fixtures/README.md). */
+export const QGIS_FIXTURES = join(ROOT, 'test/qgis-fixtures');
 
 export interface TestServer extends Running {
   get(path: string, init?: RequestInit): Promise<Response>;
