@@ -158,6 +158,24 @@ test('heavy tasks take all workers but one; lighter tasks pass a heavy one that 
   }
 });
 
+test('a heavy task gives its place back however it ends: failed, crashed, timed out, or on a worker restarted under it', async () => {
+  const pool = new WorkerPool({ size: 2, taskTimeoutMs: 15_000, tasks: TASKS }); // room for one heavy task
+  try {
+    const heavy = (payload: object, timeoutMs?: number) => pool.run('fixture', payload, { heavy: true, timeoutMs }).catch((e: ApiError) => e.code);
+    assert.equal(await heavy({ action: 'throw' }), 'BAD_THING');
+    assert.equal(await heavy({ action: 'crash' }), 'WORKER_FAILED');
+    assert.equal(await heavy({ action: 'hang' }, 300), 'WORKER_TIMEOUT');
+    const onRetired = heavy({ action: 'sleep', ms: 200, value: 'finished on its old worker' });
+    await until(() => pool.stats().workers.some((w) => w.busy));
+    await pool.restart();
+    assert.equal(await onRetired, 'finished on its old worker');
+    // Had any of them kept its place, these would wait for ever.
+    assert.deepEqual(await Promise.all([heavy({ action: 'echo', value: 1 }), heavy({ action: 'echo', value: 2 })]), [1, 2]);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('result bytes come in shared memory until more than the limit of them may be garbage; then moved while a full collection frees them', async () => {
   const MB = 2 ** 20;
   let inUse = 0; // what a cache would report holding

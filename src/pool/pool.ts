@@ -183,6 +183,8 @@ export class WorkerPool {
   private readonly queue: Job[] = [];
   private nextSlotId = 1;
   private nextJobId = 1;
+  /** Heavy jobs holding a slot now (see heavyLimit); kept by `give` and `takeJob`. */
+  private heavyRunning = 0;
   private restarts = 0;
   private crashes = 0;
   private timeouts = 0;
@@ -297,8 +299,7 @@ export class WorkerPool {
     for (const job of this.queue.splice(0)) job.reject(new ApiError(503, 'POOL_CLOSED', 'The worker pool is shutting down.'));
     const slots = this.slots.splice(0);
     for (const s of slots) {
-      s.job?.reject(new ApiError(503, 'POOL_CLOSED', 'The worker pool is shutting down.'));
-      s.job = null;
+      this.takeJob(s)?.reject(new ApiError(503, 'POOL_CLOSED', 'The worker pool is shutting down.'));
       this.end(s);
     }
     await Promise.all(slots.map((s) => s.exited));
@@ -373,11 +374,10 @@ export class WorkerPool {
     }
     // Counted even when late (its task timed out): the bytes came all the same.
     if (msg.type === 'done') for (const bytes of msg.shared) this.sharedResults.adopt(bytes);
-    if (msg.id !== slot.jobId || !slot.job) return;
-    const job = slot.job;
-    slot.job = null;
+    if (msg.id !== slot.jobId) return;
+    const job = this.takeJob(slot);
+    if (!job) return;
     slot.worker.unref();
-    if (slot.timer) clearTimeout(slot.timer);
     if (msg.type === 'done') { slot.tasksDone++; job.resolve(msg.value); }
     else { slot.tasksFailed++; job.reject(failureError(msg.error)); }
     if (slot.retiring) this.end(slot);
@@ -389,9 +389,7 @@ export class WorkerPool {
     if (slot.ending) return;
     // The worker died on its own: fail its task and put a fresh worker in its place.
     this.crashes++;
-    const job = slot.job;
-    slot.job = null;
-    if (slot.timer) clearTimeout(slot.timer);
+    const job = this.takeJob(slot);
     this.log?.error({ worker: slot.id, code, task: job?.task }, 'worker exited; replacing it');
     job?.reject(new ApiError(503, 'WORKER_FAILED', `The worker running "${job.task}" failed; please retry.`));
     const i = this.slots.indexOf(slot);
@@ -402,10 +400,9 @@ export class WorkerPool {
   }
 
   private onTimeout(slot: Slot): void {
-    const job = slot.job;
+    const job = this.takeJob(slot);
     if (!job) return;
     this.timeouts++;
-    slot.job = null;
     this.log?.warn({ worker: slot.id, task: job.task, ms: job.timeoutMs }, 'task timed out; replacing its worker');
     job.reject(new ApiError(503, 'WORKER_TIMEOUT', `"${job.task}" took longer than ${job.timeoutMs} ms.`));
     this.end(slot);
@@ -420,7 +417,7 @@ export class WorkerPool {
   private nextJobFor(slot: Slot): Job | undefined {
     for (;;) {
       // A heavy task waits while the others hold all the workers they may; lighter ones pass it.
-      const heavyRoom = this.slots.filter((s) => s.job?.heavy).length < this.heavyLimit;
+      const heavyRoom = this.heavyRunning < this.heavyLimit;
       const next = this.queue.findIndex((j) => (j.slotId === undefined || j.slotId === slot.id) && (heavyRoom || !j.heavy));
       if (next < 0) return undefined;
       const job = this.queue.splice(next, 1)[0];
@@ -428,6 +425,21 @@ export class WorkerPool {
       if (Date.now() - job.queuedAt <= job.timeoutMs) return job;
       job.reject(new ApiError(503, 'QUEUE_TIMEOUT', `"${job.task}" waited ${job.timeoutMs} ms for a worker; try again shortly.`, undefined, { 'Retry-After': '1' }));
     }
+  }
+
+  private give(slot: Slot, job: Job): void {
+    slot.job = job;
+    if (job.heavy) this.heavyRunning++;
+  }
+
+  /** Takes its job off the slot (done, failed, timed out, worker lost, pool closing); null if it had none. */
+  private takeJob(slot: Slot): Job | null {
+    const job = slot.job;
+    if (!job) return null;
+    slot.job = null;
+    if (job.heavy) this.heavyRunning--;
+    if (slot.timer) clearTimeout(slot.timer);
+    return job;
   }
 
   private dispatch(): void {
@@ -441,7 +453,7 @@ export class WorkerPool {
         slot.layers.set(l.key, l.version);
         return l;
       });
-      slot.job = job;
+      this.give(slot, job);
       slot.worker.ref();
       slot.jobId = this.nextJobId++;
       slot.timer = setTimeout(() => this.onTimeout(slot), job.timeoutMs);
