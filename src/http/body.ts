@@ -48,7 +48,12 @@ export async function readLargeJson(ctx: Context, next: Next): Promise<void> {
 
 const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate };
 
-/** The body as UTF-8 text (a byte-order mark dropped), decompressed, at most LARGE_BODY bytes once decompressed. */
+/**
+ * The body as UTF-8 text (a byte-order mark dropped), decompressed, at most LARGE_BODY bytes once decompressed.
+ * Not co-body's `text`: its inflation pipes the request into zlib with `pipe`, so a client leaving
+ * mid-way through a compressed body leaves the read pending for ever (no 499), and it takes
+ * brotli but not x-gzip.
+ */
 async function readText(ctx: Context): Promise<string> {
   const encoding = ctx.get('Content-Encoding').toLowerCase();
   const decoder = encoding && encoding !== 'identity' ? DECODERS[encoding] : undefined;
