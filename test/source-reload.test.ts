@@ -80,6 +80,8 @@ test('a GeoJSON source replaced or rewritten while running is reloaded: tiles, i
     const kept = logged.find((l) => l.msg === 'layer source cannot be loaded; its previous data stays')!;
     assert.equal(kept.resource, 1);
     assert.match(kept.error!, /^squares\.geojson: /, 'the message names the source, not its absolute path');
+    await new Promise((r) => setTimeout(r, 300)); // six polls
+    assert.equal(logged.filter((l) => l.msg === kept.msg).length, 1, 'a source that cannot be read is tried again only once it changes');
     assert.deepEqual(await tileNames(server, 1), ['large', 'small']);
     assert.equal((await server.json('/api/resource/1/feature_count')).body.total_count, 2);
 
@@ -212,6 +214,7 @@ test("a layer's data is stamped with its files as they were before it was read",
     await loaded;
     assert.equal(catalog.layerState(1)?.status, 'ready');
     assert.equal(catalog.loadedStamp(1), before);
+    assert.equal(catalog.lastReadStamp(1), before, 'the watcher sees the change');
     assert.notEqual(catalog.currentStamp(1), before);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -33,6 +33,8 @@ export class Catalog {
   private readonly layerListeners: ((id: number) => void)[] = [];
   /** Layer id → stamp of the source files its current data was read from, taken before reading. */
   private readonly stamps = new Map<number, string>();
+  /** Layer id → stamp of its source files as the last read of them began, whatever came of it. */
+  private readonly readStamps = new Map<number, string>();
 
   /** `rootPermissions`: the root's ACL from catalog.json's top-level "permissions" (checked by auth/policy.ts). */
   constructor(entries: ResourceEntry[], readonly dataDir: string, readonly stylesDir: string, rootPermissions?: unknown) {
@@ -151,6 +153,22 @@ export class Catalog {
     return this.stamps.get(id) ?? this.currentStamp(id);
   }
 
+  /**
+   * The stamp of file or raster layer `id`'s source files as its last read began, whether that read
+   * succeeded or not (a raster layer's: as its listeners last heard of it); undefined before the first.
+   * A source that changed since is one to read again (see source-watch.ts).
+   */
+  lastReadStamp(id: number): string | undefined {
+    return this.readStamps.get(id);
+  }
+
+  /** The stamp of resource `id`'s source files now, taken as a read of them begins. */
+  private stampBeforeRead(id: number): string {
+    const stamp = this.currentStamp(id);
+    this.readStamps.set(id, stamp);
+    return stamp;
+  }
+
   /** The stamp of resource `id`'s source files now. */
   currentStamp(id: number): string {
     const path = this.sourcePath(id);
@@ -184,7 +202,7 @@ export class Catalog {
       const { storage, rasterLayer } = RESOURCE_CLASSES[e.cls];
       if (storage === 'file') loads.push(this.loadFile(e, log));
       if (storage === 'postgis') loads.push(this.openPostgis(e, log, databases));
-      if (rasterLayer) this.changed(e.id, this.currentStamp(e.id));
+      if (rasterLayer) this.changed(e.id, this.stampBeforeRead(e.id));
     }
     return Promise.all(loads).then(() => undefined);
   }
@@ -199,7 +217,7 @@ export class Catalog {
   }
 
   private loadFile(e: ResourceEntry, log: Logger): Promise<void> {
-    const stamp = this.currentStamp(e.id);
+    const stamp = this.stampBeforeRead(e.id);
     const ready = this.readFile(e, log)
       .then((layer) => this.setLayer(e.id, layer, stamp))
       .catch((err: Error) => {
@@ -222,13 +240,13 @@ export class Catalog {
     if (RESOURCE_CLASSES[e.cls].rasterLayer) {
       // Read again when next drawn; what was drawn from it goes.
       log.info({ resource: id, source: e.source }, 'raster source changed');
-      this.changed(id, this.currentStamp(id));
+      this.changed(id, this.stampBeforeRead(id));
       return;
     }
     if (RESOURCE_CLASSES[e.cls].storage !== 'file') return;
     const started = Date.now();
     log.info({ resource: id, source: e.source }, 'layer source changed; reloading');
-    const stamp = this.currentStamp(id);
+    const stamp = this.stampBeforeRead(id);
     try {
       const layer = await this.readFile(e, log);
       if (cancel?.aborted) return;

@@ -1,20 +1,20 @@
 // Reloads file layers (feature and raster) whose sources change on disk while the server runs.
 // Sources are polled (a stat of each file, every `intervalMs`) rather than watched with fs.watch:
 // editors and GIS tools often write a new file and rename it over the old one, which an inotify
-// watch on the old file never hears. The stats run off the event loop, one poll at a time. A changed stamp must hold for
-// one more poll before the layer is read again, so a file still being written is not read
-// half-way; a source that cannot be read then (or still changes under the reader) leaves the
-// layer's current data serving, and the next change is tried again. Layers reload one at a time:
-// a deploy that replaces many files does not parse them all at once, each beside its old data.
+// watch on the old file never hears. The stats run off the event loop, one poll at a time. A stamp
+// other than the one the catalog took as it last read the source (Catalog.lastReadStamp: a change
+// during a read is a change) must hold for one more poll before the layer is read again, so a file
+// still being written is not read half-way; a source that cannot be read then (or still changes
+// under the reader) leaves the layer's current data serving, and the next change is tried again.
+// Layers reload one at a time: a deploy that replaces many files does not parse them all at once,
+// each beside its old data.
 import type { Logger } from 'pino';
 import type { Catalog } from './catalog.js';
 import { RESOURCE_CLASSES } from './classes.js';
 
 interface Watched {
-  /** Stamp of the source the current data was read from (or last tried). */
-  loaded: string;
-  /** Stamp seen at the last poll. */
-  seen: string;
+  /** Stamp seen at the last poll (none before the first). */
+  seen?: string;
   /** A reload is queued or under way. */
   reloading: boolean;
 }
@@ -26,11 +26,8 @@ export interface SourceWatch {
 
 export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logger): SourceWatch {
   const watched = new Map<number, Watched>();
-  // Stamps taken now, as the first loads start: a change during a first load is a change.
   for (const e of catalog.resources.values()) {
-    if (RESOURCE_CLASSES[e.cls].storage !== 'file' && !RESOURCE_CLASSES[e.cls].rasterLayer) continue;
-    const stamp = catalog.currentStamp(e.id);
-    watched.set(e.id, { loaded: stamp, seen: stamp, reloading: false });
+    if (RESOURCE_CLASSES[e.cls].storage === 'file' || RESOURCE_CLASSES[e.cls].rasterLayer) watched.set(e.id, { reloading: false });
   }
   const stopping = new AbortController();
   let reloads = Promise.resolve();
@@ -41,8 +38,7 @@ export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logge
     const stamp = await catalog.currentStampAsync(id);
     const settled = stamp === w.seen;
     w.seen = stamp;
-    if (stamp === w.loaded || !settled || stopping.signal.aborted) return;
-    w.loaded = stamp;
+    if (stamp === catalog.lastReadStamp(id) || !settled || stopping.signal.aborted) return;
     w.reloading = true;
     reloads = reloads.then(() => catalog.reloadFile(id, log, stopping.signal)).finally(() => { w.reloading = false; });
   };
