@@ -235,15 +235,26 @@ describe('QGIS project layers through tiles, renders and identify', () => {
     assert.equal(changed.cache, 'miss');
     assert.deepEqual(Object.keys(changed.tile.layers).sort(), ['countries110', 'parallels', 'places']);
     assert.notDeepEqual((await pixels(await s.get(render.replace('sites', 'places')))).data, before);
-    // The data changes, not the project: read again at the next check (every request here), as
-    // QGIS Server's providers read a changed file.
+    // The data changes, not the project, written in two steps: read again once a check (every
+    // request here) finds it as the one before did, as the catalog's layers are, not half-way.
     assert.ok(features((await tile(s, path)).tile, 'places').length > 3);
-    const sites = JSON.parse(readFileSync(join(root, 'data/reload_sites.geojson'), 'utf8'));
+    const data = join(root, 'data/reload_sites.geojson');
+    const sites = JSON.parse(readFileSync(data, 'utf8'));
     sites.features = sites.features.slice(0, 3);
-    writeFileSync(join(root, 'data/reload_sites.geojson'), JSON.stringify(sites));
+    const text = JSON.stringify(sites);
+    writeFileSync(data, text.slice(0, 100));
+    const halfWritten = await tile(s, path);
+    await new Promise((r) => setTimeout(r, 50));
+    writeFileSync(data, text);
+    const written = await tile(s, path);
+    for (const seen of [halfWritten, written]) {
+      assert.equal(seen.cache, 'hit', 'a data file still changing leaves the project as it was');
+      assert.ok(features(seen.tile, 'places').length > 3);
+    }
     const reread = await tile(s, path);
     assert.equal(reread.cache, 'miss');
     assert.equal(features(reread.tile, 'places').length, 3);
+    assert.equal((await tile(s, path)).cache, 'hit', 'read once');
   });
 });
 

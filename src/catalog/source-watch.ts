@@ -3,18 +3,18 @@
 // editors and GIS tools often write a new file and rename it over the old one, which an inotify
 // watch on the old file never hears. The stats run off the event loop, one poll at a time. A stamp
 // other than the one the catalog took as it last read the source (Catalog.lastReadStamp: a change
-// during a read is a change) must hold for one more poll before the layer is read again, so a file
-// still being written is not read half-way; a source that cannot be read then (or still changes
-// under the reader) leaves the layer's current data serving, and the next change is tried again.
+// during a read is a change) must hold for one more poll before the layer is read again (see
+// store/settled-change.ts); a source that cannot be read then (or still changes under the reader)
+// leaves the layer's current data serving, and the next change is tried again.
 // Layers reload one at a time: a deploy that replaces many files does not parse them all at once,
 // each beside its old data.
 import type { Logger } from 'pino';
+import { SettledChange } from '../store/settled-change.js';
 import type { Catalog } from './catalog.js';
 import { RESOURCE_CLASSES } from './classes.js';
 
 interface Watched {
-  /** Stamp seen at the last poll (none before the first). */
-  seen?: string;
+  change: SettledChange;
   /** A reload is queued or under way. */
   reloading: boolean;
 }
@@ -27,7 +27,7 @@ export interface SourceWatch {
 export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logger): SourceWatch {
   const watched = new Map<number, Watched>();
   for (const e of catalog.resources.values()) {
-    if (RESOURCE_CLASSES[e.cls].storage === 'file' || RESOURCE_CLASSES[e.cls].rasterLayer) watched.set(e.id, { reloading: false });
+    if (RESOURCE_CLASSES[e.cls].storage === 'file' || RESOURCE_CLASSES[e.cls].rasterLayer) watched.set(e.id, { change: new SettledChange(), reloading: false });
   }
   const stopping = new AbortController();
   let reloads = Promise.resolve();
@@ -36,9 +36,7 @@ export function watchFileLayers(catalog: Catalog, intervalMs: number, log: Logge
   const check = async (id: number, w: Watched) => {
     if (w.reloading || catalog.layerState(id)?.status === 'loading') return;
     const stamp = await catalog.currentStampAsync(id);
-    const settled = stamp === w.seen;
-    w.seen = stamp;
-    if (stamp === catalog.lastReadStamp(id) || !settled || stopping.signal.aborted) return;
+    if (!w.change.check(stamp, catalog.lastReadStamp(id)) || stopping.signal.aborted) return;
     w.reloading = true;
     reloads = reloads.then(() => catalog.reloadFile(id, log, stopping.signal)).finally(() => { w.reloading = false; });
   };

@@ -1,6 +1,7 @@
-// The projects one thread holds in memory: loaded on demand, reloaded when the file or a layer's data file changes on disk
-// or when a layer's database did not answer at the last load (checked at most every `checkInterval`
-// seconds), bounded by LRU except for pinned (preloaded) ones.
+// The projects one thread holds in memory: loaded on demand, reloaded when the file changes on disk, when a
+// layer's data file changed and has stopped changing (the same at two checks), or when a layer's database
+// did not answer at the last load (checked at most every `checkInterval` seconds), bounded by LRU except
+// for pinned (preloaded) ones.
 // Every change bumps `generation`; pool workers mirror the main thread's cache through `state()`
 // and `syncTo()`, so they all answer from the same project versions (see pool-task.ts).
 import { stat } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { loadLayer } from '../store/open.js';
 import type { DatabaseConnections } from '../store/postgis/connections.js';
 import type { FeatureLayer } from '../store/types.js';
 import { openPostgresLayer } from './postgres-layer.js';
+import { SettledChange } from '../store/settled-change.js';
 import { sourceStampAsync } from '../store/source-files.js';
 import { readProject, type ProjectLayer, type QgisProject } from './project.js';
 import { resolveProjectUri, type ProjectRef } from './project-uri.js';
@@ -36,6 +38,7 @@ export interface CacheState {
 
 export class CachedProject {
   private readonly layers = new Map<string, Promise<FeatureLayer>>();
+  private readonly dataChange = new SettledChange();
   checkedAt = Date.now();
 
   constructor(
@@ -52,10 +55,13 @@ export class CachedProject {
     readonly dataStamps: ReadonlyMap<string, string> = new Map(),
   ) {}
 
-  /** Whether a layer's data file changed since this version was read. */
+  /**
+   * Whether a layer's data file changed since this version was read, and was the same at the previous
+   * check (a file still being written is not read half-way: see store/settled-change.ts).
+   */
   async dataChanged(): Promise<boolean> {
-    const now = await Promise.all([...this.dataStamps].map(async ([path, stamp]) => (await sourceStampAsync(path)) !== stamp));
-    return now.includes(true);
+    const now = await Promise.all([...this.dataStamps.keys()].map(sourceStampAsync));
+    return this.dataChange.check(now.join('|'), [...this.dataStamps.values()].join('|'));
   }
 
   /** A vector layer of the project as a feature layer, read once through Meridian's layer store. */
