@@ -2,10 +2,10 @@
 // fine enough is chosen, only the window under the frame is read (geotiff reads just the tiles or
 // strips it covers), its pixels become RGBA, and sharp resamples them to the frame. EPSG:4326
 // rows are then moved to their Web Mercator places.
-import type { Stats } from 'node:fs';
 import { open as openFile, stat, type FileHandle } from 'node:fs/promises';
 import { GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import sharp from 'sharp';
+import { fileStamp } from '../store/source-files.js';
 import { latOf, lonOf, mercatorX, mercatorY } from './mercator.js';
 import type { Rgba8 } from './png.js';
 import { rampColour, type RasterStyle } from './raster-style.js';
@@ -55,10 +55,6 @@ interface OpenRaster {
   info: RasterInfo;
 }
 
-function versionOf({ size, mtimeMs }: Stats): string {
-  return `${size}:${mtimeMs}`;
-}
-
 /** The file at `path` as it is now. */
 async function openNow(path: string): Promise<OpenRaster> {
   let handle: FileHandle;
@@ -68,7 +64,7 @@ async function openNow(path: string): Promise<OpenRaster> {
     throw new RasterError(`cannot be opened (${(e as NodeJS.ErrnoException).code ?? 'unknown error'})`);
   }
   try {
-    const version = versionOf(await handle.stat());
+    const version = fileStamp(await handle.stat());
     let tiff: GeoTIFF, image: GeoTIFFImage;
     try {
       tiff = await GeoTIFF.fromSource(new HandleSource(handle) as unknown as Parameters<typeof GeoTIFF.fromSource>[0]);
@@ -122,7 +118,7 @@ async function openForDrawing(path: string, version: string): Promise<OpenRaster
   }
   if (held && held.version === version) return held.raster;
   // Held at another version: still the file's, when the announcement is the one behind.
-  const now = held && await stat(path).then(versionOf, () => undefined);
+  const now = held && await stat(path).then(fileStamp, () => undefined);
   const current = drawing.get(path);
   if (current !== held) return openForDrawing(path, version);
   if (held && held.version === now) return held.raster;

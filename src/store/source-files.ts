@@ -27,13 +27,17 @@ function statNow(file: string): Stats | undefined {
   try { return statSync(file); } catch { return undefined; }
 }
 
+/** One file's stamp, `size:mtime` (as tile stores before sidecars kept it; a raster's version too). */
+export function fileStamp({ size, mtimeMs }: Pick<Stats, 'size' | 'mtimeMs'>): string {
+  return `${size}:${mtimeMs}`;
+}
+
 /**
- * One stamp per file, in the files' order; a single file's is `size:mtime` (as tile stores before
- * sidecars kept it). An empty sidecar counts as missing: reading a GeoPackage in WAL mode leaves an
- * empty -wal behind, which is no change of its data.
+ * One stamp per file, in the files' order. An empty sidecar counts as missing: reading a GeoPackage
+ * in WAL mode leaves an empty -wal behind, which is no change of its data.
  */
 function stampOf(stats: (Stats | undefined)[]): string {
-  return stats.map((s, i) => (s && (i === 0 || s.size > 0) ? `${s.size}:${s.mtimeMs}` : 'missing')).join(',');
+  return stats.map((s, i) => (s && (i === 0 || s.size > 0) ? fileStamp(s) : 'missing')).join(',');
 }
 
 /** Size and modification time of each file of the source at `path` ('missing' for one not there). */
