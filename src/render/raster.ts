@@ -2,7 +2,7 @@
 // fine enough is chosen, only the window under the frame is read (geotiff reads just the tiles or
 // strips it covers), its pixels become RGBA, and sharp resamples them to the frame. EPSG:4326
 // rows are then moved to their Web Mercator places.
-import { open as openFile, stat, type FileHandle } from 'node:fs/promises';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import sharp from 'sharp';
 import { fileStamp } from '../store/source-files.js';
@@ -99,34 +99,47 @@ export async function rasterInfo(path: string): Promise<RasterInfo> {
   return info;
 }
 
-/** Drawing threads keep each file open: path → the newest open (version unknown while it opens). */
-const drawing = new Map<string, { version?: string; raster: Promise<OpenRaster> }>();
-
-/** Draws that started on a replaced file are given this long to finish before its handle closes. */
-const REPLACED_CLOSE_MS = 60_000;
-
 /**
- * The file open at `version`, or, when this thread holds another, the file as it is now: it changed
- * again after `version` was announced, and its pixels are drawn with its own info.
+ * A file a drawing thread keeps open, under the version a request announced (the file may have
+ * changed since: its pixels are drawn with the info read from this handle).
  */
-async function openForDrawing(path: string, version: string): Promise<OpenRaster> {
-  const held = drawing.get(path);
-  if (held && held.version === undefined) {
-    // Still opening: the file may change meanwhile, so its version is compared once known.
-    await held.raster.catch(() => undefined);
-    return openForDrawing(path, version);
+interface Held {
+  version: string;
+  raster: Promise<OpenRaster>;
+  /** Draws under way with it: one dropped (superseded) is closed when the last ends. */
+  draws: number;
+}
+
+/** Drawing threads keep each file open: path → the version last asked for. */
+const held = new Map<string, Held>();
+
+/** The file at `version`, counted as drawing until `release`d; another version held is dropped. */
+function acquire(path: string, version: string): Held {
+  let entry = held.get(path);
+  if (entry?.version !== version) {
+    drop(path);
+    const opening: Held = { version, raster: openNow(path), draws: 0 };
+    // A file that cannot be opened is tried again by the next request.
+    opening.raster.catch(() => { if (held.get(path) === opening) held.delete(path); });
+    held.set(path, (entry = opening));
   }
-  if (held && held.version === version) return held.raster;
-  // Held at another version: still the file's, when the announcement is the one behind.
-  const now = held && await stat(path).then(fileStamp, () => undefined);
-  const current = drawing.get(path);
-  if (current !== held) return openForDrawing(path, version);
-  if (held && held.version === now) return held.raster;
-  const entry: { version?: string; raster: Promise<OpenRaster> } = { raster: openNow(path) };
-  drawing.set(path, entry);
-  entry.raster.then((r) => { entry.version = r.info.version; }, () => { if (drawing.get(path) === entry) drawing.delete(path); });
-  held?.raster.then((r) => setTimeout(() => void Promise.resolve(r.tiff.close()).catch(() => undefined), REPLACED_CLOSE_MS).unref(), () => undefined);
-  return entry.raster;
+  entry.draws++;
+  return entry;
+}
+
+function release(path: string, entry: Held): void {
+  if (--entry.draws === 0 && held.get(path) !== entry) close(entry);
+}
+
+function drop(path: string): void {
+  const entry = held.get(path);
+  if (!entry) return;
+  held.delete(path);
+  if (entry.draws === 0) close(entry);
+}
+
+function close(entry: Held): void {
+  entry.raster.then(async (r) => { await r.tiff.close(); }, () => undefined).catch(() => undefined);
 }
 
 /** The frame's extent in the raster's CRS. */
@@ -178,10 +191,19 @@ function toRgba(samples: ArrayLike<number>, pixels: number, info: RasterInfo, st
 
 /** The raster drawn over the frame, frame-sized RGBA; null when it does not reach the frame. */
 export async function renderRaster(announced: RasterInfo, style: RasterStyle, frame: Frame): Promise<Rgba8 | null> {
-  const { tiff, info } = await openForDrawing(announced.path, announced.version).catch((e: unknown) => {
-    // Read well when announced: it changed since, or cannot be opened here (EMFILE, EACCES).
-    throw e instanceof RasterError ? new RasterError(`A raster file of the request ${e.message}; it is drawn again once readable.`) : e;
-  });
+  const entry = acquire(announced.path, announced.version);
+  try {
+    const raster = await entry.raster.catch((e: unknown) => {
+      // Read well when announced: it changed since, or cannot be opened here (EMFILE, EACCES).
+      throw e instanceof RasterError ? new RasterError(`A raster file of the request ${e.message}; it is drawn again once readable.`) : e;
+    });
+    return await draw(raster, style, frame);
+  } finally {
+    release(announced.path, entry);
+  }
+}
+
+async function draw({ tiff, info }: OpenRaster, style: RasterStyle, frame: Frame): Promise<Rgba8 | null> {
   const [fx0, fy0, fx1, fy1] = frameExtent(frame, info.srs);
   const [bx0, by0, bx1, by1] = info.bbox;
   const x0 = Math.max(fx0, bx0), y0 = Math.max(fy0, by0), x1 = Math.min(fx1, bx1), y1 = Math.min(fy1, by1);
