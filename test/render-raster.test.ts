@@ -3,7 +3,7 @@
 // EPSG:3857 and EPSG:4326, composition with vector styles and use of overviews.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeArrayBuffer } from 'geotiff';
@@ -36,6 +36,19 @@ async function image(s: TestServer, extent: number[], size: number[], resource: 
   return { at: (x: number, y: number) => [...data.subarray((y * info.width + x) * 4, (y * info.width + x) * 4 + 4)] };
 }
 
+/**
+ * Descriptors open in this process on `file`, or on what was at its path before it was replaced or
+ * deleted: the server and its pool workers run in this process, so their open files are ours.
+ */
+function openFiles(file: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target === file || target === `${file} (deleted)` ? [target] : [];
+    } catch { return []; }
+  });
+}
+
 /** The colour drawn within a kilometre of a point. */
 async function colourAt(s: TestServer, resource: string, lon: number, lat: number): Promise<number[]> {
   const x = mx(lon), y = my(lat);
@@ -43,10 +56,10 @@ async function colourAt(s: TestServer, resource: string, lon: number, lat: numbe
 }
 
 describe('raster layers', () => {
-  let s: TestServer;
+  let s: TestServer, dir: string;
   const hasGdal = spawnSync('sh', ['-c', 'command -v gdal_translate && command -v gdaladdo']).status === 0;
   before(async () => {
-    const dir = tempData({
+    dir = tempData({
       catalog: {
         resources: [
           { id: 1, cls: 'raster_layer', parent: 0, display_name: 'RGB 3857', source: 'rgb.tif' },
@@ -128,11 +141,7 @@ describe('raster layers', () => {
     assert.equal(status, 503);
     assert.equal(body.code, 'LAYER_UNAVAILABLE');
     assert.match(body.message, /"broken\.tif" is not a readable GeoTIFF/);
-    // The server runs in this process: its open files are ours.
-    const held = readdirSync('/proc/self/fd').filter((fd) => {
-      try { return readlinkSync(`/proc/self/fd/${fd}`).endsWith('broken.tif'); } catch { return false; }
-    });
-    assert.deepEqual(held, [], 'the refused file is closed');
+    assert.deepEqual(openFiles(join(dir, 'broken.tif')), [], 'the refused file is closed');
   });
 
   it('reads an overview when the frame is coarse, full resolution when it is fine', { skip: !hasGdal && 'GDAL (gdal_translate, gdaladdo) is not installed' }, async () => {
@@ -147,39 +156,64 @@ describe('raster layers', () => {
 });
 
 describe('a raster layer whose GeoTIFF changes', () => {
-  it('is drawn from the new file while running and after a restart: its tiles in memory and on disk go', async () => {
+  const env = { MERIDIAN_SOURCE_CHECK_INTERVAL: '0.05' };
+  /** 8×8 pixels of 32 km from the origin in one colour, written as an editor saves (a new file renamed over). */
+  const paint = (file: string, colour: number[]) => {
+    const rgb = new Uint8Array(8 * 8 * 3);
+    for (let p = 0; p < 64; p++) rgb.set(colour, p * 3);
+    writeFileSync(`${file}.tmp`, geotiff(rgb, { width: 8, height: 8, bands: 3, x0: 0, y0: 256000, size: 32000, srs: 3857 }));
+    renameSync(`${file}.tmp`, file);
+  };
+  /** A data folder with one raster layer (style 2) over `one.tif`, painted red. */
+  const redLayer = () => {
     const dir = tempData({ catalog: { resources: [
       { id: 1, cls: 'raster_layer', parent: 0, display_name: 'One colour', source: 'one.tif' },
       { id: 2, cls: 'raster_style', parent: 1, display_name: 'as is' },
     ] } });
     const file = join(dir, 'one.tif');
-    /** 8×8 pixels of 32 km from the origin in one colour, written as an editor saves (a new file renamed over). */
-    const paint = (colour: number[]) => {
-      const rgb = new Uint8Array(8 * 8 * 3);
-      for (let p = 0; p < 64; p++) rgb.set(colour, p * 3);
-      writeFileSync(`${file}.tmp`, geotiff(rgb, { width: 8, height: 8, bands: 3, x0: 0, y0: 256000, size: 32000, srs: 3857 }));
-      renameSync(`${file}.tmp`, file);
-    };
-    // The raster covers the lower left of this tile.
-    const tileColour = async (server: TestServer) => {
-      const res = await server.get('/api/component/render/tile?z=6&x=32&y=31&resource=2');
-      const { data } = await sharp(Buffer.from(await res.arrayBuffer())).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-      return [...data.subarray((250 * 256 + 10) * 4, (250 * 256 + 10) * 4 + 4)];
-    };
-    const env = { MERIDIAN_SOURCE_CHECK_INTERVAL: '0.05' };
-    paint([255, 0, 0]);
+    paint(file, [255, 0, 0]);
+    return { dir, file };
+  };
+  // The raster covers the lower left of this tile.
+  const tileColour = async (server: TestServer) => {
+    const res = await server.get('/api/component/render/tile?z=6&x=32&y=31&resource=2');
+    const { data } = await sharp(Buffer.from(await res.arrayBuffer())).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    return [...data.subarray((250 * 256 + 10) * 4, (250 * 256 + 10) * 4 + 4)];
+  };
+
+  it('is drawn from the new file while running and after a restart: its tiles in memory and on disk go', async () => {
+    const { dir, file } = redLayer();
     let s = await startServer({ dataDir: dir, env });
     try {
       assert.deepEqual(await tileColour(s), [255, 0, 0, 255]);
       assert.deepEqual(await colourAt(s, '2', 1, 1), [255, 0, 0, 255]);
-      paint([0, 0, 255]);
+      paint(file, [0, 0, 255]);
       await until(async () => (await tileColour(s))[2] === 255, 5000);
       assert.deepEqual(await tileColour(s), [0, 0, 255, 255]);
       assert.deepEqual(await colourAt(s, '2', 1, 1), [0, 0, 255, 255]);
       await s.close(); // the tile is written to the store as the server stops
-      paint([0, 255, 0]);
+      paint(file, [0, 255, 0]);
       s = await startServer({ dataDir: dir, env });
       assert.deepEqual(await tileColour(s), [0, 255, 0, 255], 'not the stored tile of the file as it was');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('is closed in every worker once replaced or deleted, whether drawn again or not', async () => {
+    const { dir, file } = redLayer();
+    const s = await startServer({ dataDir: dir, env });
+    try {
+      assert.deepEqual(await tileColour(s), [255, 0, 0, 255]);
+      assert.deepEqual(openFiles(file), [file], 'the worker that drew it keeps it open');
+      paint(file, [0, 0, 255]);
+      await until(() => openFiles(file).length === 0, 5000);
+      assert.deepEqual(openFiles(file), [], 'the replaced file is closed, though not drawn again');
+      assert.deepEqual(await tileColour(s), [0, 0, 255, 255]);
+      assert.deepEqual(openFiles(file), [file], 'the new file is open');
+      rmSync(file);
+      await until(() => openFiles(file).length === 0, 5000);
+      assert.deepEqual(openFiles(file), [], 'the deleted file is closed');
     } finally {
       await s.stop();
     }

@@ -3,6 +3,7 @@
 // strips it covers), its pixels become RGBA, and sharp resamples them to the frame. EPSG:4326
 // rows are then moved to their Web Mercator places.
 import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { BroadcastChannel } from 'node:worker_threads';
 import { GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import sharp from 'sharp';
 import { fileStamp } from '../store/source-files.js';
@@ -106,7 +107,7 @@ export async function rasterInfo(path: string): Promise<RasterInfo> {
 interface Held {
   version: string;
   raster: Promise<OpenRaster>;
-  /** Draws under way with it: one dropped (superseded) is closed when the last ends. */
+  /** Draws under way with it: one dropped (superseded or released) is closed when the last ends. */
   draws: number;
 }
 
@@ -115,6 +116,7 @@ const held = new Map<string, Held>();
 
 /** The file at `version`, counted as drawing until `release`d; another version held is dropped. */
 function acquire(path: string, version: string): Held {
+  listenForReleases();
   let entry = held.get(path);
   if (entry?.version !== version) {
     drop(path);
@@ -140,6 +142,32 @@ function drop(path: string): void {
 
 function close(entry: Held): void {
   entry.raster.then(async (r) => { await r.tiff.close(); }, () => undefined).catch(() => undefined);
+}
+
+/**
+ * The main thread tells drawing threads that a raster layer's file changed or went, and each closes
+ * what it holds of it: superseding alone would keep a replaced or deleted file open in every worker
+ * that does not draw it again. A channel rather than a pool task: it arrives at once, is never shed
+ * or queued behind renders, and reaches every worker without the pool knowing of files.
+ */
+const RELEASE_CHANNEL = 'meridian:raster-release';
+let releases: BroadcastChannel | undefined;
+
+function listenForReleases(): void {
+  if (releases) return;
+  releases = new BroadcastChannel(RELEASE_CHANNEL);
+  releases.onmessage = (e) => drop((e as { data: string }).data);
+  releases.unref();
+}
+
+/**
+ * Every drawing thread closes what it holds of `path` (a file in use once its draws end). Sent once
+ * the change is seen, so whatever a worker opens after this arrives is the file as changed.
+ */
+export function releaseRaster(path: string): void {
+  const channel = new BroadcastChannel(RELEASE_CHANNEL);
+  channel.postMessage(path);
+  channel.close();
 }
 
 /** The frame's extent in the raster's CRS. */

@@ -50,7 +50,11 @@ export class Renderer {
     this.book = new StyleBook(config, log);
     this.sources = new RenderLayers(pool);
     pool.register(RENDER_TASK, taskModule('./task.js', import.meta.url));
-    catalog.onLayerChange((id) => { this.sources.changed(id); this.book.forgetRaster(id); });
+    catalog.onLayerChange((id) => {
+      this.sources.changed(id);
+      const entry = catalog.get(id);
+      if (entry && catalog.classOf(entry).rasterLayer) this.book.forgetRaster(entry);
+    });
   }
 
   /** The style resource `styleEntry` with its data; the caller has checked permissions on both entries. */

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { ProjectLayer } from '../qgis/project.js';
 import { parseJsonStyle } from './json-style.js';
 import { parseQml, StyleError } from './qml.js';
-import { rasterInfo, RasterError, type RasterInfo } from './raster.js';
+import { rasterInfo, RasterError, releaseRaster, type RasterInfo } from './raster.js';
 import { parseRasterStyle, type RasterStyle } from './raster-style.js';
 import type { Style } from './style.js';
 
@@ -72,16 +72,21 @@ export class StyleBook {
     return this.read(entry, () => parseRasterStyle(entry));
   }
 
-  /** Raster layer `id`'s file changed: it is checked again on next use. */
-  forgetRaster(id: number): void {
-    this.rasters.delete(id);
+  /** Raster layer `entry`'s file changed or went: it is checked again on next use, and drawing threads close it. */
+  forgetRaster(entry: ResourceEntry): void {
+    this.rasters.delete(entry.id);
+    releaseRaster(this.rasterPath(entry));
+  }
+
+  private rasterPath(entry: ResourceEntry): string {
+    return insideFolder(this.config.dataDir, entry.source!);
   }
 
   /** A raster layer's GeoTIFF, checked once (until it changes); 503 LAYER_UNAVAILABLE when it cannot be drawn. */
   async rasterOf(entry: ResourceEntry): Promise<RasterInfo> {
     let info = this.rasters.get(entry.id);
     if (!info) {
-      info = rasterInfo(insideFolder(this.config.dataDir, entry.source!));
+      info = rasterInfo(this.rasterPath(entry));
       this.rasters.set(entry.id, info);
     }
     try {
