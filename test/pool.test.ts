@@ -210,11 +210,18 @@ test("a worker's ledger empties itself too: past 64 MB shared and let go, it col
   const MB = 2 ** 20;
   const pool = new WorkerPool({ size: 1, taskTimeoutMs: 15_000, tasks: TASKS, sharedResultBytes: 2 ** 30 });
   try {
+    const shared = async () => (await pool.run<Uint8Array>('fixture', { action: 'bytes', size: 16 * MB })).buffer instanceof SharedArrayBuffer;
     const kinds: boolean[] = [];
-    for (let i = 0; i < 10; i++) kinds.push((await pool.run<Uint8Array>('fixture', { action: 'bytes', size: 16 * MB })).buffer instanceof SharedArrayBuffer);
-    assert.deepEqual(kinds.slice(0, 4), [true, true, true, true], '64 MB shared');
-    assert.equal(kinds[4], false, 'then one moved');
-    assert.ok(kinds.slice(5).includes(true), `shared again once the worker collected: ${kinds}`);
+    for (let i = 0; i < 5; i++) kinds.push(await shared());
+    assert.deepEqual(kinds, [true, true, true, true, false], '64 MB shared, then one moved');
+    // The worker collects in a turn of its own and its finalizers run in a later one: on a busy
+    // machine that can take more than the next few tasks, so it is given up to 5 s of them.
+    const until = Date.now() + 5000;
+    while (!kinds.at(-1) && Date.now() < until) {
+      kinds.push(await shared());
+      if (!kinds.at(-1)) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(kinds.at(-1), true, `shared again once the worker collected: ${kinds}`);
     assert.ok(pool.stats().workers[0].sharedBytes! <= 64 * MB, 'never past its limit');
   } finally {
     await pool.close();
