@@ -3,7 +3,8 @@
 // before its last task is stored or after its deletion began, a failed storing leaves nothing of
 // it, and the jobs a manager left under construction or half deleted go (its own when it opens the
 // farm again, another's once that one is silent). Tasks are claimed in job priority, job age, task
-// position order, on a database migrated from an older version too.
+// position order, on a database migrated from an older version too. A job's tally (tasks by status,
+// tiles) sums as its counts do.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -194,6 +195,24 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
       assert.deepEqual(await Promise.all(Object.values(ids).map(async (id) => (await store.job(id))?.status)),
         ['active', 'active', 'active', 'active', 'active', 'paused']);
       await store.deleteJobs(Object.values(ids));
+    });
+
+    it('tallies a job\'s tasks by status and its tiles in one read, as jobCounts sums them', async () => {
+      const id = await putJob(store, { priority: 100 }, ['queued', 'failed', 'failed', 'canceled', 'completed']);
+      const task = (await store.claimTask('w', 'tallier'))!;
+      assert.equal(task.jobId, id);
+      await store.saveProgress(task.id, 'w', 'tallier', { nextIndex: 1, generated: 0, skipped: 1, failed: 0 });
+      const tally = await store.jobTally(id);
+      assert.deepEqual(tally, {
+        tasks: { queued: 0, active: 1, completed: 1, failed: 2, canceled: 1 },
+        tiles: { total: 5, generated: 0, skipped: 1, failed: 0, done: 1 },
+      });
+      assert.deepEqual(tally.tiles, await store.jobCounts(id));
+      await store.deleteJobs([id]);
+      assert.deepEqual(await store.jobTally(id), {
+        tasks: { queued: 0, active: 0, completed: 0, failed: 0, canceled: 0 },
+        tiles: { total: 0, generated: 0, skipped: 0, failed: 0, done: 0 },
+      });
     });
   });
 

@@ -1,5 +1,5 @@
 // Farm rows as both SQL engines return them (BIGINTs read as numbers), and the records they hold.
-import { HIDDEN_STATUSES, TASK_STATUSES, type JobRecord, type JobStatus, type ManagerRecord, type TaskRecord, type TaskStatus, type TaskWindow } from './types.js';
+import { HIDDEN_STATUSES, TASK_STATUSES, type JobCounts, type JobRecord, type JobTally, type JobStatus, type ManagerRecord, type TaskRecord, type TaskStatus, type TaskWindow } from './types.js';
 
 export interface JobRow {
   id: string; name: string; type: JobRecord['type']; format: JobRecord['format']; resources: string;
@@ -15,8 +15,8 @@ export interface TaskRow {
 
 export interface ManagerRow { uuid: string; name: string; url: string | null; total_workers: number; registered: number; last_seen: number }
 
-/** A row of "SELECT status, COUNT(*) AS n … GROUP BY status". */
-export interface StatusCountRow { status: TaskStatus; n: number }
+/** A row of "SELECT status, COUNT(*) AS n, TILE_SUMS … GROUP BY status". */
+export interface TallyRow extends JobCounts { status: TaskStatus; n: number }
 
 export const jobOf = (r: JobRow): JobRecord => ({
   id: r.id, name: r.name, type: r.type, format: r.format, resources: JSON.parse(r.resources), zoom: [r.zoom_min, r.zoom_max],
@@ -35,11 +35,22 @@ export const managerOf = (r: ManagerRow): ManagerRecord => ({
   uuid: r.uuid, name: r.name, url: r.url, totalWorkers: r.total_workers, registered: r.registered, lastSeen: r.last_seen,
 });
 
-/** Counts by status, 0 for a status no row names. */
-export const statusCountsOf = (rows: readonly StatusCountRow[]): Record<TaskStatus, number> => ({
-  ...Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>,
-  ...Object.fromEntries(rows.map((r) => [r.status, r.n])),
-});
+/** The column each JobCounts field sums. */
+const TILE_COLUMNS: Record<keyof JobCounts, string> = { total: 'tiles_total', generated: 'tiles_generated', skipped: 'tiles_skipped', failed: 'tiles_failed', done: 'next_index' };
+
+/** The JobCounts of a job's tasks in SQL, for "SELECT … FROM farm_task WHERE job_id = …" (pg reads the BIGINT sums as numbers). */
+export const TILE_SUMS = Object.entries(TILE_COLUMNS).map(([name, column]) => `COALESCE(SUM(${column}), 0) AS ${name}`).join(', ');
+
+/** A job's tally from its TallyRows: 0 tasks for a status no row names, the tiles summed over the rows. */
+export function tallyOf(rows: readonly TallyRow[]): JobTally {
+  const tasks = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  const tiles: JobCounts = { total: 0, generated: 0, skipped: 0, failed: 0, done: 0 };
+  for (const { status, n, ...sums } of rows) {
+    tasks[status] = n;
+    for (const k of Object.keys(TILE_COLUMNS) as (keyof JobCounts)[]) tiles[k] += sums[k];
+  }
+  return { tasks, tiles };
+}
 
 /** "INSERT INTO table (columns) VALUES (…), (…)" for `rows` rows, the k-th value (from 1) written `mark(k)`. */
 export function insertInto(table: string, columns: readonly string[], rows: number, mark: (k: number) => string): string {

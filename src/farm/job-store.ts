@@ -4,7 +4,7 @@
 // the row must have, and the answer says whether it changed. A job under construction (its tasks
 // still being stored, see construction.ts) or being deleted (deletion.ts) is seen by none of the
 // reads: job, jobs, taskPage, claimTask.
-import type { JobCounts, JobRecord, JobStatus, ManagerRecord, ShownJobStatus, TaskProgress, TaskRecord, TaskStatus, TaskWindow } from './types.js';
+import type { JobCounts, JobRecord, JobStatus, JobTally, ManagerRecord, ShownJobStatus, TaskProgress, TaskRecord, TaskStatus, TaskWindow } from './types.js';
 
 export interface JobStore {
   /** Stores a job, with no task yet. */
@@ -32,6 +32,8 @@ export interface JobStore {
   /** Deletes jobs with what is left of their tasks (deletion.ts deletes these first); answers how many jobs went. */
   deleteJobs(ids: readonly string[]): Promise<number>;
   jobCounts(id: string): Promise<JobCounts>;
+  /** How many of a job's tasks have each status, and its JobCounts, in one read of its tasks. */
+  jobTally(id: string): Promise<JobTally>;
 
   task(id: string): Promise<TaskRecord | undefined>;
   /** The tasks of a job after position `after`, in position order, at most `limit` (task-list.ts reads them so). */
@@ -63,8 +65,6 @@ export interface JobStore {
   hasOpenTasks(jobId: string): Promise<boolean>;
   /** One past a job's last task position (its tasks run 0 … n − 1): one index seek, where counting reads them all. */
   taskPositions(jobId: string): Promise<number>;
-  /** How many of a job's tasks have each status. */
-  taskStatusCounts(jobId: string): Promise<Record<TaskStatus, number>>;
 
   managers(): Promise<ManagerRecord[]>;
   manager(uuid: string): Promise<ManagerRecord | undefined>;

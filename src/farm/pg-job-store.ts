@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { JobStore } from './job-store.js';
-import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
-  type StatusCountRow, type TaskRow } from './job-rows.js';
-import { DELETING, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
+import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, tallyOf, taskOf, TILE_SUMS, type JobRow,
+  type ManagerRow, type TallyRow, type TaskRow } from './job-rows.js';
+import { DELETING, type JobCounts, type JobRecord, type JobStatus, type JobTally, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
 
 /** BIGINT columns (epoch milliseconds, tile counts) as numbers, as SQLite gives them. */
@@ -90,10 +90,12 @@ export class PgJobStore implements JobStore {
   }
 
   async jobCounts(id: string): Promise<JobCounts> {
-    const [r] = await this.rows<JobCounts>(`SELECT COALESCE(SUM(tiles_total), 0)::float8 AS total, COALESCE(SUM(tiles_generated), 0)::float8 AS generated,
-      COALESCE(SUM(tiles_skipped), 0)::float8 AS skipped, COALESCE(SUM(tiles_failed), 0)::float8 AS failed, COALESCE(SUM(next_index), 0)::float8 AS done
-      FROM farm_task WHERE job_id = $1`, [id]);
+    const [r] = await this.rows<JobCounts>(`SELECT ${TILE_SUMS} FROM farm_task WHERE job_id = $1`, [id]);
     return { ...r };
+  }
+
+  async jobTally(id: string): Promise<JobTally> {
+    return tallyOf(await this.rows<TallyRow>(`SELECT status, COUNT(*) AS n, ${TILE_SUMS} FROM farm_task WHERE job_id = $1 GROUP BY status`, [id]));
   }
 
   async task(id: string) {
@@ -169,10 +171,6 @@ export class PgJobStore implements JobStore {
 
   async taskPositions(jobId: string) {
     return (await this.rows<{ n: number }>('SELECT COALESCE(MAX(position) + 1, 0)::int AS n FROM farm_task WHERE job_id = $1', [jobId]))[0].n;
-  }
-
-  async taskStatusCounts(jobId: string) {
-    return statusCountsOf(await this.rows<StatusCountRow>('SELECT status, COUNT(*) AS n FROM farm_task WHERE job_id = $1 GROUP BY status', [jobId]));
   }
 
   async managers() {

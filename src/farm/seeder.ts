@@ -9,7 +9,7 @@ import type { JobStore } from './job-store.js';
 import { RateMeter } from './rate.js';
 import { tileAt } from './tile-grid.js';
 import { TileWork } from './tile-work.js';
-import type { JobRecord, JobStatus, TaskProgress, TaskRecord } from './types.js';
+import type { JobCounts, JobRecord, JobStatus, TaskProgress, TaskRecord } from './types.js';
 
 const SAVE_MS = 500;
 const PROGRESS_LOG_MS = 5000;
@@ -226,9 +226,9 @@ export class Seeder {
   }
 
   private async finishJob(job: JobRecord): Promise<void> {
-    const status = await finishIfDone(this.jobs, job.id);
-    if (!status) return;
-    this.services.log.info({ job: job.id, status, ...await this.jobs.jobCounts(job.id) }, 'seeding job finished');
+    const end = await finishIfDone(this.jobs, job.id);
+    if (!end) return;
+    this.services.log.info({ job: job.id, status: end.status, ...end.tiles }, 'seeding job finished');
     this.jobMeters.delete(job.id);
     this.lastLog.delete(job.id);
   }
@@ -243,20 +243,25 @@ export class Seeder {
   }
 }
 
+/** What finishIfDone set: the job's status, and its tile counts as they were then. */
+export interface JobEnd {
+  status: JobStatus;
+  tiles: JobCounts;
+}
+
 /**
  * Once a running job has no task left to run: failed if a task failed, canceled if all were,
- * else completed. Answers the status set, if it was.
+ * else completed. Answers the status set, if it was, with the tile counts it was decided on.
  */
-export async function finishIfDone(jobs: JobStore, jobId: string, from: JobStatus[] = ['active', 'queued']): Promise<JobStatus | undefined> {
-  // Two index lookups answer this at every task's end; the counts read an index entry per task (reading
-  // the tasks themselves held the event loop ~0.5 s at the cap).
+export async function finishIfDone(jobs: JobStore, jobId: string, from: JobStatus[] = ['active', 'queued']): Promise<JobEnd | undefined> {
+  // Two index lookups answer this at every task's end; only a job with none left has its tasks
+  // counted and summed, in one read (reading them as records held the event loop ~0.5 s at the cap).
   if (await jobs.hasOpenTasks(jobId)) return undefined;
-  const count = await jobs.taskStatusCounts(jobId);
-  const total = Object.values(count).reduce((a, b) => a + b, 0);
-  const status = count.failed > 0 ? 'failed' : count.canceled === total ? 'canceled' : 'completed';
-  const counts = await jobs.jobCounts(jobId);
-  const done = await jobs.setJobStatus(jobId, status, `${counts.done} of ${counts.total} tiles; ${counts.failed} failed`, from);
-  return done ? status : undefined;
+  const { tasks, tiles } = await jobs.jobTally(jobId);
+  const total = Object.values(tasks).reduce((a, b) => a + b, 0);
+  const status = tasks.failed > 0 ? 'failed' : tasks.canceled === total ? 'canceled' : 'completed';
+  const done = await jobs.setJobStatus(jobId, status, `${tiles.done} of ${tiles.total} tiles; ${tiles.failed} failed`, from);
+  return done ? { status, tiles } : undefined;
 }
 
 /** Seconds left at `rate` tiles per second; null when nothing is moving. */

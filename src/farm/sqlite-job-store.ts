@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { JobStore } from './job-store.js';
-import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, statusCountsOf, taskOf, type JobRow, type ManagerRow,
-  type StatusCountRow, type TaskRow } from './job-rows.js';
-import { DELETING, type JobCounts, type JobRecord, type JobStatus, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
+import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, tallyOf, taskOf, TILE_SUMS, type JobRow,
+  type ManagerRow, type TallyRow, type TaskRow } from './job-rows.js';
+import { DELETING, type JobCounts, type JobRecord, type JobStatus, type JobTally, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
 
 /** "status IN (?, ?)" with its values. */
@@ -80,10 +80,11 @@ export class SqliteJobStore implements JobStore {
   }
 
   async jobCounts(id: string): Promise<JobCounts> {
-    const r = this.sql(`SELECT COALESCE(SUM(tiles_total), 0) AS total, COALESCE(SUM(tiles_generated), 0) AS generated,
-      COALESCE(SUM(tiles_skipped), 0) AS skipped, COALESCE(SUM(tiles_failed), 0) AS failed, COALESCE(SUM(next_index), 0) AS done
-      FROM farm_task WHERE job_id = ?`).get(id) as JobCounts;
-    return { ...r };
+    return { ...this.sql(`SELECT ${TILE_SUMS} FROM farm_task WHERE job_id = ?`).get(id) as JobCounts };
+  }
+
+  async jobTally(id: string): Promise<JobTally> {
+    return tallyOf(this.sql(`SELECT status, COUNT(*) AS n, ${TILE_SUMS} FROM farm_task WHERE job_id = ? GROUP BY status`).all(id) as TallyRow[]);
   }
 
   async task(id: string): Promise<TaskRecord | undefined> {
@@ -157,10 +158,6 @@ export class SqliteJobStore implements JobStore {
 
   async taskPositions(jobId: string): Promise<number> {
     return (this.sql('SELECT COALESCE(MAX(position) + 1, 0) AS n FROM farm_task WHERE job_id = ?').get(jobId) as { n: number }).n;
-  }
-
-  async taskStatusCounts(jobId: string): Promise<Record<TaskStatus, number>> {
-    return statusCountsOf(this.sql('SELECT status, COUNT(*) AS n FROM farm_task WHERE job_id = ? GROUP BY status').all(jobId) as StatusCountRow[]);
   }
 
   async managers(): Promise<ManagerRecord[]> {

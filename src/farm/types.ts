@@ -87,6 +87,12 @@ export interface JobCounts {
   done: number;
 }
 
+/** How many of a job's tasks have each status, and its tile counts: both read at once, when the job ends. */
+export interface JobTally {
+  tasks: Record<TaskStatus, number>;
+  tiles: JobCounts;
+}
+
 export interface ManagerRecord {
   uuid: string;
   name: string;
