@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'node:test';
 import { MAX_JOB_TILES } from '../src/config.js';
+import { TASKS_PER_PAGE } from '../src/farm/task-list.js';
 import { ADMIN, authServer, basic, createUser } from './helpers/auth.js';
 import { watchLoop } from './helpers/event-loop.js';
 import { AT_CAP, CAP_TASKS, farm, FARM, jobUnderConstruction, sleepWorkers, waitForJob } from './helpers/farm.js';
@@ -242,6 +243,45 @@ describe('farm API', () => {
     }
   });
 
+  // Read in pages, a job's tasks could be listed in part: the pages read before its deletion began.
+  it('lists none of a job whose deletion begins between two pages of its tasks', async () => {
+    const sleeping = await sleepWorkers(s);
+    const { jobs, manager } = s.services.farm;
+    const world = { ...SMALL, zoom: [0, 9], bbox: [-180, -85, 180, 85] };
+    const rows = (id: string) => (db.prepare('SELECT COUNT(*) AS n FROM farm_task WHERE job_id = ?').get(id) as { n: number }).n;
+    /** GET `path`, the job `id` hidden for deletion (as a DELETE begins, its tasks all there) once the first page of them is read. */
+    const hidingMidway = async (path: string, id: string) => {
+      const read = jobs.taskPage.bind(jobs);
+      const pages: number[] = [];
+      jobs.taskPage = async (jobId, after, limit) => {
+        const page = await read(jobId, after, limit);
+        if (jobId === id) pages.push(page.length);
+        if (jobId === id && after === -1) await jobs.hideForDeletion([id], manager);
+        return page;
+      };
+      try {
+        const res = await farm(s, 'GET', path);
+        assert.deepEqual(pages, [TASKS_PER_PAGE, rows(id) - TASKS_PER_PAGE], 'its last page read, tasks and all');
+        return res;
+      } finally {
+        Reflect.deleteProperty(jobs, 'taskPage');
+        await s.services.farm.delete([id]);
+      }
+    };
+    try {
+      const kept = (await farm(s, 'POST', '/jobs', SMALL)).body.id;
+      const one = (await farm(s, 'POST', '/jobs', world)).body.id;
+      assert.equal((await hidingMidway(`/tasks?job=${one}`, one)).status, 404);
+      const another = (await farm(s, 'POST', '/jobs', world)).body.id;
+      const all = await hidingMidway('/tasks', another);
+      assert.equal(all.status, 200);
+      assert.ok(!all.body.tasks.some((t: any) => t.job_id === another), 'none of the job hidden midway');
+      assert.equal(all.body.tasks.filter((t: any) => t.job_id === kept).length, rows(kept), 'all of the others');
+    } finally {
+      for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
+    }
+  });
+
   it('lists managers, registers one and updates its workers', async () => {
     const list = (await farm(s, 'GET', '/managers')).body.managers;
     assert.equal(list.filter((m: any) => m.this).length, 1);
@@ -334,15 +374,18 @@ describe('a job at the tile cap', () => {
         if (!row) { await sleep(5); continue; }
         // SQLite answers at once, so these run before the submission takes another step.
         assert.equal(await s.services.farm.jobs.claimTask('probe', s.services.farm.manager), undefined, 'no worker claims it');
-        assert.deepEqual(await s.services.farm.jobs.taskPage(row.id, -1, 1), [], 'its tasks are not listed');
         const asked = performance.now();
         const [settings, jobs, one] = await Promise.all(['/settings', '/jobs', `/jobs/${row.id}`].map((p) => farm(s, 'GET', p)));
         slowest = Math.max(slowest, performance.now() - asked);
+        // Left unread: one stored meanwhile is listed whole (15 MB, which parsed here would stall this process).
+        const tasks = await fetch(`${s.url}${FARM}/tasks?job=${row.id}`, { headers: ADMIN });
+        await tasks.body?.cancel();
         assert.equal(settings.status, 200);
         // Hidden while it is still being stored once the answers are in (it may have been queued meanwhile).
         if (!stillBuilding.get(row.id)) continue;
         assert.ok(!jobs.body.jobs.some((j: any) => j.id === row.id), `listed with ${row.tasks} tasks stored`);
         assert.equal(one.status, 404);
+        assert.equal(tasks.status, 404, 'its tasks are not listed');
         checked++;
       }
       return submitted;

@@ -1,7 +1,7 @@
 // Storing a submitted job without holding the event loop. A cap-size job has some 40,000 tasks, and
 // storing them in one synchronous SQLite transaction held the loop for over a second (no tile, no
 // health check answered meanwhile). Instead the job row goes in first, under construction
-// (Flamenco's status for a job whose tasks are being made), which every read of the store passes
+// (Flamenco's status for a job whose tasks are being made), which every read of jobs passes
 // over; its tasks follow in chunks, each made as it is stored and stored in a transaction of its
 // own, with a turn of the event loop between two; the last step makes the job queued. A job whose
 // storing fails is deleted; one that a crash cuts short is deleted when its manager opens the farm

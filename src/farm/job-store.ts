@@ -2,8 +2,9 @@
 // sit beside the SQLite one. Every method returns a promise for that reason. Status changes that
 // race (a command against a worker finishing) are conditional updates: `from` lists the statuses
 // the row must have, and the answer says whether it changed. A job under construction (its tasks
-// still being stored, see construction.ts) or being deleted (deletion.ts) is seen by none of the
-// reads: job, jobs, taskPage, claimTask.
+// still being stored, see construction.ts) or being deleted (deletion.ts) is passed over by the
+// reads of jobs (job, jobs) and by claimTask; task and taskPage read tasks whatever their job's
+// status, and their callers look the job up (GET /tasks/:id before, task-list.ts after reading them).
 import type { JobCounts, JobRecord, JobStatus, JobTally, ManagerRecord, ShownJobStatus, TaskProgress, TaskRecord, TaskStatus, TaskWindow } from './types.js';
 
 export interface JobStore {
@@ -36,7 +37,7 @@ export interface JobStore {
   jobTally(id: string): Promise<JobTally>;
 
   task(id: string): Promise<TaskRecord | undefined>;
-  /** The tasks of a job after position `after`, in position order, at most `limit` (task-list.ts reads them so). */
+  /** The tasks of a job after position `after`, in position order, at most `limit` (task-list.ts reads them so), whatever its status. */
   taskPage(jobId: string, after: number, limit: number): Promise<TaskRecord[]>;
   setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]): Promise<boolean>;
   /** Sets the status of a job's tasks that are in one of `from` (those at positions in `window` only, when given). */

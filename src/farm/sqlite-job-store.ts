@@ -93,8 +93,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async taskPage(jobId: string, after: number, limit: number): Promise<TaskRecord[]> {
-    return (this.sql(`SELECT farm_task.* FROM farm_task JOIN farm_job ON farm_job.id = job_id
-      WHERE job_id = ? AND position > ? AND farm_job.status NOT IN (${HIDDEN}) ORDER BY position LIMIT ?`).all(jobId, after, limit) as TaskRow[]).map(taskOf);
+    return (this.sql('SELECT * FROM farm_task WHERE job_id = ? AND position > ? ORDER BY position LIMIT ?').all(jobId, after, limit) as TaskRow[]).map(taskOf);
   }
 
   async setTaskStatus(id: string, status: TaskStatus, activity: string, from?: readonly TaskStatus[]): Promise<boolean> {

@@ -12,7 +12,7 @@ import { taskView } from './views.js';
 /** Tasks a page: 8–11 ms of SQLite reading and 4–6 of shaping on two shared vCPUs (twice that held the loop up to 55 ms). */
 export const TASKS_PER_PAGE = 1000;
 
-/** A job's tasks in position order, a page at a time; none once the job is hidden (being deleted). */
+/** A job's tasks in position order, a page at a time, whatever its status (tasksJson checks it once they are read). */
 export async function* taskPages(jobs: JobStore, jobId: string): AsyncGenerator<TaskRecord[]> {
   for (let after = -1; ;) {
     await nextTurn();
@@ -25,14 +25,21 @@ export async function* taskPages(jobs: JobStore, jobId: string): AsyncGenerator<
 
 const COMMA = Buffer.from(',');
 
-/** `{"tasks": […]}` of the tasks of `listed`, job after job, as taskView shows them; a job deleted meanwhile is left out. */
-export async function tasksJson(jobs: JobStore, listed: readonly JobRecord[]): Promise<Buffer> {
+/**
+ * `{"tasks": […]}` of the tasks of `listed` (shown jobs), job after job, as taskView shows them;
+ * `hidden`: those of them hidden meanwhile (being deleted), left out.
+ */
+export async function tasksJson(jobs: JobStore, listed: readonly JobRecord[]): Promise<{ json: Buffer; hidden: string[] }> {
   const items: Buffer[] = [];
+  const hidden: string[] = [];
   for (const job of listed) {
     const pages: Buffer[] = [];
     for await (const page of taskPages(jobs, job.id)) pages.push(Buffer.from(JSON.stringify(page.map((t) => taskView(t, job))).slice(1, -1)));
-    // Hidden midway, it lost its later pages: none of it rather than part.
+    // Hidden midway (its deletion begun), its later pages may have lost tasks: none of it rather than
+    // part. A shown job is hidden for good, and before any of its tasks goes, so one still shown once
+    // its last page is read was whole while they were read: this one check keeps a job whole or out.
     if (await jobs.job(job.id)) items.push(...pages);
+    else hidden.push(job.id);
   }
-  return Buffer.concat([Buffer.from('{"tasks":['), ...items.flatMap((b, i) => (i > 0 ? [COMMA, b] : [b])), Buffer.from(']}')]);
+  return { json: Buffer.concat([Buffer.from('{"tasks":['), ...items.flatMap((b, i) => (i > 0 ? [COMMA, b] : [b])), Buffer.from(']}')]), hidden };
 }

@@ -70,9 +70,9 @@ export function jobRoutes(services: Services, farm: Farm): Router {
 
   router.get('/tasks', async (ctx) => {
     const jobId = single(ctx.query.job as string | string[] | undefined);
-    const json = await tasksJson(farm.jobs, jobId ? [await farm.job(jobId)] : await farm.jobs.jobs());
+    const { json, hidden } = await tasksJson(farm.jobs, jobId ? [await farm.job(jobId)] : await farm.jobs.jobs());
     // Deleted while its tasks were read: 404, as if asked a moment later.
-    if (jobId) await farm.job(jobId);
+    if (jobId && hidden.length > 0) throw notFound('job', jobId);
     ctx.type = 'json';
     ctx.body = json;
   });
