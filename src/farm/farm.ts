@@ -127,7 +127,10 @@ export class Farm {
     if (status === 'queued' && job.status === 'canceled') throw new ApiError(409, 'JOB_CANCELED', `Job ${job.id} is canceled: reset it to run its tasks again.`);
     await this.seeder.interrupt(id);
     await this.jobs.setTaskStatus(id, status, activity);
-    if (status === 'queued' && (job.status === 'completed' || job.status === 'failed')) await this.jobs.setJobStatus(job.id, 'queued', 'task queued again');
+    if (status === 'queued' && (job.status === 'completed' || job.status === 'failed')) {
+      // Only from those: a job hidden meanwhile (being deleted) stays hidden for good.
+      await this.jobs.setJobStatus(job.id, 'queued', 'task queued again', ['completed', 'failed']);
+    }
     // A settled job's status follows its tasks': one set failed after the job completed fails it.
     await finishIfDone(this.jobs, job.id, ['active', 'queued', 'completed', 'failed']);
     this.seeder.wake();
