@@ -166,6 +166,16 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     const box = 'POLYGON((10 40,20 40,20 50,10 50,10 40))';
     const listed = await s.json(`/api/resource/25/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(box)}`);
     assert.deepEqual(listed.body.map((f: any) => f.fields.name), ['Near Taranto']);
+    // With its geometry, brought to EPSG:4326 once for the test and the answer; also under a shape
+    // of more vertices than SQL tests (300: read out, tested here), whose notch at 15°E reaches 40°N.
+    const wavy = `POLYGON((${wavyRing(15, 45, 5, 6, 300).map((p) => p.join(' ')).join(', ')}))`;
+    for (const shape of [box, wavy]) {
+      for (const geom of ['yes', 'no']) {
+        const read = await s.json(`/api/resource/25/feature/?srs=4326&geom=${geom}&intersects=${encodeURIComponent(shape)}`);
+        assert.deepEqual(read.body.map((f: any) => f.fields.name), ['Near Taranto'], `${shape.length} characters, geom=${geom}`);
+        if (geom === 'yes') sameCoordinates(coordinates(read.body[0].geom), [15, 40.05], 'Near Taranto');
+      }
+    }
     const found = await s.json('/api/feature_layer/identify', { method: 'POST', body: JSON.stringify({ srs: 4326, geom: box, layers: [25] }) });
     assert.equal(found.body['25'].featureCount, 1);
     // ST_AsMVT's tile, with no buffer: its lower edge bends 1.6 km south at 15°E in UTM.

@@ -1,5 +1,5 @@
 // A feature layer read from a PostGIS table on every request: bbox queries use the GiST index
-// (&&), shapes are tested in SQL too (see `meets`), and long reads a server-side cursor so an
+// (&&), shapes are tested in SQL too (see `plan`), and long reads a server-side cursor so an
 // export of any size holds one batch in memory. Geometry crosses the wire only where it is used
 // (see `plan`). A QGIS project's layer may carry a subset filter (its `sql=`), ANDed into every query.
 import type { Geometry } from 'geojson';
@@ -50,20 +50,33 @@ interface Row { fid: number | string; geom?: Buffer | null; [value: string]: unk
 
 const geometryOf = (row: Row): Geometry | null => (row.geom ? wkx.Geometry.parse(row.geom).toGeoJSON() as Geometry : null);
 
+/** A geometry as WKB, which carries the doubles exactly (GeoJSON text rounds them, and tiles would differ from the file's). */
+const wkbOf = (geometry: string) => `ST_AsBinary(${geometry})`;
+
 /**
- * How a query reads the features: its WHERE clause and parameters, the geometry it selects (SQL of
- * a WKB value; null for none), and the test left to run here on each row read (see SQL_SHAPE_MAX_VERTICES).
+ * How a query reads the features: its FROM and WHERE clauses and parameters, the geometry it selects
+ * (SQL of a WKB value; null for none), and the test left to run here on each row read (see SQL_SHAPE_MAX_VERTICES).
  */
-interface Plan { where: string; params: unknown[]; geometry: string | null; test?: (g: Geometry) => boolean }
+interface Plan { from: string; where: string; params: unknown[]; geometry: string | null; test?: (g: Geometry) => boolean }
+
+/** `base`, or it with underscores before it, whichever first is not in `taken`. */
+function unusedName(base: string, taken: Set<string>): string {
+  let name = base;
+  while (taken.has(name)) name = `_${name}`;
+  return name;
+}
 
 export class PostgisLayer implements FeatureLayer {
   readonly schema: LayerSchema;
   private readonly from: string;
   private readonly geom: string;
-  /** The geometry column in EPSG:4326, where shapes are tested (see `meets`). */
+  /** The geometry column in EPSG:4326, where shapes are tested (see `plan`). */
   private readonly geom4326: string;
-  /** The whole geometry as WKB, which carries the doubles exactly (GeoJSON text rounds them, and tiles would differ from the file's). */
-  private readonly wkb: string;
+  /**
+   * The FROM item (and its one column) holding each row's geometry in EPSG:4326 where a query both
+   * tests and reads it (see `plan`), named apart from the table and its columns, which queries name unqualified.
+   */
+  private readonly transformed: string;
   private readonly fidColumn: string;
   /** The subset filter, parenthesised, or undefined. */
   private readonly subset: string | undefined;
@@ -76,7 +89,7 @@ export class PostgisLayer implements FeatureLayer {
     this.from = qualified(t);
     this.geom = pg.escapeIdentifier(t.columnGeom);
     this.geom4326 = columns.srid === 4326 ? this.geom : `ST_Transform(${this.geom}, 4326)`;
-    this.wkb = `ST_AsBinary(${this.geom4326})`;
+    this.transformed = pg.escapeIdentifier(unusedName('geom_4326', new Set([t.table, t.columnId, t.columnGeom, ...columns.fields.map((f) => f.keyname)])));
     this.fidColumn = pg.escapeIdentifier(t.columnId);
     this.subset = subset ? `(${subset})` : undefined;
     this.mvtSelect = [`${this.fidColumn} AS mvt_fid`,
@@ -164,18 +177,8 @@ export class PostgisLayer implements FeatureLayer {
 
   async feature(fid: number): Promise<Feature | null> {
     // As bigint: an id past the column's type (an int4 column) is no row, not an error.
-    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.selectOf(this.wkb)} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1::bigint`])}`, [fid]));
+    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.selectOf(wkbOf(this.geom4326))} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1::bigint`])}`, [fid]));
     return r.rowCount ? this.featureOf(r.rows[0], geometryOf(r.rows[0])) : null;
-  }
-
-  /**
-   * The test that a row meets the GeoJSON shape in parameter $n, as the file store tests it: in
-   * EPSG:4326 (a shape brought to the table's SRID instead would have other edges between its
-   * vertices). Distance 0 rather than ST_Intersects: the same answer on valid geometries, and no
-   * GEOS TopologyException on invalid ones (Natural Earth has some), which failed the request.
-   */
-  private meets(n: number): string {
-    return `ST_DWithin(${this.geom4326}, ST_SetSRID(ST_GeomFromGeoJSON($${n}), 4326), 0)`;
   }
 
   /**
@@ -186,35 +189,48 @@ export class PostgisLayer implements FeatureLayer {
    * use the geometry cuts the rest to it (ST_ClipByBox2D: GEOS's quick rectangle cut; its result
    * may be invalid along the box's border, as Turf's cut here is, away from the shape). Before,
    * identify over Europe read whole 10 m country outlines, 100 MB, to throw most of them away.
+   *
+   * A shape is tested as the file store tests it: in EPSG:4326 (a shape brought to the table's SRID
+   * instead would have other edges between its vertices; the GiST box only finds candidates).
+   * Distance 0 rather than ST_Intersects: the same answer on valid geometries, and no GEOS
+   * TopologyException on invalid ones (Natural Earth has some), which failed the request. On a
+   * table in another SRS, a geometry tested and read too (answered, or read out for the test here)
+   * was transformed in WHERE and again in the select list for every row that passed (PostgreSQL
+   * computes each expression where it is written): a function in FROM transforms it once. Tested
+   * only, it is transformed once as it is, and the join would cost a little (bench in README).
    */
   private plan(query: FeatureQuery): Plan {
     const params: unknown[] = [];
     const terms: string[] = [];
-    let geometry = query.geometry === false ? null : this.wkb;
-    const bbox = query.bbox ?? query.area?.bbox;
+    const area = query.area;
+    const testedInSql = area !== undefined && vertexCount(area.shape) <= SQL_SHAPE_MAX_VERTICES;
+    const transformOnce = area !== undefined && (query.geometry !== false || !testedInSql) && this.columns.srid !== 4326;
+    const geom4326 = transformOnce ? this.transformed : this.geom4326;
+    const from = transformOnce ? `${this.from} CROSS JOIN LATERAL ST_Transform(${this.geom}, 4326) AS ${this.transformed}` : this.from;
+    let geometry = query.geometry === false ? null : wkbOf(geom4326);
+    const bbox = query.bbox ?? area?.bbox;
     if (bbox) {
       params.push(...bbox);
       terms.push(`${this.geom} && ${this.tableBox('ST_MakeEnvelope($1, $2, $3, $4, 4326)', 4326)}`);
     }
-    const area = query.area;
     let test: ((g: Geometry) => boolean) | undefined;
-    if (area && vertexCount(area.shape) <= SQL_SHAPE_MAX_VERTICES) {
-      params.push(JSON.stringify(area.shape));
-      terms.push(this.meets(params.length));
+    if (area && testedInSql) {
+      const n = params.push(JSON.stringify(area.shape));
+      terms.push(`ST_DWithin(${geom4326}, ST_SetSRID(ST_GeomFromGeoJSON($${n}), 4326), 0)`);
     } else if (area) {
       const n = params.push(...area.clipBox);
       const clipBox = `ST_MakeEnvelope($${n - 3}, $${n - 2}, $${n - 1}, $${n}, 4326)`;
-      terms.push(`ST_DWithin(${this.geom4326}, ${clipBox}, 0)`);
-      geometry ??= `ST_AsBinary(ST_ClipByBox2D(${this.geom4326}, ${clipBox}))`;
+      terms.push(`ST_DWithin(${geom4326}, ${clipBox}, 0)`);
+      geometry ??= wkbOf(`ST_ClipByBox2D(${geom4326}, ${clipBox})`);
       test = (g) => area.intersects(g);
     }
-    return { where: this.whereOf(terms), params, geometry, test };
+    return { from, where: this.whereOf(terms), params, geometry, test };
   }
 
   async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
     if (query.limit !== undefined && query.limit <= 0) return;
     // A shape tested here pages here too; otherwise SQL pages.
-    const { where, params, geometry, test } = this.plan(query);
+    const { from, where, params, geometry, test } = this.plan(query);
     // Whether features keep the geometry read (else it was read for the test only, or not at all).
     const keep = query.geometry !== false;
     let page = '';
@@ -223,7 +239,7 @@ export class PostgisLayer implements FeatureLayer {
     let skip = test ? query.offset ?? 0 : 0;
     let left = test ? query.limit ?? Infinity : Infinity;
     const lease = await Lease.take(this.db, this.name, query.signal);
-    const cursor = lease.client.query(new Cursor<Row>(`SELECT ${this.selectOf(geometry)} FROM ${this.from} ${where} ORDER BY ${this.fidColumn}${page}`, params));
+    const cursor = lease.client.query(new Cursor<Row>(`SELECT ${this.selectOf(geometry)} FROM ${from} ${where} ORDER BY ${this.fidColumn}${page}`, params));
     let readFailed = false;
     try {
       for (;;) {
