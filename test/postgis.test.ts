@@ -15,7 +15,7 @@ import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import type { Polygon } from 'geojson';
 import { PreparedArea } from '../src/identify/area.js';
 import { identifyLayer } from '../src/identify/search.js';
-import { inTransaction, leased } from '../src/store/postgis/connections.js';
+import { inTransaction, Lease, leased } from '../src/store/postgis/connections.js';
 import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
 import type { Feature } from '../src/store/types.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
@@ -536,6 +536,46 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       // The same connection: the cancel, had it come later, would stop this.
       const next = await pool.query(`SELECT pg_sleep(0.3), 'done' AS done`);
       assert.equal(next.rows[0].done, 'done');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('a request that leaves while waiting for a connection stops waiting at once; the connection handed to it later goes straight back', async () => {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    const what = 'the test database';
+    const gone = new Error('client gone');
+    try {
+      // Left while the pool opens its connection: that connection, when it comes, goes back idle.
+      const leaving = new AbortController();
+      const opening = Lease.take(pool, what, leaving.signal);
+      leaving.abort(gone);
+      await assert.rejects(opening, (e) => e === gone);
+      await until(() => pool.idleCount === 1);
+      assert.deepEqual([pool.totalCount, pool.idleCount], [1, 1], 'the connection opened for it is back in the pool');
+
+      // The pool's one connection held by a slow query; a second request waits for it, and leaves.
+      const slow = new AbortController();
+      let slowEnded = false;
+      const holding = leased(pool, what, slow.signal, (client) => client.query('SELECT pg_sleep(30)')).finally(() => { slowEnded = true; });
+      const held = assert.rejects(holding, (e) => e === gone);
+      await until(() => pool.idleCount === 0);
+      const left = new AbortController();
+      const second = Lease.take(pool, what, left.signal);
+      await until(() => pool.waitingCount === 1);
+      assert.equal(pool.waitingCount, 1, 'the second request waits');
+      left.abort(gone);
+      await assert.rejects(second, (e) => e === gone);
+      assert.equal(slowEnded, false, 'it stopped waiting while the connection was still busy');
+      // pg keeps its place in the queue (it has no way to take it out) until a connection frees.
+      const third = Lease.take(pool, what);
+      slow.abort(gone);
+      await held;
+      const lease = await third;
+      assert.equal(pool.waitingCount, 0);
+      assert.equal((await lease.client.query('SELECT 1 AS one')).rows[0].one, 1, 'the third request has the connection');
+      await lease.release();
+      assert.deepEqual([pool.totalCount, pool.idleCount], [1, 1], 'no connection kept, none opened besides');
     } finally {
       await pool.end();
     }

@@ -120,11 +120,14 @@ export class Lease {
     signal?.addEventListener('abort', this.cancel, { once: true });
   }
 
-  /** A connection of `db`, for `what` (named in errors); none is taken once `signal` has aborted (its reason is thrown). */
+  /**
+   * A connection of `db`, for `what` (named in errors); none is taken once `signal` has aborted: its
+   * reason is thrown, also at once to a caller still waiting for a connection (see `connectUnlessLeft`).
+   */
   static async take(db: pg.Pool, what: string, signal?: AbortSignal): Promise<Lease> {
     signal?.throwIfAborted();
-    // pg cannot take a waiter out of its queue: one whose client left waits on, and fails as that client's leaving.
-    const client = await guarded(what, () => db.connect()).catch((err: unknown) => { throw signal?.aborted ? signal.reason : err; });
+    const client = await guarded(what, () => connectUnlessLeft(db, signal)).catch((err: unknown) => { throw signal?.aborted ? signal.reason : err; });
+    // Aborted between the connection's coming and now.
     if (signal?.aborted) {
       client.release();
       throw signal.reason;
@@ -161,6 +164,27 @@ export class Lease {
   get broken(): boolean {
     return this.damage !== undefined;
   }
+}
+
+/**
+ * A connection of `db`, or, once `signal` aborts, its reason at once. pg cannot take a waiter out of
+ * its queue: the connection that waiter is given later goes straight back, unused (so none leaks).
+ */
+function connectUnlessLeft(db: pg.Pool, signal: AbortSignal | undefined): Promise<pg.PoolClient> {
+  if (!signal) return db.connect();
+  return new Promise((resolve, reject) => {
+    let waiting = true;
+    const leave = () => { waiting = false; reject(signal.reason); };
+    signal.addEventListener('abort', leave, { once: true });
+    db.connect().then((client) => {
+      signal.removeEventListener('abort', leave);
+      if (waiting) resolve(client);
+      else client.release();
+    }, (err: unknown) => {
+      signal.removeEventListener('abort', leave);
+      reject(err);
+    });
+  });
 }
 
 /** Runs `work` on a connection of `db` of its own, cancelled on the server when `signal` aborts (see Lease). */
