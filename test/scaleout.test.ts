@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import pg from 'pg';
+import { contentDigest, sourceStamp } from '../src/store/source-files.js';
 import { ADMIN, AUTH_ENV, authServer, basic, createUser, send } from './helpers/auth.js';
 import { farm, sleepWorkers, waitForJob } from './helpers/farm.js';
 import { PUBLIC_MONITOR } from './helpers/monitor.js';
@@ -183,6 +185,47 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
       assert.equal(reloaded.at(-1), 'shared', reloaded.join(', '));
     } finally {
       await c.stop();
+    }
+  });
+
+  it('an instance started again over the same files reads none of them to digest them: Redis keeps each digest by path and stamp', async () => {
+    const dataDir = tempData({ copySample: true, kept: true });
+    const countries = join(dataDir, 'countries110.geojson');
+    const sites = join(dataDir, 'sites.geojson');
+    const kv = new Redis(redis.url);
+    const keyOf = (file: string) => `meridian:digest:${file}@${sourceStamp(file)}`;
+    const kept = (file: string) => kv.get(keyOf(file));
+    try {
+      const first = await startServer({ dataDir, env: { ...AUTH_ENV, ...env } });
+      const digest = await contentDigest(countries);
+      try {
+        await eventually(async () => assert.equal(await kept(countries), digest, 'the first start kept the digest it read'));
+      } finally {
+        await first.stop();
+      }
+      // Another value under the same path and stamp: a start that read the file again would key its tiles by the real digest.
+      await kv.set(keyOf(countries), 'feedfacefeedface');
+      const changed = JSON.parse(readFileSync(sites, 'utf8'));
+      changed.features[0].properties.score = 1234;
+      writeFileSync(sites, JSON.stringify(changed));
+      const second = await startServer({ dataDir, env: { ...AUTH_ENV, ...env } });
+      try {
+        let attempt = 0;
+        await eventually(async () => {
+          // Cut in the pool (so through Redis), a tile not asked before: another clip buffer each time.
+          const tile = await second.get(`/api/resource/2/2/2/1.mvt?padding=${(0.2 + 0.01 * attempt++).toFixed(2)}`, { headers: ADMIN });
+          assert.equal(tile.status, 200);
+          assert.ok((await kv.keys('meridian:tile:*@feedfacefeedface.*')).length > 0, 'a tile of the countries keyed by the kept digest');
+        });
+        // A file whose stamp changed is read, and its digest kept under its new stamp.
+        const sitesDigest = await contentDigest(sites);
+        await eventually(async () => assert.equal(await kept(sites), sitesDigest));
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      kv.disconnect();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { insideFolder, PathEscapeError } from '../common/paths.js';
 import { loadLayer, type SourceOptions } from '../store/open.js';
-import { sourceDigest, sourceStamp, sourceStampAsync } from '../store/source-files.js';
+import { sourceDigest, sourceStamp, sourceStampAsync, type DigestStore } from '../store/source-files.js';
 import { isUnavailable, type DatabaseConnections } from '../store/postgis/connections.js';
 import { PostgisLayer } from '../store/postgis/postgis-layer.js';
 import type { FeatureLayer } from '../store/types.js';
@@ -181,10 +181,13 @@ export class Catalog {
     return path ? sourceStampAsync(path) : 'none';
   }
 
-  /** A digest of resource `id`'s source files' content; 'database' for a layer in PostgreSQL, which every instance reads alike. */
-  async sourceDigest(id: number): Promise<string> {
+  /**
+   * A digest of resource `id`'s source files' content, the one `stored` keeps for files as they are
+   * if it has one; 'database' for a layer in PostgreSQL, which every instance reads alike.
+   */
+  async sourceDigest(id: number, stored: DigestStore): Promise<string> {
     const path = this.sourcePath(id);
-    return path ? sourceDigest(path) : 'database';
+    return path ? sourceDigest(path, stored) : 'database';
   }
 
   private sourcePath(id: number): string | undefined {

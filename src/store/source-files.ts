@@ -1,7 +1,8 @@
 // Fingerprints of the files a layer is read from. A stamp (size and modification time of each, a
 // stat) tells this machine that a source changed: layers are read again, the tile store drops
 // tiles kept across a restart. A digest of their content tells instances on several machines
-// apart (copies of one file differ in modification time): the shared tile cache keys by it.
+// apart (copies of one file differ in modification time): the shared tile cache keys by it, and
+// keeps it by path and stamp, so that a start with unchanged files reads none of them for it.
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -51,7 +52,7 @@ export async function sourceStampAsync(path: string): Promise<string> {
 }
 
 /** A digest of the names and content of the source's files that are there (empty sidecars left out, as in stamps). */
-export async function sourceDigest(path: string): Promise<string> {
+export async function contentDigest(path: string): Promise<string> {
   const hash = createHash('sha1');
   for (const [i, file] of sourceFiles(path).entries()) {
     const found = statNow(file);
@@ -60,4 +61,26 @@ export async function sourceDigest(path: string): Promise<string> {
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   }
   return hash.digest('hex').slice(0, 16);
+}
+
+/** Digests kept across restarts, by source path and stamp (see tiles/redis-cache.ts). */
+export interface DigestStore {
+  /** The digest kept for the source at `path` with `stamp`; undefined when there is none (or it cannot be asked). */
+  storedDigest(path: string, stamp: string): Promise<string | undefined>;
+  storeDigest(path: string, stamp: string, digest: string): void;
+}
+
+/**
+ * The content digest of the source at `path`: the one `stored` keeps for its stamp, else read and
+ * kept there. The stamp stands for the content, as rsync's quick check takes size and modification
+ * time for it: a copy whose stamp is another's without its content would need its time set so.
+ */
+export async function sourceDigest(path: string, stored: DigestStore): Promise<string> {
+  const stamp = await sourceStampAsync(path);
+  const known = await stored.storedDigest(path, stamp);
+  if (known !== undefined) return known;
+  const digest = await contentDigest(path);
+  // Kept only for files that did not change while read.
+  if (await sourceStampAsync(path) === stamp) stored.storeDigest(path, stamp, digest);
+  return digest;
 }

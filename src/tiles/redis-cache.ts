@@ -5,11 +5,15 @@
 // instance drops that layer's tiles from memory and asks for keys no stale tile is stored under
 // (old ones age out by TTL or Redis's LRU: run Redis with maxmemory and maxmemory-policy
 // allkeys-lru). Redis is an optimisation: when it cannot be reached, tiles are made and served as
-// without it, and the outage is logged once.
+// without it, and the outage is logged once. Beside the tiles it keeps the digests their keys carry,
+// by source path and stamp, so that an instance started again over unchanged files reads none of
+// them to digest it: a digest serves only to find tiles here, and lives as long as they do.
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Config } from '../config.js';
+import type { DigestStore } from '../store/source-files.js';
 import type { CachedTile, SharedTiles, TileCache } from './cache.js';
 
 /** A Redis that answers slower than this is treated as down for that tile: the tile is made here. */
@@ -35,7 +39,7 @@ function decode(value: Buffer): CachedTile {
   return { etag: value.subarray(0, first).toString(), contentType: value.subarray(first + 1, second).toString(), body: value.subarray(second + 1) };
 }
 
-export class RedisTileCache implements SharedTiles {
+export class RedisTileCache implements SharedTiles, DigestStore {
   private readonly client: Redis;
   private readonly subscriber: Redis;
   /** Layer → generation, as last read or published; refilled from Redis after an outage. */
@@ -89,6 +93,26 @@ export class RedisTileCache implements SharedTiles {
     this.generations.clear();
     for (const layer of known) this.options.onInvalidate(layer);
     for (const layer of this.unsent) void this.invalidateLayer(layer);
+  }
+
+  private digestKey(path: string, stamp: string): string {
+    return `${this.options.prefix}digest:${path}@${stamp}`;
+  }
+
+  /** Kept for a tile's TTL since the last start that asked for it (GETEX renews it). */
+  async storedDigest(path: string, stamp: string): Promise<string | undefined> {
+    try {
+      // Layers load, and ask, as the instance starts: the client may not be connected yet.
+      if (this.client.status !== 'ready') await once(this.client, 'ready', { signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS) }).catch(() => {});
+      return await this.client.getex(this.digestKey(path, stamp), 'EX', this.options.ttl) ?? undefined;
+    } catch (err) {
+      this.unavailable(err as Error);
+      return undefined;
+    }
+  }
+
+  storeDigest(path: string, stamp: string, digest: string): void {
+    this.client.set(this.digestKey(path, stamp), digest, 'EX', this.options.ttl).catch((err: Error) => this.unavailable(err));
   }
 
   /** The data `layer` was loaded from here is `digest`; undefined while it is not known (its tiles skip this tier). */
@@ -147,7 +171,7 @@ export class RedisTileCache implements SharedTiles {
 /**
  * The shared tile cache, or none without MERIDIAN_REDIS_URL. Layers reloaded here (not
  * their first load at start, which every instance does) invalidate their tiles on every instance;
- * each load digests the layer's source for the keys.
+ * each load digests the layer's source for the keys (read only for a stamp Redis has no digest of).
  */
 export function sharedTileCache(config: Pick<Config, 'redisUrl' | 'redisTtl' | 'redisPrefix'>, catalog: Catalog, log: Logger, memory: () => TileCache): RedisTileCache | undefined {
   if (!config.redisUrl) return undefined;
@@ -165,7 +189,7 @@ export function sharedTileCache(config: Pick<Config, 'redisUrl' | 'redisTtl' | '
       void shared.invalidateLayer(id);
     }
     // A digest of files changed since the data was read would name data this instance does not hold.
-    catalog.sourceDigest(id).then((digest) => {
+    catalog.sourceDigest(id, shared).then((digest) => {
       if (loads.get(id) === load && catalog.currentStamp(id) === catalog.loadedStamp(id)) shared.setDigest(id, digest);
     })
       .catch((err: Error) => log.warn({ layer: id, err: err.message }, 'layer source not digested; its tiles are not shared'));

@@ -20,9 +20,12 @@ export interface TestServer extends Running {
   stop(): Promise<void>;
 }
 
-/** A temporary copy of the sample data (or an empty folder), with an optional catalog written in. */
-export function tempData(opts: { copySample?: boolean; catalog?: unknown } = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-test-'));
+/**
+ * A temporary copy of the sample data (or an empty folder), with an optional catalog written in. A
+ * server's stop removes it, unless `kept` (for servers started over it again; the test removes it).
+ */
+export function tempData(opts: { copySample?: boolean; catalog?: unknown; kept?: boolean } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), opts.kept ? 'meridian-kept-' : 'meridian-test-'));
   // Not the sample folder's own database (left there by servers run over it): each copy starts afresh.
   if (opts.copySample) cpSync(SAMPLE_DATA, dir, { recursive: true, filter: (src) => !basename(src).startsWith('meridian.db') });
   if (opts.catalog) writeFileSync(join(dir, 'catalog.json'), JSON.stringify(opts.catalog));
