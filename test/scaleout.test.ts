@@ -3,6 +3,7 @@
 // started again. Needs the Debian packages postgresql and redis-server (.ci/run installs them).
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -193,7 +194,7 @@ describe('several instances sharing PostgreSQL and Redis', { skip: KILLABLE_SKIP
     const countries = join(dataDir, 'countries110.geojson');
     const sites = join(dataDir, 'sites.geojson');
     const kv = new Redis(redis.url);
-    const keyOf = (file: string) => `meridian:digest:${file}@${sourceStamp(file)}`;
+    const keyOf = (file: string) => `meridian:digest:${hostname()}:${file}@${sourceStamp(file)}`;
     const kept = (file: string) => kv.get(keyOf(file));
     try {
       const first = await startServer({ dataDir, env: { ...AUTH_ENV, ...env } });

@@ -9,6 +9,7 @@
 // by source path and stamp, so that an instance started again over unchanged files reads none of
 // them to digest it: a digest serves only to find tiles here, and lives as long as they do.
 import { once } from 'node:events';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
@@ -95,8 +96,12 @@ export class RedisTileCache implements SharedTiles, DigestStore {
     for (const layer of this.unsent) void this.invalidateLayer(layer);
   }
 
+  /**
+   * Per machine: a stamp stands for a file's content on the machine that stat-ed it, but two machines
+   * can hold different files under one path and stamp (a copy whose time was set so).
+   */
   private digestKey(path: string, stamp: string): string {
-    return `${this.options.prefix}digest:${path}@${stamp}`;
+    return `${this.options.prefix}digest:${hostname()}:${path}@${stamp}`;
   }
 
   /** Kept for a tile's TTL since the last start that asked for it (GETEX renews it). */
