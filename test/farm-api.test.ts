@@ -3,7 +3,7 @@
 // at the tile cap stored while requests are answered, seen by no one before it is whole, then
 // claimed from, listed, settled and deleted without holding the event loop.
 import assert from 'node:assert/strict';
-import { symlinkSync } from 'node:fs';
+import { rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +15,7 @@ import { TASKS_PER_PAGE } from '../src/farm/task-list.js';
 import { ADMIN, authServer, basic, createUser } from './helpers/auth.js';
 import { watchLoop } from './helpers/event-loop.js';
 import { AT_CAP, CAP_TASKS, farm, FARM, jobUnderConstruction, sleepWorkers, waitForJob } from './helpers/farm.js';
+import { tempProjectsRoot } from './helpers/qgis.js';
 import type { TestServer } from './helpers/server.js';
 
 /** A GET sent with its path exactly as written (fetch would normalise "..", "%2E%2E"). */
@@ -32,12 +33,17 @@ function rawGet(url: string, path: string, headers: Record<string, string>): Pro
 describe('farm API', () => {
   let s: TestServer;
   let db: Database.Database;
+  /** The QGIS-written fixtures as the projects root, one of them loaded. */
+  let projectsRoot = '';
   const SMALL = { type: 'seed', resources: [2], zoom: [0, 2], bbox: [0, 0, 20, 20] };
   before(async () => {
-    s = await authServer({ env: { MERIDIAN_WORKERS: '2', MERIDIAN_SEED_CONCURRENCY: '1' } });
+    projectsRoot = tempProjectsRoot();
+    s = await authServer({ env: {
+      MERIDIAN_WORKERS: '2', MERIDIAN_SEED_CONCURRENCY: '1', MERIDIAN_PROJECTS: projectsRoot, MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer',
+    } });
     db = new Database(s.services.config.database, { readonly: true });
   });
-  after(async () => { db.close(); await s.stop(); });
+  after(async () => { db.close(); await s.stop(); rmSync(projectsRoot, { recursive: true, force: true }); });
 
   it('is for administrators only, with errors in Flamenco\'s shape', async () => {
     const guest = await farm(s, 'GET', '/jobs', undefined, {});
@@ -317,11 +323,22 @@ describe('farm API', () => {
   it('lists QGIS projects under the projects root', async () => {
     const projects = (await farm(s, 'GET', '/projects')).body.projects;
     assert.ok(Array.isArray(projects));
+    // Ids are hashes of the path under the root: fixed values here. Only the preloaded project is active.
+    const png = join(s.services.tileStore.root, 'png');
+    const listed = (name: string, id: string, file: string, active: boolean) => ({
+      id, name, path_server: join(projectsRoot, 'projects', file), is_active: active, render_path_server: png,
+    });
+    assert.deepEqual(projects, [
+      listed('projects/missing_layer', 'a480073d515d', 'missing_layer.qgs', true),
+      listed('projects/world110', '35279962b2e1', 'world110.qgs', false),
+      listed('projects/world110', 'c3b242681c51', 'world110.qgz', false),
+    ]);
     for (const p of projects) {
       assert.deepEqual(Object.keys(p).sort(), ['id', 'is_active', 'name', 'path_server', 'render_path_server']);
       assert.deepEqual((await farm(s, 'GET', `/projects/${p.id}`)).body, p);
     }
-    assert.equal((await farm(s, 'GET', '/projects/nope')).status, 404);
+    const unknown = await farm(s, 'GET', '/projects/nope');
+    assert.deepEqual([unknown.status, unknown.body.code], [404, 404]);
   });
 
   it('browses the data directory and nothing outside it', async () => {
