@@ -99,6 +99,7 @@ describe('farm API', () => {
     try {
       const id = (await farm(s, 'POST', '/jobs', SMALL)).body.id;
       const command = (c: string) => farm(s, 'PUT', `/jobs/${id}`, { command: c });
+      const taskStatuses = async () => (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks.map((t: any) => t.status);
       const expectRefused = async (c: string) => {
         const r = await command(c);
         assert.equal(r.status, 400, `${c}: ${JSON.stringify(r.body)}`);
@@ -116,12 +117,12 @@ describe('farm API', () => {
       assert.deepEqual([r.status, r.body.status], [200, 'queued']);
       r = await command('cancel');
       assert.deepEqual([r.status, r.body.status], [200, 'canceled']);
-      assert.ok((await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks.every((t: any) => t.status === 'canceled'));
+      assert.deepEqual(await taskStatuses(), ['canceled', 'canceled', 'canceled'], 'its three tasks (one per zoom)');
       await expectRefused('cancel');
       await expectRefused('stop');
       r = await command('reset');
       assert.deepEqual([r.status, r.body.status], [200, 'queued']);
-      assert.ok((await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks.every((t: any) => t.status === 'queued'));
+      assert.deepEqual(await taskStatuses(), ['queued', 'queued', 'queued']);
       assert.deepEqual((await farm(s, 'GET', '/jobs?status=queued')).body.jobs.map((j: any) => j.id), [id]);
       // Woken, a worker runs it to the end; a completed job can only be reset.
       for (const w of sleeping) assert.equal((await farm(s, 'POST', '/workers', { id: w, status: 'awake' })).status, 204);
@@ -145,6 +146,7 @@ describe('farm API', () => {
     const stopped = await farm(s, 'PUT', `/jobs/${id}`, { command: 'stop' });
     assert.deepEqual([stopped.status, stopped.body.status], [200, 'paused']);
     const tasks = (await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks;
+    assert.equal(tasks.length, 25, 'zooms 0–4 one block each, zoom 5 four, zoom 6 sixteen');
     assert.ok(!tasks.some((t: any) => t.status === 'active'), 'no task runs once stop has answered');
     assert.ok(!(await farm(s, 'GET', '/workers')).body.workers.some((w: any) => w.task?.job_id === id));
     const kept = stopped.body.progress.tiles_done;
