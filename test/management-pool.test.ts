@@ -63,18 +63,21 @@ describe('pool management API', () => {
 
   it('shows the same projects in every worker, loaded, reloaded and evicted everywhere at once', async () => {
     const m = s.managementUrl!;
+    /** Both workers, counted first: a loop over none would check nothing. */
+    const workers = async () => {
+      const all = (await pool(s)).workers;
+      assert.equal(all.length, 2);
+      return all;
+    };
     assert.equal((await fetch(`${m}/cache/projects/world110`)).status, 200);
-    let body = await pool(s);
-    for (const w of body.workers) {
+    for (const w of await workers()) {
       assert.deepEqual(w.cache.map((c: any) => [c.key, c.num_layers, c.static]).sort(), [['projects/world110', 3, false], ['projects/world110.qgz', 2, true]]);
       for (const c of w.cache) assert.equal((await (await fetch(c.link)).json() as any).cache_key, c.key);
     }
     assert.deepEqual(await (await fetch(`${m}/cache/projects/world110`, { method: 'DELETE' })).json(), { status: 'ok' });
-    body = await pool(s);
-    for (const w of body.workers) assert.deepEqual(w.cache.map((c: any) => c.key), ['projects/world110.qgz']);
+    for (const w of await workers()) assert.deepEqual(w.cache.map((c: any) => c.key), ['projects/world110.qgz']);
     assert.equal((await fetch(`${m}/cache/projects/missing_layer`, { method: 'PUT' })).status, 200);
-    body = await pool(s);
-    for (const w of body.workers) assert.deepEqual(w.cache.map((c: any) => c.key).sort(), ['projects/missing_layer', 'projects/world110.qgz']);
+    for (const w of await workers()) assert.deepEqual(w.cache.map((c: any) => c.key).sort(), ['projects/missing_layer', 'projects/world110.qgz']);
   });
 
   it('restarts every worker under a running load without losing a request; new workers hold the same cache', async () => {
