@@ -284,6 +284,10 @@ describe('identify', () => {
   it('identifies with a tolerance too small to grow the shape as with none', async () => {
     const res = await identify({ srs: 4326, geom: 'POINT(0 0)', layers: [2], tolerance: 5e-324 });
     assert.equal(res.status, 200, JSON.stringify(res.body));
+    const none = await identify({ srs: 4326, geom: 'POINT(0 0)', layers: [2] });
+    assert.deepEqual(res.body, none.body);
+    // The point lies on feature 3 and on nothing else.
+    assert.deepEqual(res.body[2].features.map((f: any) => [f.id, f.label]), [[3, 'corner']]);
   });
 
   it('reads a body with a byte-order mark, or gzip- or deflate-encoded; refuses a broken, unknown or oversized encoding', async () => {
