@@ -86,6 +86,11 @@ describe('monitoring counters', () => {
     }
     assert.equal(after.discarded - before.discarded, 1);
     assert.equal(after.responses.codes['201'] ?? 0, before.responses.codes['201'] ?? 0);
+    // The zone's own reads are answered meanwhile: every request since `before` but the discarded
+    // one counts as a response (settled, each read has only itself in flight).
+    const last = await settled('monitor');
+    assert.equal(last.discarded - before.discarded, 1);
+    assert.equal(last.responses.total - before.responses.total, last.requests - before.requests - 1);
   });
 
   it('resets a zone, http/requests and connections with DELETE', async () => {
