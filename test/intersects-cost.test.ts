@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { watchLoop } from './helpers/event-loop.js';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
+
+/**
+ * The longest a request may hold the event loop (the server runs in the test's process): a clip of
+ * the feature takes tens of ms; generous for a slow 2-vCPU VM, far below the regression's minutes.
+ */
+const MAX_STALL_MS = 2000;
 
 const N = 100_000;
 const ring = Array.from({ length: N }, (_, i) => [10 * Math.cos((2 * Math.PI * i) / N), 10 * Math.sin((2 * Math.PI * i) / N)]);
@@ -29,17 +36,30 @@ describe('intersects against a feature of 100,000 vertices', () => {
   after(() => s.stop());
 
   const ids = async (path: string) => (await s.json(path)).body.map((f: { id: number }) => f.id);
+  /** `answer()`'s result, once it is known not to have held the event loop long. */
+  const responsive = async <T>(what: string, answer: () => Promise<T>): Promise<T> => {
+    const { result, stallMs } = await watchLoop(answer);
+    assert.ok(stallMs < MAX_STALL_MS, `${what}: the event loop stalled for ${Math.round(stallMs)} ms`);
+    return result;
+  };
+  const matching = (shape: string) => `/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(shape)}`;
 
-  it('answers a shape of 200 parts outside the feature but inside its box, and one touching it', { timeout: 60_000 }, async () => {
+  it('answers a shape of 200 parts outside the feature but inside its box, and one touching it', { timeout: 60_000 }, async (t) => {
     const outside = `MULTIPOLYGON(${triangles(200).join(',')})`;
-    assert.deepEqual(await ids(`/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(outside)}`), []);
+    assert.deepEqual(await responsive('outside', () => ids(matching(outside))), []);
     const touching = `MULTIPOLYGON(${[...triangles(199), '((-0.1 -0.1,0.1 -0.1,0 0.1,-0.1 -0.1))'].join(',')})`;
-    assert.deepEqual(await ids(`/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(touching)}`), [1]);
+    const held = await watchLoop(() => ids(matching(touching)));
+    assert.deepEqual(held.result, [1]);
+    await t.test('touching, without holding the event loop either', {
+      todo: 'the feature holds a part of the shape: Turf tests its clipped 25,000 vertices against each of the 200 parts (some 40 ms each)',
+    }, () => {
+      assert.ok(held.stallMs < MAX_STALL_MS, `touching: the event loop stalled for ${Math.round(held.stallMs)} ms`);
+    });
     for (const line of ['LINESTRING(-9.9 -9.9,-9.8 -9.85)', 'POINT(-9.9 -9.9)']) {
-      assert.deepEqual(await ids(`/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(line)}`), [], line);
+      assert.deepEqual(await responsive(line, () => ids(matching(line))), [], line);
     }
-    assert.deepEqual(await ids(`/api/resource/1/feature/?srs=4326&geom=no&intersects=${encodeURIComponent('LINESTRING(-9.9 -9.9,0 0)')}`), [1]);
-    const csv = await (await s.get(`/api/resource/1/csv?intersects=${encodeURIComponent(outside)}`)).text();
+    assert.deepEqual(await responsive('a line into the feature', () => ids(matching('LINESTRING(-9.9 -9.9,0 0)'))), [1]);
+    const csv = await responsive('csv', async () => (await s.get(`/api/resource/1/csv?intersects=${encodeURIComponent(outside)}`)).text());
     assert.equal(csv.trim(), 'geom,name');
   });
 });
