@@ -2,8 +2,10 @@
 // crashed and overrunning workers replaced, graceful restart. (The HTTP side is in mvt-pool.test.ts.)
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { ApiError } from '../src/http/errors.js';
 import { taskModule, WorkerPool } from '../src/pool/pool.js';
+import type { ToWorker } from '../src/pool/protocol.js';
 import { until } from './helpers/wait.js';
 
 const TASKS = { fixture: taskModule('./fixtures/pool-tasks.js', import.meta.url) };
@@ -16,7 +18,20 @@ test('a task runs by name in a worker and answers', async () => {
   await assert.rejects(pool.run('nope', {}), /no handler registered for task "nope"/);
 });
 
-test('layer data reaches workers as shared memory and is shipped once per worker per version', async () => {
+test('layer data reaches workers as shared memory and is shipped once per worker per version', async (t) => {
+  const posted = t.mock.method(Worker.prototype, 'postMessage');
+  /** For each worker thread given a task with this version of the layer: how many of those tasks carried its data. */
+  const shipments = (key: string, version: number) => {
+    const perThread = new Map<number, number>();
+    for (const call of posted.mock.calls) {
+      const msg = call.arguments[0] as ToWorker, thread = (call.this as Worker).threadId;
+      if (msg.type !== 'task') continue;
+      for (const l of msg.layers) {
+        if (l.key === key && l.version === version) perThread.set(thread, (perThread.get(thread) ?? 0) + ('data' in l ? 1 : 0));
+      }
+    }
+    return [...perThread.values()];
+  };
   const values = new Float64Array(new SharedArrayBuffer(3 * 8));
   values.set([1, 2, 3]);
   const layer = { key: 'test:layer', version: 1, data: () => ({ values }) };
@@ -26,6 +41,14 @@ test('layer data reaches workers as shared memory and is shipped once per worker
   assert.equal(values[0], 7);
   assert.deepEqual(sums, [6, 7, 8, 9, 10, 11]);
   assert.ok(pool.stats().workers.every((w) => w.layers <= 1));
+  const first = shipments(layer.key, 1);
+  assert.ok(first.length >= 1 && first.every((n) => n === 1), `version 1 sent with its data ${first.join(', ')} times per worker`);
+  // A new version, to every worker (a broadcast) and then to whichever is free: one shipment each.
+  const replaced = { key: layer.key, version: 2, data: () => ({ values: new Float64Array(new SharedArrayBuffer(5 * 8)) }) };
+  const read = { action: 'sleep-then-read', ms: 0, key: layer.key };
+  assert.deepEqual((await pool.broadcast<number>('fixture', read, { layers: [replaced] })).map((a) => a.value), [5, 5]);
+  assert.deepEqual(await Promise.all(Array.from({ length: 4 }, () => pool.run<number>('fixture', read, { layers: [replaced] }))), [5, 5, 5, 5]);
+  assert.deepEqual(shipments(layer.key, 2), [1, 1]);
 });
 
 test('a layer forgotten while a task that uses it runs stays with that task', async () => {
