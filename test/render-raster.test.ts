@@ -29,11 +29,16 @@ function geotiff(values: Uint8Array, o: { width: number; height: number; bands: 
   } as any));
 }
 
+/** A PNG decoded: its size, RGBA bytes, and the RGBA of pixel (x, y). */
+async function decoded(png: Buffer) {
+  const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data, at: (x: number, y: number) => [...data.subarray((y * info.width + x) * 4, (y * info.width + x) * 4 + 4)] };
+}
+
 async function image(s: TestServer, extent: number[], size: number[], resource: string) {
   const res = await s.get(`/api/component/render/image?extent=${extent.join(',')}&size=${size.join(',')}&resource=${resource}`);
   assert.equal(res.status, 200, await res.clone().text());
-  const { data, info } = await sharp(Buffer.from(await res.arrayBuffer())).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { at: (x: number, y: number) => [...data.subarray((y * info.width + x) * 4, (y * info.width + x) * 4 + 4)] };
+  return decoded(Buffer.from(await res.arrayBuffer()));
 }
 
 /**
@@ -131,9 +136,27 @@ describe('raster layers', () => {
   it('serves raster tiles with the empty-tile rules of vector ones', async () => {
     const empty = await s.get('/api/component/render/tile?z=4&x=0&y=0&resource=2&nd=204');
     assert.equal(empty.status, 204);
+    // Without nd: the transparent PNG an empty vector tile (the white square's, here) is too.
+    const png = async (path: string) => {
+      const res = await s.get(path);
+      assert.deepEqual([res.status, res.headers.get('content-type')], [200, 'image/png'], path);
+      return Buffer.from(await res.arrayBuffer());
+    };
+    const blank = await png('/api/component/render/tile?z=4&x=0&y=0&resource=2');
+    assert.deepEqual(blank, await png('/api/component/render/tile?z=4&x=0&y=0&resource=7'));
+    const clear = await decoded(blank);
+    assert.deepEqual([clear.width, clear.height], [256, 256]);
+    assert.ok(clear.data.every((v, i) => i % 4 !== 3 || v === 0), 'every pixel transparent');
     const tile = await s.get('/api/component/render/tile?z=6&x=32&y=31&resource=2');
     assert.equal(tile.status, 200);
     assert.equal(tile.headers.get('content-type'), 'image/png');
+    // The raster covers the bottom-left 256 km of the tile's 626 km (2,446 m a pixel): red, then blue.
+    const drawn = await decoded(Buffer.from(await tile.arrayBuffer()));
+    assert.deepEqual([drawn.width, drawn.height], [256, 256]);
+    assert.deepEqual(drawn.at(26, 200), [255, 0, 0, 255]);
+    assert.deepEqual(drawn.at(78, 200), [0, 0, 255, 255]);
+    assert.equal(drawn.at(180, 200)[3], 0); // east of the raster
+    assert.equal(drawn.at(26, 100)[3], 0); // north of it
   });
 
   it('answers 503 for a raster source that is not a GeoTIFF, and keeps no handle on it', async () => {
