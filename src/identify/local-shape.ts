@@ -11,7 +11,7 @@ import type { BBox } from '../store/types.js';
 import { ringsOf } from './shape.js';
 
 /** A node with at most this many vertices is tested as it is rather than split. */
-const LEAF_VERTICES = 256;
+export const LEAF_VERTICES = 256;
 const MAX_DEPTH = 12;
 
 /** `box` grown a little, so that whatever lies in `box` lies strictly inside the result. */
@@ -32,7 +32,7 @@ export function clip(g: Geometry, box: BBox): Geometry | null {
   return clipped.coordinates.length ? clipped : null;
 }
 
-function vertexCount(g: Polygon | MultiPolygon | null): number {
+export function vertexCount(g: Polygon | MultiPolygon | null): number {
   return g ? ringsOf(g).reduce((n, r) => n + r.length, 0) : 0;
 }
 
