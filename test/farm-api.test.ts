@@ -33,13 +33,13 @@ function rawGet(url: string, path: string, headers: Record<string, string>): Pro
 describe('farm API', () => {
   let s: TestServer;
   let db: Database.Database;
-  /** The QGIS-written fixtures as the projects root, one of them loaded. */
+  /** The QGIS-written fixtures as the projects root, two of them loaded. */
   let projectsRoot = '';
   const SMALL = { type: 'seed', resources: [2], zoom: [0, 2], bbox: [0, 0, 20, 20] };
   before(async () => {
     projectsRoot = tempProjectsRoot();
     s = await authServer({ env: {
-      MERIDIAN_WORKERS: '2', MERIDIAN_SEED_CONCURRENCY: '1', MERIDIAN_PROJECTS: projectsRoot, MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer',
+      MERIDIAN_WORKERS: '2', MERIDIAN_SEED_CONCURRENCY: '1', MERIDIAN_PROJECTS: projectsRoot, MERIDIAN_PROJECT_PRELOAD: 'projects/missing_layer,projects/world110.qgz',
     } });
     db = new Database(s.services.config.database, { readonly: true });
   });
@@ -325,7 +325,8 @@ describe('farm API', () => {
   it('lists QGIS projects under the projects root', async () => {
     const projects = (await farm(s, 'GET', '/projects')).body.projects;
     assert.ok(Array.isArray(projects));
-    // Ids are hashes of the path under the root: fixed values here. Only the preloaded project is active.
+    // Ids are hashes of the path under the root: fixed values here. Names are the projects' MAP= names
+    // (a .qgz beside a .qgs of the same name keeps its extension). Only the preloaded projects are active.
     const png = join(s.services.tileStore.root, 'png');
     const listed = (name: string, id: string, file: string, active: boolean) => ({
       id, name, path_server: join(projectsRoot, 'projects', file), is_active: active, render_path_server: png,
@@ -333,7 +334,7 @@ describe('farm API', () => {
     assert.deepEqual(projects, [
       listed('projects/missing_layer', 'a480073d515d', 'missing_layer.qgs', true),
       listed('projects/world110', '35279962b2e1', 'world110.qgs', false),
-      listed('projects/world110', 'c3b242681c51', 'world110.qgz', false),
+      listed('projects/world110.qgz', 'c3b242681c51', 'world110.qgz', true),
     ]);
     for (const p of projects) {
       assert.deepEqual(Object.keys(p).sort(), ['id', 'is_active', 'name', 'path_server', 'render_path_server']);

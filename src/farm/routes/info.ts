@@ -7,6 +7,7 @@ import type Router from '@koa/router';
 import { bodyObject, readJson } from '../../http/body.js';
 import { ApiError } from '../../http/errors.js';
 import { insideFolder } from '../../common/paths.js';
+import { resolveProjectUri } from '../../qgis/project-uri.js';
 import type { Services } from '../../services.js';
 import { TILE_FORMATS } from '../../tiles/store.js';
 import { notFound, type Farm } from '../farm.js';
@@ -30,11 +31,12 @@ export function infoRoutes(services: Services, farm: Farm): Router {
     const found = await readdir(config.projectsDir, { recursive: true, withFileTypes: true }).catch(() => []);
     return found.filter((e) => e.isFile() && PROJECT_EXTENSIONS.has(extname(e.name).toLowerCase())).map((e) => {
       const path = relative(config.projectsDir, join(e.parentPath, e.name));
-      const name = path.slice(0, -extname(path).length);
+      // Named as MAP= and the cache name it: without extension unless a .qgs beside a .qgz takes that name.
+      const { key } = resolveProjectUri(config.projectsDir, path);
       return {
-        id: projectId(path), name, path_server: join(config.projectsDir, path),
+        id: projectId(path), name: key, path_server: join(config.projectsDir, path),
         // Loaded (cached) projects are the active ones; rendered tiles of any project land in the store's PNG folder.
-        is_active: services.projects.list().some((p) => p.key === name || p.key === path),
+        is_active: services.projects.list().some((p) => p.key === key),
         render_path_server: join(tileStore.root, 'png'),
       };
     }).sort((a, b) => a.name.localeCompare(b.name));
