@@ -161,7 +161,8 @@ test('heavy tasks take all workers but one; lighter tasks pass a heavy one that 
     const order: string[] = [];
     const run = (value: string, ms: number, heavy: boolean) =>
       pool.run<string>('fixture', { action: 'sleep', ms, value }, { heavy }).then((v) => { order.push(v); });
-    const first = run('heavy 1', 400, true);
+    // Long enough that the light task ends first even on a loaded machine.
+    const first = run('heavy 1', 1500, true);
     const second = run('heavy 2', 50, true);
     await until(() => pool.stats().workers.filter((w) => w.busy).length === 1);
     assert.deepEqual([pool.stats().queued, pool.stats().workers.filter((w) => w.busy).length], [1, 1], 'the second heavy task waits with a worker free');
