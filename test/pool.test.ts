@@ -251,3 +251,51 @@ test("a worker's ledger empties itself too: past 64 MB shared and let go, it col
     await pool.close();
   }
 });
+
+test('a started task whose asker has gone stops at its next check, rejects with the reason, and its worker takes the next task at once', async () => {
+  const small = new WorkerPool({ size: 1, taskTimeoutMs: 60_000, tasks: TASKS });
+  try {
+    await small.run('fixture', { action: 'echo', value: 'ready' });
+    const before = small.stats();
+    const client = new AbortController();
+    const started = Date.now();
+    const spinning = small.run('fixture', { action: 'spin', ms: 30_000, value: 'never' }, { signal: client.signal }).catch((e) => e);
+    const next = small.run('fixture', { action: 'echo', value: 'next' });
+    await until(() => small.stats().workers[0].busy);
+    await new Promise((r) => setTimeout(r, 100));
+    const reason = new ApiError(499, 'CLIENT_CLOSED_REQUEST', 'gone');
+    client.abort(reason);
+    assert.equal(await spinning, reason, 'rejected with the signal\'s reason, as a dropped queued task is');
+    assert.equal(await next, 'next');
+    // Generous for a loaded 2-vCPU machine: the task would have spun for 30 s.
+    assert.ok(Date.now() - started < 10_000, `stopped after ${Date.now() - started} ms`);
+    const stats = small.stats();
+    assert.deepEqual([stats.stopped, stats.abandoned], [1, 0], 'counted as stopped, not as dropped from the queue');
+    assert.equal(stats.workers[0].tasksFailed, before.workers[0].tasksFailed, 'a stop is no failure');
+    assert.equal(stats.workers[0].threadId, before.workers[0].threadId, 'the same worker: stopped, not replaced');
+  } finally {
+    await small.close();
+  }
+});
+
+test('a started task whose asker stays runs to its end; a stop does not carry over to the next task on that worker', async () => {
+  const small = new WorkerPool({ size: 1, taskTimeoutMs: 60_000, tasks: TASKS });
+  try {
+    await small.run('fixture', { action: 'echo', value: 'ready' });
+    const client = new AbortController();
+    const stopped = small.run('fixture', { action: 'spin', ms: 30_000 }, { signal: client.signal }).catch((e) => e);
+    await until(() => small.stats().workers[0].busy);
+    const reason = new Error('gone');
+    client.abort(reason);
+    assert.equal(await stopped, reason);
+    assert.equal(await small.run('fixture', { action: 'spin', ms: 300, value: 'whole' }, { signal: new AbortController().signal }), 'whole');
+    // Aborted once it has ended: nothing to stop, nothing counted.
+    const late = new AbortController();
+    assert.equal(await small.run('fixture', { action: 'spin', ms: 50, value: 'done' }, { signal: late.signal }), 'done');
+    late.abort();
+    assert.equal(await small.run('fixture', { action: 'spin', ms: 50, value: 'after' }), 'after');
+    assert.deepEqual([small.stats().stopped, small.stats().abandoned], [1, 0]);
+  } finally {
+    await small.close();
+  }
+});

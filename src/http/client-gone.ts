@@ -1,6 +1,6 @@
 // A signal that aborts when the client of a response goes away before its answer is written
-// (a map client cancels the tiles that panned out of view). Work still queued for such a client
-// need not be done, nor a database query finished: see RunOptions.signal in pool/pool.ts,
+// (a map client cancels the tiles that panned out of view). Work queued or running for such a
+// client need not be done, nor a database query finished: see RunOptions.signal in pool/pool.ts,
 // TileCache.get and Lease in store/postgis/connections.ts.
 import type { ServerResponse } from 'node:http';
 import { ApiError } from './errors.js';

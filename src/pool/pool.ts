@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ApiError } from '../http/errors.js';
-import type { FromWorker, LayerShipment, TaskFailure, ToWorker, WorkerHealth } from './protocol.js';
+import type { FromWorker, LayerShipment, TaskFailure, ToWorker, WorkerHealth, WorkerStart } from './protocol.js';
 import { SharedResults } from './shared-results.js';
 
 export type { TaskContext, TaskHandler } from './protocol.js';
@@ -25,8 +25,9 @@ export interface RunOptions {
   transfer?: ArrayBuffer[];
   timeoutMs?: number;
   /**
-   * Whoever asked is still waiting: once it aborts, the task is dropped if it has not started yet
-   * and rejects with the signal's reason (a started task runs to its end).
+   * Whoever asked is still waiting: once it aborts, the task is dropped if it has not started yet,
+   * or told to stop if it has (see TaskContext.throwIfAbandoned), and rejects with the signal's
+   * reason. A started task that does not check, or ends first, answers as usual.
    */
   signal?: AbortSignal;
   /**
@@ -100,6 +101,8 @@ export interface PoolStats {
   recycled: number;
   /** Tasks dropped from the queue because whoever asked had gone (RunOptions.signal). */
   abandoned: number;
+  /** Tasks stopped while running because whoever asked had gone (TaskContext.throwIfAbandoned). */
+  stopped: number;
   workers: WorkerStats[];
 }
 
@@ -115,8 +118,8 @@ interface Job {
   /** Set by `broadcast`: only this worker may run it. */
   slotId?: number;
   heavy: boolean;
-  /** Stops listening to the asker's signal once the job has left the queue. */
-  started?: () => void;
+  /** The asker's (RunOptions.signal). */
+  signal?: AbortSignal;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
@@ -124,6 +127,8 @@ interface Job {
 interface Slot {
   id: number;
   worker: Worker;
+  /** Set to 1 when the asker of the job running has gone, back to 0 when the next starts (see WorkerStart). */
+  abandoned: Int32Array;
   job: Job | null;
   jobId: number;
   timer: NodeJS.Timeout | null;
@@ -153,10 +158,9 @@ export function taskModule(relative: string, base: string): string {
   return url.href;
 }
 
-function spawnWorker(): Worker {
-  // An object as workerData tells libraries that probe it (web-worker, used by geotiff) that this
-  // thread is not one of theirs; with none they take it for their own and fail to load.
-  const workerData = {};
+function spawnWorker(workerData: WorkerStart): Worker {
+  // An object as workerData also tells libraries that probe it (web-worker, used by geotiff) that
+  // this thread is not one of theirs; with none they take it for their own and fail to load.
   const entry = new URL(`./worker${EXT}`, import.meta.url);
   if (EXT !== '.ts') return new Worker(entry, { workerData });
   // Under tsx (tests), Node 20 workers do not apply the parent's --import hooks: register them first.
@@ -190,6 +194,7 @@ export class WorkerPool {
   private timeouts = 0;
   private recycled = 0;
   private abandoned = 0;
+  private stopped = 0;
   private readonly memoryHighWaterMark: number;
   private readonly maxQueued: number;
   private readonly sharedResults: SharedResults;
@@ -241,24 +246,31 @@ export class WorkerPool {
     const signal = opts.signal;
     if (signal?.aborted) throw signal.reason;
     return new Promise<T>((resolve, reject) => {
+      const leave = () => this.leave(job);
+      const settled = () => signal?.removeEventListener('abort', leave);
       const job: Job = {
         task, module, payload, layers, transfer: opts.transfer ?? [], timeoutMs: opts.timeoutMs ?? this.taskTimeoutMs, queuedAt: Date.now(), slotId,
-        heavy: opts.heavy === true, resolve: resolve as (v: unknown) => void, reject,
+        heavy: opts.heavy === true, signal,
+        resolve: (value) => { settled(); resolve(value as T); },
+        reject: (error) => { settled(); reject(error); },
       };
-      if (signal) {
-        const abandon = () => {
-          const at = this.queue.indexOf(job);
-          if (at < 0) return;
-          this.queue.splice(at, 1);
-          this.abandoned++;
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', abandon, { once: true });
-        job.started = () => signal.removeEventListener('abort', abandon);
-      }
+      signal?.addEventListener('abort', leave, { once: true });
       this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  /** Whoever asked for `job` has gone: dropped if still queued, else its worker is told to stop it. */
+  private leave(job: Job): void {
+    const at = this.queue.indexOf(job);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      this.abandoned++;
+      job.reject(job.signal!.reason);
+      return;
+    }
+    const slot = this.slots.find((s) => s.job === job);
+    if (slot) Atomics.store(slot.abandoned, 0, 1);
   }
 
   /** Tells workers to drop a layer's data (the layer was removed or replaced). */
@@ -282,7 +294,7 @@ export class WorkerPool {
   stats(): PoolStats {
     const now = Date.now();
     return {
-      size: this.size, queued: this.queue.length, sharedResultBytes: this.sharedResults.heldBytes, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts, recycled: this.recycled, abandoned: this.abandoned,
+      size: this.size, queued: this.queue.length, sharedResultBytes: this.sharedResults.heldBytes, restarts: this.restarts, crashes: this.crashes, timeouts: this.timeouts, recycled: this.recycled, abandoned: this.abandoned, stopped: this.stopped,
       workers: this.slots.map((s) => ({
         id: s.id, threadId: s.worker.threadId, busy: s.job !== null, task: s.job?.task ?? null,
         tasksDone: s.tasksDone, tasksFailed: s.tasksFailed, retiring: s.retiring, uptimeMs: now - s.started,
@@ -306,9 +318,10 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = spawnWorker();
+    const abandoned = new Int32Array(new SharedArrayBuffer(4));
+    const worker = spawnWorker({ abandoned });
     const slot: Slot = {
-      id: this.nextSlotId++, worker, job: null, jobId: 0, timer: null, layers: new Map(), health: null,
+      id: this.nextSlotId++, worker, abandoned, job: null, jobId: 0, timer: null, layers: new Map(), health: null,
       tasksDone: 0, tasksFailed: 0, retiring: false, ready: false, ending: false, started: Date.now(),
       exited: new Promise((resolve) => worker.once('exit', () => resolve())),
     };
@@ -379,6 +392,7 @@ export class WorkerPool {
     if (!job) return;
     slot.worker.unref();
     if (msg.type === 'done') { slot.tasksDone++; job.resolve(msg.value); }
+    else if (msg.type === 'stopped') { this.stopped++; job.reject(job.signal!.reason); }
     else { slot.tasksFailed++; job.reject(failureError(msg.error)); }
     if (slot.retiring) this.end(slot);
     else this.recycleIfOverMemory();
@@ -421,7 +435,6 @@ export class WorkerPool {
       const next = this.queue.findIndex((j) => (j.slotId === undefined || j.slotId === slot.id) && (heavyRoom || !j.heavy));
       if (next < 0) return undefined;
       const job = this.queue.splice(next, 1)[0];
-      job.started?.();
       if (Date.now() - job.queuedAt <= job.timeoutMs) return job;
       job.reject(new ApiError(503, 'QUEUE_TIMEOUT', `"${job.task}" waited ${job.timeoutMs} ms for a worker; try again shortly.`, undefined, { 'Retry-After': '1' }));
     }
@@ -454,6 +467,8 @@ export class WorkerPool {
         return l;
       });
       this.give(slot, job);
+      // Posted after: the worker reads the flag only while running the task this message starts.
+      Atomics.store(slot.abandoned, 0, 0);
       slot.worker.ref();
       slot.jobId = this.nextJobId++;
       slot.timer = setTimeout(() => this.onTimeout(slot), job.timeoutMs);

@@ -46,11 +46,24 @@ export interface TaskFailure {
   code?: string;
 }
 
+/**
+ * What a worker is given at its start. `abandoned`: one Int32 the pool sets to 1 when whoever asked
+ * for the task now running has gone, and back to 0 before the next. Shared memory rather than a
+ * message: the long tasks (a render's projection and SVG, a tile's cut) run for seconds without
+ * a turn of the event loop, so a message would be read only once they end; an atomic read is
+ * seen at once and costs a few nanoseconds, cheap enough for every thousand features.
+ */
+export interface WorkerStart {
+  abandoned: Int32Array;
+}
+
 export type FromWorker =
   | { type: 'ready'; health: WorkerHealth }
   /** `shared`: the result bytes of `value` in shared memory (the same objects), for the main thread's ledger. */
   | { type: 'done'; id: number; value: unknown; shared: Uint8Array[]; health: WorkerHealth }
-  | { type: 'failed'; id: number; error: TaskFailure; health: WorkerHealth };
+  | { type: 'failed'; id: number; error: TaskFailure; health: WorkerHealth }
+  /** The task stopped early: whoever asked had gone (TaskContext.throwIfAbandoned). */
+  | { type: 'stopped'; id: number; health: WorkerHealth };
 
 /** What a task handler receives beside its payload. */
 export interface TaskContext {
@@ -63,6 +76,12 @@ export interface TaskContext {
    * (see shared-results.ts), else moved back. For large results (tiles) that the main thread keeps.
    */
   resultBytes(bytes: Uint8Array): Uint8Array;
+  /**
+   * Throws once whoever asked for the task has gone (RunOptions.signal), so that a long task stops
+   * and frees its worker; the asker's promise then rejects with the signal's reason. One atomic
+   * read: call it in long loops, every thousand features or so.
+   */
+  throwIfAbandoned(): void;
 }
 
 /** The default export of a task module. */

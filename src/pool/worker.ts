@@ -1,14 +1,16 @@
 // Worker-thread entry: runs tasks one at a time, each by the default export of its module, and
 // keeps the layer data shipped to it (one version per layer key) for the tasks that follow.
 import { getHeapStatistics } from 'node:v8';
-import { parentPort } from 'node:worker_threads';
-import type { FromWorker, TaskContext, TaskFailure, TaskHandler, TaskMessage, ToWorker, WorkerHealth } from './protocol.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromWorker, TaskContext, TaskFailure, TaskHandler, TaskMessage, ToWorker, WorkerHealth, WorkerStart } from './protocol.js';
 import { SharedResults } from './shared-results.js';
 
 /** Shared result bytes a worker may leave for its own collector before it moves results again. */
 const WORKER_SHARED_BYTES = 64 * 2 ** 20;
 
 const port = parentPort!;
+const { abandoned } = workerData as WorkerStart;
+const isAbandoned = () => Atomics.load(abandoned, 0) === 1;
 const layers = new Map<string, { version: number; data: unknown }>();
 const handlers = new Map<string, Promise<TaskHandler>>();
 const sharedResults = new SharedResults(WORKER_SHARED_BYTES);
@@ -31,6 +33,15 @@ function handlerOf(module: string): Promise<TaskHandler> {
     handlers.set(module, h);
   }
   return h;
+}
+
+/** A handler's error, flattened for the trip. */
+function failureOf(err: unknown): TaskFailure {
+  const e = err as Error & { status?: number; code?: string };
+  const failure: TaskFailure = { message: e?.message ?? String(err) };
+  if (typeof e?.status === 'number') failure.status = e.status;
+  if (typeof e?.code === 'string') failure.code = e.code;
+  return failure;
 }
 
 async function run(msg: TaskMessage): Promise<void> {
@@ -58,18 +69,18 @@ async function run(msg: TaskMessage): Promise<void> {
       transfer.push(moved.buffer);
       return moved;
     },
+    throwIfAbandoned() {
+      if (isAbandoned()) throw new Error('the task was abandoned: whoever asked has gone');
+    },
   };
   let reply: FromWorker;
   try {
     const value = await (await handlerOf(msg.module))(msg.payload, ctx);
     reply = { type: 'done', id: msg.id, value, shared, health: health() };
   } catch (err) {
-    const e = err as Error & { status?: number; code?: string };
-    const error: TaskFailure = { message: e?.message ?? String(err) };
-    if (typeof e?.status === 'number') error.status = e.status;
-    if (typeof e?.code === 'string') error.code = e.code;
-    reply = { type: 'failed', id: msg.id, error, health: health() };
     transfer.length = 0;
+    // Whatever a task threw once abandoned (its own check, or an error wrapping it) reports the stop.
+    reply = isAbandoned() ? { type: 'stopped', id: msg.id, health: health() } : { type: 'failed', id: msg.id, error: failureOf(err), health: health() };
   }
   port.postMessage(reply, transfer);
 }
