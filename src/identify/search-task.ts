@@ -19,7 +19,7 @@ export interface SearchRequest {
 
 const searchTask: TaskHandler<SearchRequest, Uint32Array> = async (request, ctx) => {
   const geometry = fromTransfer(ctx.layer<PackedTransfer>(request.key));
-  const hits = Uint32Array.from(await matchRows(geometry, request.rows, { area: new PreparedArea(request.shape) }, request.limit));
+  const hits = Uint32Array.from(await matchRows(geometry, request.rows, { area: new PreparedArea(request.shape) }, request.limit, () => ctx.throwIfAbandoned()));
   ctx.transfer(hits.buffer as ArrayBuffer);
   return hits;
 };

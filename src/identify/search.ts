@@ -17,16 +17,19 @@ export interface LayerHits {
 
 /**
  * Candidate rows (all rows when null) that pass the query, at most limit + 1 of them, in slices
- * so that a continent-sized search does not stall the thread it runs on.
+ * so that a continent-sized search does not stall the thread it runs on. In a worker,
+ * `throwIfAbandoned` (see TaskContext) stops it once whoever asked has gone.
  */
-export async function matchRows(g: PackedGeometry, rows: ArrayLike<number> | null, query: FeatureQuery, limit: number): Promise<number[]> {
+export async function matchRows(g: PackedGeometry, rows: ArrayLike<number> | null, query: FeatureQuery, limit: number, throwIfAbandoned?: () => void): Promise<number[]> {
   const total = rows ? rows.length : g.count;
   const hits: number[] = [];
   let sliceStart = performance.now();
   for (let k = 0; k < total && hits.length <= limit; k++) {
     const row = rows ? rows[k] : k;
     if (rowMatches(g, row, query)) hits.push(row);
-    if ((k & 1023) === 1023 && performance.now() - sliceStart > SLICE_MS) {
+    if ((k & 1023) !== 1023) continue;
+    throwIfAbandoned?.();
+    if (performance.now() - sliceStart > SLICE_MS) {
       await nextTurn();
       sliceStart = performance.now();
     }
@@ -34,13 +37,13 @@ export async function matchRows(g: PackedGeometry, rows: ArrayLike<number> | nul
   return hits;
 }
 
-/** Finds the matching rows of an in-memory layer elsewhere (a worker), given its candidate rows; dropped while queued once `signal` aborts. */
+/** Finds the matching rows of an in-memory layer elsewhere (a worker), given its candidate rows; dropped or stopped once `signal` aborts. */
 export type RowSearch = (layer: MemoryLayer, area: PreparedArea, rows: Uint32Array | null, limit: number, signal?: AbortSignal) => Promise<ArrayLike<number>> | null;
 
 /**
  * At most `limit` features meeting the area (Infinity for all), and whether more existed.
  * `elsewhere` may take the search off this thread; when it declines (null), it runs here.
- * `signal` (the client gone) stops a database layer's query (see FeatureQuery.signal) or drops a queued search.
+ * `signal` (the client gone) stops a database layer's query (see FeatureQuery.signal) or a search in a worker.
  */
 export async function identifyLayer(layer: FeatureLayer, area: PreparedArea, limit: number, elsewhere?: RowSearch, signal?: AbortSignal): Promise<LayerHits> {
   let features: Feature[];

@@ -98,12 +98,13 @@ function draw(l: SymbolLayer, kind: GeometryKind, parts: Float32Array[], clip: R
   return '';
 }
 
-function layerBody(layer: RenderLayer, frame: Frame, scale: number): string {
+function layerBody(layer: RenderLayer, frame: Frame, scale: number, throwIfAbandoned?: () => void): string {
   const { style, geometries: g } = layer;
   const reach = reachOf(style, frame);
   const clip: Rect = { minx: -reach, miny: -reach, maxx: frame.width + reach, maxy: frame.height + reach };
   let body = '';
   for (let f = 0; f < g.kinds.length; f++) {
+    if ((f & 1023) === 0) throwIfAbandoned?.();
     const symbols = symbolsFor(style.renderer, g.fields[f], scale);
     if (!symbols.length) continue;
     const parts: Float32Array[] = [];
@@ -115,13 +116,13 @@ function layerBody(layer: RenderLayer, frame: Frame, scale: number): string {
   return body;
 }
 
-/** The SVG for the layers over one frame; null when nothing would be drawn. */
-export function renderSvg(layers: RenderLayer[], frame: Frame): string | null {
+/** The SVG for the layers over one frame; null when nothing would be drawn. `throwIfAbandoned`: see layer-render.ts. */
+export function renderSvg(layers: RenderLayer[], frame: Frame, throwIfAbandoned?: () => void): string | null {
   const scale = scaleDenominator(frame);
   let content = '';
   for (const layer of layers) {
     if (!visibleAt(layer.style.scale, scale) || layer.style.opacity <= 0) continue;
-    const body = layerBody(layer, frame, scale);
+    const body = layerBody(layer, frame, scale, throwIfAbandoned);
     if (!body) continue;
     content += layer.style.opacity < 1 ? `<g opacity="${n(layer.style.opacity)}">${body}</g>` : body;
   }

@@ -24,7 +24,7 @@ const renderTask: TaskHandler<RenderRequest, Uint8Array | null> = async (request
   const parts = request.layers.map((l): RenderPart => (l.kind === 'vector'
     ? { kind: 'vector', data: ctx.layer<RenderLayerData>(l.key), style: l.style }
     : l));
-  const png = await renderParts(request.frame, parts);
+  const png = await renderParts(request.frame, parts, () => ctx.throwIfAbandoned());
   if (!png) return null;
   const body = new Uint8Array(png);
   ctx.transfer(body.buffer as ArrayBuffer);

@@ -101,8 +101,8 @@ export class TileCache {
    * The cached tile for `key`, else the one `produce` makes (stored unless `bypass`).
    * `layers` are the layer ids the tile is made from. `asker` gives a signal that aborts when
    * whoever asked has gone (see http/client-gone.ts), asked for on a miss only: once every asker of
-   * a tile being made has gone, `produce`'s signal aborts (work still queued for it is dropped, a
-   * PostGIS query making it is cancelled) and the next asker starts afresh.
+   * a tile being made has gone, `produce`'s signal aborts (work queued for it is dropped, a task
+   * making it stopped, a PostGIS query making it cancelled) and the next asker starts afresh.
    */
   async get(
     key: string, layers: readonly number[], produce: (signal?: AbortSignal) => Promise<CachedTile>, bypass = false, asker?: () => AbortSignal,

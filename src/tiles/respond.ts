@@ -108,7 +108,7 @@ export interface TileSources {
   bypass?: boolean;
   /** The tile when it can be made at once on the main thread (see TileCache.now); tried first. */
   atOnce?: () => CachedTile | undefined;
-  /** The response the tile is for: a tile still queued for a worker when its clients have gone is not made. */
+  /** The response the tile is for: a tile queued for a worker, or being cut by one, when its clients have gone is not made. */
   client?: ServerResponse;
 }
 

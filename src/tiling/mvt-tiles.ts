@@ -97,7 +97,7 @@ export class MvtTiles {
    * The tile holding one MVT layer per entry of `layers`, in order; an empty body when no feature is
    * in it. With `atOnceTried` (the caller asked `atOnce` first) the main thread does not try again:
    * the tile goes to a worker (so does a tile asked before its layers' preparation ended). Once
-   * `signal` aborts, a task still queued is dropped and a database query stopped.
+   * `signal` aborts, a task queued is dropped, a task running stopped and a database query cancelled.
    */
   async make(
     layers: readonly MvtTileLayer[], at: TileAddress, options: MvtOptions = DEFAULT_MVT_OPTIONS, atOnceTried = false, signal?: AbortSignal,

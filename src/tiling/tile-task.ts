@@ -32,13 +32,15 @@ let writer = new Pbf(new Uint8Array(INITIAL_BYTES));
  * see tile.ts): the main thread then hands it to a worker, whose budget is unbounded.
  */
 export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData): TileAnswer;
-export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget: number, copyOut?: CopyOut): TileAnswer | undefined;
-export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget = Infinity, copyOut: CopyOut = (bytes) => bytes.slice()): TileAnswer | undefined {
+export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerData, budget: number, copyOut?: CopyOut, throwIfAbandoned?: () => void): TileAnswer | undefined;
+export function cutTile(
+  request: TileRequest, dataOf: (key: string) => MvtLayerData, budget = Infinity, copyOut: CopyOut = (bytes) => bytes.slice(), throwIfAbandoned?: () => void,
+): TileAnswer | undefined {
   // finish() leaves `length` at the last tile's size: the whole buffer is usable again.
   writer.pos = 0;
   writer.length = writer.buf.length;
   let features = 0;
-  const work: WorkBudget = { left: budget };
+  const work: WorkBudget = { left: budget, throwIfAbandoned };
   try {
     for (const l of request.layers) features += writeTileLayer(writer, dataOf(l.key), l.name, request, work);
   } catch (e) {
@@ -51,6 +53,7 @@ export function cutTile(request: TileRequest, dataOf: (key: string) => MvtLayerD
   return body ? { body, etag: tileEtag(body) } : { body: null, etag: null };
 }
 
-// No budget: always a tile.
-const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) => cutTile(request, (key) => ctx.layer<MvtLayerData>(key), Infinity, (bytes) => ctx.resultBytes(bytes))!;
+// No budget: always a tile, unless whoever asked for it has gone.
+const tileTask: TaskHandler<TileRequest, TileAnswer> = (request, ctx) =>
+  cutTile(request, (key) => ctx.layer<MvtLayerData>(key), Infinity, (bytes) => ctx.resultBytes(bytes), () => ctx.throwIfAbandoned())!;
 export default tileTask;

@@ -31,6 +31,8 @@ export interface TileParams {
  */
 export interface WorkBudget {
   left: number;
+  /** Throws once whoever asked for the tile has gone: a worker's cut (see TaskContext), checked every 1,024 candidates. */
+  throwIfAbandoned?: () => void;
 }
 
 /** Thrown out of writeTileLayer when the cut passes its budget (the writer then holds no tile). */
@@ -124,6 +126,7 @@ export function writeTileLayer(pbf: Pbf, data: MvtLayerData, name: string, p: Ti
 
   const writeFeatures = (pbf: Pbf) => {
     for (let c = 0; c < found.length; c++) {
+      if ((c & 1023) === 0) budget.throwIfAbandoned?.();
       const row = found[c] >>> 2;
       const type = TYPE_OF[kinds[row]];
       if (!type) continue;
