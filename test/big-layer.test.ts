@@ -1,8 +1,7 @@
 // A generated layer of 200,000 features (~50 MB of GeoJSON): loading it leaves the server
 // responsive, and exporting it streams with memory that stays far below the size of the export.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -12,23 +11,13 @@ import { readConfig } from '../src/config.js';
 import { start, type Running } from '../src/server.js';
 import type { Feature, FeatureLayer } from '../src/store/types.js';
 import { startMeridian } from './helpers/child.js';
+import { writePointLayer } from './helpers/point-layer.js';
 
 const FEATURES = 200_000;
 const NOTE = 'x'.repeat(120); // pads each feature to ~260 bytes, so the file is ~50 MB
 
 async function writeBigLayer(dir: string): Promise<void> {
-  const out = createWriteStream(join(dir, 'big.geojson'));
-  out.write('{"type":"FeatureCollection","features":[\n');
-  for (let i = 0; i < FEATURES; i += 1000) {
-    const batch: string[] = [];
-    for (let k = i; k < i + 1000; k++) {
-      const lon = -180 + (k % 3600) / 10, lat = -80 + Math.floor(k / 3600) / 4;
-      batch.push(`{"type":"Feature","properties":{"n":${k},"name":"feature ${k}","value":${k / 7},"note":"${NOTE}"},"geometry":{"type":"Point","coordinates":[${lon},${lat}]}}`);
-    }
-    if (!out.write((i ? ',\n' : '') + batch.join(',\n'))) await once(out, 'drain');
-  }
-  out.end(']}\n');
-  await once(out, 'finish');
+  await writePointLayer(join(dir, 'big.geojson'), FEATURES, (k) => `{"n":${k},"name":"feature ${k}","value":${k / 7},"note":"${NOTE}"}`);
   writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ resources: [
     { id: 1, cls: 'vector_layer', parent: 0, display_name: 'Big', keyname: 'big', source: 'big.geojson' },
     { id: 2, cls: 'resource_group', parent: 0, display_name: 'Other' },
