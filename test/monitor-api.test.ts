@@ -222,6 +222,24 @@ describe('monitoring API with writes enabled', () => {
     assert.equal((await s.get('/monitor/1/processes', { method: 'DELETE' })).status, 204);
     assert.equal((await s.json('/monitor/1/processes')).body.respawned, 0);
   });
+
+  it('counts pool tasks whose askers had gone: dropped while queued, stopped while running', async () => {
+    const { pool } = s.services;
+    pool.register('fixture', taskModule('./fixtures/pool-tasks.js', import.meta.url));
+    const before = (await s.json('/monitor/1/pool')).body.abandoned;
+    const client = new AbortController();
+    // One more than there are workers: every worker spins and one task waits.
+    const tasks = Array.from({ length: pool.stats().size + 1 }, () =>
+      pool.run('fixture', { action: 'spin', ms: 30_000 }, { signal: client.signal }).catch((e: unknown) => e));
+    await until(() => pool.stats().workers.every((w) => w.busy) && pool.stats().queued === 1);
+    client.abort(new Error('gone'));
+    await Promise.all(tasks);
+    const after = (await s.json('/monitor/1/pool')).body.abandoned;
+    assert.deepEqual(after, { queued: before.queued + 1, running: before.running + pool.stats().size });
+    const metrics = await (await s.get('/metrics')).text();
+    assert.match(metrics, new RegExp(`^meridian_pool_abandoned_total\\{when="running"\\} ${after.running}$`, 'm'));
+    assert.match(metrics, new RegExp(`^meridian_pool_abandoned_total\\{when="queued"\\} ${after.queued}$`, 'm'));
+  });
 });
 
 describe('monitoring API with writes disabled (the default)', () => {

@@ -72,6 +72,10 @@ export class Monitor {
     return (this.pool?.respawned() ?? 0) - this.respawnedBase;
   }
 
+  poolAbandoned(): { queued: number; running: number } {
+    return this.pool?.abandoned() ?? { queued: 0, running: 0 };
+  }
+
   resetRespawned(): void {
     this.respawnedBase = this.pool?.respawned() ?? 0;
   }

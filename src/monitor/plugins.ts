@@ -58,7 +58,7 @@ export function createPlugins(monitor: Monitor, catalog: Catalog): Map<string, P
     ['uptime', () => sys.uptime()],
     ['now', () => sys.now()],
     ['processlist', () => processlist(monitor)],
-    ['pool', () => ({ num_workers: monitor.poolWorkers().length, respawned: monitor.respawned(), workers: monitor.poolWorkers() })],
+    ['pool', () => ({ num_workers: monitor.poolWorkers().length, respawned: monitor.respawned(), abandoned: monitor.poolAbandoned(), workers: monitor.poolWorkers() })],
     ['layers', () => layers(catalog)],
     ['tiles', () => tiles(monitor)],
   ]);

@@ -58,6 +58,10 @@ export function createMetrics(monitor: Monitor): Metrics {
   define('gauge', 'meridian_cache_max_size_bytes', 'Bound of the tile cache in bytes.', ['cache'], () => caches().map(([cache, c]) => [{ cache }, c.max_size]));
   define('gauge', 'meridian_pool_workers', 'Worker threads in the tile pool.', [], () => [[{}, monitor.poolWorkers().length]]);
   define('counter', 'meridian_pool_respawned_total', 'Pool workers replaced.', [], () => [[{}, monitor.respawned()]]);
+  define('counter', 'meridian_pool_abandoned_total', 'Pool tasks whose askers had gone: dropped while queued, stopped while running.', ['when'], () => {
+    const { queued, running } = monitor.poolAbandoned();
+    return [[{ when: 'queued' }, queued], [{ when: 'running' }, running]];
+  });
 
   const tileSeconds = new LatencyHistogram('meridian_tile_duration_seconds', 'Time from a tile request to its whole response written.',
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], http.table.filter((rule) => rule.tile).map((rule) => rule.zone));

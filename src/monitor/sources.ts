@@ -36,4 +36,6 @@ export interface MonitoredPool {
   workers(): PoolWorker[];
   /** Workers replaced after exiting or being restarted, since the pool was created. */
   respawned(): number;
+  /** Tasks whose askers had gone, since the pool was created: dropped while queued, stopped while running. */
+  abandoned(): { queued: number; running: number };
 }

@@ -45,5 +45,6 @@ export function poolSource(pool: WorkerPool): MonitoredPool {
   return {
     workers: () => pool.stats().workers.map((w) => ({ id: w.id, pid: process.pid, threadId: w.threadId, memory: w.heapUsed ?? undefined, busy: w.busy })),
     respawned: () => { const s = pool.stats(); return s.crashes + s.timeouts; },
+    abandoned: () => { const s = pool.stats(); return { queued: s.abandoned, running: s.stopped }; },
   };
 }
