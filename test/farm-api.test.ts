@@ -3,7 +3,7 @@
 // at the tile cap stored while requests are answered, seen by no one before it is whole, then
 // claimed from, listed, settled and deleted without holding the event loop.
 import assert from 'node:assert/strict';
-import { rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -323,6 +323,8 @@ describe('farm API', () => {
   });
 
   it('lists QGIS projects under the projects root', async () => {
+    // A name that reads like a URI scheme is a file name here, listed like the others.
+    copyFileSync(join(projectsRoot, 'projects/world110.qgs'), join(projectsRoot, 'projects/plan:v2.qgs'));
     const projects = (await farm(s, 'GET', '/projects')).body.projects;
     assert.ok(Array.isArray(projects));
     // Ids are hashes of the path under the root: fixed values here. Names are the projects' MAP= names
@@ -333,6 +335,7 @@ describe('farm API', () => {
     });
     assert.deepEqual(projects, [
       listed('projects/missing_layer', 'a480073d515d', 'missing_layer.qgs', true),
+      listed('projects/plan:v2', '9ea867e2dea6', 'plan:v2.qgs', false),
       listed('projects/world110', '35279962b2e1', 'world110.qgs', false),
       listed('projects/world110.qgz', 'c3b242681c51', 'world110.qgz', true),
     ]);

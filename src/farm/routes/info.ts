@@ -7,7 +7,6 @@ import type Router from '@koa/router';
 import { bodyObject, readJson } from '../../http/body.js';
 import { ApiError } from '../../http/errors.js';
 import { insideFolder } from '../../common/paths.js';
-import { resolveProjectUri } from '../../qgis/project-uri.js';
 import type { Services } from '../../services.js';
 import { TILE_FORMATS } from '../../tiles/store.js';
 import { notFound, type Farm } from '../farm.js';
@@ -29,10 +28,14 @@ export function infoRoutes(services: Services, farm: Farm): Router {
 
   async function projects() {
     const found = await readdir(config.projectsDir, { recursive: true, withFileTypes: true }).catch(() => []);
-    return found.filter((e) => e.isFile() && PROJECT_EXTENSIONS.has(extname(e.name).toLowerCase())).map((e) => {
-      const path = relative(config.projectsDir, join(e.parentPath, e.name));
-      // Named as MAP= and the cache name it: without extension unless a .qgs beside a .qgz takes that name.
-      const { key } = resolveProjectUri(config.projectsDir, path);
+    const paths = found.filter((e) => e.isFile() && PROJECT_EXTENSIONS.has(extname(e.name).toLowerCase()))
+      .map((e) => relative(config.projectsDir, join(e.parentPath, e.name)));
+    const listed = new Set(paths);
+    return paths.map((path) => {
+      // Named as MAP= and the cache name it (project-uri.ts: a name without extension finds .qgs, then .qgz).
+      const bare = path.slice(0, -extname(path).length);
+      const plain = !PROJECT_EXTENSIONS.has(extname(bare).toLowerCase());
+      const key = plain && (path === `${bare}.qgs` || (path === `${bare}.qgz` && !listed.has(`${bare}.qgs`))) ? bare : path;
       return {
         id: projectId(path), name: key, path_server: join(config.projectsDir, path),
         // Loaded (cached) projects are the active ones; rendered tiles of any project land in the store's PNG folder.
