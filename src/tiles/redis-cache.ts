@@ -104,12 +104,15 @@ export class RedisTileCache implements SharedTiles, DigestStore {
     return `${this.options.prefix}digest:${hostname()}:${path}@${stamp}`;
   }
 
-  /** Kept for a tile's TTL since the last start that asked for it (GETEX renews it). */
+  /** Kept for a tile's TTL since the last start that asked for it (renewed when found: GET then EXPIRE, which every Redis has). */
   async storedDigest(path: string, stamp: string): Promise<string | undefined> {
     try {
       // Layers load, and ask, as the instance starts: the client may not be connected yet.
       if (this.client.status !== 'ready') await once(this.client, 'ready', { signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS) }).catch(() => {});
-      return await this.client.getex(this.digestKey(path, stamp), 'EX', this.options.ttl) ?? undefined;
+      const key = this.digestKey(path, stamp);
+      const digest = await this.client.get(key);
+      if (digest !== null) this.client.expire(key, this.options.ttl).catch((err: Error) => this.unavailable(err));
+      return digest ?? undefined;
     } catch (err) {
       this.unavailable(err as Error);
       return undefined;
