@@ -166,7 +166,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     const box = 'POLYGON((10 40,20 40,20 50,10 50,10 40))';
     const listed = await s.json(`/api/resource/25/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(box)}`);
     assert.deepEqual(listed.body.map((f: any) => f.fields.name), ['Near Taranto']);
-    // With its geometry, brought to EPSG:4326 once for the test and the answer; also under a shape
+    // With its geometry too (the query then reads the geometry it tests: one transform to EPSG:4326 in FROM); also under a shape
     // of more vertices than SQL tests (300: read out, tested here), whose notch at 15°E reaches 40°N.
     const wavy = `POLYGON((${wavyRing(15, 45, 5, 6, 300).map((p) => p.join(' ')).join(', ')}))`;
     for (const shape of [box, wavy]) {
