@@ -307,6 +307,26 @@ describe('identify', () => {
     assert.deepEqual([br.status, br.body.code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
   });
 
+  it('refuses a compressed body too large once inflated while the rest of it is still to come, and keeps serving', async () => {
+    // The refusal destroys the request stream mid-body, which sets its socket to null: the request
+    // counting once read the socket from it when the response closed, and the throw ended the process.
+    const bomb = gzipSync(Buffer.alloc(6 * 2 ** 20, 32));
+    const socket = connect(Number(new URL(s.url).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => { answer += chunk; });
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`POST /api/feature_layer/identify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${bomb.length + 100_000}\r\n\r\n`);
+    socket.write(bomb);
+    try {
+      await until(() => answer.includes('\r\n\r\n'), 5000);
+      assert.match(answer, /^HTTP\/1\.1 413 /);
+      assert.match(answer, /"code":"PAYLOAD_TOO_LARGE"/);
+    } finally {
+      socket.destroy();
+    }
+    assert.equal((await identify({ srs: 4326, geom: 'POINT(0 0)', layers: [2] })).status, 200);
+  });
+
   it('logs a client that leaves mid-body as gone (499), not as a server error', async () => {
     const logged: { msg: string; status?: number }[] = [];
     const dir = tempData({ catalog: CATALOG });

@@ -27,6 +27,9 @@ export type CountRequest = (req: IncomingMessage, res: ServerResponse, path: str
 
 export function requestCounter(http: HttpCounters, tileServed: TileServed): CountRequest {
   return (req, res, path, started = performance.now()) => {
+    // Taken now: a request stream destroyed by a failed pipeline (a body not gzip, or too large
+    // once inflated) has its socket set to null before the response closes.
+    const socket = req.socket as CountedSocket;
     const rule = http.classify(path);
     const zone = rule && http.zones.get(rule.zone);
     http.total++;
@@ -36,7 +39,6 @@ export function requestCounter(http: HttpCounters, tileServed: TileServed): Coun
       http.current--;
       if (!zone) return;
       zone.processing--;
-      const socket = req.socket as CountedSocket;
       zone.received += socket.bytesRead - (socket[READ] ?? 0);
       socket[READ] = socket.bytesRead;
       zone.sent += sent;
