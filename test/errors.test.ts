@@ -112,6 +112,17 @@ describe('client mistakes', () => {
     assert.ok(performance.now() - started < 2000, `took ${Math.round(performance.now() - started)} ms`);
   });
 
+  it('`intersects` as GEOMETRYCOLLECTIONs nested three deep is the shape of their parts (Turf read one level, and threw: 500)', async () => {
+    // A point on the vertex the routes A1 and B2 share: lines are tested against the shape by Turf.
+    const nested = encodeURIComponent('GEOMETRYCOLLECTION(GEOMETRYCOLLECTION(GEOMETRYCOLLECTION(POINT(14.4205 50.088))))');
+    const features = await s.json(`/api/resource/6/feature/?srs=4326&geom=no&intersects=${nested}`);
+    assert.equal(features.status, 200, JSON.stringify(features.body));
+    assert.deepEqual(features.body.map((f: { id: number }) => f.id), [1, 2]);
+    const csv = await s.get(`/api/resource/6/csv?srs=4326&intersects=${nested}`);
+    assert.equal(csv.status, 200);
+    assert.equal((await csv.text()).trim().split('\n').length, 3);
+  });
+
   it('wrong method: 405 with an Allow header; unknown route: 404', async () => {
     for (const [method, path] of [['POST', '/api/resource/2'], ['DELETE', '/api/resource/2/geojson'], ['PUT', '/api/resource/2/feature/1'], ['POST', '/api/resource/']]) {
       const res = await s.get(path, { method });

@@ -170,7 +170,11 @@ export class PreparedArea implements SpatialFilter {
   readonly clipBox: BBox;
   private made: { grid: CellGrid | null; local: LocalShapes | null } | null = null;
 
-  constructor(readonly shape: Geometry) {
+  readonly shape: Geometry;
+
+  constructor(shape: Geometry) {
+    // Turf's tests read one level of GEOMETRYCOLLECTION (a deeper one threw): its parts, opened, are the same shape.
+    this.shape = shape.type === 'GeometryCollection' ? { type: 'GeometryCollection', geometries: partsOf(shape) } : shape;
     this.bbox = bboxOf(shape);
     this.clipBox = grown(this.bbox);
   }
