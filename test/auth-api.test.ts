@@ -98,6 +98,14 @@ describe('auth API', () => {
     assert.equal((await send(s, 'PUT', `${AUTH}/user/1`, { keyname: 'plain' })).status, 422);
   });
 
+  it('creates a keyname once when several requests ask for it at once: the others get 409, not a 500', async () => {
+    // Each passes the check that the keyname is free while the first hashes its password; the database refuses the rest.
+    const answers = await Promise.all(Array.from({ length: 4 }, () => send(s, 'POST', `${AUTH}/user/`, { keyname: 'twin', password: 'twin-password' })));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 409, 409, 409], JSON.stringify(answers.map((r) => r.body)));
+    for (const r of answers.filter((a) => a.status === 409)) assert.equal(r.body.code, 'KEYNAME_TAKEN');
+    assert.equal((await s.json(`${AUTH}/user/`, { headers: ADMIN })).body.filter((u: { keyname: string }) => u.keyname === 'twin').length, 1);
+  });
+
   it('protects system users: no deleting, disabling, renaming, or passwords for pseudo-users', async () => {
     const users = (await s.json(`${AUTH}/user/`, { headers: ADMIN })).body;
     const id = (k: string) => users.find((u: any) => u.keyname === k).id;

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
 import wkx from 'wkx';
-import { authServer, basic, createUser } from './helpers/auth.js';
+import { authServer, basic, createUser, send } from './helpers/auth.js';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
 import type { Polygon } from 'geojson';
 import { PreparedArea } from '../src/identify/area.js';
@@ -398,6 +398,12 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     // Names and bands column by column (geometry text may differ in its last digits).
     const tail = (csv: string) => rows(csv).map((r) => r.slice(r.lastIndexOf(')') + 1));
     assert.deepEqual(tail(pgCsv), tail(fileCsv));
+  });
+
+  it('users in the shared database: a keyname asked for by several requests at once is created once, the others get 409', async () => {
+    const answers = await Promise.all(Array.from({ length: 4 }, () => send(s, 'POST', '/api/component/auth/user/', { keyname: 'pgtwin', password: 'twin-password' })));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 409, 409, 409], JSON.stringify(answers.map((r) => r.body)));
+    for (const r of answers.filter((a) => a.status === 409)) assert.equal(r.body.code, 'KEYNAME_TAKEN');
   });
 
   it('the catalog ACL applies: Places data needs a login, also for PostGIS layers', async () => {

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { guarded, inTransaction } from '../store/postgis/connections.js';
 import type { AclRule } from './acl.js';
+import { keynameTaken } from './principal-input.js';
 import { ChangeListener } from './pg-changes.js';
 import { aclRuleOf, bit, principalOf, type AclRuleRow, type PrincipalRow } from './rows.js';
 import type { AuthStore, Group, GroupFields, LoginFailures, Session, User, UserFields } from './store.js';
@@ -13,6 +14,9 @@ export const AUTH_CHANNEL = 'meridian_auth';
 
 /** What a query needs: the pool, or one client inside a transaction. */
 type Queryable = Pick<pg.Pool, 'query'>;
+
+/** PostgreSQL's SQLSTATE for a unique index refusing a row. */
+const UNIQUE_VIOLATION = '23505';
 
 export class PgAuthStore implements AuthStore {
   private listener: ChangeListener | null = null;
@@ -84,7 +88,7 @@ export class PgAuthStore implements AuthStore {
   /** Inserts (no id) or updates a principal together with its memberships, in one transaction. */
   private save(cls: 'U' | 'G', id: number | undefined, f: UserFields | GroupFields, system: boolean, others: number[]): Promise<number> {
     const hash = 'password_hash' in f ? f.password_hash : null;
-    return this.change(async (tx) => {
+    const saving = this.change(async (tx) => {
       let saved = id;
       if (saved === undefined) {
         [{ id: saved }] = await this.query<{ id: number }>(`INSERT INTO principal (cls, keyname, display_name, description, system, disabled, password_hash)
@@ -97,6 +101,10 @@ export class PgAuthStore implements AuthStore {
       await this.query(`DELETE FROM membership WHERE ${by} = $1`, [saved], tx);
       for (const o of new Set(others)) await this.query(`INSERT INTO membership (${by}, ${other}) VALUES ($1, $2)`, [saved, o], tx);
       return saved;
+    });
+    return saving.catch((e: { code?: string; constraint?: string }) => {
+      if (e.code === UNIQUE_VIOLATION && e.constraint === 'principal_keyname') throw keynameTaken(f.keyname, cls);
+      throw e;
     });
   }
 

@@ -56,9 +56,16 @@ function ids(body: Record<string, unknown>, name: string): number[] | undefined 
  */
 async function checkKeynameFree(store: AuthStore, keyname: string, selfId?: number): Promise<void> {
   for (const found of [await store.userByKeyname(keyname), await store.groupByKeyname(keyname)]) {
-    if (found && found.id !== selfId) throw new ApiError(409, 'KEYNAME_TAKEN', `The keyname "${keyname}" is already taken (by a ${found.cls === 'U' ? 'user' : 'group'}).`);
+    if (found && found.id !== selfId) throw keynameTaken(keyname, found.cls);
   }
 }
+
+/**
+ * 409: the keyname is another principal's. The stores answer it too, for a request that took the
+ * keyname after this one checked it was free (two at once creating one keyname).
+ */
+export const keynameTaken = (keyname: string, cls: 'U' | 'G') =>
+  new ApiError(409, 'KEYNAME_TAKEN', `The keyname "${keyname}" is already taken (by a ${cls === 'U' ? 'user' : 'group'}).`);
 
 /** A password to hash: undefined keeps the current one (NGW sends `true` for "unchanged"). */
 export function passwordField(body: Record<string, unknown>, required: boolean): string | undefined {

@@ -1,6 +1,7 @@
 // AuthStore on better-sqlite3. Queries are plain SQL that PostgreSQL also runs (placeholders aside).
 import type Database from 'better-sqlite3';
 import type { AclRule } from './acl.js';
+import { keynameTaken } from './principal-input.js';
 import { aclRuleOf, bit, principalOf, type AclRuleRow, type PrincipalRow } from './rows.js';
 import type { AuthStore, Group, GroupFields, LoginFailures, Session, User, UserFields } from './store.js';
 
@@ -80,12 +81,17 @@ export class SqliteAuthStore implements AuthStore {
 
   /** Inserts (no id) or updates a principal together with its memberships, in one transaction. */
   private save(cls: 'U' | 'G', id: number | undefined, f: UserFields | GroupFields, system: boolean, others: number[]): number {
-    return this.db.transaction(() => {
-      const saved = id ?? this.insert(cls, f, system);
-      if (id !== undefined) this.update(id, f);
-      this.setMemberships(cls === 'U' ? 'user_id' : 'group_id', saved, others);
-      return saved;
-    })();
+    try {
+      return this.db.transaction(() => {
+        const saved = id ?? this.insert(cls, f, system);
+        if (id !== undefined) this.update(id, f);
+        this.setMemberships(cls === 'U' ? 'user_id' : 'group_id', saved, others);
+        return saved;
+      })();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && (e as Error).message.includes('principal_keyname')) throw keynameTaken(f.keyname, cls);
+      throw e;
+    }
   }
 
   async createUser(f: UserFields, system = false) { return this.save('U', undefined, f, system, f.member_of); }
