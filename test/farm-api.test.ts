@@ -311,6 +311,13 @@ describe('farm API', () => {
     assert.equal(settings.seed_concurrency, 1);
     assert.equal((await farm(s, 'POST', '/settings', { seed_concurrency: 3 })).status, 400);
     assert.equal((await farm(s, 'POST', '/settings', { colour: 'red' })).status, 400);
+    // Names every object inherits are not settings either (they were taken, and served back by GET).
+    for (const name of ['constructor', 'toString', 'valueOf']) {
+      const inherited = await farm(s, 'POST', '/settings', { [name]: 1 });
+      assert.deepEqual([inherited.status, inherited.body.error], [400, 'INVALID_FIELD'], name);
+      assert.match(inherited.body.message, new RegExp(`"${name}" is not a setting`));
+    }
+    assert.deepEqual(Object.keys((await farm(s, 'GET', '/settings')).body), Object.keys(settings));
     assert.equal((await farm(s, 'POST', '/settings', { tile_store_max_bytes: 'big' })).status, 400);
     // Every task of a job is stored when it is submitted: the cap itself is bounded.
     assert.equal((await farm(s, 'POST', '/settings', { max_job_tiles: 1e9 })).status, 400);

@@ -40,7 +40,8 @@ export class Settings {
     const rules = this.rules();
     const next = { ...this.values };
     for (const [name, value] of Object.entries(body)) {
-      if (!(name in rules)) throw badField(name, `is not a setting (settings: ${Object.keys(rules).join(', ')})`);
+      // Own names only: "constructor" or "toString" are in every object.
+      if (!Object.hasOwn(rules, name)) throw badField(name, `is not a setting (settings: ${Object.keys(rules).join(', ')})`);
       const { min, max } = rules[name as keyof FarmSettings];
       if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw badField(name, `must be an integer from ${min} to ${max}`);
       next[name as keyof FarmSettings] = value;
