@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -46,6 +46,35 @@ describe('client mistakes', () => {
     }
     assert.match((await expectError(s, '/api/resource/?parent=x', 400, 'INVALID_PARAMETER')).message, /"parent"/);
     assert.match((await expectError(s, '/api/resource/', 400, 'INVALID_PARAMETER')).message, /"parent" is required/);
+  });
+
+  it('requests the HTTP parser refuses: a JSON error with a code, and the server serves on', async () => {
+    /** The whole answer to `bytes` written on a fresh connection, read until the server closes it. */
+    const exchange = (bytes: string) => new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(s.url);
+      const socket = connect(Number(port), hostname);
+      let answer = '';
+      socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+      socket.write(bytes);
+    });
+    const cases: [string, string, number, string][] = [
+      ['a header line without a colon', 'GET /api/resource/0 HTTP/1.1\r\nHost: x\r\nBroken header\r\n\r\n', 400, 'MALFORMED_REQUEST'],
+      ['headers past the limit', `GET /api/resource/0 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      ['a chunked body with a bad chunk size', 'POST /api/feature_layer/identify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, 'MALFORMED_REQUEST'],
+    ];
+    for (const [what, bytes, status, code] of cases) {
+      const answer = await exchange(bytes);
+      const [head, body] = answer.split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}: ${head}`);
+      assert.match(head, /\r\ncontent-type: application\/json/i, what);
+      const error = JSON.parse(body);
+      assert.deepEqual([error.status_code, error.code, error.exception], [status, code, `meridian.${code}`], what);
+      assert.equal(error.request_id, /\r\nx-request-id: (\S+)/i.exec(head)?.[1], what);
+      assert.ok(error.message, what);
+    }
+    assert.equal((await s.get('/api/resource/0')).status, 200, 'still serving');
   });
 
   it('feature ids', async () => {

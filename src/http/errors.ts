@@ -23,8 +23,8 @@ export const resourceNotFound = (id: unknown) =>
 
 const TITLES: Record<number, string> = {
   400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed',
-  409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 422: 'Unprocessable entity',
-  500: 'Internal server error', 503: 'Service unavailable',
+  408: 'Request timeout', 409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 422: 'Unprocessable entity',
+  431: 'Request header fields too large', 500: 'Internal server error', 503: 'Service unavailable',
 };
 
 export function titleOf(status: number): string {
@@ -35,12 +35,16 @@ export function titleOf(status: number): string {
 export type ErrorFormat = (error: ApiError, ctx: Context) => unknown;
 
 /** NextGIS Web's error object, plus the stable code and the request id. */
-export const ngwErrorFormat: ErrorFormat = (e, ctx) => ({
-  title: e.title ?? titleOf(e.status),
-  message: e.message,
-  detail: null,
-  exception: `meridian.${e.code}`,
-  status_code: e.status,
-  code: e.code,
-  request_id: ctx.state.requestId,
-});
+export function ngwErrorBody(e: ApiError, requestId: string) {
+  return {
+    title: e.title ?? titleOf(e.status),
+    message: e.message,
+    detail: null,
+    exception: `meridian.${e.code}`,
+    status_code: e.status,
+    code: e.code,
+    request_id: requestId,
+  };
+}
+
+export const ngwErrorFormat: ErrorFormat = (e, ctx) => ngwErrorBody(e, ctx.state.requestId);

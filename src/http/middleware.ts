@@ -98,6 +98,8 @@ const CLIENT_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'
 export function streamErrorLogger(log: Logger) {
   return (err: Error & { code?: string }, ctx?: Context) => {
     if (err.code && CLIENT_GONE.has(err.code)) log.debug({ id: ctx?.state.requestId, code: err.code }, 'client went away during the answer');
+    // The parser refused the rest of the request (a broken chunked body): the client's fault, answered by client-error.ts.
+    else if (err.code?.startsWith('HPE_')) log.info({ id: ctx?.state.requestId, code: err.code }, 'request refused by the HTTP parser during the answer');
     else log.error({ id: ctx?.state.requestId, err }, 'answer failed after it began');
   };
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import Koa from 'koa';
+import { answerClientErrors } from '../http/client-error.js';
 import { errorHandler, requestId, requestLog } from '../http/middleware.js';
 import type { Services } from '../services.js';
 import { managementPortGuard } from './access.js';
@@ -35,6 +36,7 @@ export async function startManagementServer(services: Services, port: number, ho
     app.use(router.allowedMethods({ throw: true }));
   }
   const server = createServer(app.callback());
+  answerClientErrors(server, services.log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });
