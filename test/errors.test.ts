@@ -62,6 +62,7 @@ describe('client mistakes', () => {
     const cases: [string, string, number, string][] = [
       ['a header line without a colon', 'GET /api/resource/0 HTTP/1.1\r\nHost: x\r\nBroken header\r\n\r\n', 400, 'MALFORMED_REQUEST'],
       ['headers past the limit', `GET /api/resource/0 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      ['CONNECT, as to a proxy', 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n', 405, 'METHOD_NOT_ALLOWED'],
       ['a chunked body with a bad chunk size', 'POST /api/feature_layer/identify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, 'MALFORMED_REQUEST'],
     ];
     for (const [what, bytes, status, code] of cases) {

@@ -2,11 +2,12 @@
 // limit, a broken chunked body) never reach Koa, and Node would answer them with a bare status and
 // no body. They are answered here in the API's JSON error shape, with a code, as every other
 // client mistake is; a connection that already began an answer is only closed, as Node does.
-import { STATUS_CODES, type Server } from 'node:http';
+// So is CONNECT, which never reaches Koa either.
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError, ngwErrorBody } from './errors.js';
-import { requestIdOf } from './middleware.js';
+import { logRequest, requestIdOf } from './middleware.js';
 
 /** The parser's refusal as an API error, with the status Node would give it. */
 function refusal(err: NodeJS.ErrnoException): ApiError {
@@ -15,19 +16,35 @@ function refusal(err: NodeJS.ErrnoException): ApiError {
   return new ApiError(400, 'MALFORMED_REQUEST', `The request is not well-formed HTTP/1.1 (${err.code ?? 'unreadable'}).`);
 }
 
-/** `server` answers what its HTTP parser refuses as JSON errors (see above). */
+/** Writes `error` as the whole answer on `socket`, closing it after; returns the request id given. */
+function answerRaw(socket: Duplex, error: ApiError): string {
+  const id = requestIdOf(undefined);
+  const body = JSON.stringify(ngwErrorBody(error, id));
+  socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+    + `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
+  return id;
+}
+
+/**
+ * `server` answers what its HTTP parser refuses as JSON errors (see above), and CONNECT (which Node
+ * hands to 'connect' listeners, closing the connection unanswered when there are none) as the 405
+ * it is: Meridian is no proxy.
+ */
 export function answerClientErrors(server: Server, log: Logger): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Node's own rule: a response already under way on this connection must not be interleaved.
     const answering = (socket as Duplex & { _httpMessage?: { headersSent: boolean } })._httpMessage;
-    if (err.code !== 'ECONNRESET' && socket.writable && !answering?.headersSent) {
-      const error = refusal(err);
-      const id = requestIdOf(undefined);
-      const body = JSON.stringify(ngwErrorBody(error, id));
-      socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
-        + `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`);
-      log.info({ id, status: error.status, code: err.code }, 'request refused by the HTTP parser');
+    if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
+      socket.destroy();
+      return;
     }
-    socket.destroy();
+    const error = refusal(err);
+    log.info({ id: answerRaw(socket, error), status: error.status, code: err.code }, 'request refused by the HTTP parser');
+  });
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const started = performance.now();
+    const id = answerRaw(socket, new ApiError(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not served here: this is no proxy.'));
+    logRequest(log, id, 'CONNECT', req.url ?? '', 405, 0, started);
   });
 }
