@@ -24,8 +24,9 @@ describe('monitoring API with writes enabled', () => {
   let s: TestServer;
   before(async () => { s = await startServer({ env: { ...WRITABLE_MONITOR, ...AUTH_ENV } }); });
   after(() => s.stop());
+  // Writes need an administrator, public reads or not (tested under "monitoring access").
   const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = JSON_HEADERS) =>
-    s.json(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    s.json(path, { method, headers: { ...ADMIN, ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
 
   it('lists versions and root endpoints, and describes the server', async () => {
     assert.deepEqual((await s.json('/monitor/')).body, [1]);
@@ -190,7 +191,7 @@ describe('monitoring API with writes enabled', () => {
     // The plugin sums every cache: memory and disk.
     assert.deepEqual([plugin.cache_hit, plugin.cache_miss], [after.hit.responses + storeAfter.hit.responses, after.miss.responses + storeAfter.miss.responses]);
 
-    assert.equal((await s.get('/monitor/1/http/caches/tiles', { method: 'DELETE' })).status, 204);
+    assert.equal((await s.get('/monitor/1/http/caches/tiles', { method: 'DELETE', headers: ADMIN })).status, 204);
     const reset = await cache();
     assert.deepEqual([reset.hit, reset.miss, reset.bypass], [{ responses: 0, bytes: 0 }, { responses: 0, bytes: 0 }, { responses: 0, bytes: 0 }]);
     assert.equal(reset.size, after.size, 'a reset leaves the cached tiles alone');
@@ -219,7 +220,7 @@ describe('monitoring API with writes enabled', () => {
     const threadsAfter = (await s.json('/monitor/1/processlist/role/worker')).body.worker.map((w: any) => w.thread_id);
     assert.equal(threadsAfter.length, threadsBefore.length);
     assert.equal(threadsAfter.filter((t: number) => !threadsBefore.includes(t)).length, 1, 'one new worker thread');
-    assert.equal((await s.get('/monitor/1/processes', { method: 'DELETE' })).status, 204);
+    assert.equal((await s.get('/monitor/1/processes', { method: 'DELETE', headers: ADMIN })).status, 204);
     assert.equal((await s.json('/monitor/1/processes')).body.respawned, 0);
   });
 
@@ -271,6 +272,32 @@ describe('monitoring access', () => {
       assert.equal((await s.get(path, { headers: ADMIN })).status, 200, `${path} as administrator`);
     }
     assertError(await s.json('/monitor/1/server'), 401, 'UNAUTHORIZED');
+  });
+});
+
+describe('monitoring writes when reads are public', () => {
+  let s: TestServer;
+  before(async () => { s = await authServer({ env: WRITABLE_MONITOR }); });
+  after(() => s.stop());
+
+  it('keeps every write to administrators: nobody else empties counters or edits the denylist', async () => {
+    await createUser(s, 'alice', 'alice-secret-1');
+    const denylist = '/monitor/1/http/keyvals/denylist';
+    assert.equal((await s.json(denylist, { method: 'POST', headers: { ...JSON_HEADERS, ...ADMIN }, body: '{"10.0.0.1":"kept"}' })).status, 201);
+    await s.get('/api/resource/2');
+    const requests = (await s.json('/monitor/1/http/server_zones/resource')).body.requests;
+    for (const [who, headers, status] of [['guest', {}, 401], ['a user', basic('alice', 'alice-secret-1'), 403]] as const) {
+      const writes: [string, string, string?][] = [['POST', denylist, '{"127.0.0.1":"locked out"}'], ['PATCH', denylist, '{"10.0.0.1":null}'],
+        ['DELETE', denylist], ['DELETE', '/monitor/1/http/server_zones/resource'], ['DELETE', '/monitor/1/connections'],
+        ['DELETE', '/monitor/1/http/requests'], ['DELETE', '/monitor/1/processes'], ['DELETE', '/monitor/1/http/caches/tiles']];
+      for (const [method, path, body] of writes) {
+        const res = await s.json(path, { method, headers: { ...JSON_HEADERS, ...headers }, body });
+        assertError(res, status, status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN');
+      }
+      assert.deepEqual((await s.json(denylist)).body, { '10.0.0.1': 'kept' }, `the denylist as ${who} left it`);
+    }
+    assert.equal((await s.json('/monitor/1/http/server_zones/resource')).body.requests, requests, 'the counters were not reset');
+    assert.equal((await s.get('/api/resource/2')).status, 200);
   });
 });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { ADMIN, AUTH_ENV } from './helpers/auth.js';
 import { settledZone, WRITABLE_MONITOR } from './helpers/monitor.js';
 import { parsePrometheus, type Exposition } from './helpers/prometheus.js';
 import { rawRequest, type RawResponse } from './helpers/raw-http.js';
@@ -10,7 +11,7 @@ import { startServer, type TestServer } from './helpers/server.js';
 
 describe('monitoring counters', () => {
   let s: TestServer;
-  before(async () => { s = await startServer({ env: WRITABLE_MONITOR }); });
+  before(async () => { s = await startServer({ env: { ...WRITABLE_MONITOR, ...AUTH_ENV } }); });
   after(() => s.stop());
 
   const zone = async (name: string) => (await s.json(`/monitor/1/http/server_zones/${name}`)).body;
@@ -76,7 +77,7 @@ describe('monitoring counters', () => {
     // A POST that promises a body and never sends it, then hangs up.
     const socket = connect(Number(new URL(s.url).port), '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
-    socket.write('POST /monitor/1/http/keyvals/denylist HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+    socket.write(`POST /monitor/1/http/keyvals/denylist HTTP/1.1\r\nHost: x\r\nAuthorization: ${ADMIN.Authorization}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
     await new Promise((r) => setTimeout(r, 50));
     socket.destroy();
     let after = before;
@@ -95,18 +96,18 @@ describe('monitoring counters', () => {
 
   it('resets a zone, http/requests and connections with DELETE', async () => {
     await rawRequest(`${s.url}/api/resource/2`);
-    assert.equal((await s.get('/monitor/1/http/server_zones/resource', { method: 'DELETE' })).status, 204);
+    assert.equal((await s.get('/monitor/1/http/server_zones/resource', { method: 'DELETE', headers: ADMIN })).status, 204);
     const z = await zone('resource');
     assert.deepEqual([z.requests, z.responses.total, z.sent, z.received, z.discarded], [0, 0, 0, 0, 0]);
     assert.deepEqual(z.responses.codes, {});
     assert.ok((await zone('feature')).requests > 0, 'other zones keep their counts');
 
-    assert.equal((await s.get('/monitor/1/http/requests', { method: 'DELETE' })).status, 204);
+    assert.equal((await s.get('/monitor/1/http/requests', { method: 'DELETE', headers: ADMIN })).status, 204);
     assert.ok((await s.json('/monitor/1/http/requests')).body.total <= 2);
-    assert.equal((await s.get('/monitor/1/connections', { method: 'DELETE' })).status, 204);
+    assert.equal((await s.get('/monitor/1/connections', { method: 'DELETE', headers: ADMIN })).status, 204);
     const c = (await s.json('/monitor/1/connections')).body;
     assert.ok(c.accepted <= 1 && c.dropped === 0 && c.active >= 1);
-    assert.equal((await s.get('/monitor/1/processes', { method: 'DELETE' })).status, 204);
+    assert.equal((await s.get('/monitor/1/processes', { method: 'DELETE', headers: ADMIN })).status, 204);
     assert.deepEqual((await s.json('/monitor/1/processes')).body, { respawned: 0 });
   });
 

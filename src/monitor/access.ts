@@ -12,7 +12,8 @@ export const VERSIONS = [1];
 /**
  * Everything under the monitoring path (its errors in nginx's shape: app.ts) needs an
  * administrator unless public, refuses writes unless enabled (nginx's `api write=on`) and knows
- * only API version 1.
+ * only API version 1. Writes need an administrator even when reads are public: they reset the
+ * counters and edit the denylist (anyone could lock an administrator's address out).
  */
 export function monitorScope(config: Config) {
   const prefix = config.monitorPath;
@@ -25,8 +26,9 @@ export function monitorScope(config: Config) {
     if (inApi) {
       const version = ctx.path.slice(prefix.length + 1).split('/')[0];
       if (version && !VERSIONS.includes(Number(version))) throw new ApiError(404, 'UnknownVersion', `API version "${version}" is not supported; see ${prefix}/.`);
-      if (WRITES.has(ctx.method) && !config.monitorWrite) {
-        throw new ApiError(405, 'MethodDisabled', `${ctx.method} is disabled: set MERIDIAN_MONITOR_WRITE=1 or "monitorWrite": true to allow writes.`);
+      if (WRITES.has(ctx.method)) {
+        if (!config.monitorWrite) throw new ApiError(405, 'MethodDisabled', `${ctx.method} is disabled: set MERIDIAN_MONITOR_WRITE=1 or "monitorWrite": true to allow writes.`);
+        requireAdministrator(ctx);
       }
     }
     return next();
