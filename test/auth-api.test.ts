@@ -328,3 +328,30 @@ describe('failed-login slowdown', () => {
     assert.equal(basicBlocked.status, 429, 'Basic credentials are throttled the same way');
   });
 });
+
+describe('failed-login slowdown under simultaneous attempts', () => {
+  let s: TestServer;
+  before(async () => { s = await authServer(); });
+  after(() => s.stop());
+
+  it('counts attempts under way: a burst of guesses gets the free tries only, not one each', async () => {
+    const guesses = await Promise.all(Array.from({ length: 30 }, (_, i) => s.json(`${AUTH}/login`,
+      { method: 'POST', body: JSON.stringify({ login: 'administrator', password: `wrong-${i}` }) })));
+    const statuses = guesses.map((g) => g.status).sort();
+    assert.deepEqual(statuses, [...Array(5).fill(401), ...Array(25).fill(429)]);
+    const basicGuesses = await Promise.all(Array.from({ length: 10 }, (_, i) => s.get(`${AUTH}/current_user`, { headers: basic('administrator', `wrong-${i}`) })));
+    assert.deepEqual(basicGuesses.map((g) => g.status), Array(10).fill(429));
+  });
+
+  it('checks a burst of requests with the same Basic credentials once: a map client is not throttled', async () => {
+    const other = await authServer();
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => other.get('/api/resource/2/feature_count', { headers: ADMIN })));
+      assert.deepEqual(answers.map((a) => a.status), Array(20).fill(200));
+      const wrong = basic('administrator', 'wrong-password');
+      const refused = await Promise.all(Array.from({ length: 20 }, () => other.get('/api/resource/2/feature_count', { headers: wrong })));
+      assert.deepEqual(refused.map((a) => a.status), Array(20).fill(401), 'one failure, shared');
+      assert.equal((await other.get('/api/resource/2/feature_count', { headers: basic('administrator', 'wrong-again') })).status, 401, 'the address was charged one failure');
+    } finally { await other.stop(); }
+  });
+});

@@ -22,6 +22,8 @@ export const unauthorized = (message: string, code = 'UNAUTHORIZED') =>
 export class Authenticator {
   private readonly throttle: LoginThrottle;
   private readonly basicMemory = new Map<string, { userId: number; until: number }>();
+  /** Basic credentials being checked, by the same key: requests sending them meanwhile wait for that check. */
+  private readonly basicChecks = new Map<string, Promise<User>>();
   /** Anonymous requests are most requests; guest changes only through userChanged. */
   private guestCaller: Promise<Caller> | undefined;
   private guestKnown: Caller | undefined;
@@ -61,24 +63,29 @@ export class Authenticator {
 
   /** The user whose keyname and password these are; 401 if none, 403 if disabled, 429 while throttled. */
   async checkPassword(keyname: string, password: string, address: string): Promise<User> {
-    const wait = await this.throttle.waitFor(address);
+    const wait = await this.throttle.admit(address);
     if (wait > 0) {
       this.log.warn({ address, keyname }, 'login refused: too many failures from this address');
       throw new ApiError(429, 'TOO_MANY_ATTEMPTS', 'Too many failed logins from this address; try again later.', 'Too many requests',
         { 'Retry-After': String(Math.ceil(wait / 1000)) });
     }
-    const user = await this.store.userByKeyname(keyname);
-    // An unknown keyname, or a user without a password (guest and the pseudo-users, who can never
-    // log in), costs the same derivation as a wrong password: the answer's time does not tell
-    // which keynames exist.
-    this.decoy ??= hashPassword(randomBytes(16).toString('base64'), this.passwordCost);
-    const ok = await verifyPassword(password, user?.password_hash ?? await this.decoy) && !!user?.password_hash;
-    if (!user || !ok) {
-      await this.throttle.failed(address, keyname);
-      this.log.warn({ address, keyname }, 'login failed');
-      throw unauthorized('Invalid login or password.', 'INVALID_CREDENTIALS');
+    let user: User | undefined;
+    try {
+      user = await this.store.userByKeyname(keyname);
+      // An unknown keyname, or a user without a password (guest and the pseudo-users, who can never
+      // log in), costs the same derivation as a wrong password: the answer's time does not tell
+      // which keynames exist.
+      this.decoy ??= hashPassword(randomBytes(16).toString('base64'), this.passwordCost);
+      const ok = await verifyPassword(password, user?.password_hash ?? await this.decoy) && !!user?.password_hash;
+      if (!user || !ok) {
+        await this.throttle.failed(address, keyname);
+        this.log.warn({ address, keyname }, 'login failed');
+        throw unauthorized('Invalid login or password.', 'INVALID_CREDENTIALS');
+      }
+      await this.throttle.succeeded(address, keyname);
+    } finally {
+      this.throttle.settle(address);
     }
-    await this.throttle.succeeded(address, keyname);
     this.log.info({ address, keyname: user.keyname }, 'login');
     if (user.disabled) throw new ApiError(403, 'USER_DISABLED', `User "${user.keyname}" is disabled.`);
     return user;
@@ -95,7 +102,13 @@ export class Authenticator {
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw unauthorized('Malformed Basic credentials.', 'INVALID_CREDENTIALS');
-    const user = await this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), address);
+    // A client's first burst (a map's tiles) sends the same header at once: one check, one throttled attempt.
+    let checking = this.basicChecks.get(key);
+    if (!checking) {
+      checking = this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), address).finally(() => this.basicChecks.delete(key));
+      this.basicChecks.set(key, checking);
+    }
+    const user = await checking;
     if (this.basicMemory.size >= BASIC_MEMORY_MAX) this.basicMemory.clear();
     this.basicMemory.set(key, { userId: user.id, until: Date.now() + BASIC_MEMORY_MS });
     return this.callerOf(user, 'basic');
