@@ -171,7 +171,7 @@ describe('auth API', () => {
     assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: 'ngw_sid=forged' } })).body.keyname, 'guest');
   });
 
-  it('refuses changes that a page of another origin sends with the session cookie, and logins from one', async () => {
+  it('refuses changes that a page of another origin sends with the session cookie or Basic credentials, and logins from one', async () => {
     const other = 'http://127.0.0.1:1';
     const self = new URL(s.url).origin;
     const login = (origin?: string) => s.get(`${AUTH}/login`, {
@@ -196,7 +196,13 @@ describe('auth API', () => {
     assert.equal((await s.json(`${AUTH}/user/`, { headers: { cookie, origin: other } })).status, 200, 'reads are not refused');
     assert.equal((await create('same-origin', { cookie, origin: self })).status, 200, 'the server\'s own pages may');
     assert.equal((await create('no-origin', { cookie })).status, 200, 'clients that are not browsers send no Origin');
-    assert.equal((await create('basic-cross', { ...ADMIN, origin: other })).status, 200, 'Basic credentials are not sent by a page on its own');
+    // A browser sends the Basic credentials typed into its dialog with a form another site posts.
+    const basicForged = await create('basic-cross', { ...ADMIN, origin: other });
+    assert.equal(basicForged.status, 403);
+    assert.equal(basicForged.body.code, 'CROSS_ORIGIN_REQUEST');
+    assert.equal((await send(s, 'PUT', '/api/resource/2', { resource: { permissions: [] } }, { ...ADMIN, origin: 'null' })).status, 403);
+    assert.ok(!(await s.json(`${AUTH}/user/`, { headers: ADMIN })).body.some((u: { keyname: string }) => u.keyname === 'basic-cross'));
+    assert.equal((await create('basic-same', { ...ADMIN, origin: self })).status, 200);
   });
 
   it('treats an expired session as a guest, and sweeps expired sessions at the next login', async () => {

@@ -28,7 +28,8 @@ export function resolveCaller(services: Services) {
     const token = ctx.cookies.get(SESSION_COOKIE);
     let caller: Caller | undefined;
     if (/^basic /i.test(header)) caller = await authenticator.basic(header, ctx.ip);
-    else if (token && (caller = await authenticator.session(token))) refuseCrossOrigin(ctx);
+    else if (token) caller = await authenticator.session(token);
+    if (caller) refuseCrossOrigin(ctx);
     ctx.state.user = caller ?? await authenticator.guest();
     await next();
     // An answer to a signed-in caller may hold what guests may not see: no shared cache may keep it.
@@ -42,8 +43,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Refuses a state-changing request a browser sent from a page of another origin (request forgery):
  * its Origin header names another host. The session cookie is SameSite=Lax, so only pages of the
- * same site (another port, a sibling subdomain) could send one with it. Clients other than
- * browsers send no Origin; they pass, as do safe methods.
+ * same site (another port, a sibling subdomain) could send one with it; Basic credentials the
+ * browser keeps (typed into its dialog after a 401) go with a form posted from any site. Clients
+ * other than browsers send no Origin; they pass, as do safe methods.
  */
 export function refuseCrossOrigin(ctx: Context): void {
   const origin = ctx.get('origin');
