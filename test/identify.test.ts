@@ -9,7 +9,9 @@ import { booleanIntersects, booleanPointInPolygon } from '@turf/turf';
 import type { Feature, Geometry, Polygon } from 'geojson';
 import pino from 'pino';
 import type { RunOptions } from '../src/pool/pool.js';
+import { watchLoop } from './helpers/event-loop.js';
 import { startServer, tempData, type TestServer } from './helpers/server.js';
+import { wavyRing } from './helpers/shapes.js';
 import { until } from './helpers/wait.js';
 
 const feature = (id: number, geometry: Geometry, properties: Record<string, unknown> = {}): Feature =>
@@ -345,6 +347,14 @@ describe('identify', () => {
     } finally {
       await watched.stop();
     }
+  });
+
+  it('reads a shape of 100,000 vertices without holding the event loop for seconds', async () => {
+    // The WKT reader once searched the rest of the text after every vertex: 2 s of main thread here.
+    const geom = `POLYGON(${wktRing(wavyRing(0, 0, 150, 70, 99_999))})`;
+    const { result, stallMs } = await watchLoop(() => identify({ srs: 4326, geom, layers: [2] }));
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.ok(stallMs < 1000, `the event loop stalled for ${Math.round(stallMs)} ms`);
   });
 
   describe('refuses bad requests with a JSON error naming the problem', () => {
