@@ -3,12 +3,13 @@
 // drawn, a click on a known feature shows its fields, and a screenshot lands in test/artifacts/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { VIEWER_DIR } from '../src/routes/viewer.js';
 import { ROOT, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -59,6 +60,20 @@ describe('viewer files over HTTP', () => {
       const { status, body } = await server.json(path);
       assert.ok(status === 400 || status === 404, `${path} → ${status}`);
       assert.ok(body.code === 'NOT_FOUND' || body.code === 'INVALID_PATH', path);
+    }
+  });
+
+  test('a link in the viewer folder to a file outside it is refused', async () => {
+    const outside = join(tmpdir(), `meridian-viewer-outside-${process.pid}.txt`);
+    const link = join(VIEWER_DIR, `link-out-${process.pid}.txt`);
+    writeFileSync(outside, 'not a viewer file');
+    symlinkSync(outside, link);
+    try {
+      const { status, body } = await server.json(`/viewer/${basename(link)}`);
+      assert.deepEqual([status, body.code], [400, 'INVALID_PATH']);
+    } finally {
+      rmSync(link, { force: true });
+      rmSync(outside, { force: true });
     }
   });
 

@@ -6,6 +6,7 @@ import { send } from '@koa/send';
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
+import { insideFolder, PathEscapeError } from '../common/paths.js';
 import { ApiError } from '../http/errors.js';
 
 /** Answers whether some router of the app handles `method path`. */
@@ -43,12 +44,16 @@ async function sendFile(ctx: Context, file: string, cache: { maxage?: number; im
   }
   ctx.vary('Accept-Encoding');
   try {
-    // @koa/send resolves the path under root, refusing "..", absolute paths and hidden files.
+    // @koa/send resolves the path under root, refusing "..", absolute paths and hidden files, but
+    // follows a link out of it: the file's real path must stay in the folder too.
+    insideFolder(VIEWER_DIR, decodeURIComponent(file));
     await send(ctx, file, { root: VIEWER_DIR, ...cache });
   } catch (err) {
     const status = (err as { status?: number }).status;
     if (status === 404) throw new ApiError(404, 'NOT_FOUND', `No viewer file at ${ctx.path}.`);
-    if (status === 400 || status === 403) throw new ApiError(400, 'INVALID_PATH', `"${ctx.path}" is not a viewer file path.`);
+    if (status === 400 || status === 403 || err instanceof PathEscapeError || err instanceof URIError) {
+      throw new ApiError(400, 'INVALID_PATH', `"${ctx.path}" is not a viewer file path.`);
+    }
     throw err;
   }
   if (ctx.body === undefined) throw new ApiError(404, 'NOT_FOUND', `No viewer file at ${ctx.path}.`);
