@@ -1,17 +1,13 @@
 // Meridian's tiles against a live QGIS Server (Debian's qgis-server: `qgis_mapserver`) drawing the
 // same layer, QML and bbox: the pixels covered must agree on at least 95% of the tile. Skips when
-// QGIS Server is not installed (.ci/run installs it when it can).
+// QGIS Server is not installed (test/helpers/qgis-server.ts).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { agreement, describeAgreement, rgbaOf } from './helpers/images.js';
+import { QGIS_SERVER_SKIP, startQgisServer, type QgisServer } from './helpers/qgis-server.js';
 import { QGIS_FIXTURES, startServer, tempData, type TestServer } from './helpers/server.js';
-
-const HAVE_QGIS = spawnSync('sh', ['-c', 'command -v qgis_mapserver'], { encoding: 'utf8' }).status === 0;
-const SKIP = !HAVE_QGIS && 'QGIS Server (qgis_mapserver) is not installed';
 
 // Style resource in the sample catalog, the QML it reads and the project layer it styles.
 const CASES: { id: number; qml: string; layer: string; tiles: [number, number, number][] }[] = [
@@ -21,15 +17,6 @@ const CASES: { id: number; qml: string; layer: string; tiles: [number, number, n
   { id: 10, qml: 'sites_graduated', layer: 'sites', tiles: [[1, 1, 0], [3, 4, 3]] },
 ];
 const HALF = 20037508.342789244;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The shared project with one layer's renderer replaced by the QML's, as its own project file. */
 function projectWith(dir: string, qml: string, layer: string): string {
@@ -42,39 +29,25 @@ function projectWith(dir: string, qml: string, layer: string): string {
   return file;
 }
 
-describe('agreement with a live QGIS Server', { skip: SKIP }, () => {
+describe('agreement with a live QGIS Server', { skip: QGIS_SERVER_SKIP }, () => {
   let s: TestServer;
-  let qgis: ChildProcess;
-  let base = '';
+  let qgis: QgisServer;
   const dir = tempData();
   before(async () => {
     mkdirSync(join(dir, 'projects'));
     cpSync(join(QGIS_FIXTURES, 'data'), join(dir, 'data'), { recursive: true });
-    const port = await freePort();
-    qgis = spawn('qgis_mapserver', [`127.0.0.1:${port}`], {
-      env: { ...process.env, QT_QPA_PLATFORM: 'offscreen', XDG_RUNTIME_DIR: dir }, stdio: 'ignore',
-    });
-    base = `http://127.0.0.1:${port}/ows`;
-    for (let tries = 0; ; tries++) {
-      try { await fetch(`${base}?SERVICE=WMS&REQUEST=GetCapabilities`); break; } catch {
-        if (tries > 100) throw new Error('QGIS Server did not start');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    qgis = await startQgisServer();
     s = await startServer({ stylesDir: join(QGIS_FIXTURES, 'styles') });
   });
-  after(async () => { qgis?.kill(); await s?.stop(); });
+  after(async () => { await qgis?.stop(); await s?.stop(); rmSync(dir, { recursive: true, force: true }); });
 
   for (const c of CASES) {
     for (const [z, x, y] of c.tiles) {
       it(`${c.qml} at ${z}/${x}/${y}`, async () => {
         const span = 2 * HALF / 2 ** z;
-        const bbox = [-HALF + x * span, HALF - (y + 1) * span, -HALF + (x + 1) * span, HALF - y * span].join(',');
+        const bbox = [-HALF + x * span, HALF - (y + 1) * span, -HALF + (x + 1) * span, HALF - y * span];
         const map = projectWith(dir, c.qml, c.layer);
-        const wms = await fetch(`${base}?MAP=${encodeURIComponent(map)}&SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=${c.layer}&STYLES=`
-          + `&CRS=EPSG:3857&BBOX=${bbox}&WIDTH=256&HEIGHT=256&FORMAT=image/png&TRANSPARENT=true&DPI=96`);
-        assert.equal(wms.headers.get('content-type'), 'image/png', await wms.clone().text());
-        const theirs = await rgbaOf(Buffer.from(await wms.arrayBuffer()));
+        const theirs = await rgbaOf(await qgis.getMap({ map, layers: c.layer, bbox, width: 256, height: 256 }));
         const res = await s.get(`/api/component/render/tile?z=${z}&x=${x}&y=${y}&resource=${c.id}`);
         assert.equal(res.status, 200);
         const a = agreement(await rgbaOf(Buffer.from(await res.arrayBuffer())), theirs);
