@@ -22,6 +22,7 @@ import { monitorRoutes } from './routes/monitor.js';
 import { mvtRoutes } from './routes/mvt.js';
 import { anonymousTilesFirst } from './routes/mvt-anonymous.js';
 import { permissionRoutes } from './routes/permission.js';
+import { pyramidRoutes } from './routes/pyramid.js';
 import { renderRoutes } from './routes/render.js';
 import { resourceRoutes } from './routes/resource.js';
 import { viewerRoutes } from './routes/viewer.js';
@@ -61,7 +62,7 @@ function createApp(services: Services, metrics?: Metrics, count?: CountRequest):
   // Tiles first: they are most of the requests, and each router before them tries its own routes.
   const routers = [mvtRoutes(services), resourceRoutes(services), featureRoutes(services), exportRoutes(services),
     sessionRoutes(services), principalRoutes(services), permissionRoutes(services),
-    identifyRoutes(services), renderRoutes(services), ...farmRouters(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
+    identifyRoutes(services), renderRoutes(services), pyramidRoutes(), ...farmRouters(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
   if (metrics) routers.push(monitorRoutes(services, metrics));
   // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
   const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);

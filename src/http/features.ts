@@ -53,9 +53,17 @@ export function outputProjector(srs: number): (g: Geometry | null) => Geometry |
   return (g) => (g ? transformGeometry(g, t) : null);
 }
 
+/** NGW's feature extensions: Meridian knows their names and holds no data for them. */
+const EXTENSIONS = ['description', 'attachment'];
+
+/** The `extensions` parameter: the extensions a feature carries, every one when absent, those named (known ones) else. */
+export function extensionsParam(value: string | undefined): string[] {
+  return value === undefined ? EXTENSIONS : EXTENSIONS.filter((e) => value.split(',').includes(e));
+}
+
 export function featureJson(
   f: Feature, fields: FieldDef[], project: (g: Geometry | null) => Geometry | null,
-  opts: { geom: boolean; dates: DateFormat },
+  opts: { geom: boolean; dates: DateFormat; extensions?: string[] },
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { id: f.fid };
   if (opts.geom) {
@@ -65,6 +73,6 @@ export function featureJson(
   const values: Record<string, unknown> = {};
   for (const d of fields) values[d.keyname] = jsonValue(f.fields[d.keyname], d.datatype, opts.dates);
   out.fields = values;
-  out.extensions = { description: null, attachment: null };
+  out.extensions = Object.fromEntries((opts.extensions ?? EXTENSIONS).map((e) => [e, null]));
   return out;
 }

@@ -4,14 +4,17 @@ import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
 import { clientGone } from '../http/client-gone.js';
 import { ApiError, badParameter } from '../http/errors.js';
-import { featureJson, intersectsArea, outputProjector, type DateFormat } from '../http/features.js';
+import { attributeFilter, orderByParam } from '../http/feature-filter.js';
+import { extensionsParam, featureJson, intersectsArea, outputProjector, type DateFormat } from '../http/features.js';
 import { boolParam, fieldsParam, intParam, optionalInt, single, srsParam } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
+import { jsonArray, started, streamedBody } from '../http/streaming.js';
 import type { Services } from '../services.js';
 import type { FeatureLayer } from '../store/types.js';
 
 /** NGW stores vector layers in Web Mercator; its feature API answers in it unless told otherwise. */
 const LAYER_SRS = 3857;
+/** The largest page asked for; without `limit` every feature is sent, streamed (NGW's answer, which GDAL asks for unless told a page size). */
 const MAX_PAGE = 10_000;
 
 function q(ctx: Context, name: string): string | undefined {
@@ -32,19 +35,23 @@ export function featureRoutes(services: Services): Router {
   const router = apiRouter();
 
   router.get('/api/resource/:id/feature/', async (ctx) => {
+    // The caller may read the data before anything of the query is read: a filter would tell values.
     const layer = await layerOf(services, ctx);
     const srs = srsParam(q(ctx, 'srs'), LAYER_SRS);
     const known = layer.schema.fields.map((f) => f.keyname);
     const wanted = fieldsParam(q(ctx, 'fields'), known);
     const fields = layer.schema.fields.filter((f) => wanted.includes(f.keyname));
-    const limit = optionalInt(q(ctx, 'limit'), 'limit', MAX_PAGE, 0, MAX_PAGE);
+    const limitText = q(ctx, 'limit');
+    const limit = limitText === undefined || limitText === '' ? undefined : intParam(limitText, 'limit', 0, MAX_PAGE);
     const offset = optionalInt(q(ctx, 'offset'), 'offset', 0, 0);
     const area = intersectsArea(q(ctx, 'intersects'), srs);
-    const opts = { geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx) };
+    const where = attributeFilter(ctx.query, layer.schema.fields);
+    const orderBy = orderByParam(q(ctx, 'order_by'), layer.schema.fields);
+    const opts = { geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx), extensions: extensionsParam(q(ctx, 'extensions')) };
     const project = outputProjector(srs);
-    const out: unknown[] = [];
-    for await (const f of layer.features({ area, limit, offset, geometry: opts.geom, signal: clientGone(ctx.res) })) out.push(featureJson(f, fields, project, opts));
-    ctx.body = out;
+    const features = await started(layer.features({ area, where, orderBy, limit, offset, geometry: opts.geom, signal: clientGone(ctx.res) }));
+    ctx.type = 'application/json';
+    ctx.body = streamedBody(features, jsonArray(features, (f) => featureJson(f, fields, project, opts)));
   });
 
   router.get('/api/resource/:id/feature/:fid', async (ctx) => {
@@ -54,7 +61,7 @@ export function featureRoutes(services: Services): Router {
     if (!feature) throw new ApiError(404, 'FEATURE_NOT_FOUND', `Feature ${fid} not found in resource ${ctx.params.id}.`, 'Feature not found');
     const srs = srsParam(q(ctx, 'srs'), LAYER_SRS);
     ctx.body = featureJson(feature, layer.schema.fields, outputProjector(srs), {
-      geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx),
+      geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx), extensions: extensionsParam(q(ctx, 'extensions')),
     });
   });
 

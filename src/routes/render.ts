@@ -23,7 +23,6 @@ function q(ctx: Context, name: string): string | undefined {
   return single(ctx.query[name] as string | string[] | undefined);
 }
 
-
 function numbers(ctx: Context, name: string, count: number): number[] {
   const text = q(ctx, name);
   if (!text) throw badParameter(name, 'is required');
@@ -87,6 +86,9 @@ export function renderRoutes(services: Services): Router {
   };
 
   router.get('/api/component/render/tile', async (ctx) => {
+    // ";" separates parameters as "&" does, as in the Python servers NGW ran on: GDAL's NGW driver
+    // (3.6) escapes its tile URL for XML twice, and sends z=0&amp;x=0&amp;y=0&amp;resource=3.
+    if (ctx.querystring.includes(';')) ctx.querystring = ctx.querystring.replaceAll(';', '&');
     const nd = emptyMode(ctx);
     await tile(ctx, resourceListParam(q(ctx, 'resource')), 'resource', nd);
   });

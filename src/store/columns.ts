@@ -5,7 +5,7 @@
 // between tiles); columns are a handful of objects whatever the row count, and workers share them
 // without a copy.
 import { Growable, sharedArray } from './packed.js';
-import type { FieldDef, FieldValue } from './types.js';
+import type { FieldDef, FieldType, FieldValue } from './types.js';
 
 /** A text column's index for a null value. */
 export const NO_TEXT = 0xffffffff;
@@ -18,7 +18,8 @@ export type Column =
   /** A column holding what the two above cannot (BIGINT beyond 2^53, as bigint): values as they are, copied to workers. */
   | { kind: 'values'; values: FieldValue[] };
 
-const NUMERIC = new Set(['INTEGER', 'REAL', 'BIGINT']);
+/** Field types whose values are numbers. */
+export const NUMERIC = new Set<FieldType>(['INTEGER', 'REAL', 'BIGINT']);
 const decoder = new TextDecoder();
 
 /** Text `i` of a text column. */

@@ -51,6 +51,17 @@ function isoDate(text: string): string {
   return text.replace(/^(\d{4})\/(\d{2})\/(\d{2})/, '$1-$2-$3').replace(' ', 'T').replace(/(:\d{2})\.0+(?=$|Z|[+-])/, '$1');
 }
 
+/**
+ * A date, time or date and time written in a request, in the form stored values of `type` have
+ * (see `coerce`), so that texts compare as the moments do; null when it is none. A date alone is
+ * the midnight that begins it, for a DATETIME.
+ */
+export function temporalValue(text: string, type: 'DATE' | 'TIME' | 'DATETIME'): string | null {
+  if (type === 'TIME') return TIME.test(text) ? (text.length === 5 ? `${text}:00` : text) : null;
+  if (DATE.test(text)) return type === 'DATE' ? isoDate(text) : `${isoDate(text)}T00:00:00`;
+  return type === 'DATETIME' && DATETIME.test(text) ? isoDate(text) : null;
+}
+
 function pad(n: number, w = 2): string { return String(n).padStart(w, '0'); }
 
 /** Brings a raw value to the declared type; what cannot be read as that type becomes null. */

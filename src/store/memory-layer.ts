@@ -1,12 +1,15 @@
 // The embedded feature layer: packed geometry, a spatial index and attribute columns, all in memory.
 import type { Geometry } from 'geojson';
+import { sortEntries, type SortEntry } from './attribute-filter.js';
 import { valueAt, type Column } from './columns.js';
 import { candidates, geometryAt, partsAt, type PackedGeometry } from './packed.js';
-import { BoxVerdict, type BBox, type Feature, type FeatureLayer, type FeatureQuery, type FieldValue, type LayerSchema } from './types.js';
+import { BoxVerdict, type BBox, type Feature, type FeatureLayer, type FeatureQuery, type FieldReader, type FieldValue, type LayerSchema } from './types.js';
 
 export class MemoryLayer implements FeatureLayer {
   /** fid → row; null while fids are simply row + 1. */
   private readonly rowByFid: Map<number, number> | null;
+  /** keyname → its column's index. */
+  private readonly columnOf: Map<string, number>;
 
   constructor(
     readonly schema: LayerSchema,
@@ -18,6 +21,12 @@ export class MemoryLayer implements FeatureLayer {
     let sequential = true;
     for (let i = 0; i < fids.length && sequential; i++) sequential = fids[i] === i + 1;
     this.rowByFid = sequential ? null : new Map(Array.from(fids, (fid, i) => [fid, i]));
+    this.columnOf = new Map(schema.fields.map((f, k) => [f.keyname, k]));
+  }
+
+  /** Reads the values of `row`, one field at a time, as an attribute filter asks for them. */
+  private reader(row: number): FieldReader {
+    return (keyname) => valueAt(this.columns[this.columnOf.get(keyname)!], row);
   }
 
   async count(): Promise<number> {
@@ -52,9 +61,9 @@ export class MemoryLayer implements FeatureLayer {
     return box ? candidates(this.geometry, box[0], box[1], box[2], box[3]) : null;
   }
 
-  /** Whether a candidate row passes the query's exact filter. */
+  /** Whether a candidate row passes the query's exact filter and its attribute filter. */
   rowMatches(row: number, query: FeatureQuery): boolean {
-    return rowMatches(this.geometry, row, query);
+    return rowMatches(this.geometry, row, query) && (!query.where || query.where(this.fids[row], this.reader(row)));
   }
 
   /** Rows matching the query, in fid order, before offset/limit. */
@@ -67,11 +76,23 @@ export class MemoryLayer implements FeatureLayer {
     }
   }
 
+  /** The rows matching the query in its order: by its sort keys (each row's values read once), then fid. */
+  private orderedRows(query: FeatureQuery): Iterable<number> {
+    const keys = query.orderBy;
+    if (!keys?.length) return this.matchingRows(query);
+    const entries: (SortEntry & { row: number })[] = [];
+    for (const row of this.matchingRows(query)) {
+      const value = this.reader(row);
+      entries.push({ row, fid: this.fids[row], keys: keys.map((k) => value(k.field)) });
+    }
+    return entries.sort(sortEntries(keys)).map((e) => e.row);
+  }
+
   async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
     let skip = query.offset ?? 0;
     let left = query.limit ?? Infinity;
     if (left <= 0) return;
-    for (const row of this.matchingRows(query)) {
+    for (const row of this.orderedRows(query)) {
       if (skip > 0) { skip--; continue; }
       yield this.featureAt(row, query.geometry !== false);
       if (--left <= 0) return;

@@ -66,6 +66,18 @@ export interface GeometryPart {
   geometry(): Geometry;
 }
 
+/** Reads one field's value (by keyname) of the feature being tested. */
+export type FieldReader = (keyname: string) => FieldValue;
+
+/** An attribute filter (store/attribute-filter.ts): whether feature `fid`, whose values `value` reads, passes. */
+export type AttributeTest = (fid: number, value: FieldReader) => boolean;
+
+/** One key of an ordering: a field, ascending unless `descending`. */
+export interface SortKey {
+  field: string;
+  descending: boolean;
+}
+
 export interface FeatureQuery {
   /** Candidates whose bounding box meets this box (EPSG:4326). */
   bbox?: BBox;
@@ -76,6 +88,10 @@ export interface FeatureQuery {
    * geom=no): a database layer then leaves them null rather than read them out.
    */
   geometry?: boolean;
+  /** Only features that pass this attribute filter (offset and limit count those alone). */
+  where?: AttributeTest;
+  /** Features ordered by these fields, then by fid; in fid order without. */
+  orderBy?: SortKey[];
   offset?: number;
   limit?: number;
   /**
@@ -92,6 +108,6 @@ export interface FeatureLayer {
   /** null for a layer without geometries. */
   extent(): Promise<BBox | null>;
   feature(fid: number): Promise<Feature | null>;
-  /** Features in fid order, one at a time, so a large export never holds them all. */
+  /** Features in fid order (or the query's), one at a time, so a large export never holds them all. */
   features(query?: FeatureQuery): AsyncIterable<Feature>;
 }

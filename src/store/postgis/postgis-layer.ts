@@ -7,9 +7,10 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import wkx from 'wkx';
 import { ApiError } from '../../http/errors.js';
+import { NUMERIC } from '../columns.js';
 import { coerce } from '../fields.js';
 import { SourceError } from '../source.js';
-import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema } from '../types.js';
+import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema, SortKey } from '../types.js';
 import { guarded, leased, Lease } from './connections.js';
 import { describeTable, qualified, type TableAddress, type TableColumns } from './table.js';
 
@@ -227,19 +228,32 @@ export class PostgisLayer implements FeatureLayer {
     return { from, where: this.whereOf(terms), params, geometry, test };
   }
 
+  /**
+   * The ORDER BY list of a query: its sort keys, then the fid. Texts (dates and times are read as
+   * ISO text) in code point order, as the layers in memory order them, not by the database's locale.
+   */
+  private orderOf(keys: SortKey[] = []): string {
+    return [...keys.map((k) => {
+      const i = this.schema.fields.findIndex((f) => f.keyname === k.field);
+      const text = !NUMERIC.has(this.schema.fields[i].datatype);
+      return `${this.columns.selects[i]}${text ? ' COLLATE "C"' : ''} ${k.descending ? 'DESC NULLS FIRST' : 'ASC NULLS LAST'}`;
+    }), this.fidColumn].join(', ');
+  }
+
   async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
     if (query.limit !== undefined && query.limit <= 0) return;
-    // A shape tested here pages here too; otherwise SQL pages.
+    // A shape tested here, or an attribute filter (always tested here), pages here too; otherwise SQL pages.
     const { from, where, params, geometry, test } = this.plan(query);
+    const pagedHere = test !== undefined || query.where !== undefined;
     // Whether features keep the geometry read (else it was read for the test only, or not at all).
     const keep = query.geometry !== false;
     let page = '';
-    if (!test && query.offset) page += ` OFFSET $${params.push(Math.trunc(query.offset))}::bigint`;
-    if (!test && query.limit !== undefined) page += ` LIMIT $${params.push(Math.trunc(query.limit))}::bigint`;
-    let skip = test ? query.offset ?? 0 : 0;
-    let left = test ? query.limit ?? Infinity : Infinity;
+    if (!pagedHere && query.offset) page += ` OFFSET $${params.push(Math.trunc(query.offset))}::bigint`;
+    if (!pagedHere && query.limit !== undefined) page += ` LIMIT $${params.push(Math.trunc(query.limit))}::bigint`;
+    let skip = pagedHere ? query.offset ?? 0 : 0;
+    let left = pagedHere ? query.limit ?? Infinity : Infinity;
     const lease = await Lease.take(this.db, this.name, query.signal);
-    const cursor = lease.client.query(new Cursor<Row>(`SELECT ${this.selectOf(geometry)} FROM ${from} ${where} ORDER BY ${this.fidColumn}${page}`, params));
+    const cursor = lease.client.query(new Cursor<Row>(`SELECT ${this.selectOf(geometry)} FROM ${from} ${where} ORDER BY ${this.orderOf(query.orderBy)}${page}`, params));
     let readFailed = false;
     try {
       for (;;) {
@@ -249,8 +263,10 @@ export class PostgisLayer implements FeatureLayer {
         for (const row of rows) {
           const g = geometryOf(row);
           if (test && !(g && test(g))) continue;
+          const feature = this.featureOf(row, keep ? g : null);
+          if (query.where && !query.where(feature.fid, (keyname) => feature.fields[keyname])) continue;
           if (skip > 0) { skip--; continue; }
-          yield this.featureOf(row, keep ? g : null);
+          yield feature;
           if (--left <= 0) return;
         }
         if (rows.length < BATCH) return;
