@@ -12,6 +12,7 @@ import { answerClientErrors } from './http/client-error.js';
 import { Farm } from './farm/farm.js';
 import type { JobStore } from './farm/job-store.js';
 import { PgJobStore } from './farm/pg-job-store.js';
+import { storedSettings } from './farm/settings.js';
 import { SqliteJobStore } from './farm/sqlite-job-store.js';
 import { createLogger } from './log.js';
 import { startManagementServer } from './management/server.js';
@@ -56,13 +57,15 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const sharedTiles = sharedTileCache(config, catalog, log, () => tileCache);
   const tileCache: TileCache = new TileCache(config.tileCacheBytes, sharedTiles);
   catalog.onLayerChange((id) => tileCache.invalidateLayer(id));
-  const tileStore = await TileStore.open(config.tileStore, config.tileStoreBytes);
+  const auth = await setUpAuth(config, catalog, log);
+  const jobs = jobStoreOf(auth.database, log);
+  // Its POSTed bound, if any: opened with the configured one, a store above that would be cut down first.
+  const tileStore = await TileStore.open(config.tileStore, (await storedSettings(config, jobs)).tile_store_max_bytes);
   watchLayerSources(catalog, tileStore, log);
   const monitor = new Monitor(config.monitorPath);
   monitor.addCache('tiles', tileCacheSource(tileCache, monitor.tileBytes));
   monitor.addCache('tile-store', tileStoreSource(tileStore));
   monitor.setPool(poolSource(pool));
-  const auth = await setUpAuth(config, catalog, log);
   const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log, databases });
   watchProjectSources(catalog, projects, tileCache, tileStore, log);
@@ -70,7 +73,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const base: Omit<Services, 'farm'> = { config, log, catalog, authorize: authorizeBy(auth.policy), auth, pool, tileCache, tileStore, projects, plugins,
     mvtTiles: new MvtTiles(pool, log, catalog), renderer: new Renderer(pool, config, log, catalog),
     projectWorkers: new ProjectWorkers(pool, projects, config.logLevel), monitor };
-  const services: Services = { ...base, farm: await Farm.open(base, jobStoreOf(auth.database)) };
+  const services: Services = { ...base, farm: await Farm.open(base, jobs) };
   forgetReplacedLayers(projects, (ref) => { services.mvtTiles.forget(ref); services.renderer.forget(ref); pool.forgetLayer(searchLayerKey(ref)); });
   // Big identify searches leave a layer's geometry with the workers: a reloaded layer's goes too.
   catalog.onLayerChange((id) => pool.forgetLayer(searchLayerKey(id)));
@@ -101,7 +104,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         s.close(() => resolve());
         // Keep-alive sockets with no request in flight would hold close() open.
         s.closeIdleConnections();
-      }))).then(() => services.farm.seeder.close()).then(() => tileStore.flush()).then(() => sharedTiles?.close()).then(() => auth.store.close())
+      }))).then(() => services.farm.close()).then(() => tileStore.flush()).then(() => sharedTiles?.close()).then(() => auth.store.close())
         .then(() => databases.close()).then(() => pool.close());
       return closing;
     },
@@ -109,8 +112,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
 }
 
 /** Seeding jobs live beside users: in the embedded SQLite, or in PostgreSQL, one queue for every instance. */
-function jobStoreOf(database: AuthServices['database']): JobStore {
-  return database.engine === 'postgresql' ? new PgJobStore(database.pool) : new SqliteJobStore(database.db);
+function jobStoreOf(database: AuthServices['database'], log: Logger): JobStore {
+  return database.engine === 'postgresql' ? new PgJobStore(database.pool, database.url, log) : new SqliteJobStore(database.db);
 }
 
 /** Preloaded projects are pinned; one that cannot be loaded is logged and start-up goes on. */

@@ -4,7 +4,7 @@
 // it, and the jobs a manager left under construction or half deleted go (its own when it opens the
 // farm again, another's once that one is silent). Tasks are claimed in job priority, job age, task
 // position order, on a database migrated from an older version too. A job's tally (tasks by status,
-// tiles) sums as its counts do.
+// tiles) sums as its counts do. Farm settings are stored by name.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -122,7 +122,7 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
     it('a manager beats from the moment it opens the farm, before seeding starts (its layers may load for long)', async () => {
       // What Farm needs of the services, no more: seeding never starts here.
       const services = {
-        config: { tileStore: mkdtempSync(join(tmpdir(), 'meridian-beat-')), seedConcurrency: 1, managerTimeout: 0.3, maxJobTiles: 1 },
+        config: { tileStore: mkdtempSync(join(tmpdir(), 'meridian-beat-')), seedConcurrency: 1, managerTimeout: 0.3, maxJobTiles: 1, tileStoreBytes: 1 },
         pool: { size: 1 }, tileStore: { maxBytes: 1 }, log: silent,
       } as unknown as FarmServices;
       const farm = await Farm.open(services, store);
@@ -132,7 +132,7 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
         await until(async () => (await seen()) > opened, 2000);
         assert.ok(await seen() > opened, 'seen again while seeding has not started');
       } finally {
-        await farm.seeder.close();
+        await farm.close();
         rmSync(services.config.tileStore, { recursive: true, force: true });
       }
     });
@@ -196,6 +196,14 @@ function jobStoreContract(engine: string, open: Opener, skip: string | false = f
       await store.deleteJobs(Object.values(ids));
     });
 
+    it('stores settings by name, each write in one transaction; null removes one', async () => {
+      await store.saveSettings({ max_job_tiles: 5, tile_store_max_bytes: 2 ** 40 });
+      await store.saveSettings({ max_job_tiles: 7, seed_concurrency: 0 });
+      assert.deepEqual(await store.settings(), { max_job_tiles: 7, seed_concurrency: 0, tile_store_max_bytes: 2 ** 40 }, 'BIGINT read back as a number');
+      await store.saveSettings({ max_job_tiles: null, seed_concurrency: null, tile_store_max_bytes: null });
+      assert.deepEqual(await store.settings(), {});
+    });
+
     it('tallies a job\'s tasks by status and its tiles in one read, as jobCounts sums them', async () => {
       const id = await putJob(store, { priority: 100 }, ['queued', 'failed', 'failed', 'canceled', 'completed']);
       const task = (await store.claimTask('w', 'tallier'))!;
@@ -256,7 +264,7 @@ jobStoreContract('PostgreSQL', async (migrations) => {
   const client = await freshSchema(SCHEMA);
   const pool = new pg.Pool({ connectionString: inSchema(PG_URL!, SCHEMA) });
   await migrate(pool, silent, migrations);
-  const store = new PgJobStore(pool);
+  const store = new PgJobStore(pool, inSchema(PG_URL!, SCHEMA), silent);
   return {
     store,
     rows: async (id) => Number((await client.query(`SELECT (SELECT COUNT(*) FROM ${SCHEMA}.farm_job WHERE id = $1)

@@ -141,4 +141,15 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX farm_task_job_status ON farm_task (job_id, status, position)',
     ],
   },
+  {
+    version: 6,
+    description: 'the seeding farm\'s settings changed at run time, shared by every instance (src/farm/settings.ts)',
+    statements: [
+      // A row is a POSTed setting, which wins over the configuration; one with no row follows the configuration.
+      `CREATE TABLE farm_setting (
+        name VARCHAR(64) PRIMARY KEY,
+        value BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];

@@ -1,6 +1,7 @@
-// Hearing about auth changes made by other instances: LISTEN on a channel of the shared database,
-// one dedicated connection. When that connection is lost, notifications sent meanwhile are lost
-// too, so after reconnecting the listener is told "something changed" once to re-read everything.
+// Hearing about changes made by other instances (auth data, pg-store.ts; the farm settings,
+// farm/pg-job-store.ts): LISTEN on a channel of the shared database, one dedicated connection.
+// When that connection is lost, notifications sent meanwhile are lost too, so after reconnecting
+// the listener is told "something changed" once to re-read everything.
 import pg from 'pg';
 import type { Logger } from 'pino';
 

@@ -21,7 +21,7 @@ export interface AuthServices {
   policy: AccessPolicy;
   authenticator: Authenticator;
   /** The database itself, for other areas' tables (farm jobs); closed with `store`. */
-  database: { engine: 'sqlite'; db: Database.Database } | { engine: 'postgresql'; pool: pg.Pool };
+  database: { engine: 'sqlite'; db: Database.Database } | { engine: 'postgresql'; pool: pg.Pool; url: string };
 }
 
 export async function setUpAuth(config: Config, catalog: Catalog, log: Logger): Promise<AuthServices> {
@@ -31,7 +31,7 @@ export async function setUpAuth(config: Config, catalog: Catalog, log: Logger): 
   shared?.on('error', (err) => log.warn({ err: err.message }, 'auth database connection lost'));
   const sqlite = shared ? null : openDatabase(config.database, log);
   const store = shared ? new PgAuthStore(shared, sharedUrl!, log) : new SqliteAuthStore(sqlite!);
-  const database: AuthServices['database'] = shared ? { engine: 'postgresql', pool: shared } : { engine: 'sqlite', db: sqlite! };
+  const database: AuthServices['database'] = shared ? { engine: 'postgresql', pool: shared, url: sharedUrl! } : { engine: 'sqlite', db: sqlite! };
   try {
     const setUp = () => bootstrap(store, {
       adminPassword: config.adminPassword, passwordCost: config.passwordCost, registrationGroup: config.registrationGroup ?? undefined,

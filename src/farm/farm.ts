@@ -37,7 +37,7 @@ export class Farm {
 
   private constructor(private readonly services: FarmServices, readonly jobs: JobStore, readonly manager: string) {
     this.seeder = new Seeder(services, jobs, manager, services.config.seedConcurrency, services.config.managerTimeout * 1000);
-    this.settings = new Settings(services.config, services.tileStore, services.pool.size, (s) => this.seeder.setConcurrency(s.seed_concurrency));
+    this.settings = new Settings(services, jobs, (s) => this.seeder.setConcurrency(s.seed_concurrency));
   }
 
   /**
@@ -51,10 +51,18 @@ export class Farm {
     const dropped = await deleteHidden(jobs, await jobs.takeInterrupted(me.uuid));
     if (dropped) services.log.warn({ jobs: dropped }, 'seeding jobs left under construction or half deleted by a stop removed');
     const farm = new Farm(services, jobs, me.uuid);
+    // Before it takes a submission too: POSTed settings (max_job_tiles) win over the configured ones.
+    await farm.settings.follow();
     // From now on, not once seeding starts (after the layers load): a manager taking submissions
     // while it looks silent would see the others remove the jobs it is storing.
     farm.seeder.startHeartbeat();
     return farm;
+  }
+
+  /** Stops seeding (running tasks save their progress first) and following settings changes. */
+  async close(): Promise<void> {
+    await this.seeder.close();
+    await this.settings.close();
   }
 
   async submit(spec: JobSpec): Promise<JobRecord> {

@@ -58,6 +58,15 @@ export function insertInto(table: string, columns: readonly string[], rows: numb
   return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')}`;
 }
 
+/** Stores one setting, its name and value written `mark(1)` and `mark(2)`. */
+export const setSetting = (mark: (k: number) => string) =>
+  `INSERT INTO farm_setting (name, value) VALUES (${mark(1)}, ${mark(2)}) ON CONFLICT (name) DO UPDATE SET value = excluded.value`;
+
+export interface SettingRow { name: string; value: number }
+
+/** Rows of farm_setting as settings by name. */
+export const settingsOf = (rows: readonly SettingRow[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.name, r.value]));
+
 /** "'under-construction', 'deleting'": the hidden statuses in SQL, for "status IN (…)" and "NOT IN". */
 export const HIDDEN = HIDDEN_STATUSES.map((s) => `'${s}'`).join(', ');
 

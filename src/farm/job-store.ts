@@ -74,4 +74,18 @@ export interface JobStore {
   setManagerWorkers(uuid: string, totalWorkers: number): Promise<boolean>;
   /** A manager's heartbeat: it is alive now. */
   touchManager(uuid: string): Promise<void>;
+
+  /** The farm settings POSTed (settings.ts), by name; one absent follows the configuration. */
+  settings(): Promise<Record<string, number>>;
+  /** Stores settings in one transaction; null removes one (it follows the configuration again). */
+  saveSettings(changes: Readonly<Record<string, number | null>>): Promise<void>;
+  /**
+   * Calls `changed` when another instance may have changed the settings (on PostgreSQL, by
+   * LISTEN/NOTIFY; an SQLite database is one process's); resolves once listening.
+   */
+  watchSettings(changed: () => void): Promise<Watch>;
+}
+
+export interface Watch {
+  close(): Promise<void>;
 }

@@ -1,12 +1,15 @@
 // JobStore on PostgreSQL (MERIDIAN_DATABASE_URL): one queue that the seeding workers of every
 // instance take tasks from. Claiming locks the next queued task row with FOR UPDATE SKIP LOCKED,
-// so two instances asking at once get different tasks without waiting on each other.
+// so two instances asking at once get different tasks without waiting on each other. A change of
+// the farm settings is announced to every instance by NOTIFY, as auth changes are.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import type { Logger } from 'pino';
+import { ChangeListener } from '../auth/pg-changes.js';
 import { guarded, inTransaction } from '../store/postgis/connections.js';
-import type { JobStore } from './job-store.js';
-import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, tallyOf, taskOf, TILE_SUMS, type JobRow,
-  type ManagerRow, type TallyRow, type TaskRow } from './job-rows.js';
+import type { JobStore, Watch } from './job-store.js';
+import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, setSetting, settingsOf, tallyOf, taskOf,
+  TILE_SUMS, type JobRow, type ManagerRow, type SettingRow, type TallyRow, type TaskRow } from './job-rows.js';
 import { DELETING, type JobCounts, type JobRecord, type JobStatus, type JobTally, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
 
@@ -21,8 +24,12 @@ type Queryable = Pick<pg.Pool, 'query'>;
 const among = (column: string, values: readonly string[], before: number) =>
   `${column} IN (${values.map((_, i) => `$${before + i + 1}`).join(', ')})`;
 
+/** The channel a change of the farm settings is announced on (see pg-changes.ts). */
+const SETTINGS_CHANNEL = 'meridian_farm_settings';
+
 export class PgJobStore implements JobStore {
-  constructor(private readonly db: pg.Pool) {}
+  /** `url` is the pool's database, for the connection that listens for settings changes. */
+  constructor(private readonly db: pg.Pool, private readonly url: string, private readonly log: Logger) {}
 
   private async rows<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], on: Queryable = this.db): Promise<R[]> {
     return (await guarded('the jobs database', () => on.query<R>({ text, values, types: NUMBERS }))).rows;
@@ -195,5 +202,26 @@ export class PgJobStore implements JobStore {
 
   async setManagerWorkers(uuid: string, totalWorkers: number) {
     return (await this.changed('UPDATE farm_manager SET total_workers = $1, last_seen = $2 WHERE uuid = $3', [totalWorkers, Date.now(), uuid])) > 0;
+  }
+
+  async settings() {
+    return settingsOf(await this.rows<SettingRow>('SELECT name, value FROM farm_setting'));
+  }
+
+  /** Ends by telling every instance (this one too) that settings changed: NOTIFY is delivered at commit, with the rows. */
+  async saveSettings(changes: Readonly<Record<string, number | null>>) {
+    await this.transaction(async (tx) => {
+      for (const [name, value] of Object.entries(changes)) {
+        if (value === null) await this.changed('DELETE FROM farm_setting WHERE name = $1', [name], tx);
+        else await this.changed(setSetting((k) => `$${k}`), [name, value], tx);
+      }
+      await this.changed('SELECT pg_notify($1, $2)', [SETTINGS_CHANNEL, String(process.pid)], tx);
+    });
+  }
+
+  async watchSettings(changed: () => void): Promise<Watch> {
+    const listener = new ChangeListener(this.url, SETTINGS_CHANNEL, this.log, changed);
+    await listener.start();
+    return listener;
   }
 }

@@ -3,9 +3,9 @@
 // here; PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED) and deleting a chunk of tasks (by rowid).
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { JobStore } from './job-store.js';
-import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, tallyOf, taskOf, TILE_SUMS, type JobRow,
-  type ManagerRow, type TallyRow, type TaskRow } from './job-rows.js';
+import type { JobStore, Watch } from './job-store.js';
+import { ALL_POSITIONS, HIDDEN, insertInto, jobOf, managerOf, NEW_JOB_COLUMNS, NEW_TASK_COLUMNS, newJobValues, newTaskValues, setSetting, settingsOf, tallyOf, taskOf,
+  TILE_SUMS, type JobRow, type ManagerRow, type SettingRow, type TallyRow, type TaskRow } from './job-rows.js';
 import { DELETING, type JobCounts, type JobRecord, type JobStatus, type JobTally, type ManagerRecord, type ShownJobStatus, type TaskProgress, type TaskRecord,
   type TaskStatus } from './types.js';
 
@@ -182,5 +182,24 @@ export class SqliteJobStore implements JobStore {
 
   async setManagerWorkers(uuid: string, totalWorkers: number): Promise<boolean> {
     return this.sql('UPDATE farm_manager SET total_workers = ?, last_seen = ? WHERE uuid = ?').run(totalWorkers, Date.now(), uuid).changes > 0;
+  }
+
+  async settings(): Promise<Record<string, number>> {
+    return settingsOf(this.sql('SELECT name, value FROM farm_setting').all() as SettingRow[]);
+  }
+
+  async saveSettings(changes: Readonly<Record<string, number | null>>): Promise<void> {
+    const [set, unset] = [this.sql(setSetting(() => '?')), this.sql('DELETE FROM farm_setting WHERE name = ?')];
+    this.db.transaction(() => {
+      for (const [name, value] of Object.entries(changes)) (value === null ? unset.run(name) : set.run(name, value));
+    })();
+  }
+
+  /**
+   * No notices: SQLite is one process's database (scale-out and the cluster option need PostgreSQL);
+   * another instance started over the same file reads the settings at its start.
+   */
+  async watchSettings(): Promise<Watch> {
+    return { close: async () => {} };
   }
 }
