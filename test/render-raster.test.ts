@@ -113,6 +113,22 @@ describe('raster layers', () => {
     assert.equal(img.at(224, 64)[3], 0); // east of it
   });
 
+  it('gives a raster layer\'s extent in EPSG:4326 from its GeoTIFF (NGW\'s /extent of a layer with a box)', async () => {
+    const extent = async (id: number) => {
+      const res = await s.get(`/api/resource/${id}/extent`);
+      return { status: res.status, body: await res.json() as { extent?: Record<string, number>; code?: string } };
+    };
+    const mercator = await extent(1); // 0–256,000 m east and north
+    assert.equal(mercator.status, 200);
+    const { minLon, minLat, maxLon, maxLat } = mercator.body.extent!;
+    assert.deepEqual([minLon, minLat].map((v) => Math.abs(v) < 1e-9), [true, true]);
+    assert.ok(Math.abs(maxLon - 256000 / 6378137 * 180 / Math.PI) < 1e-9, `maxLon ${maxLon}`);
+    assert.ok(Math.abs(maxLat - Math.atan(Math.sinh(256000 / 6378137)) * 180 / Math.PI) < 1e-9, `maxLat ${maxLat}`);
+    assert.deepEqual(await extent(3), { status: 200, body: { extent: { minLon: 0, minLat: 40, maxLon: 10, maxLat: 50 } } });
+    assert.equal((await extent(10)).body.code, 'LAYER_UNAVAILABLE');
+    assert.equal((await extent(2)).status, 422); // a style has no box of its own
+  });
+
   it('colours a single band through the ramp, in EPSG:4326 rows placed in Web Mercator', async () => {
     // Row 4 from the top (lat 45–46) holds 100; the ramp runs blue at 0 to red at 250.
     assert.deepEqual(await colourAt(s, '4', 5.5, 45.5), [102, 0, 153, 255]);

@@ -8,7 +8,7 @@ import { ApiError } from '../http/errors.js';
 import { featureLayerOf } from '../http/resources.js';
 import { taskModule, type WorkerPool } from '../pool/pool.js';
 import type { ProjectVectorLayer } from '../qgis/project-resource.js';
-import type { FeatureLayer } from '../store/types.js';
+import type { BBox, FeatureLayer } from '../store/types.js';
 import { windowOf } from '../store/window.js';
 import type { LayerRef } from '../tiling/layers.js';
 import type { TileAddress } from '../tiles/address.js';
@@ -16,6 +16,7 @@ import type { CachedTile } from '../tiles/cache.js';
 import { tileEtag } from '../tiles/etag.js';
 import { queryBox, tileFrame } from './frame.js';
 import { RenderLayers } from './layers.js';
+import { latOf, lonOf } from './mercator.js';
 import type { RasterInfo } from './raster.js';
 import type { RasterStyle } from './raster-style.js';
 import type { Style } from './style.js';
@@ -64,6 +65,12 @@ export class Renderer {
     return styles === 'rasterLayer'
       ? { kind: 'raster', styleEntry, layerEntry, style: this.book.rasterStyleOf(styleEntry), raster: await this.book.rasterOf(layerEntry) }
       : { kind: 'vector', styleEntry, layerEntry, style: this.book.styleOf(styleEntry), layer: await featureLayerOf({ catalog: this.catalog }, layerEntry), ref: layerEntry.id };
+  }
+
+  /** Raster layer `entry`'s extent in EPSG:4326 (its GeoTIFF's box); 503 LAYER_UNAVAILABLE when the file cannot be drawn. */
+  async rasterExtent(entry: ResourceEntry): Promise<BBox> {
+    const { srs, bbox: [x0, y0, x1, y1] } = await this.book.rasterOf(entry);
+    return srs === 4326 ? [x0, y0, x1, y1] : [lonOf(x0), latOf(y0), lonOf(x1), latOf(y1)];
   }
 
   /** A QGIS project's layers (chosen and read) with the styles embedded in the project; one whose style cannot be drawn is left out. */

@@ -1,4 +1,4 @@
-// /api/resource/{id}/feature/, /feature/{fid}, /feature_count, /extent (NextGIS Web feature API).
+// /api/resource/{id}/feature/, /feature/{fid}, /feature_count, /extent (NextGIS Web feature API; /extent of raster layers too).
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
@@ -69,8 +69,12 @@ export function featureRoutes(services: Services): Router {
     ctx.body = { total_count: await (await layerOf(services, ctx)).count() };
   });
 
+  // Any layer with a box (NGW's IBboxLayer): a feature layer's features, a raster layer's GeoTIFF.
   router.get('/api/resource/:id/extent', async (ctx) => {
-    const e = await (await layerOf(services, ctx)).extent();
+    const entry = resourceFor(ctx, services, ctx.params.id, 'data.read');
+    const e = services.catalog.classOf(entry).rasterLayer
+      ? await services.renderer.rasterExtent(entry)
+      : await (await featureLayerOf(services, entry)).extent();
     ctx.body = { extent: e ? { minLon: e[0], minLat: e[1], maxLon: e[2], maxLat: e[3] } : { minLon: null, minLat: null, maxLon: null, maxLat: null } };
   });
 
