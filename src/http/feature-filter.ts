@@ -1,11 +1,10 @@
 // The feature list's attribute filters and ordering, as NextGIS Web's feature API takes them:
-// fld_{field}=value and fld_{field}__{op}=value, id=… and id__{op}=… on the feature id, and
-// order_by=[-|+]field,… . Read strictly against the layer's fields: an unknown field or operator,
-// or a value that is not of the field's type, is a 400 naming its parameter.
+// fld_{field}=value and fld_{field}__{op}=value, id=… and id__{op}=… on the feature id, like=…
+// or ilike=… over every field, and order_by=[-|+]field,… . Read strictly against the layer's
+// fields: an unknown field or operator, or a value that is not of the field's type, is a 400 naming its parameter.
 import type { ParsedUrlQuery } from 'node:querystring';
-import { attributeTest, type Comparison, type FilterTerm } from '../store/attribute-filter.js';
 import { temporalValue } from '../store/fields.js';
-import type { AttributeTest, FieldDef, FieldValue, SortKey } from '../store/types.js';
+import type { Comparison, FieldDef, FieldValue, FilterTerm, SortKey } from '../store/types.js';
 import { badParameter } from './errors.js';
 import { decimal, single } from './params.js';
 
@@ -26,8 +25,8 @@ function typedValue(text: string, field: FieldDef, param: string): NonNullable<F
     if (value === null) throw badParameter(param, `must be ${type === 'TIME' ? 'a time (HH:MM[:SS])' : `a date (YYYY-MM-DD${type === 'DATETIME' ? '[THH:MM[:SS]]' : ''})`} (field "${field.keyname}" is ${type})`);
     return value;
   }
-  // Integers past 2^53 stay exact (a BIGINT's values may be bigints).
-  if (/^-?\d+$/.test(text) && !Number.isSafeInteger(Number(text))) return BigInt(text);
+  // Integers past 2^53 stay exact for an integer field (a BIGINT's values may be bigints); a REAL's are doubles.
+  if (type !== 'REAL' && /^-?\d+$/.test(text) && !Number.isSafeInteger(Number(text))) return BigInt(text);
   const n = decimal(text);
   if (Number.isNaN(n)) throw badParameter(param, `must be a number (field "${field.keyname}" is ${type})`);
   return n;
@@ -52,12 +51,29 @@ function term(field: FieldDef, op: string, text: string, param: string): FilterT
   }
 }
 
+/** A parameter's text; one holding a NUL is a 400 (no PostgreSQL text holds one: a PostGIS layer could not be asked). */
+function paramText(query: ParsedUrlQuery, param: string): string {
+  const text = single(query[param] as string | string[]) ?? '';
+  if (text.includes('\0')) throw badParameter(param, 'must not hold a NUL character');
+  return text;
+}
+
+/**
+ * NGW's search of the whole layer: like=text (ilike=text ignoring case) passes the features where
+ * some field's value, as text, holds the text (the LIKE pattern %text%: its own %, _ and \ keep
+ * their meaning, as in NGW). NGW reads like and ignores ilike when both are given.
+ */
+function searchTerm(query: ParsedUrlQuery): FilterTerm | undefined {
+  const param = query.like !== undefined ? 'like' : query.ilike !== undefined ? 'ilike' : undefined;
+  return param && { op: 'search', pattern: `%${paramText(query, param)}%`, caseless: param === 'ilike' };
+}
+
 /**
  * The attribute filter of a feature list's query, undefined when it has none. A name is split at
  * its last "__" only where that leaves a field and an operator, so a field named "a__b" is still
  * filtered with fld_a__b=value.
  */
-export function attributeFilter(query: ParsedUrlQuery, fields: FieldDef[]): AttributeTest | undefined {
+export function attributeFilter(query: ParsedUrlQuery, fields: FieldDef[]): FilterTerm[] | undefined {
   const byName = new Map(fields.map((f) => [f.keyname, f]));
   const terms: FilterTerm[] = [];
   for (const param of Object.keys(query)) {
@@ -70,7 +86,7 @@ export function attributeFilter(query: ParsedUrlQuery, fields: FieldDef[]): Attr
       expr = param;
       fieldOf = (name) => (name === 'id' ? ID : undefined);
     } else continue;
-    const text = single(query[param] as string | string[]) ?? '';
+    const text = paramText(query, param);
     const split = /^(.*)__([a-z]+)$/.exec(expr);
     const asOperator = split && fieldOf(split[1]);
     if (asOperator && OPERATORS.has(split[2])) terms.push(term(asOperator, split[2], text, param));
@@ -78,7 +94,9 @@ export function attributeFilter(query: ParsedUrlQuery, fields: FieldDef[]): Attr
     else if (asOperator) throw badParameter(param, `has an unknown operator "${split[2]}" (one of ${[...OPERATORS].join(', ')})`);
     else throw badParameter(param, `names no field of the layer ("${split?.[1] ?? expr}")`);
   }
-  return terms.length ? attributeTest(terms) : undefined;
+  const search = searchTerm(query);
+  if (search) terms.push(search);
+  return terms.length ? terms : undefined;
 }
 
 /** `order_by`: fields separated by commas, each descending after "-" and ascending (the default) after "+". */

@@ -45,11 +45,11 @@ export function featureRoutes(services: Services): Router {
     const limit = limitText === undefined || limitText === '' ? undefined : intParam(limitText, 'limit', 0, MAX_PAGE);
     const offset = optionalInt(q(ctx, 'offset'), 'offset', 0, 0);
     const area = intersectsArea(q(ctx, 'intersects'), srs);
-    const where = attributeFilter(ctx.query, layer.schema.fields);
+    const filter = attributeFilter(ctx.query, layer.schema.fields);
     const orderBy = orderByParam(q(ctx, 'order_by'), layer.schema.fields);
     const opts = { geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx), extensions: extensionsParam(q(ctx, 'extensions')) };
     const project = outputProjector(srs);
-    const features = await started(layer.features({ area, where, orderBy, limit, offset, geometry: opts.geom, signal: clientGone(ctx.res) }));
+    const features = await started(layer.features({ area, filter, orderBy, limit, offset, geometry: opts.geom, signal: clientGone(ctx.res) }));
     ctx.type = 'application/json';
     ctx.body = streamedBody(features, jsonArray(features, (f) => featureJson(f, fields, project, opts)));
   });

@@ -1,9 +1,9 @@
 // The embedded feature layer: packed geometry, a spatial index and attribute columns, all in memory.
 import type { Geometry } from 'geojson';
-import { sortEntries, type SortEntry } from './attribute-filter.js';
+import { attributeTest, sortEntries, type FieldReader, type SortEntry } from './attribute-filter.js';
 import { valueAt, type Column } from './columns.js';
 import { candidates, geometryAt, partsAt, type PackedGeometry } from './packed.js';
-import { BoxVerdict, type BBox, type Feature, type FeatureLayer, type FeatureQuery, type FieldReader, type FieldValue, type LayerSchema } from './types.js';
+import { BoxVerdict, type BBox, type Feature, type FeatureLayer, type FeatureQuery, type FieldValue, type LayerSchema } from './types.js';
 
 export class MemoryLayer implements FeatureLayer {
   /** fid → row; null while fids are simply row + 1. */
@@ -61,18 +61,14 @@ export class MemoryLayer implements FeatureLayer {
     return box ? candidates(this.geometry, box[0], box[1], box[2], box[3]) : null;
   }
 
-  /** Whether a candidate row passes the query's exact filter and its attribute filter. */
-  rowMatches(row: number, query: FeatureQuery): boolean {
-    return rowMatches(this.geometry, row, query) && (!query.where || query.where(this.fids[row], this.reader(row)));
-  }
-
-  /** Rows matching the query, in fid order, before offset/limit. */
-  *matchingRows(query: FeatureQuery = {}): Generator<number> {
+  /** Rows matching the query's shape and attribute filter, in fid order, before offset/limit. */
+  private *matchingRows(query: FeatureQuery): Generator<number> {
     const rows = this.candidateRows(query);
     const total = rows ? rows.length : this.fids.length;
+    const passes = query.filter && attributeTest(query.filter, this.schema.fields);
     for (let k = 0; k < total; k++) {
       const row = rows ? rows[k] : k;
-      if (this.rowMatches(row, query)) yield row;
+      if (rowMatches(this.geometry, row, query) && (!passes || passes(this.fids[row], this.reader(row)))) yield row;
     }
   }
 

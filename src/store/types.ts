@@ -66,11 +66,21 @@ export interface GeometryPart {
   geometry(): Geometry;
 }
 
-/** Reads one field's value (by keyname) of the feature being tested. */
-export type FieldReader = (keyname: string) => FieldValue;
+/** NGW's comparison operators (le and ge also spelt lte and gte). */
+export type Comparison = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
-/** An attribute filter (store/attribute-filter.ts): whether feature `fid`, whose values `value` reads, passes. */
-export type AttributeTest = (fid: number, value: FieldReader) => boolean;
+/**
+ * One condition of an attribute filter (NGW's feature API; http/feature-filter.ts reads them), its
+ * values already of the field's type; `field` null tests the feature id. `search` is NGW's search
+ * of the whole layer: some field's value, as text, matches the LIKE pattern. Each store applies
+ * them its own way (store/attribute-filter.ts in memory, postgis/filter-sql.ts in SQL), with SQL's meaning.
+ */
+export type FilterTerm =
+  | { field: string | null; op: Comparison; value: NonNullable<FieldValue> }
+  | { field: string | null; op: 'in' | 'notin'; values: NonNullable<FieldValue>[] }
+  | { field: string | null; op: 'isnull'; isNull: boolean }
+  | { field: string; op: 'like' | 'ilike'; pattern: string }
+  | { op: 'search'; pattern: string; caseless: boolean };
 
 /** One key of an ordering: a field, ascending unless `descending`. */
 export interface SortKey {
@@ -88,8 +98,8 @@ export interface FeatureQuery {
    * geom=no): a database layer then leaves them null rather than read them out.
    */
   geometry?: boolean;
-  /** Only features that pass this attribute filter (offset and limit count those alone). */
-  where?: AttributeTest;
+  /** Only features that meet every one of these terms (offset and limit count those alone). */
+  filter?: FilterTerm[];
   /** Features ordered by these fields, then by fid; in fid order without. */
   orderBy?: SortKey[];
   offset?: number;

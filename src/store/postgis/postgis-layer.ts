@@ -1,5 +1,6 @@
 // A feature layer read from a PostGIS table on every request: bbox queries use the GiST index
-// (&&), shapes are tested in SQL too (see `plan`), and long reads a server-side cursor so an
+// (&&), shapes are tested in SQL too (see `plan`), attribute filters are SQL conditions
+// (filter-sql.ts), and long reads a server-side cursor so an
 // export of any size holds one batch in memory. Geometry crosses the wire only where it is used
 // (see `plan`). A QGIS project's layer may carry a subset filter (its `sql=`), ANDed into every query.
 import type { Geometry } from 'geojson';
@@ -12,6 +13,7 @@ import { coerce } from '../fields.js';
 import { SourceError } from '../source.js';
 import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema, SortKey } from '../types.js';
 import { guarded, leased, Lease } from './connections.js';
+import { filterSql } from './filter-sql.js';
 import { describeTable, qualified, type TableAddress, type TableColumns } from './table.js';
 
 /** Rows fetched per cursor read: small enough to stream, large enough to keep round trips few. */
@@ -225,6 +227,7 @@ export class PostgisLayer implements FeatureLayer {
       geometry ??= wkbOf(`ST_ClipByBox2D(${geom4326}, ${clipBox})`);
       test = (g) => area.intersects(g);
     }
+    if (query.filter) terms.push(...filterSql(query.filter, { ...this.columns, fidColumn: this.fidColumn }, params));
     return { from, where: this.whereOf(terms), params, geometry, test };
   }
 
@@ -242,9 +245,9 @@ export class PostgisLayer implements FeatureLayer {
 
   async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
     if (query.limit !== undefined && query.limit <= 0) return;
-    // A shape tested here, or an attribute filter (always tested here), pages here too; otherwise SQL pages.
+    // A shape tested here pages here too; otherwise SQL pages (attribute filters are SQL's, see `plan`).
     const { from, where, params, geometry, test } = this.plan(query);
-    const pagedHere = test !== undefined || query.where !== undefined;
+    const pagedHere = test !== undefined;
     // Whether features keep the geometry read (else it was read for the test only, or not at all).
     const keep = query.geometry !== false;
     let page = '';
@@ -263,10 +266,8 @@ export class PostgisLayer implements FeatureLayer {
         for (const row of rows) {
           const g = geometryOf(row);
           if (test && !(g && test(g))) continue;
-          const feature = this.featureOf(row, keep ? g : null);
-          if (query.where && !query.where(feature.fid, (keyname) => feature.fields[keyname])) continue;
           if (skip > 0) { skip--; continue; }
-          yield feature;
+          yield this.featureOf(row, keep ? g : null);
           if (--left <= 0) return;
         }
         if (rows.length < BATCH) return;
