@@ -191,6 +191,19 @@ describe('feature API filters, order_by and extensions (what GDAL sends)', () =>
     assert.deepEqual(await events('id__in=1,3&fld_title__ne=Parade'), [3]);
   });
 
+  it('like= and ilike= search every field for the text (%text%, as NGW); like wins over ilike', async () => {
+    assert.deepEqual(await events('like=Fire'), [2]);
+    assert.deepEqual(await events('like=fire'), [], 'like tells case');
+    assert.deepEqual(await events('ilike=fire'), [2]);
+    assert.deepEqual(await events('like=4.5'), [1], 'a REAL, as text');
+    assert.deepEqual(await events('like=5000000000'), [1], 'a BIGINT, as text');
+    assert.deepEqual(await events('like=12-31T23'), [2], 'a DATETIME, as the ISO text the list shows');
+    assert.deepEqual(await events('like=r_d'), [1], '_ keeps its meaning');
+    assert.deepEqual(await events('like='), [1, 2, 3], 'a feature with any value');
+    assert.deepEqual(await events('like=Fire&ilike=PARADE'), [2]);
+    assert.deepEqual(await events('ilike=kno&fld_rating__isnull=yes'), [3], 'and with the other filters');
+  });
+
   it('order_by: descending with "-", nulls last ascending and first descending, fid breaking ties; paged after', async () => {
     assert.deepEqual(await events('order_by=rating'), [2, 1, 3]);
     assert.deepEqual(await events('order_by=-rating'), [3, 1, 2]);
@@ -218,6 +231,8 @@ describe('feature API filters, order_by and extensions (what GDAL sends)', () =>
       ['id=first', 'id', /must be a number/],
       ['id__like=1', 'id__like', /text fields only/],
       ['order_by=-nope', 'order_by', /names no field/],
+      ['fld_title=a%00b', 'fld_title', /NUL/],
+      ['like=a%00', 'like', /NUL/],
     ];
     for (const [query, param, problem] of cases) {
       const { status, body } = await s.json(`/api/resource/7/feature/?${query}`);
@@ -233,6 +248,9 @@ describe('feature API filters, order_by and extensions (what GDAL sends)', () =>
     assert.equal(likeMatcher('%a%b_', true)('xxAyyBz'), true);
     assert.equal(likeMatcher('100\\%', false)('100%'), true);
     assert.equal(likeMatcher('100\\%', false)('1000'), false);
+    assert.equal(likeMatcher('C:\\', false)('C:\\'), true, 'a backslash that ends the pattern stands for itself');
+    assert.equal(likeMatcher('%οσ', true)('ΟΔΟΣ'), true, 'a final Σ folds as any other (code point by code point, as PostgreSQL)');
+    assert.equal(likeMatcher('istanbul', true)('İstanbul'), true, 'İ folds to one i');
     assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
   });
 

@@ -31,6 +31,23 @@ const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'
 const rule = (action: string, keyname: string, scope: string, permission: string) =>
   ({ action, principal: { keyname }, scope, permission, propagate: true });
 
+/** The resource of the layer of values filters stumble on, in both servers: FILTER_ROWS, fids from 1. */
+const FILTERS = 30;
+const FILTER_ROWS = [
+  { name: '100%', day: '2024-05-01', stamp: '2024-05-01T13:45:00', starts: '13:45:00', n: 1, r: 0.1 },
+  { name: '100 percent', day: '2023-12-31', stamp: '2023-12-31T23:59:59', starts: '09:00:00', n: -3, r: 1e20 },
+  { name: 'a_b', day: null, stamp: '2024-05-01T13:45:01', starts: '09:00:30', n: 42, r: 1.5e-5 },
+  { name: 'axb', n: null, r: 2.5 },
+  { name: 'back\\slash' },
+  { name: 'ΟΔΟΣ' },
+  { name: 'İstanbul' },
+  { name: 'École' },
+  { name: 'ends\\' },
+  { name: 'ＡＢ' },
+  { name: '😀 smile' },
+  { name: '', n: 3 },
+  { name: null, n: 7 },
+];
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
@@ -42,8 +59,15 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
 
   before(async () => {
     db = await freshSchema(SCHEMA);
-    embedded = await startServer();
+    const data = tempData({ copySample: true, catalog: { ...sample, resources: [...sample.resources, { id: FILTERS, cls: 'vector_layer', parent: 1, display_name: 'Filters', source: 'filters.geojson' }] } });
+    writeFileSync(join(data, 'filters.geojson'), JSON.stringify({ type: 'FeatureCollection', features: FILTER_ROWS.map((properties, k) =>
+      ({ type: 'Feature', properties, geometry: { type: 'Point', coordinates: [k, k] } })) }));
+    embedded = await startServer({ dataDir: data });
     for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), SCHEMA, name);
+    await copyLayer(db, embedded, FILTERS, SCHEMA, 'filters');
+    // 20,000 rows, for what a filter makes PostgreSQL read out.
+    await db.query(`CREATE TABLE ${SCHEMA}.many AS SELECT g AS fid, 'n' || g AS name, g % 10 AS band, ST_SetSRID(ST_MakePoint(g % 360 - 180, 0), 4326) AS geom
+      FROM generate_series(1, 20000) g`);
     // The countries, 10 ms a row: a first batch that takes seconds to come.
     await db.query(`CREATE VIEW ${SCHEMA}.slow AS SELECT c.* FROM ${SCHEMA}.countries c, LATERAL (SELECT pg_sleep(0.01)) s`);
     // The countries, after a pause as long as the pause table says (an InitPlan: once per query that reads a row).
@@ -79,6 +103,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: 23, parent: 1, display_name: 'Sites in EPSG:3857', ...table('sites3857'), permissions: [rule('allow', 'everyone', 'data', 'read')] },
         { id: 24, parent: 1, display_name: 'Many slow', ...table('many_slow'), connection: 'small', permissions: [rule('allow', 'everyone', 'data', 'read')] },
         { id: 25, parent: 1, display_name: 'A site in UTM', ...table('utm_site'), permissions: [rule('allow', 'everyone', 'data', 'read')] },
+        { id: FILTERS, parent: 1, display_name: 'Filters', ...table('filters') },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -389,6 +414,58 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       const [fromPg, fromFile] = await both(`/api/resource/2/feature/?geom=no&${query}`);
       assert.deepEqual(fromPg, fromFile, query);
       assert.ok(fromPg.length > 0, query);
+    }
+  });
+
+  it('every operator and the whole-layer search select the features the file store selects: nulls, escapes, case, code points, dates, numbers', async () => {
+    const e = encodeURIComponent;
+    const queries = [
+      'fld_name__ne=100%25', 'fld_name__notin=axb,a_b', `fld_name__like=${e('100\\%')}`, 'fld_name__like=a_b', `fld_name__like=${e('a\\_b')}`,
+      `fld_name__like=${e('back\\\\slash')}`, `fld_name__like=${e('%s\\')}`, `fld_name__ilike=${e('%οσ')}`, 'fld_name__ilike=istanbul',
+      `fld_name__ilike=${e('école')}`, 'fld_name__gt=z&order_by=name', 'order_by=-name', 'fld_name=', 'fld_name__isnull=yes',
+      'fld_day__ge=2024-01-01', 'fld_stamp__lt=2024-05-01T13:45:01', 'fld_stamp__gt=2024-05-01', 'fld_starts__gt=09:00', 'fld_day__in=2024-05-01,2023-12-31',
+      'fld_day__notin=2024-05-01&order_by=day', 'fld_n__ne=1', 'fld_n__in=1,42', 'fld_n__gt=1.5', 'fld_n__lt=99999999999999999999', 'fld_n__notin=1.5',
+      'fld_r__le=0.1', 'fld_r__ge=1e20', 'fld_r__isnull=yes', 'id__notin=1,2&order_by=-r', 'id__gt=2.5&limit=2&offset=1&order_by=starts',
+      'like=', 'like=100', `like=${e('e+20')}`, 'like=e-05', `ilike=${e('οσ')}`, 'like=2024-05', 'like=T13', `like=${e('a\\_b')}`, `ilike=${e('É')}`,
+      'like=-3', 'like=x&ilike=ΟΔ', `ilike=${e('ａＢ')}`,
+    ];
+    for (const query of queries) {
+      const [fromPg, fromFile] = await both(`/api/resource/${FILTERS}/feature/?geom=no&${query}`);
+      assert.deepEqual(fromPg, fromFile, query);
+      assert.ok(fromPg.length > 0, `${query} lists something`);
+    }
+    const ids = async (query: string) => (await both(`/api/resource/${FILTERS}/feature/?geom=no&${query}`))[0].map((f: { id: number }) => f.id);
+    assert.deepEqual(await ids('fld_name__ne=100%25&fld_n__ge=7'), [3], 'the null name is not "not 100%"');
+    assert.deepEqual(await ids(`fld_name__like=${e('a\\_b')}`), [3], 'an escaped _ is itself');
+    assert.deepEqual(await ids(`fld_name__ilike=${e('%οσ')}`), [6], 'ΟΔΟΣ folds to οδοσ, its last Σ as any other');
+    assert.deepEqual(await ids('like=x&ilike=ΟΔ'), [4], 'like wins over ilike, as in NGW');
+    assert.deepEqual(await ids('fld_name__gt=z&order_by=name'), [8, 7, 6, 10, 11], 'Ａ (U+FF21) before 😀 (U+1F600): code points, not UTF-16 units');
+    assert.deepEqual(await ids('fld_name=&like=3'), [12], 'an empty text is a value, and a number is searched as text');
+  });
+
+  it('a filter is applied by PostgreSQL: a list reads out the rows it answers, not the table', async () => {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    const bytesRead = countBytesRead(pool);
+    try {
+      const layer = await PostgisLayer.open(pool, 'many', { schema: SCHEMA, table: 'many', columnId: 'fid', columnGeom: 'geom' });
+      /** The fids a list finds, and the bytes it read from the database. */
+      const measured = async (query: Parameters<typeof layer.features>[0]) => {
+        const before = bytesRead();
+        const fids: number[] = [];
+        for await (const f of layer.features(query)) fids.push(f.fid);
+        return { fids, bytes: bytesRead() - before };
+      };
+      const all = await measured({ geometry: false });
+      assert.equal(all.fids.length, 20_000);
+      const one = await measured({ geometry: false, filter: [{ field: 'name', op: 'eq', value: 'n12345' }] });
+      assert.deepEqual(one.fids, [12345]);
+      const page = await measured({ geometry: false, filter: [{ field: 'band', op: 'eq', value: 3 }, { op: 'search', pattern: '%n1%', caseless: false }], offset: 2, limit: 5 });
+      assert.deepEqual(page.fids, [113, 123, 133, 143, 153]);
+      for (const [what, read] of [['one', one], ['a page', page]] as const) {
+        assert.ok(read.bytes < all.bytes / 100, `${what} read ${read.bytes} bytes, the table is ${all.bytes}`);
+      }
+    } finally {
+      await pool.end();
     }
   });
 
