@@ -25,6 +25,7 @@ import { permissionRoutes } from './routes/permission.js';
 import { pyramidRoutes } from './routes/pyramid.js';
 import { renderRoutes } from './routes/render.js';
 import { resourceRoutes } from './routes/resource.js';
+import { ngwRouteTable, type RouteTable } from './routes/route-table.js';
 import { viewerRoutes } from './routes/viewer.js';
 import type { Services } from './services.js';
 
@@ -60,10 +61,12 @@ function createApp(services: Services, metrics?: Metrics, count?: CountRequest):
   // Plugin filters run after the caller is known, so they may look at ctx.state.user.
   app.use(services.plugins.middleware());
   // Tiles first: they are most of the requests, and each router before them tries its own routes.
+  const routeTable: RouteTable = {};
   const routers = [mvtRoutes(services), resourceRoutes(services), featureRoutes(services), exportRoutes(services),
     sessionRoutes(services), principalRoutes(services), permissionRoutes(services),
-    identifyRoutes(services), renderRoutes(services), pyramidRoutes(), ...farmRouters(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
+    identifyRoutes(services), renderRoutes(services), pyramidRoutes(routeTable), ...farmRouters(services), ...managementRouters(services, requireAdministratorOnPublicPort), services.plugins.router];
   if (metrics) routers.push(monitorRoutes(services, metrics));
+  Object.assign(routeTable, ngwRouteTable(routers));
   // The viewer asks which optional APIs exist here, so it can hide what is missing instead of failing on it.
   const hasRoute = (method: string, path: string) => routers.some((r) => r.match(path, method).route);
   for (const router of [...routers, viewerRoutes(hasRoute)]) {

@@ -48,18 +48,18 @@ export function principalRoutes(services: Services): Router {
     if (policy.namedByCatalog(p.id)) throw new ApiError(409, 'PRINCIPAL_IN_USE', `"${p.keyname}" is named by ACL rules in catalog.json; remove them first.`);
   };
 
-  router.get('/user/', async (ctx) => { ctx.body = (await store.users()).map(userJson); });
+  router.get('auth.user.collection', '/user/', async (ctx) => { ctx.body = (await store.users()).map(userJson); });
 
-  router.post('/user/', readJson, async (ctx) => {
+  router.post('auth.user.collection', '/user/', readJson, async (ctx) => {
     const body = bodyObject(ctx);
     const password = passwordField(body, true)!;
     const fields = await userFields(store, system, body);
     ctx.body = { id: await store.createUser({ ...fields, password_hash: await hashPassword(password, cost) }) };
   });
 
-  router.get('/user/:id', async (ctx) => { ctx.body = userJson(await userOr404(ctx)); });
+  router.get('auth.user.item', '/user/:id', async (ctx) => { ctx.body = userJson(await userOr404(ctx)); });
 
-  router.put('/user/:id', readJson, async (ctx) => {
+  router.put('auth.user.item', '/user/:id', readJson, async (ctx) => {
     const user = await userOr404(ctx);
     const body = bodyObject(ctx);
     const fields = await userFields(store, system, body, user);
@@ -73,7 +73,7 @@ export function principalRoutes(services: Services): Router {
     ctx.body = {};
   });
 
-  router.delete('/user/:id', async (ctx) => {
+  router.delete('auth.user.item', '/user/:id', async (ctx) => {
     const user = await userOr404(ctx);
     deletable(user);
     await store.deletePrincipal(user.id);
@@ -82,22 +82,22 @@ export function principalRoutes(services: Services): Router {
     ctx.body = {};
   });
 
-  router.get('/group/', async (ctx) => { ctx.body = (await store.groups()).map(groupJson); });
+  router.get('auth.group.collection', '/group/', async (ctx) => { ctx.body = (await store.groups()).map(groupJson); });
 
-  router.post('/group/', readJson, async (ctx) => {
+  router.post('auth.group.collection', '/group/', readJson, async (ctx) => {
     ctx.body = { id: await store.createGroup(await groupFields(store, system, bodyObject(ctx))) };
   });
 
-  router.get('/group/:id', async (ctx) => { ctx.body = groupJson(await groupOr404(ctx)); });
+  router.get('auth.group.item', '/group/:id', async (ctx) => { ctx.body = groupJson(await groupOr404(ctx)); });
 
-  router.put('/group/:id', readJson, async (ctx) => {
+  router.put('auth.group.item', '/group/:id', readJson, async (ctx) => {
     const group = await groupOr404(ctx);
     await store.updateGroup(group.id, await groupFields(store, system, bodyObject(ctx), group));
     await authenticator.userChanged(group.id, false);
     ctx.body = {};
   });
 
-  router.delete('/group/:id', async (ctx) => {
+  router.delete('auth.group.item', '/group/:id', async (ctx) => {
     const group = await groupOr404(ctx);
     deletable(group);
     await store.deletePrincipal(group.id);

@@ -23,10 +23,10 @@ export function sessionRoutes(services: Services): Router {
   const router = apiRouter({ prefix: '/api/component/auth' });
 
   const currentUser = (ctx: Context) => { ctx.body = currentUserJson(ctx.state.user); };
-  router.get('/current_user', currentUser);
-  router.post('/current_user', currentUser);
+  router.get('auth.current_user', '/current_user', currentUser);
+  router.post('auth.current_user', '/current_user', currentUser);
 
-  router.post('/login', readJsonOrForm, async (ctx) => {
+  router.post('auth.login', '/login', readJsonOrForm, async (ctx) => {
     // Another site's page must not sign the browser in as someone else (login forgery).
     refuseCrossOrigin(ctx);
     const body = bodyObject(ctx);
@@ -43,14 +43,14 @@ export function sessionRoutes(services: Services): Router {
     ctx.body = { id: user.id, keyname: user.keyname, display_name: user.display_name };
   });
 
-  router.post('/logout', async (ctx) => {
+  router.post('auth.logout', '/logout', async (ctx) => {
     const token = ctx.cookies.get(SESSION_COOKIE);
     if (token) await authenticator.endSession(token);
     ctx.cookies.set(SESSION_COOKIE, null, { httpOnly: true, sameSite: 'lax', path: '/', overwrite: true });
     ctx.body = {};
   });
 
-  router.post('/register', readJson, async (ctx) => {
+  router.post('auth.register', '/register', readJson, async (ctx) => {
     if (!config.registration) throw new ApiError(403, 'REGISTRATION_DISABLED', 'Registration is not enabled on this server.');
     const body = bodyObject(ctx);
     if (body.member_of !== undefined || body.disabled !== undefined) throw badField(body.member_of !== undefined ? 'member_of' : 'disabled', 'cannot be set when registering');

@@ -129,7 +129,7 @@ export function exportRoutes(services: Services): Router {
     });
     sendFile(ctx, r, Readable.from(chunked(geojsonText(r, fid || undefined))), fileName(r.entry, 'geojson'), 'application/geo+json', zipped);
   };
-  router.get('/api/resource/:id/geojson', geojson);
+  router.get('feature_layer.geojson', '/api/resource/:id/geojson', geojson);
   router.get('/resource/:id/geojson/', geojson); // deprecated NGW form
 
   router.get('/api/resource/:id/csv', async (ctx) => {

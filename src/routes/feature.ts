@@ -34,7 +34,7 @@ async function layerOf(services: Services, ctx: Context): Promise<FeatureLayer> 
 export function featureRoutes(services: Services): Router {
   const router = apiRouter();
 
-  router.get('/api/resource/:id/feature/', async (ctx) => {
+  router.get('feature_layer.feature.collection', '/api/resource/:id/feature/', async (ctx) => {
     // The caller may read the data before anything of the query is read: a filter would tell values.
     const layer = await layerOf(services, ctx);
     const srs = srsParam(q(ctx, 'srs'), LAYER_SRS);
@@ -54,7 +54,7 @@ export function featureRoutes(services: Services): Router {
     ctx.body = streamedBody(features, jsonArray(features, (f) => featureJson(f, fields, project, opts)));
   });
 
-  router.get('/api/resource/:id/feature/:fid', async (ctx) => {
+  router.get('feature_layer.feature.item', '/api/resource/:id/feature/:fid', async (ctx) => {
     const layer = await layerOf(services, ctx);
     const fid = intParam(ctx.params.fid, 'fid', 1);
     const feature = await layer.feature(fid);
@@ -65,12 +65,12 @@ export function featureRoutes(services: Services): Router {
     });
   });
 
-  router.get('/api/resource/:id/feature_count', async (ctx) => {
+  router.get('feature_layer.feature.count', '/api/resource/:id/feature_count', async (ctx) => {
     ctx.body = { total_count: await (await layerOf(services, ctx)).count() };
   });
 
   // Any layer with a box (NGW's IBboxLayer): a feature layer's features, a raster layer's GeoTIFF.
-  router.get('/api/resource/:id/extent', async (ctx) => {
+  router.get('layer.extent', '/api/resource/:id/extent', async (ctx) => {
     const entry = resourceFor(ctx, services, ctx.params.id, 'data.read');
     const e = services.catalog.classOf(entry).rasterLayer
       ? await services.renderer.rasterExtent(entry)

@@ -59,9 +59,11 @@ async function identify(ctx: Context, services: Services, elsewhere: (ref: Layer
 export function identifyRoutes(services: Services): Router {
   const router = apiRouter();
   const elsewhere = poolSearch(services.pool);
-  for (const path of ['/api/feature_layer/identify', '/feature_layer/identify']) {
-    router.post(path, readLargeJson, (ctx) => identify(ctx, services, elsewhere));
-    router.put(path, readLargeJson, (ctx) => identify(ctx, services, elsewhere));
-  }
+  const handle = (ctx: Context) => identify(ctx, services, elsewhere);
+  router.post('feature_layer.identify', '/api/feature_layer/identify', readLargeJson, handle);
+  router.put('feature_layer.identify', '/api/feature_layer/identify', readLargeJson, handle);
+  // NGW's older path, without a name of its own.
+  router.post('/feature_layer/identify', readLargeJson, handle);
+  router.put('/feature_layer/identify', readLargeJson, handle);
   return router;
 }

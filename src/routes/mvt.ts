@@ -62,7 +62,7 @@ export function mvtRoutes(services: Services): Router {
     });
   }
 
-  router.get('/api/component/feature_layer/mvt', async (ctx) => {
+  router.get('feature_layer.mvt', '/api/component/feature_layer/mvt', async (ctx) => {
     const q = (name: string) => single(ctx.query[name] as string | string[] | undefined);
     const ids = resourceListParam(q('resource'));
     await serve(ctx, ids, 'resource', tileAddress(q('z'), q('x'), q('y')));

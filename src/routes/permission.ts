@@ -16,7 +16,7 @@ export function permissionRoutes(services: Services): Router {
   const { store, policy, authenticator } = services.auth;
   const router = apiRouter();
 
-  router.get('/api/resource/:id/permission', async (ctx) => {
+  router.get('resource.permission', '/api/resource/:id/permission', async (ctx) => {
     const entry = resourceFor(ctx, services, ctx.params.id, 'resource.read');
     let caller = ctx.state.user;
     const userParam = single(ctx.query.user as string | string[] | undefined);
@@ -37,7 +37,7 @@ export function permissionRoutes(services: Services): Router {
     ctx.body = body;
   });
 
-  router.put('/api/resource/:id', readJson, async (ctx) => {
+  router.put('resource.item', '/api/resource/:id', readJson, async (ctx) => {
     const entry = resourceFor(ctx, services, ctx.params.id, 'resource.change_permissions');
     const body = bodyObject(ctx);
     const resource = body.resource as Record<string, unknown> | undefined;

@@ -1,8 +1,9 @@
-// /api/component/pyramid/pkg_version: the versions of the packages the server runs, as NextGIS Web
-// answers it. Clients read "nextgisweb" to learn what the API offers.
+// /api/component/pyramid/pkg_version and /route, as NextGIS Web answers them. Clients read
+// "nextgisweb" in pkg_version to learn what the API offers, and the route table to build URLs.
 import type Router from '@koa/router';
 import { VERSION } from '../common/version.js';
 import { apiRouter } from '../http/router.js';
+import type { RouteTable } from './route-table.js';
 
 /**
  * The NextGIS Web release whose feature API Meridian's follows (paging, fld_ filters, order_by,
@@ -13,10 +14,15 @@ import { apiRouter } from '../http/router.js';
  */
 export const NGW_VERSION = '4.4.0';
 
-export function pyramidRoutes(): Router {
+/** `routes`: the table of every router's named routes, filled in once they all exist (app.ts). */
+export function pyramidRoutes(routes: RouteTable): Router {
   const router = apiRouter();
-  router.get('/api/component/pyramid/pkg_version', (ctx) => {
+  router.get('pyramid.pkg_version', '/api/component/pyramid/pkg_version', (ctx) => {
     ctx.body = { nextgisweb: NGW_VERSION, meridian: VERSION };
+  });
+  // ngw-connector adds ?client=NextGIS-NGW-Connector/{version}; NGW ignores it, and so does this.
+  router.get('pyramid.route', '/api/component/pyramid/route', (ctx) => {
+    ctx.body = routes;
   });
   return router;
 }

@@ -85,7 +85,7 @@ export function renderRoutes(services: Services): Router {
     ctx.status = 204;
   };
 
-  router.get('/api/component/render/tile', async (ctx) => {
+  router.get('render.tile', '/api/component/render/tile', async (ctx) => {
     // ";" separates parameters as "&" does, as in the Python servers NGW ran on: GDAL's NGW driver
     // (3.6) escapes its tile URL for XML twice, and sends z=0&amp;x=0&amp;y=0&amp;resource=3.
     if (ctx.querystring.includes(';')) ctx.querystring = ctx.querystring.replaceAll(';', '&');
@@ -97,7 +97,7 @@ export function renderRoutes(services: Services): Router {
     await tile(ctx, [ctx.params.id], 'id', 200);
   });
 
-  router.get('/api/component/render/image', async (ctx) => {
+  router.get('render.image', '/api/component/render/image', async (ctx) => {
     const frame = imageFrame(ctx);
     const layers = await styledLayers(ctx, services, resourceListParam(q(ctx, 'resource')), 'resource', LayerSelection.parse(q(ctx, 'layers')));
     const png = await services.renderer.image(layers, frame, clientGone(ctx.res));

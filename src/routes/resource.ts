@@ -20,14 +20,14 @@ export function resourceRoutes(services: Services): Router {
     return json;
   };
 
-  router.get('/api/resource/', async (ctx) => {
+  router.get('resource.collection', '/api/resource/', async (ctx) => {
     const parent = single(ctx.query.parent as string | string[] | undefined);
     if (parent === undefined) throw badParameter('parent', 'is required (the id of the resource whose children to list)');
     const entry = resourceFor(ctx, services, parent, 'resource.read', 'parent');
     ctx.body = await Promise.all(services.catalog.childrenOf(entry.id).filter(readable(ctx)).map((c) => describe(ctx, c)));
   });
 
-  router.get('/api/resource/:id', async (ctx) => {
+  router.get('resource.item', '/api/resource/:id', async (ctx) => {
     ctx.body = await describe(ctx, resourceFor(ctx, services, ctx.params.id, 'resource.read'));
   });
 
