@@ -23,6 +23,32 @@ describe('resource API on the sample data', () => {
     assert.deepEqual(body.map((r: any) => r.resource.id), [1, 8]);
   });
 
+  it('searches the tree by NGW\'s attribute filters, ordered by name (/api/resource/search/)', async () => {
+    const ids = async (query: string) => {
+      const { status, body } = await s.json(`/api/resource/search/?${query}`);
+      assert.equal(status, 200, JSON.stringify(body));
+      return body.map((r: any) => r.resource.id);
+    };
+    assert.deepEqual(await ids('cls=vector_layer'), [11, 2, 6, 9]);
+    assert.deepEqual(await ids('keyname=countries'), [2]);
+    assert.deepEqual(await ids('keyname__in=sites,capitals'), [11, 9]);
+    assert.deepEqual(await ids('id__in=4,3&parent=2'), [4, 3]);
+    assert.deepEqual(await ids('display_name__like=Countries%25&cls__eq=qgis_vector_style'), [5, 4, 3]);
+    assert.deepEqual(await ids('root=8&cls__ilike=VECTOR%25'), [11, 9]);
+    assert.deepEqual(await ids('root=999'), []);
+    // Only the resource block, unless serialization=full asks for the whole JSON.
+    const brief = (await s.json('/api/resource/search/?id=2')).body;
+    assert.deepEqual(Object.keys(brief[0]), ['resource']);
+    assert.deepEqual((await s.json('/api/resource/search/?id=2&serialization=full')).body, [(await s.json('/api/resource/2')).body]);
+  });
+
+  it('refuses a search filter it does not know, rather than ignoring it', async () => {
+    for (const query of ['owner_user__id=1', 'keyname__like=c%25', 'id=x', 'serialization=all', 'root=-1', 'display_name__', 'cls__in__eq=a']) {
+      const { status, body } = await s.json(`/api/resource/search/?${query}`);
+      assert.deepEqual([status, body.code], [400, 'INVALID_PARAMETER'], query);
+    }
+  });
+
   it('answers 404 in the NGW error shape for an unknown id', async () => {
     const { status, body } = await s.json('/api/resource/999');
     assert.equal(status, 404);

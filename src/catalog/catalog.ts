@@ -119,6 +119,14 @@ export class Catalog {
     return (this.children.get(id) ?? []).map((c) => this.resources.get(c)!);
   }
 
+  /** The resource and every resource under it, parents before children; none for an unknown id. */
+  subtreeOf(id: number): ResourceEntry[] {
+    const root = this.resources.get(id);
+    const out = root ? [root] : [];
+    for (let i = 0; i < out.length; i++) out.push(...this.childrenOf(out[i].id));
+    return out;
+  }
+
   /** Ancestors from the parent up to the root. */
   ancestorsOf(id: number): ResourceEntry[] {
     const out: ResourceEntry[] = [];

@@ -1,4 +1,4 @@
-// /api/resource/ and /api/resource/{id}: the resource tree (NextGIS Web resource API).
+// /api/resource/, /api/resource/search/ and /api/resource/{id}: the resource tree (NextGIS Web resource API).
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import type { Context } from 'koa';
@@ -6,6 +6,7 @@ import { resourceJson } from '../catalog/resource-json.js';
 import type { ResourceEntry } from '../catalog/types.js';
 import { badParameter } from '../http/errors.js';
 import { mayAccess, resourceFor } from '../http/resources.js';
+import { resourceSearch } from '../http/resource-search.js';
 import { single } from '../http/params.js';
 import { projectJson } from '../qgis/project-json.js';
 import type { Services } from '../services.js';
@@ -19,6 +20,14 @@ export function resourceRoutes(services: Services): Router {
     if (services.catalog.classOf(entry).qgisProject) json.qgis_project = await projectJson(services, entry);
     return json;
   };
+
+  // Before /api/resource/:id, which would take "search" for an id. Ordered by name, as NGW orders it.
+  router.get('resource.search', '/api/resource/search/', async (ctx) => {
+    const search = resourceSearch(ctx.query);
+    const found = services.catalog.subtreeOf(search.root).filter((e) => search.matches(e) && readable(ctx)(e));
+    found.sort((a, b) => (a.display_name < b.display_name ? -1 : a.display_name > b.display_name ? 1 : a.id - b.id));
+    ctx.body = await Promise.all(found.map((e) => (search.full ? describe(ctx, e) : { resource: resourceJson(services, e, readable(ctx)).resource })));
+  });
 
   router.get('resource.collection', '/api/resource/', async (ctx) => {
     const parent = single(ctx.query.parent as string | string[] | undefined);
