@@ -47,36 +47,92 @@ export function foldCase(text: string): string {
   return folded;
 }
 
-const ANY = Symbol('%');
 const ONE = Symbol('_');
+type Token = string | typeof ONE;
+
+/**
+ * A run of a LIKE pattern between two `%`: code points and `_`s. `find` is bit-parallel (Shift-And,
+ * one bit per token, 32 to a word): it reads each code point of the text once, at a cost of one
+ * step per word of the run, where comparing the run at every place costs text × run (an 8,000
+ * character run against values of 20,000 held the event loop for 20 seconds).
+ */
+class Run {
+  readonly length: number;
+  private readonly words: number;
+  /** Code point → the bits of the tokens it passes (its own places and every `_`). */
+  private readonly masks = new Map<string, Uint32Array>();
+  /** The bits of the `_`s: what a code point not in the run passes. */
+  private readonly wild: Uint32Array;
+
+  constructor(private readonly tokens: Token[]) {
+    this.length = tokens.length;
+    this.words = Math.ceil(tokens.length / 32);
+    this.wild = new Uint32Array(this.words);
+    tokens.forEach((t, k) => { if (t === ONE) this.wild[k >> 5] |= 1 << (k & 31); });
+    tokens.forEach((t, k) => {
+      if (t === ONE) return;
+      let mask = this.masks.get(t);
+      if (!mask) this.masks.set(t, (mask = this.wild.slice()));
+      mask[k >> 5] |= 1 << (k & 31);
+    });
+  }
+
+  /** Whether the run matches `text` at `at`. */
+  at(text: string[], at: number): boolean {
+    return this.tokens.every((t, k) => t === ONE || t === text[at + k]);
+  }
+
+  /** Where the run first matches `text` from `from` on, ending by `end`; -1 where it does not. */
+  find(text: string[], from: number, end: number): number {
+    const state = new Uint32Array(this.words);
+    const last = this.words - 1, top = 1 << ((this.length - 1) & 31);
+    for (let i = from; i < end; i++) {
+      const mask = this.masks.get(text[i]) ?? this.wild;
+      // state = ((state << 1) | 1) & mask: bit k set where the run's first k + 1 tokens end at i.
+      let carry = 1;
+      for (let w = 0; w < this.words; w++) {
+        const out = state[w] >>> 31;
+        state[w] = ((state[w] << 1) | carry) & mask[w];
+        carry = out;
+      }
+      if (state[last] & top) return i - this.length + 1;
+    }
+    return -1;
+  }
+}
 
 /**
  * SQL LIKE over code points: `%` any run, `_` one, a backslash makes the next character literal
- * (PostgreSQL's default escape; one that ends the pattern stands for itself). Matched greedily with
- * one point to go back to, so a pattern of many `%` costs text × pattern steps; a regular
- * expression of as many `.*` would backtrack exponentially on a long value, and anyone who may
- * read the layer writes the pattern.
+ * (PostgreSQL's default escape; one that ends the pattern stands for itself). The runs between
+ * `%`s are placed in order, each where it first fits (the first held to the start, the last to
+ * the end): an earliest place leaves the most room to those after it, so nothing is tried twice,
+ * and a pattern costs text × (pattern / 32) steps at most. Anyone who may read the layer writes
+ * the pattern, and a regular expression of many `.*` would backtrack exponentially.
  */
 export function likeMatcher(pattern: string, caseless: boolean): (text: string) => boolean {
   const fold = (s: string) => (caseless ? foldCase(s) : s);
   const chars = Array.from(fold(pattern));
-  const tokens: (string | symbol)[] = [];
+  const runs: Token[][] = [[]];
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i];
-    if (c === '\\' && i + 1 < chars.length) tokens.push(chars[++i]);
-    else tokens.push(c === '%' ? ANY : c === '_' ? ONE : c);
+    if (c === '%') runs.push([]);
+    else runs[runs.length - 1].push(c === '\\' && i + 1 < chars.length ? chars[++i] : c === '_' ? ONE : c);
   }
+  const [head, ...rest] = runs.map((r) => new Run(r));
+  if (!rest.length) return (value) => { const text = Array.from(fold(value)); return text.length === head.length && head.at(text, 0); };
+  const tail = rest.pop()!;
+  const middle = rest.filter((r) => r.length > 0);
   return (value) => {
     const text = Array.from(fold(value));
-    let t = 0, p = 0, star = -1, mark = 0;
-    while (t < text.length) {
-      if (p < tokens.length && (tokens[p] === ONE || tokens[p] === text[t])) { t++; p++; }
-      else if (p < tokens.length && tokens[p] === ANY) { star = p++; mark = t; }
-      else if (star >= 0) { p = star + 1; t = ++mark; }
-      else return false;
+    const end = text.length - tail.length;
+    if (end < head.length || !head.at(text, 0) || !tail.at(text, end)) return false;
+    let from = head.length;
+    for (const run of middle) {
+      const at = run.find(text, from, end);
+      if (at < 0) return false;
+      from = at + run.length;
     }
-    while (tokens[p] === ANY) p++;
-    return p === tokens.length;
+    return true;
   };
 }
 
