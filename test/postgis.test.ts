@@ -48,6 +48,8 @@ const FILTER_ROWS = [
   { name: '', n: 3 },
   { name: null, n: 7 },
 ];
+/** The resource of a table whose float8 and numeric columns hold NaN, Infinity, -Infinity, 1 and null (fids 1–5). */
+const NONFINITE = 26;
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
@@ -80,6 +82,9 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     // (40°N), and 550 m inside the lower edge of z6 tile 34/24 (36.5979°N).
     await db.query(`CREATE TABLE ${SCHEMA}.utm_site AS SELECT fid, name, ST_Transform(ST_SetSRID(ST_MakePoint(15, lat), 4326), 32633)::geometry(Point, 32633) AS geom
       FROM (VALUES (1, 'Near Taranto', 40.05), (2, 'Off Sicily', 36.6029)) v (fid, name, lat)`);
+    await db.query(`CREATE TABLE ${SCHEMA}.nonfinite (fid integer PRIMARY KEY, r float8, d numeric, geom geometry(Point, 4326));
+      INSERT INTO ${SCHEMA}.nonfinite SELECT fid, v::float8, v::numeric, ST_SetSRID(ST_MakePoint(fid, 0), 4326)
+      FROM (VALUES (1, 'NaN'), (2, 'Infinity'), (3, '-Infinity'), (4, '1'), (5, NULL)) v (fid, v)`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -104,6 +109,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: 24, parent: 1, display_name: 'Many slow', ...table('many_slow'), connection: 'small', permissions: [rule('allow', 'everyone', 'data', 'read')] },
         { id: 25, parent: 1, display_name: 'A site in UTM', ...table('utm_site'), permissions: [rule('allow', 'everyone', 'data', 'read')] },
         { id: FILTERS, parent: 1, display_name: 'Filters', ...table('filters') },
+        { id: NONFINITE, parent: 1, display_name: 'NaN and infinities', ...table('nonfinite') },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -441,6 +447,26 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual(await ids('like=x&ilike=ΟΔ'), [4], 'like wins over ilike, as in NGW');
     assert.deepEqual(await ids('fld_name__gt=z&order_by=name'), [8, 7, 6, 10, 11], 'Ａ (U+FF21) before 😀 (U+1F600): code points, not UTF-16 units');
     assert.deepEqual(await ids('fld_name=&like=3'), [12], 'an empty text is a value, and a number is searched as text');
+  });
+
+  it('NaN and infinities read as the nulls the list shows them as: no comparison passes them, isnull does, they sort as nulls', async () => {
+    const listed = async (query: string) => {
+      const { status, body } = await s.json(`/api/resource/${NONFINITE}/feature/?geom=no&${query}`, { headers: bob() });
+      assert.equal(status, 200, `${query}: ${JSON.stringify(body)}`);
+      return (body as { id: number; fields: Record<string, unknown> }[]).map((f) => [f.id, f.fields.r, f.fields.d]);
+    };
+    assert.deepEqual(await listed(''), [[1, null, null], [2, null, null], [3, null, null], [4, 1, 1], [5, null, null]]);
+    const ids = async (query: string) => (await listed(query)).map(([id]) => id);
+    for (const field of ['r', 'd']) {
+      assert.deepEqual(await ids(`fld_${field}__isnull=yes`), [1, 2, 3, 5], field);
+      assert.deepEqual(await ids(`fld_${field}__gt=0`), [4], field);
+      assert.deepEqual(await ids(`fld_${field}__lt=1e308`), [4], field);
+      assert.deepEqual(await ids(`fld_${field}__ne=1`), [], field);
+      assert.deepEqual(await ids(`fld_${field}__notin=2`), [4], field);
+      assert.deepEqual(await ids(`order_by=-${field}`), [1, 2, 3, 5, 4], `${field}: nulls first descending, by fid`);
+    }
+    assert.deepEqual(await ids('like=N'), [], 'no value shown holds an N');
+    assert.deepEqual(await ids('like=Inf'), []);
   });
 
   it('a filter is applied by PostgreSQL: a list reads out the rows it answers, not the table', async () => {

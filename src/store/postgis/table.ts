@@ -30,7 +30,9 @@ function fieldOf(column: string, udt: string): { datatype: FieldType; select: st
     case 'int2': case 'int4': return { datatype: 'INTEGER', select: c };
     case 'bool': return { datatype: 'INTEGER', select: `${c}::int` };
     case 'int8': return { datatype: 'BIGINT', select: c };
-    case 'float4': case 'float8': case 'numeric': return { datatype: 'REAL', select: `${c}::float8` };
+    // NaN and ±Infinity read as null, as the file store reads them and as JSON shows them: a filter,
+    // order or search of the column then sees the null the list shows (PostgreSQL ranks NaN above every number).
+    case 'float4': case 'float8': case 'numeric': return { datatype: 'REAL', select: `CASE WHEN abs(${c}::float8) < 'Infinity' THEN ${c}::float8 END` };
     case 'date': return { datatype: 'DATE', select: `${c}::text` };
     case 'time': case 'timetz': return { datatype: 'TIME', select: `${c}::text` };
     case 'timestamp': return { datatype: 'DATETIME', select: iso(c) };
