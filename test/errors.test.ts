@@ -10,9 +10,36 @@ import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import pino from 'pino';
 import { errorHandler, requestId } from '../src/http/middleware.js';
+import { ADMIN, authServer, basic, createUser } from './helpers/auth.js';
 import { FIXTURES, fixtureData, startServer, tempData, type TestServer } from './helpers/server.js';
 
-/** Asserts the NGW error shape, the status and the stable code; returns the body. */
+/** NextGIS Web's exception class for the codes that mean one, as NGW's clients (ngw-connector) read it. */
+const NGW_EXCEPTION: Record<string, string> = {
+  INVALID_PARAMETER: 'nextgisweb.core.exception.ValidationError',
+  INVALID_FIELD: 'nextgisweb.core.exception.ValidationError',
+  INVALID_ACL: 'nextgisweb.core.exception.ValidationError',
+  INVALID_GEOMETRY: 'nextgisweb.core.exception.ValidationError',
+  SYSTEM_PRINCIPAL: 'nextgisweb.core.exception.ValidationError',
+  KEYNAME_TAKEN: 'nextgisweb.auth.api.PrincipalNotUnique',
+  INVALID_BODY: 'nextgisweb.pyramid.tomb.exception.MalformedJSONBody',
+  UNAUTHORIZED: 'nextgisweb.core.exception.InsufficientPermissions',
+  FORBIDDEN: 'nextgisweb.core.exception.InsufficientPermissions',
+  INVALID_CREDENTIALS: 'nextgisweb.auth.exception.InvalidCredentialsException',
+  USER_DISABLED: 'nextgisweb.auth.exception.UserDisabledException',
+  RESOURCE_NOT_FOUND: 'nextgisweb.resource.exception.ResourceNotFound',
+  FEATURE_NOT_FOUND: 'nextgisweb.feature_layer.exception.FeatureNotFound',
+  NOT_A_FEATURE_LAYER: 'nextgisweb.resource.exception.ResourceInterfaceNotSupported',
+  NOT_A_QGIS_STYLE: 'nextgisweb.resource.exception.ResourceInterfaceNotSupported',
+  INTERNAL_ERROR: 'nextgisweb.pyramid.exception.InternalServerError',
+  MALFORMED_REQUEST: 'pyramid.httpexceptions.HTTPBadRequest',
+  REGISTRATION_DISABLED: 'pyramid.httpexceptions.HTTPForbidden',
+  NOT_FOUND: 'pyramid.httpexceptions.HTTPNotFound',
+  METHOD_NOT_ALLOWED: 'pyramid.httpexceptions.HTTPMethodNotAllowed',
+};
+/** Codes NGW has no counterpart for keep Meridian's own name. */
+const exceptionOf = (code: string) => NGW_EXCEPTION[code] ?? `meridian.${code}`;
+
+/** Asserts the NGW error shape, the status, the stable code and the exception name; returns the body. */
 async function expectError(s: TestServer, path: string, status: number, code: string, init?: RequestInit): Promise<any> {
   const res = await s.get(path, init);
   const text = await res.text();
@@ -21,7 +48,7 @@ async function expectError(s: TestServer, path: string, status: number, code: st
   const body = JSON.parse(text);
   assert.equal(body.status_code, status, path);
   assert.equal(body.code, code, `${path}: ${text}`);
-  assert.equal(body.exception, `meridian.${code}`);
+  assert.equal(body.exception, exceptionOf(code), `${path}: ${text}`);
   assert.ok(typeof body.title === 'string' && body.title, path);
   assert.ok(typeof body.message === 'string' && body.message, path);
   assert.equal(body.request_id, res.headers.get('x-request-id'));
@@ -71,7 +98,7 @@ describe('client mistakes', () => {
       assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}: ${head}`);
       assert.match(head, /\r\ncontent-type: application\/json/i, what);
       const error = JSON.parse(body);
-      assert.deepEqual([error.status_code, error.code, error.exception], [status, code, `meridian.${code}`], what);
+      assert.deepEqual([error.status_code, error.code, error.exception], [status, code, exceptionOf(code)], what);
       assert.equal(error.request_id, /\r\nx-request-id: (\S+)/i.exec(head)?.[1], what);
       assert.ok(error.message, what);
     }
@@ -165,6 +192,40 @@ describe('client mistakes', () => {
   });
 });
 
+describe('errors of callers and their input', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await authServer();
+    await createUser(s, 'plain', 'plain-password');
+  });
+  after(() => s.stop());
+
+  const USERS = '/api/component/auth/user/';
+  const post = (body: string, headers: Record<string, string> = ADMIN): RequestInit =>
+    ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  it('permissions and credentials', async () => {
+    await expectError(s, USERS, 401, 'UNAUTHORIZED');
+    await expectError(s, USERS, 403, 'FORBIDDEN', { headers: basic('plain', 'plain-password') });
+    await expectError(s, '/api/resource/2', 401, 'INVALID_CREDENTIALS', { headers: basic('plain', 'wrong-password') });
+    await expectError(s, '/api/component/auth/register', 403, 'REGISTRATION_DISABLED', post('{"keyname": "newbie", "password": "newbie-password"}', {}));
+    const id = await createUser(s, 'erin', 'erin-password');
+    assert.equal((await s.get(`${USERS}${id}`, { ...post('{"disabled": true}'), method: 'PUT' })).status, 200);
+    await expectError(s, '/api/component/auth/login', 403, 'USER_DISABLED', post('{"login": "erin", "password": "erin-password"}', {}));
+  });
+
+  it('bodies and the principals they name', async () => {
+    await expectError(s, USERS, 400, 'INVALID_BODY', post('{"keyname": '));
+    await expectError(s, USERS, 400, 'INVALID_FIELD', post('{"keyname": "1abc", "password": "long-enough"}'));
+    await expectError(s, USERS, 409, 'KEYNAME_TAKEN', post('{"keyname": "PLAIN", "password": "long-enough"}'));
+    const users: { id: number; keyname: string }[] = (await s.json(USERS, { headers: ADMIN })).body;
+    const administrator = users.find((u) => u.keyname === 'administrator')!.id;
+    await expectError(s, `${USERS}${administrator}`, 422, 'SYSTEM_PRINCIPAL', { method: 'DELETE', headers: ADMIN });
+    await expectError(s, '/api/resource/2', 400, 'INVALID_ACL', { ...post('{"resource": {"permissions": "all"}}'), method: 'PUT' });
+    await expectError(s, '/api/feature_layer/identify', 422, 'INVALID_GEOMETRY', post('{"srs": 4326, "geom": "POLYGON((0 0, 1 1", "layers": [2]}', {}));
+  });
+});
+
 describe('layers that cannot be loaded', () => {
   let s: TestServer;
   before(async () => {
@@ -230,8 +291,9 @@ describe('an unexpected exception', () => {
     try {
       const res = await fetch(`${base}/boom`, { headers: { 'X-Request-Id': 'req-42' } });
       assert.equal(res.status, 500);
-      const body = await res.json() as { code: string; status_code: number; request_id: string; message: string };
+      const body = await res.json() as { code: string; exception: string; status_code: number; request_id: string; message: string };
       assert.equal(body.code, 'INTERNAL_ERROR');
+      assert.equal(body.exception, 'nextgisweb.pyramid.exception.InternalServerError');
       assert.equal(body.status_code, 500);
       assert.equal(body.request_id, 'req-42');
       assert.match(body.message, /req-42/);
