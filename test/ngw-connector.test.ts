@@ -1,6 +1,8 @@
 // @nextgis/ngw-connector, NextGIS's own JavaScript client of the NGW API (under ngw-kit and the
 // ngw-map libraries), against the real server. It reads /api/component/pyramid/route first and
 // builds every URL from that table by route name, so the table must name what is served.
+// Its browser build (the bundle a page loads), run here over a stand-in XMLHttpRequest, tells
+// errors apart by `exception`.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,10 +15,55 @@ import { SAMPLE_DATA, type TestServer } from './helpers/server.js';
 const NgwConnector = NgwConnectorModule as unknown as typeof NgwConnectorModule.default;
 type Connector = InstanceType<typeof NgwConnector>;
 
+/**
+ * Just enough of a browser's XMLHttpRequest, over fetch, for the package's browser build: its Node
+ * build rejects with an error's message alone, the browser build with its NgwError subclasses.
+ */
+class FetchXhr {
+  status = 0;
+  responseText = '';
+  responseType = '';
+  withCredentials = false;
+  upload: { onprogress?: unknown } = {};
+  onload?: () => void;
+  onerror?: (error: unknown) => void;
+  private request: { method: string; url: string; headers: Record<string, string> } = { method: 'GET', url: '', headers: {} };
+  private readonly abortion = new AbortController();
+  open(method: string, url: string) { this.request = { method, url, headers: {} }; }
+  setRequestHeader(name: string, value: string) { this.request.headers[name] = value; }
+  abort() { this.abortion.abort(); }
+  send(body: string | null) {
+    const { method, url, headers } = this.request;
+    fetch(url, { method, headers, body, signal: this.abortion.signal })
+      .then(async (res) => { this.status = res.status; this.responseText = await res.text(); this.onload?.(); })
+      .catch((error) => this.onerror?.(error));
+  }
+}
+
 const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'));
 type Country = { name: string; code: string | null; band: number };
 const countries = (JSON.parse(readFileSync(join(SAMPLE_DATA, 'countries110.geojson'), 'utf8')).features as { properties: Country }[])
   .map((f, i) => ({ id: i + 1, fields: f.properties }));
+/**
+ * `body`'s result, and the promise rejections left unhandled meanwhile, collected instead of failing
+ * the test: the package's resource cache rethrows a failed fetch into a chain nobody handles (a
+ * browser logs it as "Uncaught (in promise)").
+ */
+async function withUnhandled<T>(body: () => Promise<T>): Promise<{ result: T; unhandled: unknown[] }> {
+  const runner = process.listeners('unhandledRejection');
+  const unhandled: unknown[] = [];
+  process.removeAllListeners('unhandledRejection');
+  process.on('unhandledRejection', (reason) => unhandled.push(reason));
+  try {
+    const result = await body();
+    await new Promise((resolve) => setImmediate(resolve));
+    return { result, unhandled };
+  } finally {
+    process.removeAllListeners('unhandledRejection');
+    for (const listener of runner) process.on('unhandledRejection', listener);
+  }
+}
+
 const rule = (action: string, keyname: string, scope: string, permission: string) =>
   ({ action, principal: { keyname }, scope, permission, propagate: true });
 
@@ -159,5 +206,34 @@ describe('@nextgis/ngw-connector', () => {
     await assert.rejects(guest.get('feature_layer.feature.collection', null, { id: 11, limit: 1 }), (e) => e === refused.message);
     const rows = await bob.get('feature_layer.feature.collection', null, { id: 11, geom: 'no' });
     assert.equal(rows.length, 24);
+  });
+
+  describe('its browser build: errors by NGW\'s exception names', () => {
+    let browser: Connector;
+    let BrowserConnector: typeof NgwConnector;
+    before(async () => {
+      (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest = FetchXhr;
+      // Named through a variable: the bundle has no types of its own, the package's describe it.
+      const path = '@nextgis/ngw-connector/lib/ngw-connector.esm-browser.prod.js';
+      BrowserConnector = ((await import(path)) as { default: typeof NgwConnector }).default;
+      browser = new BrowserConnector({ baseUrl: s.url });
+    });
+    after(() => { delete (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest; });
+
+    it('a missing resource is a ResourceNotFoundError, and getResource resolves undefined for it', async () => {
+      await assert.rejects(browser.get('resource.item', null, { id: 999 }), (e) => e instanceof BrowserConnector.errors.ResourceNotFoundError);
+      const missing = await withUnhandled(() => browser.getResource(999));
+      assert.equal(missing.result, undefined);
+      assert.ok(missing.unhandled.every((e) => e instanceof BrowserConnector.errors.ResourceNotFoundError), String(missing.unhandled));
+      assert.equal((await browser.getResource(2))?.resource.keyname, 'countries');
+    });
+
+    it('a guest refused a layer\'s data gets an InsufficientPermissionsError that keeps Meridian\'s code', async () => {
+      await assert.rejects(browser.get('feature_layer.feature.collection', null, { id: 11, limit: 1 }), (e: InstanceType<typeof NgwConnector.errors.NgwError> & { code?: string }) => {
+        assert.ok(e instanceof BrowserConnector.errors.NgwError);
+        assert.deepEqual([e.name, e.exception, e.status_code, e.code], ['InsufficientPermissionsError', 'nextgisweb.core.exception.InsufficientPermissions', 401, 'UNAUTHORIZED']);
+        return true;
+      });
+    });
   });
 });
