@@ -1,7 +1,9 @@
 // Turning credentials into a Caller: password logins (throttled per client address, see throttle.ts), sessions and
-// HTTP Basic. Verified Basic credentials are remembered for a minute (keyed by a hash of the header)
+// HTTP Basic. Checked Basic credentials are remembered for a minute (keyed by a hash of the header)
 // so clients sending them on every request do not pay for scrypt each time; any change to users
-// clears that memory.
+// clears that memory. Wrong ones are remembered too: the same header again is the same guess, not
+// a new one, so a map client with a wrong saved password is answered 401 on every tile without its
+// address being charged a failure per request (and locked out).
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiError } from '../http/errors.js';
@@ -19,9 +21,12 @@ export const sha256 = (text: string) => createHash('sha256').update(text).digest
 export const unauthorized = (message: string, code = 'UNAUTHORIZED') =>
   new ApiError(401, code, message, undefined, { 'WWW-Authenticate': 'Basic realm="Meridian", charset="UTF-8"' });
 
+const wrongCredentials = () => unauthorized('Invalid login or password.', 'INVALID_CREDENTIALS');
+
 export class Authenticator {
   private readonly throttle: LoginThrottle;
-  private readonly basicMemory = new Map<string, { userId: number; until: number }>();
+  /** By header hash: the user the credentials are, or null when they are wrong. */
+  private readonly basicMemory = new Map<string, { userId: number | null; until: number }>();
   /** Basic credentials being checked, by the same key: requests sending them meanwhile wait for that check. */
   private readonly basicChecks = new Map<string, Promise<User>>();
   /** Anonymous requests are most requests; guest changes only through userChanged. */
@@ -80,7 +85,7 @@ export class Authenticator {
       if (!user || !ok) {
         await this.throttle.failed(address, keyname);
         this.log.warn({ address, keyname }, 'login failed');
-        throw unauthorized('Invalid login or password.', 'INVALID_CREDENTIALS');
+        throw wrongCredentials();
       }
       await this.throttle.succeeded(address, keyname);
     } finally {
@@ -96,6 +101,7 @@ export class Authenticator {
     const key = sha256(header);
     const known = this.basicMemory.get(key);
     if (known && known.until > Date.now()) {
+      if (known.userId === null) throw wrongCredentials();
       const user = await this.store.user(known.userId);
       if (user && !user.disabled) return this.callerOf(user, 'basic');
     }
@@ -108,10 +114,20 @@ export class Authenticator {
       checking = this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), address).finally(() => this.basicChecks.delete(key));
       this.basicChecks.set(key, checking);
     }
-    const user = await checking;
-    if (this.basicMemory.size >= BASIC_MEMORY_MAX) this.basicMemory.clear();
-    this.basicMemory.set(key, { userId: user.id, until: Date.now() + BASIC_MEMORY_MS });
+    let user: User;
+    try {
+      user = await checking;
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'INVALID_CREDENTIALS') this.remember(key, null);
+      throw e;
+    }
+    this.remember(key, user.id);
     return this.callerOf(user, 'basic');
+  }
+
+  private remember(key: string, userId: number | null): void {
+    if (this.basicMemory.size >= BASIC_MEMORY_MAX) this.basicMemory.clear();
+    this.basicMemory.set(key, { userId, until: Date.now() + BASIC_MEMORY_MS });
   }
 
   /** Starts a session; returns the token for the cookie (only its hash is stored). */
