@@ -59,6 +59,8 @@ describe('resource and feature API', () => {
     assert.deepEqual(await page('limit=2&offset=2'), [30]);
     assert.deepEqual(await page('offset=3'), []);
     assert.deepEqual(await page('limit=0'), []);
+    // No cap on the page, as NGW has none: the largest safe integer is every feature.
+    assert.deepEqual(await page('limit=9007199254740991&offset=1'), [20, 30]);
   });
 
   it('fields, geom=no and srs shape each feature', async () => {

@@ -14,8 +14,6 @@ import type { FeatureLayer } from '../store/types.js';
 
 /** NGW stores vector layers in Web Mercator; its feature API answers in it unless told otherwise. */
 const LAYER_SRS = 3857;
-/** The largest page asked for; without `limit` every feature is sent, streamed (NGW's answer, which GDAL asks for unless told a page size). */
-const MAX_PAGE = 10_000;
 
 function q(ctx: Context, name: string): string | undefined {
   return single(ctx.query[name] as string | string[] | undefined);
@@ -41,8 +39,10 @@ export function featureRoutes(services: Services): Router {
     const known = layer.schema.fields.map((f) => f.keyname);
     const wanted = fieldsParam(q(ctx, 'fields'), known);
     const fields = layer.schema.fields.filter((f) => wanted.includes(f.keyname));
+    // Any page size, as NGW takes it: the answer is streamed, so a large one costs no more than none
+    // (every feature, which GDAL asks for unless told a page size).
     const limitText = q(ctx, 'limit');
-    const limit = limitText === undefined || limitText === '' ? undefined : intParam(limitText, 'limit', 0, MAX_PAGE);
+    const limit = limitText === undefined || limitText === '' ? undefined : intParam(limitText, 'limit', 0);
     const offset = optionalInt(q(ctx, 'offset'), 'offset', 0, 0);
     const area = intersectsArea(q(ctx, 'intersects'), srs);
     const filter = attributeFilter(ctx.query, layer.schema.fields);
