@@ -200,6 +200,8 @@ describe('auth API', () => {
     const basicForged = await create('basic-cross', { ...ADMIN, origin: other });
     assert.equal(basicForged.status, 403);
     assert.equal(basicForged.body.code, 'CROSS_ORIGIN_REQUEST');
+    // The message points to this server's origin, not the page's, and offers no way round it.
+    assert.equal(basicForged.body.message, `A POST from ${other} may not use this server's session or credentials (or log in): send it from ${self}.`);
     assert.equal((await send(s, 'PUT', '/api/resource/2', { resource: { permissions: [] } }, { ...ADMIN, origin: 'null' })).status, 403);
     assert.ok(!(await s.json(`${AUTH}/user/`, { headers: ADMIN })).body.some((u: { keyname: string }) => u.keyname === 'basic-cross'));
     assert.equal((await create('basic-same', { ...ADMIN, origin: self })).status, 200);

@@ -58,7 +58,8 @@ export function refuseCrossOrigin(ctx: Context): void {
   }
   // URL lower-cases the host; a Host header may not be.
   if (host !== ctx.host.toLowerCase()) {
-    throw new ApiError(403, 'CROSS_ORIGIN_REQUEST', `A ${ctx.method} from ${origin} may not use this server's session (or log in): send it from ${ctx.origin}, or with Basic credentials.`);
+    // Koa 3's ctx.origin is the Origin header; this server's own origin is built here.
+    throw new ApiError(403, 'CROSS_ORIGIN_REQUEST', `A ${ctx.method} from ${origin} may not use this server's session or credentials (or log in): send it from ${ctx.protocol}://${ctx.host}.`);
   }
 }
 
