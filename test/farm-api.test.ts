@@ -81,6 +81,7 @@ describe('farm API', () => {
       const r = await farm(s, 'POST', '/jobs', body);
       assert.equal(r.status, 400, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
       assert.match(r.body.message, new RegExp(field), JSON.stringify(body));
+      assert.doesNotMatch(r.body.message, /\.\.$/, 'one full stop, also around a quoted resource error');
       assert.equal(r.body.code, 400);
     }
     const notJson = await fetch(`${s.url}${FARM}/jobs`, { method: 'POST', headers: { Authorization: basic('administrator', 'admin-secret-1').Authorization }, body: '[1' });

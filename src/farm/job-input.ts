@@ -58,7 +58,7 @@ async function checkResources(ctx: Context, services: Services, value: unknown, 
       grow(await (await featureLayerOf(services, layer)).extent());
     } catch (e) {
       // A missing resource or one of the wrong kind is a mistake in this field.
-      if (e instanceof ApiError && (e.status === 404 || e.status === 422)) throw badField('resources', `has a problem with ${id}: ${e.message}`);
+      if (e instanceof ApiError && (e.status === 404 || e.status === 422)) throw badField('resources', `has a problem with ${id}: ${e.message.replace(/\.$/, '')}`);
       throw e;
     }
   }
