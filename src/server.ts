@@ -90,9 +90,10 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });
   });
   const { port } = server.address() as AddressInfo;
+  // A URL this machine can open; `bound` says which addresses answer (every one for 0.0.0.0 or ::).
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log.info({ url, data: config.dataDir, styles: config.stylesDir }, 'listening');
+  log.info({ url, bound: config.host, data: config.dataDir, styles: config.stylesDir }, 'listening');
   const management = config.managementPort === null ? undefined : await startManagementServer(services, config.managementPort, config.managementHost);
   let closing: Promise<void> | undefined;
   return {

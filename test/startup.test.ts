@@ -46,6 +46,7 @@ describe('settings', () => {
     try {
       const listening = await child.waitForLog((l) => l.msg === 'listening');
       assert.equal(listening.url, `http://127.0.0.1:${port}`);
+      assert.equal(listening.bound, '127.0.0.1');
       assert.equal(listening.data, data);
       assert.equal(listening.styles, SAMPLE_STYLES);
       const res = await fetch(`http://127.0.0.1:${port}/api/resource/4`);
