@@ -78,6 +78,10 @@ export interface Config {
   databasePoolSize: number;
   /** Waiting longer for a PostgreSQL connection answers 503 (MERIDIAN_DATABASE_TIMEOUT_MS). */
   databaseTimeoutMs: number;
+  /** Longest one statement of a PostGIS layer's or QGIS project's pool may run; 0 = no bound of Meridian's (MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS). */
+  databaseStatementTimeoutMs: number;
+  /** A streamed answer whose reader takes nothing for this long is ended; 0 = never (MERIDIAN_STREAM_STALL_TIMEOUT_MS). */
+  streamStallTimeoutMs: number;
   /** redis:// URL of the tile cache all instances share (MERIDIAN_REDIS_URL); null = none. */
   redisUrl: string | null;
   /** Starts every Redis key and channel of this deployment (MERIDIAN_REDIS_PREFIX). */
@@ -128,6 +132,8 @@ const DEFAULTS: Config = {
   connections: {},
   databasePoolSize: 10,
   databaseTimeoutMs: 5000,
+  databaseStatementTimeoutMs: 30_000,
+  streamStallTimeoutMs: 60_000,
   redisUrl: null,
   redisPrefix: 'meridian:',
   redisTtl: 24 * 3600,
@@ -166,6 +172,9 @@ function flag(value: unknown, name: string): boolean {
   if (value === '0' || value === 'false') return false;
   throw new ConfigError(`${name} must be 1 or 0, got "${value}"`);
 }
+
+/** The longest a timer waits (Node's setTimeout; PostgreSQL's statement_timeout too): 2^31 − 1 ms, 24.8 days. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 function integer(value: unknown, name: string, min: number, max: number): number {
   const n = Number(value);
@@ -240,6 +249,8 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   }
   c.databasePoolSize = integer(env.MERIDIAN_DATABASE_POOL_SIZE ?? c.databasePoolSize, 'databasePoolSize', 1, 1000);
   c.databaseTimeoutMs = positive(env.MERIDIAN_DATABASE_TIMEOUT_MS ?? c.databaseTimeoutMs, 'databaseTimeoutMs');
+  c.databaseStatementTimeoutMs = integer(env.MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS ?? c.databaseStatementTimeoutMs, 'databaseStatementTimeoutMs', 0, MAX_TIMEOUT_MS);
+  c.streamStallTimeoutMs = integer(env.MERIDIAN_STREAM_STALL_TIMEOUT_MS ?? c.streamStallTimeoutMs, 'streamStallTimeoutMs', 0, MAX_TIMEOUT_MS);
   c.redisUrl = env.MERIDIAN_REDIS_URL || c.redisUrl || null;
   if (c.redisUrl !== null && !/^rediss?:\/\//.test(c.redisUrl)) throw new ConfigError('redisUrl must be a redis:// URL');
   c.redisPrefix = env.MERIDIAN_REDIS_PREFIX ?? c.redisPrefix;

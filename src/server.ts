@@ -66,7 +66,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   monitor.addCache('tiles', tileCacheSource(tileCache, monitor.tileBytes));
   monitor.addCache('tile-store', tileStoreSource(tileStore));
   monitor.setPool(poolSource(pool));
-  const databases = new DatabaseConnections(config.connections, { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs }, log);
+  const databases = new DatabaseConnections(config.connections,
+    { max: config.databasePoolSize, connectTimeoutMs: config.databaseTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs }, log);
   const projects = new ProjectCache({ root: config.projectsDir, size: config.projectCacheSize, checkInterval: config.projectCheckInterval, log, databases });
   watchProjectSources(catalog, projects, tileCache, tileStore, log);
   const plugins = await Plugins.load(config.pluginsDir, log, pool);

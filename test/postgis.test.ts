@@ -124,6 +124,8 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
   });
 
   const bob = () => basic('bob', 'bob-password');
+  /** SQL: whether pg_stat_activity's `query` reads `table`: a query naming it, or a FETCH from its cursor (named "schema.table"). */
+  const about = (table: string) => `(query LIKE '%"${SCHEMA}"."${table}"%' OR query LIKE '%FROM "${SCHEMA}.${table}"')`;
   /** The same request to both servers (as bob, who may read both groups' data). */
   const both = async (path: string) => {
     const [a, b] = await Promise.all([s.json(path, { headers: bob() }), embedded.json(path)]);
@@ -235,7 +237,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       await s.get(`/api/resource/22/${format}`, { signal: AbortSignal.timeout(200) }).then((r) => r.body?.cancel(), () => {});
     }
     // Each left export's query is cancelled (see the next test); then its connection is back.
-    const reading = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%"slow"%' AND state = 'active' AND pid <> pg_backend_pid()`;
+    const reading = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${about('slow')} AND state = 'active' AND pid <> pg_backend_pid()`;
     await until(async () => (await db.query(reading)).rows[0].n === 0, 30_000);
     const res = await s.json('/api/resource/22/feature/1?geom=no');
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -251,7 +253,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     const one = await startServer({ dataDir: dir, env: { MERIDIAN_CONFIG: join(dir, 'config.json'), MERIDIAN_DATABASE_POOL_SIZE: '1' },
       log: pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)); } }) });
     logged.length = 0; // what starting logged
-    const running = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%"${SCHEMA}"."sleepy"%' AND state = 'active' AND pid <> pg_backend_pid()`;
+    const running = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${about('sleepy')} AND state = 'active' AND pid <> pg_backend_pid()`;
     const runs = async () => (await db.query(running)).rows[0].n as number;
     const europe = 'POLYGON((0 40, 30 40, 30 60, 0 60, 0 40))';
     const identify = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ srs: 4326, geom: europe, layers: [1] }) };
@@ -307,7 +309,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     } finally {
       await db.query(`UPDATE ${SCHEMA}.pause SET seconds = 0`);
       // A query left running (the change undone) holds its locks: end it, or the schema could not be dropped.
-      await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%"${SCHEMA}"."sleepy"%' AND pid <> pg_backend_pid()`);
+      await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${about('sleepy')} AND pid <> pg_backend_pid()`);
       await one.stop();
     }
   });
@@ -601,7 +603,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         const reader = res.body!.getReader();
         await reader.read();
         await until(async () => ((await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE query LIKE '%"many_slow"%' AND pid <> pg_backend_pid()`)).rowCount ?? 0) > 0);
+          WHERE ${about('many_slow')} AND pid <> pg_backend_pid()`)).rowCount ?? 0) > 0);
         const ending = (async () => { for (;;) if ((await reader.read()).done) return 'ended as if whole'; })();
         assert.equal(await ending.catch(() => 'cut short'), 'cut short', `zipped=${zipped}`);
       }

@@ -206,7 +206,7 @@ test("a layer's data is stamped with its files as they were before it was read",
     const log = pino({ level: 'silent' });
     const catalog = Catalog.read(dir, dir);
     const before = catalog.currentStamp(1);
-    const loaded = catalog.loadLayers(log, new DatabaseConnections({}, { max: 1, connectTimeoutMs: 100 }, log));
+    const loaded = catalog.loadLayers(log, new DatabaseConnections({}, { max: 1, connectTimeoutMs: 100, statementTimeoutMs: 0 }, log));
     // Changed while the load runs (the reader opens the file after this): whatever it read, the
     // stamp names the files as they were when it began, so the change is seen as one (the watcher
     // reloads; the tile store and Redis do not take the old data for the new files).

@@ -62,6 +62,7 @@ const NGW_EXCEPTIONS = new Map(Object.entries({
   NOT_A_QGIS_STYLE: 'nextgisweb.resource.exception.ResourceInterfaceNotSupported',
   NOT_A_STYLE: 'nextgisweb.resource.exception.ResourceInterfaceNotSupported',
   DATABASE_UNAVAILABLE: 'nextgisweb.postgis.exception.ExternalDatabaseError',
+  QUERY_TIMEOUT: 'nextgisweb.postgis.exception.ExternalDatabaseError',
   INTERNAL_ERROR: 'nextgisweb.pyramid.exception.InternalServerError',
   // Pyramid's HTTP errors, which NGW answers under their own names.
   BAD_REQUEST: `${PYRAMID}.HTTPBadRequest`,

@@ -13,6 +13,11 @@ export interface PoolLimits {
   max: number;
   /** Waiting longer than this for a connection fails the request with a 503. */
   connectTimeoutMs: number;
+  /**
+   * PostgreSQL stops a statement that runs longer (its statement_timeout; 0 leaves the database's
+   * own setting), so a slow query does not hold its connection for as long as it runs.
+   */
+  statementTimeoutMs: number;
 }
 
 export class DatabaseConnections {
@@ -53,7 +58,7 @@ export class DatabaseConnections {
     let pool = this.pools.get(key);
     if (!pool) {
       pool = new pg.Pool({
-        ...config, max: this.limits.max,
+        ...config, max: this.limits.max, statement_timeout: this.limits.statementTimeoutMs,
         connectionTimeoutMillis: this.limits.connectTimeoutMs, idleTimeoutMillis: 30_000,
       });
       // An idle client whose server went away emits 'error' on the pool; unhandled it would crash
@@ -71,32 +76,47 @@ export class DatabaseConnections {
   }
 }
 
+/** PostgreSQL's SQLSTATE for a statement cancelled (by a cancel request, or statement_timeout). */
+const QUERY_CANCELED = '57014';
+
 // SQLSTATE classes meaning the server is not there or not accepting work: 08 connection
-// exception, 53 insufficient resources, 57 operator intervention (shutdown, cancel).
+// exception, 53 insufficient resources, 57 operator intervention (shutdown), but for 57014
+// query_canceled: a statement stopped, on a connection that is fine.
 const UNAVAILABLE_CLASSES = ['08', '53', '57'];
+
+const codeOf = (err: unknown) => (err as { code?: unknown })?.code;
 
 /** Whether `err` says the database cannot be reached (so the answer is a 503, and a retry may work). */
 export function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  if (typeof e?.code === 'string') {
-    if (/^E[A-Z]+$/.test(e.code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, ENOTFOUND…
-    if (UNAVAILABLE_CLASSES.includes(e.code.slice(0, 2))) return true;
+  const code = codeOf(err);
+  if (typeof code === 'string' && code !== QUERY_CANCELED) {
+    if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, ENOTFOUND…
+    if (UNAVAILABLE_CLASSES.includes(code.slice(0, 2))) return true;
   }
-  return typeof e?.message === 'string' && /timeout exceeded when trying to connect|Connection terminated|pool after calling end/.test(e.message);
+  const message = (err as { message?: unknown })?.message;
+  return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated|pool after calling end/.test(message);
 }
 
-/** Runs a database call; a database that cannot be reached becomes a 503 the client can retry. */
+/**
+ * What to throw for `err`, a database call's failure for `what`: a 503 for a database that cannot
+ * be reached, a 503 QUERY_TIMEOUT for a statement PostgreSQL stopped (its statement_timeout,
+ * `timeoutMs` when Meridian set it), else `err`.
+ */
+function databaseFailure(what: string, err: unknown, timeoutMs?: number): unknown {
+  if (codeOf(err) === QUERY_CANCELED) return statementStopped(what, err, timeoutMs);
+  // A query of the caller's may have made it a 503 already.
+  if (isUnavailable(err)) return err instanceof ApiError ? err : databaseUnavailable(what, err);
+  return err;
+}
+
+/** Runs a database call; a database that cannot be reached becomes a 503 the client can retry, a statement stopped a QUERY_TIMEOUT. */
 export async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (isUnavailable(err)) throw databaseUnavailable(what, err);
-    throw err;
+    throw databaseFailure(what, err);
   }
 }
-
-/** PostgreSQL's SQLSTATE for a statement cancelled (by a cancel request, or statement_timeout). */
-const QUERY_CANCELED = '57014';
 
 /**
  * One connection of a pool, taken for one request's queries. While it is out of the pool nothing
@@ -115,7 +135,9 @@ export class Lease {
   /** The connection is not to be used again: it is closed rather than put back. */
   readonly discard = (why: Error) => { this.damage ??= why; };
 
-  private constructor(readonly client: pg.PoolClient, private readonly what: string, private readonly signal?: AbortSignal) {
+  private constructor(readonly client: pg.PoolClient, private readonly what: string, private readonly signal: AbortSignal | undefined,
+    /** The pool's statement_timeout, named in the error of a statement it stops. */
+    private readonly timeoutMs: number | undefined) {
     client.on('error', this.discard);
     signal?.addEventListener('abort', this.cancel, { once: true });
   }
@@ -132,30 +154,31 @@ export class Lease {
       client.release();
       throw signal.reason;
     }
-    return new Lease(client, what, signal);
+    return new Lease(client, what, signal, db.options.statement_timeout || undefined);
   }
 
   /**
    * What to throw for `err`, a query's failure on this connection: the signal's reason for the
-   * cancel it caused (57014 query_canceled: the connection is fine), a 503 for a database that
-   * cannot be reached (the connection is then discarded), else `err`.
+   * cancel it caused, a QUERY_TIMEOUT for a statement the pool's statement_timeout stopped (57014
+   * query_canceled either way: the connection is fine), a 503 for a database that cannot be
+   * reached (the connection is then discarded), else `err`.
    */
   failure(err: unknown): unknown {
-    if (this.signal?.aborted && (err as { code?: unknown })?.code === QUERY_CANCELED) return this.signal.reason;
-    if (!isUnavailable(err)) return err;
-    this.discard(err as Error);
-    // A query of the caller's may have made it a 503 already.
-    return err instanceof ApiError ? err : databaseUnavailable(this.what, err);
+    if (this.signal?.aborted && codeOf(err) === QUERY_CANCELED) return this.signal.reason;
+    if (isUnavailable(err)) this.discard(err as Error);
+    return databaseFailure(this.what, err, this.timeoutMs);
   }
 
   /**
    * Puts the connection back, only once a cancel sent has reached the server: arriving later, it
    * would stop whichever query the pool's next borrower runs. One whose cancel is not known to
-   * have arrived is discarded instead.
+   * have arrived is discarded instead. `reset`, a statement that brings the session back to idle
+   * (a ROLLBACK), runs first, after that cancel: else the cancel could stop it.
    */
-  async release(): Promise<void> {
+  async release(reset?: string): Promise<void> {
     this.signal?.removeEventListener('abort', this.cancel);
     if (this.cancelled && !(await this.cancelled)) this.discard(new Error('the cancel request got no answer'));
+    if (reset && !this.broken) await this.client.query(reset).catch(this.discard);
     this.client.off('error', this.discard);
     this.client.release(this.damage);
   }
@@ -217,4 +240,15 @@ export function inTransaction<T>(db: pg.Pool, what: string, work: (tx: pg.PoolCl
 export function databaseUnavailable(what: string, err: unknown): ApiError {
   return new ApiError(503, 'DATABASE_UNAVAILABLE', `The database of ${what} cannot be reached (${(err as Error).message}).`,
     undefined, { 'Retry-After': '5' });
+}
+
+/**
+ * A statement PostgreSQL stopped, not for a client gone: by its statement_timeout (or by an
+ * administrator's pg_cancel_backend, which reads the same). A 503, as the database did not answer,
+ * but no Retry-After: the same request would run as long again. `timeoutMs` is the bound Meridian
+ * set, if it did.
+ */
+function statementStopped(what: string, err: unknown, timeoutMs: number | undefined): ApiError {
+  const bound = timeoutMs ? `: each statement may run for ${timeoutMs} ms (MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS). Ask for less: a smaller area, a limit, a filter an index serves` : '';
+  return new ApiError(503, 'QUERY_TIMEOUT', `A statement on the database of ${what} was stopped (${(err as Error).message})${bound}.`, 'Query timeout');
 }

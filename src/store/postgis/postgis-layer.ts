@@ -1,11 +1,10 @@
 // A feature layer read from a PostGIS table on every request: bbox queries use the GiST index
 // (&&), shapes are tested in SQL too (see `plan`), attribute filters are SQL conditions
-// (filter-sql.ts), and long reads a server-side cursor so an
-// export of any size holds one batch in memory. Geometry crosses the wire only where it is used
-// (see `plan`). A QGIS project's layer may carry a subset filter (its `sql=`), ANDed into every query.
+// (filter-sql.ts), and long reads a server-side cursor so an export of any size holds one batch
+// in memory (see `features`). Geometry crosses the wire only where it is used (see `plan`). A
+// QGIS project's layer may carry a subset filter (its `sql=`), ANDed into every query.
 import type { Geometry } from 'geojson';
 import pg from 'pg';
-import Cursor from 'pg-cursor';
 import wkx from 'wkx';
 import { ApiError } from '../../http/errors.js';
 import { NUMERIC } from '../columns.js';
@@ -83,6 +82,11 @@ export class PostgisLayer implements FeatureLayer {
   private readonly fidColumn: string;
   /** The subset filter, parenthesised, or undefined. */
   private readonly subset: string | undefined;
+  /**
+   * The name of the cursor `features` reads through: the table's, as pg_stat_activity shows a
+   * FETCH, not its query (PostgreSQL cuts a name past 63 bytes, in DECLARE and FETCH alike).
+   */
+  private readonly cursor: string;
 
   /** Rows of the ST_AsMVT query: the fid, the tile geometry, each field under its own name. */
   private readonly mvtSelect: string;
@@ -94,6 +98,7 @@ export class PostgisLayer implements FeatureLayer {
     this.geom4326 = columns.srid === 4326 ? this.geom : `ST_Transform(${this.geom}, 4326)`;
     this.transformed = pg.escapeIdentifier(unusedName('geom_4326', new Set([t.table, t.columnId, t.columnGeom, ...columns.fields.map((f) => f.keyname)])));
     this.fidColumn = pg.escapeIdentifier(t.columnId);
+    this.cursor = pg.escapeIdentifier(`${t.schema}.${t.table}`);
     this.subset = subset ? `(${subset})` : undefined;
     this.mvtSelect = [`${this.fidColumn} AS mvt_fid`,
       `ST_AsMVTGeom(ST_Transform(${this.geom}, 3857), ST_TileEnvelope($1, $2, $3), $4::int, $5::int, true) AS mvt_geom`,
@@ -166,21 +171,26 @@ export class PostgisLayer implements FeatureLayer {
     return { fid: Number(row.fid), geometry, fields };
   }
 
+  /** Runs one query on a connection of the layer's pool (its failures as Lease.failure says). */
+  private query<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+    return leased(this.db, this.name, undefined, (client) => client.query<R>(text, params));
+  }
+
   async count(): Promise<number> {
-    const r = await guarded(this.name, () => this.db.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${this.from} ${this.whereOf([])}`));
+    const r = await this.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${this.from} ${this.whereOf([])}`);
     return r.rows[0].n;
   }
 
   async extent(): Promise<BBox | null> {
-    const r = await guarded(this.name, () => this.db.query<{ e: number[] | null }>(
+    const r = await this.query<{ e: number[] | null }>(
       `SELECT CASE WHEN e IS NULL THEN NULL ELSE ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] END AS e
-         FROM (SELECT ST_Extent(ST_Transform(${this.geom}, 4326)) AS e FROM ${this.from} ${this.whereOf([])}) s`));
+         FROM (SELECT ST_Extent(ST_Transform(${this.geom}, 4326)) AS e FROM ${this.from} ${this.whereOf([])}) s`);
     return (r.rows[0].e as BBox | null) ?? null;
   }
 
   async feature(fid: number): Promise<Feature | null> {
     // As bigint: an id past the column's type (an int4 column) is no row, not an error.
-    const r = await guarded(this.name, () => this.db.query<Row>(`SELECT ${this.selectOf(wkbOf(this.geom4326))} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1::bigint`])}`, [fid]));
+    const r = await this.query<Row>(`SELECT ${this.selectOf(wkbOf(this.geom4326))} FROM ${this.from} ${this.whereOf([`${this.fidColumn} = $1::bigint`])}`, [fid]);
     return r.rowCount ? this.featureOf(r.rows[0], geometryOf(r.rows[0])) : null;
   }
 
@@ -256,13 +266,20 @@ export class PostgisLayer implements FeatureLayer {
     let skip = pagedHere ? query.offset ?? 0 : 0;
     let left = pagedHere ? query.limit ?? Infinity : Infinity;
     const lease = await Lease.take(this.db, this.name, query.signal);
-    const cursor = lease.client.query(new Cursor<Row>(`SELECT ${this.selectOf(geometry)} FROM ${from} ${where} ORDER BY ${this.orderOf(query.orderBy)}${page}`, params));
-    let readFailed = false;
+    const run = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+      lease.client.query<R>(text, values).catch((err: unknown) => { throw lease.failure(err); });
     try {
+      // A cursor of SQL's, in a transaction: each FETCH is a statement of its own, which the
+      // pool's statement_timeout bounds. A portal of the protocol's (as pg-cursor reads) is timed
+      // as one statement from its first batch to its last: an export streaming longer than the
+      // bound would be stopped mid-way. Planned for every row, as such a portal is (a cursor is
+      // planned for its first tenth by default).
+      await run('BEGIN; SET LOCAL cursor_tuple_fraction = 1');
+      await run(`DECLARE ${this.cursor} NO SCROLL CURSOR FOR SELECT ${this.selectOf(geometry)} FROM ${from} ${where} ORDER BY ${this.orderOf(query.orderBy)}${page}`, params);
       for (;;) {
         // A client gone between two reads found the backend idle: its cancel stopped nothing.
         query.signal?.throwIfAborted();
-        const rows = await cursor.read(BATCH).catch((err: unknown) => { readFailed = true; throw lease.failure(err); });
+        const { rows } = await run<Row>(`FETCH ${BATCH} FROM ${this.cursor}`);
         for (const row of rows) {
           const g = geometryOf(row);
           if (test && !(g && test(g))) continue;
@@ -273,10 +290,10 @@ export class PostgisLayer implements FeatureLayer {
         if (rows.length < BATCH) return;
       }
     } finally {
-      // A consumer that stops early (a client gone mid-export) lands here too: close the cursor
-      // so the connection goes back to the pool (a failed read has closed it; a lost connection cannot).
-      if (!readFailed && !lease.broken) await cursor.close().catch(lease.discard);
-      await lease.release();
+      // A consumer that stops early (a client gone mid-export) lands here too. The transaction's
+      // end closes the cursor, also after a failed statement aborted it: the connection goes
+      // back to the pool idle (a lost one is not put back).
+      await lease.release('ROLLBACK');
     }
   }
 }
