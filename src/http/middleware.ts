@@ -96,7 +96,12 @@ const CLIENT_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'
  * error, both as JSON lines.
  */
 export function streamErrorLogger(log: Logger) {
+  // Koa hears a body's failure twice: from its pipeline into the response, and as the response's
+  // own error once the pipeline has destroyed it with that error.
+  const heard = new WeakSet<Error>();
   return (err: Error & { code?: string }, ctx?: Context) => {
+    if (heard.has(err)) return;
+    heard.add(err);
     if (err.code && CLIENT_GONE.has(err.code)) log.debug({ id: ctx?.state.requestId, code: err.code }, 'client went away during the answer');
     // The parser refused the rest of the request (a broken chunked body): the client's fault, answered by client-error.ts.
     else if (err.code?.startsWith('HPE_')) log.info({ id: ctx?.state.requestId, code: err.code }, 'request refused by the HTTP parser during the answer');
