@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { ApiError, ngwErrorFormat, type ErrorFormat } from './errors.js';
+import { StreamStalled } from './streaming.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -92,8 +93,8 @@ const CLIENT_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'
 
 /**
  * Koa's 'error' listener: errors after the answer began (a streamed body failing), which Koa
- * would print as raw stacks. A client gone mid-answer is logged at debug, anything else as an
- * error, both as JSON lines.
+ * would print as raw stacks. A client gone mid-answer is logged at debug, one that stopped
+ * reading (StreamStalled) as a warning, anything else as an error, all as JSON lines.
  */
 export function streamErrorLogger(log: Logger) {
   // Koa hears a body's failure twice: from its pipeline into the response, and as the response's
@@ -103,6 +104,10 @@ export function streamErrorLogger(log: Logger) {
     if (heard.has(err)) return;
     heard.add(err);
     if (err.code && CLIENT_GONE.has(err.code)) log.debug({ id: ctx?.state.requestId, code: err.code }, 'client went away during the answer');
+    else if (err instanceof StreamStalled) {
+      log.warn({ id: ctx?.state.requestId, method: ctx?.method, path: ctx?.path, stalledMs: err.ms, bytes: ctx && countSentBytes(ctx.res)() },
+        'answer ended: its client stopped reading');
+    }
     // The parser refused the rest of the request (a broken chunked body): the client's fault, answered by client-error.ts.
     else if (err.code?.startsWith('HPE_')) log.info({ id: ctx?.state.requestId, code: err.code }, 'request refused by the HTTP parser during the answer');
     else log.error({ id: ctx?.state.requestId, err }, 'answer failed after it began');

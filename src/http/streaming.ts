@@ -1,6 +1,6 @@
 // Answers streamed feature by feature (exports, the feature list): the first read before the
-// answer starts, output in chunks with a turn for other requests between them, and the features'
-// source closed however the answer ends.
+// answer starts, output in chunks with a turn for other requests between them, the features'
+// source closed however the answer ends, and an answer its reader stopped taking ended.
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
@@ -48,15 +48,46 @@ export async function* chunked(pieces: AsyncIterable<string>): AsyncGenerator<st
   if (buf) yield buf;
 }
 
+/** A streamed answer's reader took nothing for `ms`: the body fails with it (see streamedBody). */
+export class StreamStalled extends Error {
+  readonly code = 'STREAM_STALLED';
+
+  constructor(readonly ms: number) {
+    super(`the reader of the answer took nothing for ${ms} ms`);
+  }
+}
+
 /**
  * A body streaming `pieces`, made from `source` (opened with `started`): the source ends with the
  * body however it ends. Destroyed before its first read (its client gone while the first batch
  * was read), the generator over the source never starts, so nothing else would close it.
+ *
+ * A body its reader takes nothing from for `stallTimeoutMs` (0: never) fails with StreamStalled,
+ * which ends the response and destroys its socket: a client that stops reading without leaving
+ * would hold the source (a database cursor and its pool connection) for as long as it stays.
+ * The body is asked for more each time the socket may be written to again, which the kernel says
+ * once a share of its send buffer has gone out (1.5 MB of a 4 MB one on loopback): a reader
+ * taking that much per stallTimeoutMs, however slowly, is not cut.
  */
-export function streamedBody(source: AsyncIterableIterator<unknown>, pieces: AsyncIterable<string>): Readable {
-  const body = Readable.from(chunked(pieces));
+export function streamedBody(source: AsyncIterableIterator<unknown>, pieces: AsyncIterable<string>, stallTimeoutMs: number): Readable {
+  const body: Readable = Readable.from(untilStalled(chunked(pieces), stallTimeoutMs, () => body.destroy(new StreamStalled(stallTimeoutMs))));
   body.once('close', () => { source.return?.().catch(() => {}); });
   return body;
+}
+
+/**
+ * `pieces`, calling `stalled` once one has waited `ms` (0: never) for the next to be asked for:
+ * a body asks while it has room, so that wait is the time it has been full, its reader taking nothing.
+ */
+async function* untilStalled(pieces: AsyncIterable<string>, ms: number, stalled: () => void): AsyncGenerator<string> {
+  for await (const piece of pieces) {
+    const timer = ms > 0 ? setTimeout(stalled, ms) : undefined;
+    try {
+      yield piece;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** A JSON array of `items`, each written by `json`, as pieces of text. */

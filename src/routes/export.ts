@@ -1,7 +1,6 @@
 // /api/resource/{id}/geojson, /csv and /qml: whole-layer exports, streamed feature by feature.
 import { readFile } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import { stringify } from 'csv-stringify';
@@ -13,7 +12,7 @@ import { clientGone } from '../http/client-gone.js';
 import { ApiError, badParameter } from '../http/errors.js';
 import { intersectsArea, jsonValue, outputProjector, toWkt } from '../http/features.js';
 import { boolParam, fieldsParam, single, srsParam } from '../http/params.js';
-import { CHUNK, chunked, jsonArray, started } from '../http/streaming.js';
+import { jsonArray, started, streamedBody } from '../http/streaming.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
 import type { Feature, FeatureLayer, FieldDef } from '../store/types.js';
@@ -33,7 +32,7 @@ function q(ctx: Context, name: string): string | undefined {
 /**
  * The options every export shares: srs (default 4326), fields, intersects (WKT in srs); `check`
  * sees the fields exported. The features are opened last, once every parameter has passed: from
- * there on nothing may fail before the answer, whose end closes them (see sendFile), or their
+ * there on nothing may fail before the answer, whose end closes them (see streamedBody), or their
  * source (a database cursor and its connection) would stay open for good. A client that leaves
  * stops the source's query, also one still reading its first batch.
  */
@@ -54,11 +53,9 @@ function fileName(entry: ResourceEntry, ext: string): string {
 
 const zippedParam = (ctx: Context) => boolParam(q(ctx, 'zipped'), 'zipped', false);
 
-/** Sends `body`, made from `r`'s features, as a download (zipped on request); the features end with it. */
-function sendFile(ctx: Context, r: ExportRequest, body: Readable, name: string, type: string, zipped: boolean): void {
-  // However the body ends. Destroyed before its first read (its client gone while the first batch
-  // was read), the generator over the features never starts, so nothing else would close them.
-  body.once('close', () => { r.features.return?.().catch(() => {}); });
+/** Sends `text`, made from `r`'s features, as a download (zipped on request); the features end with it (streamedBody). */
+function sendFile(services: Services, ctx: Context, r: ExportRequest, text: AsyncIterable<string>, name: string, type: string, zipped: boolean): void {
+  const body = streamedBody(r.features, text, services.config.streamStallTimeoutMs);
   if (zipped) {
     const zip = new yazl.ZipFile();
     zip.addReadStream(body, name);
@@ -93,21 +90,20 @@ function geojsonText(r: ExportRequest, fidName: string | undefined): AsyncGenera
 async function* csvRows(r: ExportRequest): AsyncGenerator<unknown[]> {
   const project = outputProjector(r.srs);
   yield ['geom', ...r.fields.map((f) => f.keyname)];
-  // Characters since the last turn given: the WKT, and a guess for the other values.
-  let sinceTurn = 0;
   for await (const f of r.features) {
     const g = project(f.geometry);
-    const wkt = g ? toWkt(g) : '';
-    yield [wkt, ...r.fields.map((d) => {
+    yield [g ? toWkt(g) : '', ...r.fields.map((d) => {
       const v = jsonValue(f.fields[d.keyname], d.datatype);
       return v === null ? '' : v;
     })];
-    sinceTurn += wkt.length + 16 * r.fields.length;
-    if (sinceTurn >= CHUNK) {
-      sinceTurn = 0;
-      await nextTurn();
-    }
   }
+}
+
+/** The CSV text of `r`'s features, with a BOM on request. */
+function csvText(r: ExportRequest, bom: boolean): AsyncIterable<string> {
+  // pipeline (not pipe) so that destroying the CSV stream on disconnect also stops the rows.
+  const csv = pipeline(Readable.from(csvRows(r)), stringify({ bom, record_delimiter: '\r\n', cast: { boolean: (b) => (b ? '1' : '0') } }), () => {});
+  return csv.setEncoding('utf8');
 }
 
 function csvBom(ctx: Context): boolean {
@@ -127,7 +123,7 @@ export function exportRoutes(services: Services): Router {
     const r = await exportRequest(services, ctx, (fields) => {
       if (fid && fields.some((f) => f.keyname === fid)) throw badParameter('fid', `names a field exported ("${fid}"): the id needs a name of its own`);
     });
-    sendFile(ctx, r, Readable.from(chunked(geojsonText(r, fid || undefined))), fileName(r.entry, 'geojson'), 'application/geo+json', zipped);
+    sendFile(services, ctx, r, geojsonText(r, fid || undefined), fileName(r.entry, 'geojson'), 'application/geo+json', zipped);
   };
   router.get('feature_layer.geojson', '/api/resource/:id/geojson', geojson);
   router.get('/resource/:id/geojson/', geojson); // deprecated NGW form
@@ -136,9 +132,7 @@ export function exportRoutes(services: Services): Router {
     const bom = csvBom(ctx);
     const zipped = zippedParam(ctx);
     const r = await exportRequest(services, ctx);
-    // pipeline (not pipe) so that destroying the CSV stream on disconnect also stops the rows.
-    const csv = pipeline(Readable.from(csvRows(r)), stringify({ bom, record_delimiter: '\r\n', cast: { boolean: (b) => (b ? '1' : '0') } }), () => {});
-    sendFile(ctx, r, csv, fileName(r.entry, 'csv'), 'text/csv; charset=utf-8', zipped);
+    sendFile(services, ctx, r, csvText(r, bom), fileName(r.entry, 'csv'), 'text/csv; charset=utf-8', zipped);
   });
 
   router.get('/api/resource/:id/qml', async (ctx) => {

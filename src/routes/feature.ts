@@ -51,7 +51,7 @@ export function featureRoutes(services: Services): Router {
     const project = outputProjector(srs);
     const features = await started(layer.features({ area, filter, orderBy, limit, offset, geometry: opts.geom, signal: clientGone(ctx.res) }));
     ctx.type = 'application/json';
-    ctx.body = streamedBody(features, jsonArray(features, (f) => featureJson(f, fields, project, opts)));
+    ctx.body = streamedBody(features, jsonArray(features, (f) => featureJson(f, fields, project, opts)), services.config.streamStallTimeoutMs);
   });
 
   router.get('feature_layer.feature.item', '/api/resource/:id/feature/:fid', async (ctx) => {
