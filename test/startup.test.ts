@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Catalog, CatalogError } from '../src/catalog/catalog.js';
-import { readConfig } from '../src/config.js';
+import { ConfigError, readConfig } from '../src/config.js';
 import { spawnMeridian, startMeridian } from './helpers/child.js';
 import { fixtureData, SAMPLE_STYLES } from './helpers/server.js';
 
@@ -34,6 +34,30 @@ describe('settings', () => {
       { port: 9001, host: '127.0.0.2', dataDir: '/srv/d', stylesDir: '/srv/s' });
     const cli = readConfig(['--port', '9002', '--host', '::1', '--data', '/x/d', '--styles', '/x/s'], env);
     assert.deepEqual([cli.port, cli.host, cli.dataDir, cli.stylesDir], [9002, '::1', '/x/d', '/x/s']);
+  });
+
+  it('the bounds on a PostgreSQL statement and a stalled stream: defaults, file keys, environment, refused values', () => {
+    const d = readConfig([], {});
+    assert.deepEqual([d.databaseStatementTimeoutMs, d.streamStallTimeoutMs], [30_000, 60_000]);
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-config-'));
+    try {
+      const file = join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ databaseStatementTimeoutMs: 1500, streamStallTimeoutMs: 0 }));
+      const fromFile = readConfig(['--config', file], {});
+      assert.deepEqual([fromFile.databaseStatementTimeoutMs, fromFile.streamStallTimeoutMs], [1500, 0]);
+      const fromEnv = readConfig(['--config', file], { MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS: '0', MERIDIAN_STREAM_STALL_TIMEOUT_MS: '250' });
+      assert.deepEqual([fromEnv.databaseStatementTimeoutMs, fromEnv.streamStallTimeoutMs], [0, 250]);
+      for (const [key, env] of [['databaseStatementTimeoutMs', 'MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS'], ['streamStallTimeoutMs', 'MERIDIAN_STREAM_STALL_TIMEOUT_MS']]) {
+        for (const bad of ['-1', '1.5', '30s', String(2 ** 31)]) {
+          assert.throws(() => readConfig([], { [env]: bad }), (e: Error) => e instanceof ConfigError
+            && e.message === `${key} must be an integer from 0 to ${2 ** 31 - 1}, got "${bad}"`, `${env}=${bad}`);
+        }
+        writeFileSync(file, JSON.stringify({ [key]: 'long' }));
+        assert.throws(() => readConfig(['--config', file], {}), ConfigError, `${key}: "long" in the file`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   let data: string;
