@@ -265,21 +265,26 @@ export class PostgisLayer implements FeatureLayer {
     if (!pagedHere && query.limit !== undefined) page += ` LIMIT $${params.push(Math.trunc(query.limit))}::bigint`;
     let skip = pagedHere ? query.offset ?? 0 : 0;
     let left = pagedHere ? query.limit ?? Infinity : Infinity;
+    const select = `SELECT ${this.selectOf(geometry)} FROM ${from} ${where} ORDER BY ${this.orderOf(query.orderBy)}${page}`;
+    // A page SQL cuts to one batch is read by one statement: no cursor, and none of its round trips.
+    const onePage = !pagedHere && query.limit !== undefined && query.limit <= BATCH;
     const lease = await Lease.take(this.db, this.name, query.signal);
     const run = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
       lease.client.query<R>(text, values).catch((err: unknown) => { throw lease.failure(err); });
     try {
-      // A cursor of SQL's, in a transaction: each FETCH is a statement of its own, which the
+      // Else a cursor of SQL's, in a transaction: each FETCH is a statement of its own, which the
       // pool's statement_timeout bounds. A portal of the protocol's (as pg-cursor reads) is timed
       // as one statement from its first batch to its last: an export streaming longer than the
       // bound would be stopped mid-way. Planned for every row, as such a portal is (a cursor is
       // planned for its first tenth by default).
-      await run('BEGIN; SET LOCAL cursor_tuple_fraction = 1');
-      await run(`DECLARE ${this.cursor} NO SCROLL CURSOR FOR SELECT ${this.selectOf(geometry)} FROM ${from} ${where} ORDER BY ${this.orderOf(query.orderBy)}${page}`, params);
+      if (!onePage) {
+        await run('BEGIN; SET LOCAL cursor_tuple_fraction = 1');
+        await run(`DECLARE ${this.cursor} NO SCROLL CURSOR FOR ${select}`, params);
+      }
       for (;;) {
         // A client gone between two reads found the backend idle: its cancel stopped nothing.
         query.signal?.throwIfAborted();
-        const { rows } = await run<Row>(`FETCH ${BATCH} FROM ${this.cursor}`);
+        const { rows } = await (onePage ? run<Row>(select, params) : run<Row>(`FETCH ${BATCH} FROM ${this.cursor}`));
         for (const row of rows) {
           const g = geometryOf(row);
           if (test && !(g && test(g))) continue;
@@ -287,13 +292,13 @@ export class PostgisLayer implements FeatureLayer {
           yield this.featureOf(row, keep ? g : null);
           if (--left <= 0) return;
         }
-        if (rows.length < BATCH) return;
+        if (onePage || rows.length < BATCH) return;
       }
     } finally {
       // A consumer that stops early (a client gone mid-export) lands here too. The transaction's
       // end closes the cursor, also after a failed statement aborted it: the connection goes
       // back to the pool idle (a lost one is not put back).
-      await lease.release('ROLLBACK');
+      await lease.release(onePage ? undefined : 'ROLLBACK');
     }
   }
 }
