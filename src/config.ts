@@ -141,27 +141,30 @@ const DEFAULTS: Config = {
   cluster: 1,
 };
 
+/** A setting's number; a blank one is none (NaN), not the 0 that Number('') gives, so `VAR=` is refused rather than read as 0. */
+const numberOf = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? NaN : Number(value));
+
 function count(value: unknown, name: string): number {
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number >= 0, got "${value}"`);
   return n;
 }
 
 function positive(value: unknown, name: string): number {
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number, got "${value}"`);
   return n;
 }
 
 /** Seconds between polls: 0 (never), or from 0.01 to a day (Node's timers take at most 24.8 days). */
 function checkInterval(value: unknown, name: string): number {
-  const n = Number(value);
+  const n = numberOf(value);
   if (!(n === 0 || (n >= 0.01 && n <= 86_400))) throw new ConfigError(`${name} must be 0 (never) or from 0.01 to 86400 seconds, got "${value}"`);
   return n;
 }
 
 function port(value: unknown, name: string): number {
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
   return n;
 }
@@ -177,7 +180,7 @@ function flag(value: unknown, name: string): boolean {
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 function integer(value: unknown, name: string, min: number, max: number): number {
-  const n = Number(value);
+  const n = numberOf(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
   return n;
 }

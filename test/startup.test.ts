@@ -48,7 +48,7 @@ describe('settings', () => {
       const fromEnv = readConfig(['--config', file], { MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS: '0', MERIDIAN_STREAM_STALL_TIMEOUT_MS: '250' });
       assert.deepEqual([fromEnv.databaseStatementTimeoutMs, fromEnv.streamStallTimeoutMs], [0, 250]);
       for (const [key, env] of [['databaseStatementTimeoutMs', 'MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS'], ['streamStallTimeoutMs', 'MERIDIAN_STREAM_STALL_TIMEOUT_MS']]) {
-        for (const bad of ['-1', '1.5', '30s', String(2 ** 31)]) {
+        for (const bad of ['-1', '1.5', '30s', String(2 ** 31), '', ' ']) { // blank is refused, not read as 0 (off)
           assert.throws(() => readConfig([], { [env]: bad }), (e: Error) => e instanceof ConfigError
             && e.message === `${key} must be an integer from 0 to ${2 ** 31 - 1}, got "${bad}"`, `${env}=${bad}`);
         }
