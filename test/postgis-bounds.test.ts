@@ -19,18 +19,22 @@ const SCHEMA = `meridian_bounds_${process.pid}`;
 const STATEMENT_TIMEOUT_MS = 500;
 const STALL_TIMEOUT_MS = 1000;
 
-/** Resources: 1 the pathological texts, 2 points behind a view that sleeps 10 ms a row, 3 the same from its 501st row on, 4 a 56 MB export. */
-const TABLES: Record<number, string> = { 1: 'texts', 2: 'sleepy', 3: 'sleepy_later', 4: 'big' };
+/**
+ * Resources: 1 the pathological texts, 2 points behind a view that sleeps 10 ms a row, 3 the same
+ * from its 501st row on, 4 a 56 MB export, 5 a view whose structure is slow to read (its geometry
+ * column generic, so its first row is read, after 0.7 s).
+ */
+const TABLES: Record<number, string> = { 1: 'texts', 2: 'sleepy', 3: 'sleepy_later', 4: 'big', 5: 'slow_open' };
 
 interface Logged { level: number; msg: string; status?: number; path?: string; stalledMs?: number; err?: { code?: string } }
 
 /** A server of the test's schema, one connection per pool, named `app` in pg_stat_activity; what it logs goes to `logged`. */
-async function boundedServer(app: string, env: Record<string, string>, logged: Logged[]): Promise<TestServer> {
+async function boundedServer(app: string, env: Record<string, string>, logged: Logged[], ids = [1, 2, 3, 4]): Promise<TestServer> {
   const table = (id: number) => ({ id, cls: 'postgis_layer', parent: 0, display_name: TABLES[id], connection: 'bounded',
     schema: SCHEMA, table: TABLES[id], column_id: 'fid', column_geom: 'geom', fields: 'update' });
   const dir = tempData({ catalog: {
     permissions: ['resource', 'data'].map((scope) => ({ action: 'allow', principal: { keyname: 'everyone' }, scope, permission: 'read', propagate: true })),
-    resources: [1, 2, 3, 4].map(table),
+    resources: ids.map(table),
   } });
   const url = new URL(inSchema(PG_URL!, SCHEMA));
   url.searchParams.set('application_name', app);
@@ -51,6 +55,9 @@ describe('bounds on how long a request holds a PostGIS connection', { skip: PG_S
   const sleepy = (fast: number) => `SELECT o.* FROM (SELECT * FROM ${SCHEMA}.points ORDER BY fid) o,
     LATERAL (SELECT pg_sleep(CASE WHEN o.fid > ${fast} THEN 0.01 ELSE 0 END)) s`;
 
+  /** The points with a generic geometry column, each row after `sleep` seconds. */
+  const slowOpen = (sleep: number) => `SELECT p.fid, p.name, p.geom::geometry AS geom FROM ${SCHEMA}.points p, LATERAL (SELECT pg_sleep(${sleep})) s`;
+
   before(async () => {
     db = await freshSchema(SCHEMA);
     // LIKE '%' || 5,000 a's || 'b%' tries each place in 40,000 a's: some 0.3 s a row, 10 s in all.
@@ -60,7 +67,8 @@ describe('bounds on how long a request holds a PostGIS connection', { skip: PG_S
     // (a failure before the first chunk is sent leaves no answer begun), and views reading them slowly.
     await db.query(`CREATE TABLE ${SCHEMA}.points (fid integer PRIMARY KEY, name text, geom geometry(Point, 4326));
       INSERT INTO ${SCHEMA}.points SELECT g, 'p' || g || repeat('.', 200), ST_SetSRID(ST_MakePoint(1 + (g % 40) / 40.0, 1 + (g / 40) / 40.0), 4326) FROM generate_series(1, 1000) g;
-      CREATE VIEW ${SCHEMA}.sleepy AS ${sleepy(0)}; CREATE VIEW ${SCHEMA}.sleepy_later AS ${sleepy(500)}`);
+      CREATE VIEW ${SCHEMA}.sleepy AS ${sleepy(0)}; CREATE VIEW ${SCHEMA}.sleepy_later AS ${sleepy(500)};
+      CREATE VIEW ${SCHEMA}.slow_open AS ${slowOpen(0.7)}`);
     // 4,000 polygons of 257 vertices and 4 kB of random hex: a GeoJSON export of 56 MB, 12 MB zipped,
     // far past what socket buffers hold (some 4 MB on loopback).
     await db.query(`CREATE TABLE ${SCHEMA}.big AS SELECT g AS fid, (SELECT string_agg(md5(random()::text || g || k), '') FROM generate_series(1, 128) k) AS name,
@@ -120,6 +128,24 @@ describe('bounds on how long a request holds a PostGIS connection', { skip: PG_S
       await timesOut('/api/feature_layer/identify', pid, { srs: 4326, geom: 'POLYGON((0 0, 3 0, 3 3, 0 3, 0 0))', layers: [2] });
       assert.equal((await s.json('/api/resource/1/feature/1?geom=no')).status, 200);
       assert.deepEqual(await settled(app), [{ pid, state: 'idle' }]);
+    });
+
+    it('a layer whose structure takes longer to read answers QUERY_TIMEOUT, and serves once a retry reads it in time', async () => {
+      const opening: Logged[] = [];
+      const slow = await boundedServer(`meridian_opening_${process.pid}`, { MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) }, opening, [5]);
+      try {
+        const res = await slow.json('/api/resource/5/feature_count');
+        assert.equal(res.status, 503, JSON.stringify(res.body));
+        assert.equal(res.body.code, 'QUERY_TIMEOUT', 'not taken for a database out of reach');
+        assert.match(res.body.message, /reading its structure took too long \(.*statement timeout/);
+        await db.query(`CREATE OR REPLACE VIEW ${SCHEMA}.slow_open AS ${slowOpen(0)}`);
+        // Tried again 5 s after it failed, as a database out of reach is.
+        await until(async () => (await slow.json('/api/resource/5/feature_count')).status === 200, 8000);
+        assert.equal((await slow.json('/api/resource/5/feature_count')).body.total_count, 1000);
+      } finally {
+        await slow.stop();
+        await db.query(`CREATE OR REPLACE VIEW ${SCHEMA}.slow_open AS ${slowOpen(0.7)}`);
+      }
     });
 
     it('one past the bound after the answer began cuts the stream short, as a lost connection does, and is logged', async () => {

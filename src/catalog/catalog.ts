@@ -287,7 +287,8 @@ export class Catalog {
 
   /**
    * Reads the table's structure. A database that cannot be reached leaves the layer answering 503
-   * DATABASE_UNAVAILABLE and is tried again until it answers; a wrong table or column is final.
+   * DATABASE_UNAVAILABLE, a read past the statement bound 503 QUERY_TIMEOUT, and either is tried
+   * again until it answers; a wrong table or column is final.
    */
   private openPostgis(e: ResourceEntry, log: Logger, databases: DatabaseConnections): Promise<void> {
     const source = postgisSource(e);
@@ -302,10 +303,13 @@ export class Catalog {
       return PostgisLayer.open(databases.pool(source.connection), name, source)
         .then((layer) => this.setLayer(e.id, layer))
         .catch((err: Error) => {
-          const unavailable = isUnavailable(err) || (err as { status?: number }).status === 503;
-          const error = unavailable ? `its database cannot be reached` : `${source.schema}.${source.table}: ${err.message}`;
+          // Reading the structure ran past the statement bound (a slow view, a lock): tried again too.
+          const timedOut = (err as { code?: unknown }).code === 'QUERY_TIMEOUT';
+          const unavailable = timedOut || isUnavailable(err) || (err as { status?: number }).status === 503;
+          const error = timedOut ? `reading its structure took too long (${err.message})`
+            : unavailable ? `its database cannot be reached` : `${source.schema}.${source.table}: ${err.message}`;
           log.error({ resource: e.id, error: err.message }, 'layer unavailable');
-          this.layers.set(e.id, { status: 'error', error, code: unavailable ? 'DATABASE_UNAVAILABLE' : undefined });
+          this.layers.set(e.id, { status: 'error', error, code: timedOut ? 'QUERY_TIMEOUT' : unavailable ? 'DATABASE_UNAVAILABLE' : undefined });
           if (unavailable && !databases.closed) setTimeout(() => { if (!databases.closed) void attempt(); }, RETRY_OPEN_MS).unref();
         });
     };
