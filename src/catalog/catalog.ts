@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { insideFolder, PathEscapeError } from '../common/paths.js';
 import { loadLayer, type SourceOptions } from '../store/open.js';
 import { sourceDigest, sourceStamp, sourceStampAsync, type DigestStore } from '../store/source-files.js';
-import { isUnavailable, type DatabaseConnections } from '../store/postgis/connections.js';
+import { ApiError } from '../http/errors.js';
+import { databaseUnavailable, isUnavailable, type DatabaseConnections } from '../store/postgis/connections.js';
 import { PostgisLayer } from '../store/postgis/postgis-layer.js';
 import type { FeatureLayer } from '../store/types.js';
 import { RESOURCE_CLASSES, type ResourceClass } from './classes.js';
@@ -303,14 +304,14 @@ export class Catalog {
       return PostgisLayer.open(databases.pool(source.connection), name, source)
         .then((layer) => this.setLayer(e.id, layer))
         .catch((err: Error) => {
-          // Reading the structure ran past the statement bound (a slow view, a lock): tried again too.
-          const timedOut = (err as { code?: unknown }).code === 'QUERY_TIMEOUT';
-          const unavailable = timedOut || isUnavailable(err) || (err as { status?: number }).status === 503;
-          const error = timedOut ? `reading its structure took too long (${err.message})`
-            : unavailable ? `its database cannot be reached` : `${source.schema}.${source.table}: ${err.message}`;
+          // A 503 says why (the database out of reach, or the structure's read past the statement
+          // bound: a slow view, a lock) and is tried again; a wrong table or column is final.
+          const retried = err instanceof ApiError && err.status === 503 ? err : isUnavailable(err) ? databaseUnavailable(name, err) : undefined;
+          const error = retried?.code === 'QUERY_TIMEOUT' ? `reading its structure took too long (${err.message.replace(/\.$/, '')})`
+            : retried ? 'its database cannot be reached' : `${source.schema}.${source.table}: ${err.message}`;
           log.error({ resource: e.id, error: err.message }, 'layer unavailable');
-          this.layers.set(e.id, { status: 'error', error, code: timedOut ? 'QUERY_TIMEOUT' : unavailable ? 'DATABASE_UNAVAILABLE' : undefined });
-          if (unavailable && !databases.closed) setTimeout(() => { if (!databases.closed) void attempt(); }, RETRY_OPEN_MS).unref();
+          this.layers.set(e.id, { status: 'error', error, code: retried?.code });
+          if (retried && !databases.closed) setTimeout(() => { if (!databases.closed) void attempt(); }, RETRY_OPEN_MS).unref();
         });
     };
     const ready = attempt();
