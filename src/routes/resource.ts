@@ -24,9 +24,10 @@ export function resourceRoutes(services: Services): Router {
   // Before /api/resource/:id, which would take "search" for an id. Ordered by name, as NGW orders it.
   router.get('resource.search', '/api/resource/search/', async (ctx) => {
     const search = resourceSearch(ctx.query);
-    const found = services.catalog.subtreeOf(search.root).filter((e) => search.matches(e) && readable(ctx)(e));
+    const mayRead = readable(ctx);
+    const found = services.catalog.subtreeOf(search.root).filter((e) => search.matches(e) && mayRead(e));
     found.sort((a, b) => (a.display_name < b.display_name ? -1 : a.display_name > b.display_name ? 1 : a.id - b.id));
-    ctx.body = await Promise.all(found.map((e) => (search.full ? describe(ctx, e) : { resource: resourceJson(services, e, readable(ctx)).resource })));
+    ctx.body = await Promise.all(found.map((e) => (search.full ? describe(ctx, e) : { resource: resourceJson(services, e, mayRead).resource })));
   });
 
   router.get('resource.collection', '/api/resource/', async (ctx) => {
