@@ -148,6 +148,15 @@ describe('bounds on how long a request holds a PostGIS connection', { skip: PG_S
       }
     });
 
+    it('one past the bound before the first chunk of output was made answers it too, not a connection closed without a status', async () => {
+      const [{ pid }] = await backends(app);
+      // Resource 3's first batch comes at once, and without the long names (fields=) it makes less than a chunk.
+      for (const path of ['feature/?geom=no&fields=', 'geojson?fields=', 'csv?fields=', 'geojson?fields=&zipped=yes']) {
+        await timesOut(`/api/resource/3/${path}`, pid);
+      }
+      assert.equal((await s.json('/api/resource/3/feature/?fields=&limit=2')).status, 200, 'the layer serves on');
+    });
+
     it('one past the bound after the answer began cuts the stream short, as a lost connection does, and is logged', async () => {
       const [{ pid }] = await backends(app);
       for (const path of ['feature/?geom=no', 'geojson']) {

@@ -1,5 +1,5 @@
-// Answers streamed feature by feature (exports, the feature list): the first read before the
-// answer starts, output in chunks with a turn for other requests between them, the features'
+// Answers streamed feature by feature (exports, the feature list): the first chunk made before
+// the answer starts, output in chunks with a turn for other requests between them, the features'
 // source closed however the answer ends, and an answer its reader stopped taking ended.
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -10,29 +10,6 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
  * throughout (a 35 MB CSV ~0.9 s, a 56 MB GeoJSON ~0.6 s).
  */
 export const CHUNK = 64 * 1024;
-
-/**
- * Reads the first item before the response starts, so that a source failing at once (a
- * database that cannot be reached) answers its JSON error instead of a cut 200. `return` goes on
- * to the source even before the first read, so a client gone early still frees its cursor.
- */
-export async function started<T>(items: AsyncIterable<T>): Promise<AsyncIterableIterator<T>> {
-  const it = items[Symbol.asyncIterator]();
-  let first: IteratorResult<T> | null = await it.next();
-  const resumed: AsyncIterableIterator<T> = {
-    [Symbol.asyncIterator]: () => resumed,
-    next() {
-      const r = first;
-      first = null;
-      return r ? Promise.resolve(r) : it.next();
-    },
-    return(value?: unknown) {
-      first = null;
-      return it.return ? it.return(value) : Promise.resolve({ done: true, value: undefined });
-    },
-  };
-  return resumed;
-}
 
 /** `pieces` joined into chunks of about CHUNK characters, with a turn for other requests after each. */
 export async function* chunked(pieces: AsyncIterable<string>): AsyncGenerator<string> {
@@ -58,9 +35,12 @@ export class StreamStalled extends Error {
 }
 
 /**
- * A body streaming `pieces`, made from `source` (opened with `started`): the source ends with the
- * body however it ends. Destroyed before its first read (its client gone while the first batch
- * was read), the generator over the source never starts, so nothing else would close it.
+ * A body streaming `pieces`, made from `source`: the source ends with the body however it ends.
+ * The first chunk is made before the body is given: a source failing before then (a database out
+ * of reach, a statement past its bound) answers its JSON error, not a 200 cut short or, if no
+ * byte had been written, a connection closed without a status; an answer of one chunk is whole
+ * before it starts. Destroyed before its first read (its client gone meanwhile), the body never
+ * goes on to the source, so nothing else would close it.
  *
  * A body its reader takes nothing from for `stallTimeoutMs` (0: never) fails with StreamStalled,
  * which ends the response and destroys its socket: a client that stops reading without leaving
@@ -69,10 +49,25 @@ export class StreamStalled extends Error {
  * once a share of its send buffer has gone out (1.5 MB of a 4 MB one on loopback): a reader
  * taking that much per stallTimeoutMs, however slowly, is not cut.
  */
-export function streamedBody(source: AsyncIterableIterator<unknown>, pieces: AsyncIterable<string>, stallTimeoutMs: number): Readable {
-  const body: Readable = Readable.from(untilStalled(chunked(pieces), stallTimeoutMs, () => body.destroy(new StreamStalled(stallTimeoutMs))));
-  body.once('close', () => { source.return?.().catch(() => {}); });
+export async function streamedBody(source: AsyncGenerator<unknown>, pieces: AsyncIterable<string>, stallTimeoutMs: number): Promise<Readable> {
+  const chunks = chunked(pieces);
+  let first: IteratorResult<string>;
+  try {
+    first = await chunks.next();
+  } catch (err) {
+    await source.return(undefined).catch(() => {});
+    throw err;
+  }
+  const body: Readable = Readable.from(untilStalled(resumed(first, chunks), stallTimeoutMs, () => body.destroy(new StreamStalled(stallTimeoutMs))));
+  body.once('close', () => { source.return(undefined).catch(() => {}); });
   return body;
+}
+
+/** The items of `rest` after `first`, its first result, was read. */
+async function* resumed<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
 }
 
 /**

@@ -12,7 +12,7 @@ import { clientGone } from '../http/client-gone.js';
 import { ApiError, badParameter } from '../http/errors.js';
 import { intersectsArea, jsonValue, outputProjector, toWkt } from '../http/features.js';
 import { boolParam, fieldsParam, single, srsParam } from '../http/params.js';
-import { jsonArray, started, streamedBody } from '../http/streaming.js';
+import { jsonArray, streamedBody } from '../http/streaming.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
 import type { Services } from '../services.js';
 import type { Feature, FeatureLayer, FieldDef } from '../store/types.js';
@@ -22,7 +22,7 @@ interface ExportRequest {
   layer: FeatureLayer;
   fields: FieldDef[];
   srs: number;
-  features: AsyncIterableIterator<Feature>;
+  features: AsyncGenerator<Feature>;
 }
 
 function q(ctx: Context, name: string): string | undefined {
@@ -31,10 +31,9 @@ function q(ctx: Context, name: string): string | undefined {
 
 /**
  * The options every export shares: srs (default 4326), fields, intersects (WKT in srs); `check`
- * sees the fields exported. The features are opened last, once every parameter has passed: from
- * there on nothing may fail before the answer, whose end closes them (see streamedBody), or their
- * source (a database cursor and its connection) would stay open for good. A client that leaves
- * stops the source's query, also one still reading its first batch.
+ * sees the fields exported. The features are read from the answer's first chunk on, which
+ * closes them however it ends (see streamedBody). A client that leaves stops the source's query,
+ * also one still reading its first batch.
  */
 async function exportRequest(services: Services, ctx: Context, check?: (fields: FieldDef[]) => void): Promise<ExportRequest> {
   const entry = resourceFor(ctx, services, ctx.params.id, 'data.read');
@@ -44,7 +43,7 @@ async function exportRequest(services: Services, ctx: Context, check?: (fields: 
   const fields = layer.schema.fields.filter((f) => wanted.includes(f.keyname));
   const area = intersectsArea(q(ctx, 'intersects'), srs);
   check?.(fields);
-  return { entry, layer, srs, fields, features: await started(layer.features({ area, signal: clientGone(ctx.res) })) };
+  return { entry, layer, srs, fields, features: layer.features({ area, signal: clientGone(ctx.res) }) };
 }
 
 function fileName(entry: ResourceEntry, ext: string): string {
@@ -54,8 +53,8 @@ function fileName(entry: ResourceEntry, ext: string): string {
 const zippedParam = (ctx: Context) => boolParam(q(ctx, 'zipped'), 'zipped', false);
 
 /** Sends `text`, made from `r`'s features, as a download (zipped on request); the features end with it (streamedBody). */
-function sendFile(services: Services, ctx: Context, r: ExportRequest, text: AsyncIterable<string>, name: string, type: string, zipped: boolean): void {
-  const body = streamedBody(r.features, text, services.config.streamStallTimeoutMs);
+async function sendFile(services: Services, ctx: Context, r: ExportRequest, text: AsyncIterable<string>, name: string, type: string, zipped: boolean): Promise<void> {
+  const body = await streamedBody(r.features, text, services.config.streamStallTimeoutMs);
   if (zipped) {
     const zip = new yazl.ZipFile();
     zip.addReadStream(body, name);
@@ -123,7 +122,7 @@ export function exportRoutes(services: Services): Router {
     const r = await exportRequest(services, ctx, (fields) => {
       if (fid && fields.some((f) => f.keyname === fid)) throw badParameter('fid', `names a field exported ("${fid}"): the id needs a name of its own`);
     });
-    sendFile(services, ctx, r, geojsonText(r, fid || undefined), fileName(r.entry, 'geojson'), 'application/geo+json', zipped);
+    await sendFile(services, ctx, r, geojsonText(r, fid || undefined), fileName(r.entry, 'geojson'), 'application/geo+json', zipped);
   };
   router.get('feature_layer.geojson', '/api/resource/:id/geojson', geojson);
   router.get('/resource/:id/geojson/', geojson); // deprecated NGW form
@@ -132,7 +131,7 @@ export function exportRoutes(services: Services): Router {
     const bom = csvBom(ctx);
     const zipped = zippedParam(ctx);
     const r = await exportRequest(services, ctx);
-    sendFile(services, ctx, r, csvText(r, bom), fileName(r.entry, 'csv'), 'text/csv; charset=utf-8', zipped);
+    await sendFile(services, ctx, r, csvText(r, bom), fileName(r.entry, 'csv'), 'text/csv; charset=utf-8', zipped);
   });
 
   router.get('/api/resource/:id/qml', async (ctx) => {

@@ -8,7 +8,7 @@ import { attributeFilter, orderByParam } from '../http/feature-filter.js';
 import { extensionsParam, featureJson, intersectsArea, outputProjector, type DateFormat } from '../http/features.js';
 import { boolParam, fieldsParam, intParam, optionalInt, single, srsParam } from '../http/params.js';
 import { featureLayerOf, resourceFor } from '../http/resources.js';
-import { jsonArray, started, streamedBody } from '../http/streaming.js';
+import { jsonArray, streamedBody } from '../http/streaming.js';
 import type { Services } from '../services.js';
 import type { FeatureLayer } from '../store/types.js';
 
@@ -49,9 +49,9 @@ export function featureRoutes(services: Services): Router {
     const orderBy = orderByParam(q(ctx, 'order_by'), layer.schema.fields);
     const opts = { geom: boolParam(q(ctx, 'geom'), 'geom', true), dates: dateFormat(ctx), extensions: extensionsParam(q(ctx, 'extensions')) };
     const project = outputProjector(srs);
-    const features = await started(layer.features({ area, filter, orderBy, limit, offset, geometry: opts.geom, signal: clientGone(ctx.res) }));
+    const features = layer.features({ area, filter, orderBy, limit, offset, geometry: opts.geom, signal: clientGone(ctx.res) });
     ctx.type = 'application/json';
-    ctx.body = streamedBody(features, jsonArray(features, (f) => featureJson(f, fields, project, opts)), services.config.streamStallTimeoutMs);
+    ctx.body = await streamedBody(features, jsonArray(features, (f) => featureJson(f, fields, project, opts)), services.config.streamStallTimeoutMs);
   });
 
   router.get('feature_layer.feature.item', '/api/resource/:id/feature/:fid', async (ctx) => {

@@ -84,7 +84,7 @@ export class MemoryLayer implements FeatureLayer {
     return entries.sort(sortEntries(keys)).map((e) => e.row);
   }
 
-  async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
+  async *features(query: FeatureQuery = {}): AsyncGenerator<Feature> {
     let skip = query.offset ?? 0;
     let left = query.limit ?? Infinity;
     if (left <= 0) return;

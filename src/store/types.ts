@@ -118,6 +118,10 @@ export interface FeatureLayer {
   /** null for a layer without geometries. */
   extent(): Promise<BBox | null>;
   feature(fid: number): Promise<Feature | null>;
-  /** Features in fid order (or the query's), one at a time, so a large export never holds them all. */
-  features(query?: FeatureQuery): AsyncIterable<Feature>;
+  /**
+   * Features in fid order (or the query's), one at a time, so a large export never holds them all.
+   * Nothing is read before the first is asked for; `return` ends the read (a database cursor and
+   * its connection) at any point after.
+   */
+  features(query?: FeatureQuery): AsyncGenerator<Feature>;
 }

@@ -253,7 +253,7 @@ export class PostgisLayer implements FeatureLayer {
     }), this.fidColumn].join(', ');
   }
 
-  async *features(query: FeatureQuery = {}): AsyncIterable<Feature> {
+  async *features(query: FeatureQuery = {}): AsyncGenerator<Feature> {
     if (query.limit !== undefined && query.limit <= 0) return;
     // A shape tested here pages here too; otherwise SQL pages (attribute filters are SQL's, see `plan`).
     const { from, where, params, geometry, test } = this.plan(query);
