@@ -188,8 +188,11 @@ describe('monitoring API with writes enabled', () => {
     assert.deepEqual([storeAfter.miss.responses - storeBefore.miss.responses, storeAfter.hit.responses - storeBefore.hit.responses], [1, 0]);
     assert.equal(storeAfter.size - storeBefore.size, first.body.length);
     const plugin = (await s.json('/monitor/1/tiles')).body;
-    // The plugin sums every cache: memory and disk.
-    assert.deepEqual([plugin.cache_hit, plugin.cache_miss], [after.hit.responses + storeAfter.hit.responses, after.miss.responses + storeAfter.miss.responses]);
+    // The plugin tells the memory cache and the disk store apart.
+    assert.deepEqual([plugin.cache_hit, plugin.cache_miss, plugin.cache_bypass, plugin.cache_size, plugin.cache_max_size],
+      [after.hit.responses, after.miss.responses, after.bypass.responses, after.size, after.max_size]);
+    assert.deepEqual([plugin.store_hit, plugin.store_miss, plugin.store_size, plugin.store_max_size],
+      [storeAfter.hit.responses, storeAfter.miss.responses, storeAfter.size, storeAfter.max_size]);
 
     assert.equal((await s.get('/monitor/1/http/caches/tiles', { method: 'DELETE', headers: ADMIN })).status, 204);
     const reset = await cache();

@@ -34,18 +34,19 @@ async function layers(catalog: Catalog): Promise<Record<string, unknown>[]> {
   return out;
 }
 
+/**
+ * The memory cache (`cache_*`) and the disk store (`store_*`) apart: a tile missed in memory is
+ * looked for on disk, so their sums would count it twice.
+ */
 function tiles(monitor: Monitor): Record<string, unknown> {
-  const cache = { hit: 0, miss: 0, bypass: 0, size: 0, max_size: 0 };
-  for (const name of monitor.cacheNames()) {
-    const c = monitor.cache(name)!;
-    cache.hit += c.hit.responses; cache.miss += c.miss.responses; cache.bypass += c.bypass.responses;
-    cache.size += c.size; cache.max_size += c.max_size;
-  }
+  const memory = monitor.cache('tiles'), disk = monitor.cache('tile-store');
   const { count, seconds } = monitor.tileLatency;
   const zone = monitor.http.zones.get('tiles')!;
   return {
     requests: zone.requests, sent: zone.sent, timed: count, mean_ms: count ? (1000 * seconds) / count : null,
-    cache_hit: cache.hit, cache_miss: cache.miss, cache_bypass: cache.bypass, cache_size: cache.size, cache_max_size: cache.max_size,
+    cache_hit: memory?.hit.responses ?? 0, cache_miss: memory?.miss.responses ?? 0, cache_bypass: memory?.bypass.responses ?? 0,
+    cache_size: memory?.size ?? 0, cache_max_size: memory?.max_size ?? 0,
+    store_hit: disk?.hit.responses ?? 0, store_miss: disk?.miss.responses ?? 0, store_size: disk?.size ?? 0, store_max_size: disk?.max_size ?? 0,
   };
 }
 
