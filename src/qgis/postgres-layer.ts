@@ -19,7 +19,7 @@ export async function openPostgresLayer(datasource: string, databases: DatabaseC
   const { schema, table, geometryColumn, subset } = source;
   if (!geometryColumn) throw new SourceError('its datasource names no geometry column');
   const db = databases.projectPool(source.connection);
-  const key = source.keyColumns ?? await guarded(name, () => primaryKey(db, schema, table));
+  const key = source.keyColumns ?? await guarded(name, () => primaryKey(db, schema, table), db);
   if (key.length !== 1) {
     throw new SourceError(key.length
       ? `its key has several columns (${key.join(', ')}), and Meridian needs one integer feature id column`

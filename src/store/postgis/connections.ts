@@ -100,21 +100,27 @@ export function isUnavailable(err: unknown): boolean {
 /**
  * What to throw for `err`, a database call's failure for `what`: a 503 for a database that cannot
  * be reached, a 503 QUERY_TIMEOUT for a statement PostgreSQL stopped (its statement_timeout,
- * `timeoutMs` when Meridian set it), else `err`.
+ * `timeoutMs` when Meridian set it; `advice` follows), else `err`.
  */
-function databaseFailure(what: string, err: unknown, timeoutMs?: number): unknown {
-  if (codeOf(err) === QUERY_CANCELED) return statementStopped(what, err, timeoutMs);
+function databaseFailure(what: string, err: unknown, timeoutMs?: number, advice = ''): unknown {
+  if (codeOf(err) === QUERY_CANCELED) return statementStopped(what, err, timeoutMs, advice);
   // A query of the caller's may have made it a 503 already.
   if (isUnavailable(err)) return err instanceof ApiError ? err : databaseUnavailable(what, err);
   return err;
 }
 
-/** Runs a database call; a database that cannot be reached becomes a 503 the client can retry, a statement stopped a QUERY_TIMEOUT. */
-export async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
+/** The statement_timeout Meridian set on `db`'s connections, if it set one. */
+const statementBound = (db: pg.Pool): number | undefined => db.options.statement_timeout || undefined;
+
+/**
+ * Runs a database call; a database that cannot be reached becomes a 503 the client can retry, a
+ * statement stopped a QUERY_TIMEOUT (naming the bound of `db`, the pool the call runs on).
+ */
+export async function guarded<T>(what: string, call: () => Promise<T>, db?: pg.Pool): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw databaseFailure(what, err);
+    throw databaseFailure(what, err, db && statementBound(db));
   }
 }
 
@@ -154,7 +160,7 @@ export class Lease {
       client.release();
       throw signal.reason;
     }
-    return new Lease(client, what, signal, db.options.statement_timeout || undefined);
+    return new Lease(client, what, signal, statementBound(db));
   }
 
   /**
@@ -166,7 +172,7 @@ export class Lease {
   failure(err: unknown): unknown {
     if (this.signal?.aborted && codeOf(err) === QUERY_CANCELED) return this.signal.reason;
     if (isUnavailable(err)) this.discard(err as Error);
-    return databaseFailure(this.what, err, this.timeoutMs);
+    return databaseFailure(this.what, err, this.timeoutMs, ASK_FOR_LESS);
   }
 
   /**
@@ -248,7 +254,10 @@ export function databaseUnavailable(what: string, err: unknown): ApiError {
  * but no Retry-After: the same request would run as long again. `timeoutMs` is the bound Meridian
  * set, if it did.
  */
-function statementStopped(what: string, err: unknown, timeoutMs: number | undefined): ApiError {
-  const bound = timeoutMs ? `: each statement may run for ${timeoutMs} ms (MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS). Ask for less: a smaller area, a limit, a filter an index serves` : '';
+function statementStopped(what: string, err: unknown, timeoutMs: number | undefined, advice: string): ApiError {
+  const bound = timeoutMs ? `: each statement may run for ${timeoutMs} ms (MERIDIAN_DATABASE_STATEMENT_TIMEOUT_MS)${advice}` : '';
   return new ApiError(503, 'QUERY_TIMEOUT', `A statement on the database of ${what} was stopped (${(err as Error).message})${bound}.`, 'Query timeout');
 }
+
+/** What a request whose statement ran past the bound can do about it. */
+const ASK_FOR_LESS = '. Ask for less: a smaller area, a limit, a filter an index serves';

@@ -144,10 +144,10 @@ export class PostgisLayer implements FeatureLayer {
    * refuses several statements in one text.
    */
   static async open(db: pg.Pool, name: string, t: TableAddress, subset?: string): Promise<PostgisLayer> {
-    const columns = await guarded(name, () => describeTable(db, t));
+    const columns = await guarded(name, () => describeTable(db, t), db);
     if (subset) {
       // queryMode is pg's, missing from its type definitions.
-      await guarded(name, () => db.query({ text: `SELECT 1 FROM ${qualified(t)} WHERE (${subset}) LIMIT 0`, queryMode: 'extended' } as pg.QueryConfig))
+      await guarded(name, () => db.query({ text: `SELECT 1 FROM ${qualified(t)} WHERE (${subset}) LIMIT 0`, queryMode: 'extended' } as pg.QueryConfig), db)
         .catch((err: Error) => { throw err instanceof ApiError ? err : new SourceError(`its subset filter (sql=) does not apply: ${err.message}`); });
     }
     return new PostgisLayer(db, name, t, columns, subset);
