@@ -86,7 +86,7 @@ describe('resource ACLs', () => {
     const ids = async (headers: Record<string, string>) => (await s.json('/api/resource/?parent=8', { headers })).body.map((r: any) => r.resource.id);
     assert.deepEqual(await ids(bob), [9]);
     assert.deepEqual(await ids({}), [9]);
-    assert.deepEqual(await ids(ADMIN), [9, 11]);
+    assert.deepEqual(await ids(ADMIN), [11, 9], 'Capitals before Sites');
     assert.equal(await status('/api/resource/11', bob), 403);
     assert.equal(await status('/api/resource/11'), 401);
     assert.equal(await status('/api/resource/11/permission', bob), 403);

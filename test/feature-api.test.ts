@@ -31,14 +31,16 @@ describe('resource and feature API', () => {
     });
   });
 
-  it('GET /api/resource/0 is the implicit root group; ?parent= lists children in catalog order', async () => {
+  it('GET /api/resource/0 is the implicit root group; ?parent= lists children by display_name, as NGW', async () => {
     const root = await s.json('/api/resource/0');
     assert.equal(root.body.resource.cls, 'resource_group');
     assert.equal(root.body.resource.parent, null);
     assert.equal(root.body.resource.display_name, 'Main resource group');
     assert.equal(root.body.resource.children, true);
     const { body } = await s.json('/api/resource/?parent=1');
-    assert.deepEqual(body.map((r: any) => r.resource.id), [2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(body.map((r: any) => r.resource.id), [7, 4, 6, 5, 2, 3]);
+    const names = body.map((r: any) => r.resource.display_name);
+    assert.deepEqual(names, [...names].sort());
     assert.ok(body.every((r: any) => r.resource.parent.id === 1 && r.feature_layer));
     assert.deepEqual((await s.json('/api/resource/?parent=2')).body, []);
   });

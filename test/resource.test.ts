@@ -17,10 +17,10 @@ describe('resource API on the sample data', () => {
       [['name', 'STRING'], ['code', 'STRING'], ['band', 'INTEGER']]);
   });
 
-  it('lists the children of the root', async () => {
+  it('lists the children of the root, by display_name as NGW', async () => {
     const { status, body } = await s.json('/api/resource/?parent=0');
     assert.equal(status, 200);
-    assert.deepEqual(body.map((r: any) => r.resource.id), [1, 8]);
+    assert.deepEqual(body.map((r: any) => r.resource.display_name), ['Places', 'World (Natural Earth 1:110m)']);
   });
 
   it('searches the tree by NGW\'s attribute filters, ordered by name (/api/resource/search/)', async () => {

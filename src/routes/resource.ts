@@ -11,6 +11,9 @@ import { single } from '../http/params.js';
 import { projectJson } from '../qgis/project-json.js';
 import type { Services } from '../services.js';
 
+/** NGW's order of a listing or a search: by display_name, then id. */
+const byDisplayName = (a: ResourceEntry, b: ResourceEntry) => (a.display_name < b.display_name ? -1 : a.display_name > b.display_name ? 1 : a.id - b.id);
+
 export function resourceRoutes(services: Services): Router {
   const router = apiRouter();
   const readable = (ctx: Context) => (entry: ResourceEntry) => mayAccess(ctx, services, entry, 'resource.read');
@@ -21,12 +24,12 @@ export function resourceRoutes(services: Services): Router {
     return json;
   };
 
-  // Before /api/resource/:id, which would take "search" for an id. Ordered by name, as NGW orders it.
+  // Before /api/resource/:id, which would take "search" for an id.
   router.get('resource.search', '/api/resource/search/', async (ctx) => {
     const search = resourceSearch(ctx.query);
     const mayRead = readable(ctx);
     const found = services.catalog.subtreeOf(search.root).filter((e) => search.matches(e) && mayRead(e));
-    found.sort((a, b) => (a.display_name < b.display_name ? -1 : a.display_name > b.display_name ? 1 : a.id - b.id));
+    found.sort(byDisplayName);
     ctx.body = await Promise.all(found.map((e) => (search.full ? describe(ctx, e) : { resource: resourceJson(services, e, mayRead).resource })));
   });
 
@@ -34,7 +37,7 @@ export function resourceRoutes(services: Services): Router {
     const parent = single(ctx.query.parent as string | string[] | undefined);
     if (parent === undefined) throw badParameter('parent', 'is required (the id of the resource whose children to list)');
     const entry = resourceFor(ctx, services, parent, 'resource.read', 'parent');
-    ctx.body = await Promise.all(services.catalog.childrenOf(entry.id).filter(readable(ctx)).map((c) => describe(ctx, c)));
+    ctx.body = await Promise.all(services.catalog.childrenOf(entry.id).filter(readable(ctx)).sort(byDisplayName).map((c) => describe(ctx, c)));
   });
 
   router.get('resource.item', '/api/resource/:id', async (ctx) => {
