@@ -98,7 +98,7 @@ describe('resource ACLs', () => {
     assert.equal((await s.json('/api/resource/6', { headers: ADMIN })).body.resource.children, true);
   });
 
-  it('reports effective permissions in NGW\'s shape, for the caller or (administrators) another user', async () => {
+  it('reports effective permissions in NGW\'s shape, for the caller or (holding change_permissions) another user', async () => {
     const mine = await s.json('/api/resource/2/permission');
     assert.equal(mine.status, 200);
     assert.deepEqual(Object.keys(mine.body).sort(), ['data', 'datastruct', 'metadata', 'resource']);
@@ -115,6 +115,14 @@ describe('resource ACLs', () => {
     const group = await s.json('/api/resource/8/permission');
     assert.deepEqual(Object.keys(group.body).sort(), ['metadata', 'resource']);
     assert.equal((await s.json(`/api/resource/2/permission?user=${bobId}`, { headers: carol })).status, 403);
+    assert.equal((await s.json(`/api/resource/2/permission?user=${bobId}`)).status, 401);
+    // change_permissions on a resource, not administration, lets carol see bob's there, and only there.
+    assert.equal((await send(s, 'PUT', '/api/resource/2', { resource: { permissions: [rule('allow', 'carol', 'resource', 'change_permissions', false)] } })).status, 200);
+    const bobsSeenByCarol = await s.json(`/api/resource/2/permission?user=${bobId}`, { headers: carol });
+    assert.equal(bobsSeenByCarol.status, 200);
+    assert.equal(bobsSeenByCarol.body.resource.change_permissions, false);
+    assert.equal((await s.json(`/api/resource/3/permission?user=${bobId}`, { headers: carol })).status, 403, 'the rule does not propagate');
+    assert.equal((await send(s, 'PUT', '/api/resource/2', { resource: { permissions: [] } })).status, 200);
     assert.equal((await s.json(`/api/resource/2/permission?user=${bobId}`, { headers: bob })).status, 200);
     assert.equal((await s.json('/api/resource/2/permission?user=999', { headers: ADMIN })).status, 404);
     assert.equal((await s.json('/api/resource/2/permission?user=abc', { headers: ADMIN })).status, 400);

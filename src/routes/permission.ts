@@ -22,8 +22,11 @@ export function permissionRoutes(services: Services): Router {
     const userParam = single(ctx.query.user as string | string[] | undefined);
     if (userParam !== undefined) {
       const id = intParam(userParam, 'user', 0, MAX_ID);
+      // As NGW: one who may change the resource's permissions may see anyone's.
       if (id !== caller.id) {
-        if (!caller.administrator) throw denied(ctx, 'see another user\'s permissions (administrators only)');
+        if (!policy.permissionsOf(caller, entry).has('resource.change_permissions')) {
+          throw denied(ctx, `see another user's permissions on resource ${entry.id} (needs resource.change_permissions)`);
+        }
         const user = await store.user(id);
         if (!user) throw new ApiError(404, 'USER_NOT_FOUND', `User ${id} was not found.`);
         caller = id === policy.system.guest ? await authenticator.guest() : await authenticator.callerOf(user, 'session');
