@@ -48,7 +48,10 @@ const FILTER_ROWS = [
   { name: '', n: 3 },
   { name: null, n: 7 },
 ];
-/** The resource of a table whose float8 and numeric columns hold NaN, Infinity, -Infinity, 1 and null (fids 1–5). */
+/**
+ * The resource of a table whose float8 and numeric columns hold NaN, Infinity, -Infinity, 1 and null (fids 1–5),
+ * then numerics past a double's range with the doubles they round to: 1e400 and Infinity, -1e400 and -Infinity, 1e-400 and 0 (fids 6–8).
+ */
 const NONFINITE = 26;
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
@@ -84,7 +87,9 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       FROM (VALUES (1, 'Near Taranto', 40.05), (2, 'Off Sicily', 36.6029)) v (fid, name, lat)`);
     await db.query(`CREATE TABLE ${SCHEMA}.nonfinite (fid integer PRIMARY KEY, r float8, d numeric, geom geometry(Point, 4326));
       INSERT INTO ${SCHEMA}.nonfinite SELECT fid, v::float8, v::numeric, ST_SetSRID(ST_MakePoint(fid, 0), 4326)
-      FROM (VALUES (1, 'NaN'), (2, 'Infinity'), (3, '-Infinity'), (4, '1'), (5, NULL)) v (fid, v)`);
+      FROM (VALUES (1, 'NaN'), (2, 'Infinity'), (3, '-Infinity'), (4, '1'), (5, NULL)) v (fid, v);
+      INSERT INTO ${SCHEMA}.nonfinite SELECT fid, r, d, ST_SetSRID(ST_MakePoint(fid, 0), 4326)
+      FROM (VALUES (6, 'Infinity'::float8, 1e400), (7, '-Infinity', -1e400), (8, 0, 1e-400)) v (fid, r, d)`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -451,22 +456,27 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual(await ids('fld_name=&like=3'), [12], 'an empty text is a value, and a number is searched as text');
   });
 
-  it('NaN and infinities read as the nulls the list shows them as: no comparison passes them, isnull does, they sort as nulls', async () => {
+  it('NaN, infinities and numerics past a double\'s range read as the list shows them: nulls no comparison passes, isnull does, sorted as nulls; 0', async () => {
     const listed = async (query: string) => {
       const { status, body } = await s.json(`/api/resource/${NONFINITE}/feature/?geom=no&${query}`, { headers: bob() });
       assert.equal(status, 200, `${query}: ${JSON.stringify(body)}`);
       return (body as { id: number; fields: Record<string, unknown> }[]).map((f) => [f.id, f.fields.r, f.fields.d]);
     };
-    assert.deepEqual(await listed(''), [[1, null, null], [2, null, null], [3, null, null], [4, 1, 1], [5, null, null]]);
+    // A numeric past a double's range failed the cast to float8, and every read of the table with it (a 500).
+    assert.deepEqual(await listed(''), [[1, null, null], [2, null, null], [3, null, null], [4, 1, 1], [5, null, null], [6, null, null], [7, null, null], [8, 0, 0]]);
     const ids = async (query: string) => (await listed(query)).map(([id]) => id);
     for (const field of ['r', 'd']) {
-      assert.deepEqual(await ids(`fld_${field}__isnull=yes`), [1, 2, 3, 5], field);
+      assert.deepEqual(await ids(`fld_${field}__isnull=yes`), [1, 2, 3, 5, 6, 7], field);
       assert.deepEqual(await ids(`fld_${field}__gt=0`), [4], field);
-      assert.deepEqual(await ids(`fld_${field}__lt=1e308`), [4], field);
-      assert.deepEqual(await ids(`fld_${field}__ne=1`), [], field);
-      assert.deepEqual(await ids(`fld_${field}__notin=2`), [4], field);
-      assert.deepEqual(await ids(`order_by=-${field}`), [1, 2, 3, 5, 4], `${field}: nulls first descending, by fid`);
+      assert.deepEqual(await ids(`fld_${field}__lt=1e308`), [4, 8], field);
+      assert.deepEqual(await ids(`fld_${field}__ne=1`), [8], field);
+      assert.deepEqual(await ids(`fld_${field}__notin=2`), [4, 8], field);
+      assert.deepEqual(await ids(`order_by=-${field}`), [1, 2, 3, 5, 6, 7, 4, 8], `${field}: nulls first descending, by fid`);
     }
+    const one = await s.json(`/api/resource/${NONFINITE}/feature/6`, { headers: bob() });
+    assert.deepEqual([one.status, one.body.fields], [200, { r: null, d: null }]);
+    const tile = await s.get(`/api/resource/${NONFINITE}/6/32/31.mvt`, { headers: bob() });
+    assert.equal(tile.status, 200, 'ST_AsMVT reads the values so too');
     assert.deepEqual(await ids('like=N'), [], 'no value shown holds an N');
     assert.deepEqual(await ids('like=Inf'), []);
   });

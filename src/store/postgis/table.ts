@@ -22,6 +22,13 @@ export interface TableColumns {
 const id = (name: string) => pg.escapeIdentifier(name);
 export const qualified = (t: Pick<TableAddress, 'schema' | 'table'>) => `${id(t.schema)}.${id(t.table)}`;
 
+/**
+ * A numeric that no double holds: from this on it rounds to Infinity (2^1024 - 2^970, halfway to
+ * 2^1024, ties to even), and one at most 1 / UNDERFLOW (2^-1075) rounds to 0. Exact: powers of 2
+ * with a positive exponent are (a negative one is cut to 16 decimals).
+ */
+const DOUBLE_OVERFLOW = '(2::numeric ^ 1024 - 2::numeric ^ 970)', DOUBLE_UNDERFLOW = '2::numeric ^ 1075';
+
 /** NGW type and read expression of a column of PostgreSQL type `udt`. */
 function fieldOf(column: string, udt: string): { datatype: FieldType; select: string } {
   const c = id(column);
@@ -32,7 +39,11 @@ function fieldOf(column: string, udt: string): { datatype: FieldType; select: st
     case 'int8': return { datatype: 'BIGINT', select: c };
     // NaN and ±Infinity read as null, as the file store reads them and as JSON shows them: a filter,
     // order or search of the column then sees the null the list shows (PostgreSQL ranks NaN above every number).
-    case 'float4': case 'float8': case 'numeric': return { datatype: 'REAL', select: `CASE WHEN abs(${c}::float8) < 'Infinity' THEN ${c}::float8 END` };
+    case 'float4': case 'float8': return { datatype: 'REAL', select: `CASE WHEN abs(${c}::float8) < 'Infinity' THEN ${c}::float8 END` };
+    // A numeric past a double's range would fail the cast, and the query with it: read as a file's
+    // number is, one too large as null (as Infinity is), one too small as 0; NaN and ±Infinity
+    // (above every number here) as null.
+    case 'numeric': return { datatype: 'REAL', select: `CASE WHEN abs(${c}) >= ${DOUBLE_OVERFLOW} THEN NULL WHEN abs(${c}) * ${DOUBLE_UNDERFLOW} <= 1 THEN 0 ELSE ${c}::float8 END` };
     case 'date': return { datatype: 'DATE', select: `${c}::text` };
     case 'time': case 'timetz': return { datatype: 'TIME', select: `${c}::text` };
     case 'timestamp': return { datatype: 'DATETIME', select: iso(c) };
