@@ -223,6 +223,15 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual(Array.from({ length: names.length }, (_, i) => names.feature(i).properties.name).sort(), ['Near Taranto', 'Off Sicily']);
   });
 
+  it('a point asked for on a table in UTM (intersects=, an identify click) finds what is there: its box of no size is not cut', async () => {
+    // The site where PostGIS puts it in EPSG:4326 (40.05°N does not come back exactly from UTM). Its box has no edge to cut, which ST_Segmentize refused (a 500).
+    const [{ point }] = (await db.query(`SELECT ST_AsText(ST_Transform(geom, 4326), 17) AS point FROM ${SCHEMA}.utm_site WHERE name = 'Near Taranto'`)).rows;
+    const list = await s.json(`/api/resource/25/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(point)}`);
+    assert.deepEqual([list.status, list.body.map((f: any) => f.fields.name)], [200, ['Near Taranto']], JSON.stringify(list.body));
+    const found = await s.json('/api/feature_layer/identify', { method: 'POST', body: JSON.stringify({ srs: 4326, geom: point, layers: [25] }) });
+    assert.equal(found.body['25']?.featureCount, 1, JSON.stringify(found.body));
+  });
+
   it('intersects= past the poles is a 400 on a table in another srs (PostGIS cannot transform it)', async () => {
     for (const path of ['/api/resource/23/feature/?srs=4326&intersects=POINT(0 95)', '/api/resource/23/geojson?intersects=POLYGON((-10 80,10 80,10 91,-10 91,-10 80))']) {
       const r = await s.json(path.replace(/ /g, '%20'));

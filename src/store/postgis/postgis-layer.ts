@@ -133,7 +133,9 @@ export class PostgisLayer implements FeatureLayer {
     if (STRAIGHT_GRATICULE.has(srid) && STRAIGHT_GRATICULE.has(to)) return `ST_Transform(${box}, ${to})`;
     const span = (g: string) => `GREATEST(ST_XMax(${g}) - ST_XMin(${g}), ST_YMax(${g}) - ST_YMin(${g}))`;
     // A scalar subquery: computed once per query (an InitPlan), and the index still serves `&&`.
-    return `(SELECT ST_Expand(t, ${span('t')} / 100) FROM (SELECT ST_Transform(ST_Segmentize(e, ${span('e')} / ${BOX_EDGE_CUTS}), ${to}) AS t
+    // A box of no size (a point's: an intersects= or identify click) has no edge to cut, and
+    // ST_Segmentize refuses a length of 0.
+    return `(SELECT ST_Expand(t, ${span('t')} / 100) FROM (SELECT ST_Transform(CASE WHEN ${span('e')} > 0 THEN ST_Segmentize(e, ${span('e')} / ${BOX_EDGE_CUTS}) ELSE e END, ${to}) AS t
       FROM (SELECT ${box} AS e) b) c)`;
   }
 
