@@ -53,6 +53,8 @@ const FILTER_ROWS = [
  * then numerics past a double's range with the doubles they round to: 1e400 and Infinity, -1e400 and -Infinity, 1e-400 and 0 (fids 6–8).
  */
 const NONFINITE = 26;
+/** The resource of a table whose geometries carry no SRID (0), as shp2pgsql leaves them without -s: POINT EMPTY, then two points. */
+const NO_SRID = 27;
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
@@ -90,6 +92,8 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       FROM (VALUES (1, 'NaN'), (2, 'Infinity'), (3, '-Infinity'), (4, '1'), (5, NULL)) v (fid, v);
       INSERT INTO ${SCHEMA}.nonfinite SELECT fid, r, d, ST_SetSRID(ST_MakePoint(fid, 0), 4326)
       FROM (VALUES (6, 'Infinity'::float8, 1e400), (7, '-Infinity', -1e400), (8, 0, 1e-400)) v (fid, r, d)`);
+    await db.query(`CREATE TABLE ${SCHEMA}.no_srid (fid integer PRIMARY KEY, name text, geom geometry(Point));
+      INSERT INTO ${SCHEMA}.no_srid VALUES (1, 'empty', 'POINT EMPTY'), (2, 'a', 'POINT(10 20)'), (3, 'b', 'POINT(11 21)')`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -115,6 +119,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: 25, parent: 1, display_name: 'A site in UTM', ...table('utm_site'), permissions: [rule('allow', 'everyone', 'data', 'read')] },
         { id: FILTERS, parent: 1, display_name: 'Filters', ...table('filters') },
         { id: NONFINITE, parent: 1, display_name: 'NaN and infinities', ...table('nonfinite') },
+        { id: NO_SRID, parent: 1, display_name: 'No SRID', ...table('no_srid') },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -230,6 +235,24 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual([list.status, list.body.map((f: any) => f.fields.name)], [200, ['Near Taranto']], JSON.stringify(list.body));
     const found = await s.json('/api/feature_layer/identify', { method: 'POST', body: JSON.stringify({ srs: 4326, geom: point, layers: [25] }) });
     assert.equal(found.body['25']?.featureCount, 1, JSON.stringify(found.body));
+  });
+
+  it('a table whose geometries carry no SRID is read as EPSG:4326: lists, shapes, extent, tiles; POINT EMPTY as no geometry', async () => {
+    // POINT EMPTY comes as a point of NaNs (WKB has no empty point), which no transform took: a list in EPSG:3857 was a 500.
+    const listed = await s.json(`/api/resource/${NO_SRID}/feature/`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.deepEqual(listed.body.map((f: any) => [f.id, f.geom === null]), [[1, true], [2, false], [3, false]]);
+    // Tested against a shape (in EPSG:4326), measured, and tiled by ST_AsMVT, geometries without an SRID were refused by PostGIS.
+    const near = await s.json(`/api/resource/${NO_SRID}/feature/?srs=4326&intersects=${encodeURIComponent('POLYGON((9 19, 10.5 19, 10.5 20.5, 9 20.5, 9 19))')}`);
+    assert.deepEqual([near.status, near.body.map((f: any) => f.fields.name)], [200, ['a']], JSON.stringify(near.body));
+    sameCoordinates(coordinates(near.body[0].geom), [10, 20], 'a');
+    const found = await s.json('/api/feature_layer/identify', { method: 'POST', body: JSON.stringify({ srs: 4326, geom: 'POLYGON((10.5 20.5, 12 20.5, 12 22, 10.5 22, 10.5 20.5))', layers: [NO_SRID] }) });
+    assert.equal(found.body[NO_SRID].featureCount, 1, JSON.stringify(found.body));
+    assert.deepEqual((await s.json(`/api/resource/${NO_SRID}/extent`)).body.extent, { minLon: 10, minLat: 20, maxLon: 11, maxLat: 21 });
+    const tile = await s.get(`/api/resource/${NO_SRID}/6/33/28.mvt`, { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(tile.status, 200);
+    const names = decode(new Uint8Array(await tile.arrayBuffer())).layers[`ngw:${NO_SRID}`];
+    assert.deepEqual(Array.from({ length: names.length }, (_, i) => names.feature(i).properties.name).sort(), ['a', 'b']);
   });
 
   it('intersects= past the poles is a 400 on a table in another srs (PostGIS cannot transform it)', async () => {

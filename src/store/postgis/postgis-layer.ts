@@ -7,6 +7,7 @@ import type { Geometry } from 'geojson';
 import pg from 'pg';
 import wkx from 'wkx';
 import { ApiError } from '../../http/errors.js';
+import { allFinite } from '../../identify/shape.js';
 import { NUMERIC } from '../columns.js';
 import { coerce } from '../fields.js';
 import { SourceError } from '../source.js';
@@ -50,7 +51,16 @@ const BOX_EDGE_CUTS = 64;
 
 interface Row { fid: number | string; geom?: Buffer | null; [value: string]: unknown }
 
-const geometryOf = (row: Row): Geometry | null => (row.geom ? wkx.Geometry.parse(row.geom).toGeoJSON() as Geometry : null);
+/**
+ * A row's geometry; none for one with a coordinate that is not a number: WKB has no empty point,
+ * and PostGIS writes POINT EMPTY as a point of NaNs, which no transform takes (read as no
+ * geometry, as GeoPackage's empty ones are).
+ */
+function geometryOf(row: Row): Geometry | null {
+  if (!row.geom) return null;
+  const g = wkx.Geometry.parse(row.geom).toGeoJSON() as Geometry;
+  return allFinite(g) ? g : null;
+}
 
 /** A geometry as WKB, which carries the doubles exactly (GeoJSON text rounds them, and tiles would differ from the file's). */
 const wkbOf = (geometry: string) => `ST_AsBinary(${geometry})`;
@@ -71,7 +81,10 @@ function unusedName(base: string, taken: Set<string>): string {
 export class PostgisLayer implements FeatureLayer {
   readonly schema: LayerSchema;
   private readonly from: string;
+  /** The geometry column, as the GiST index serves `&&` (which does not compare SRIDs). */
   private readonly geom: string;
+  /** The geometry column in its SRID: set where the rows carry none (TableColumns.sridMissing), else transforms and tests refuse them. */
+  private readonly geomInSrid: string;
   /** The geometry column in EPSG:4326, where shapes are tested (see `plan`). */
   private readonly geom4326: string;
   /**
@@ -95,13 +108,14 @@ export class PostgisLayer implements FeatureLayer {
     this.schema = { fields: columns.fields, geometryType: columns.geometryType, sourceSrs: columns.srid };
     this.from = qualified(t);
     this.geom = pg.escapeIdentifier(t.columnGeom);
-    this.geom4326 = columns.srid === 4326 ? this.geom : `ST_Transform(${this.geom}, 4326)`;
+    this.geomInSrid = columns.sridMissing ? `ST_SetSRID(${this.geom}, ${columns.srid})` : this.geom;
+    this.geom4326 = columns.srid === 4326 ? this.geomInSrid : `ST_Transform(${this.geom}, 4326)`;
     this.transformed = pg.escapeIdentifier(unusedName('geom_4326', new Set([t.table, t.columnId, t.columnGeom, ...columns.fields.map((f) => f.keyname)])));
     this.fidColumn = pg.escapeIdentifier(t.columnId);
     this.cursor = pg.escapeIdentifier(`${t.schema}.${t.table}`);
     this.subset = subset ? `(${subset})` : undefined;
     this.mvtSelect = [`${this.fidColumn} AS mvt_fid`,
-      `ST_AsMVTGeom(ST_Transform(${this.geom}, 3857), ST_TileEnvelope($1, $2, $3), $4::int, $5::int, true) AS mvt_geom`,
+      `ST_AsMVTGeom(ST_Transform(${this.geomInSrid}, 3857), ST_TileEnvelope($1, $2, $3), $4::int, $5::int, true) AS mvt_geom`,
       ...columns.selects.map((s, i) => `${s} AS ${pg.escapeIdentifier(columns.fields[i].keyname)}`)].join(', ');
   }
 
@@ -186,7 +200,7 @@ export class PostgisLayer implements FeatureLayer {
   async extent(): Promise<BBox | null> {
     const r = await this.query<{ e: number[] | null }>(
       `SELECT CASE WHEN e IS NULL THEN NULL ELSE ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] END AS e
-         FROM (SELECT ST_Extent(ST_Transform(${this.geom}, 4326)) AS e FROM ${this.from} ${this.whereOf([])}) s`);
+         FROM (SELECT ST_Extent(${this.geom4326}) AS e FROM ${this.from} ${this.whereOf([])}) s`);
     return (r.rows[0].e as BBox | null) ?? null;
   }
 

@@ -17,6 +17,8 @@ export interface TableColumns {
   selects: string[];
   geometryType: GeometryType;
   srid: number;
+  /** The geometries carry no SRID (0, as shp2pgsql leaves them without -s): read as EPSG:4326, `srid`. */
+  sridMissing: boolean;
 }
 
 const id = (name: string) => pg.escapeIdentifier(name);
@@ -89,10 +91,10 @@ export async function describeTable(db: pg.Pool, t: TableAddress): Promise<Table
       `SELECT upper(GeometryType(${id(t.columnGeom)})) AS type, ST_SRID(${id(t.columnGeom)}) AS srid
          FROM ${qualified(t)} WHERE ${id(t.columnGeom)} IS NOT NULL LIMIT 1`);
     if (!GEOMETRY_TYPES.has(type)) type = first.rows[0]?.type ?? 'POINT';
-    if (!srid) srid = first.rows[0]?.srid || 4326;
+    if (!srid) srid = first.rows[0]?.srid ?? 0;
   }
   if (!GEOMETRY_TYPES.has(type)) throw new SourceError(`${type} geometries are not supported`);
-  return { fields, selects, geometryType: type as GeometryType, srid };
+  return { fields, selects, geometryType: type as GeometryType, srid: srid || 4326, sridMissing: !srid };
 }
 
 /** The columns of the table's primary key, in key order; empty when it has none (or is not a table). */
