@@ -17,6 +17,7 @@ import { PreparedArea } from '../src/identify/area.js';
 import { identifyLayer } from '../src/identify/search.js';
 import { inTransaction, Lease, leased } from '../src/store/postgis/connections.js';
 import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
+import { centralMeridian, domainCut } from '../src/store/postgis/srs-domain.js';
 import type { Feature } from '../src/store/types.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
@@ -235,6 +236,45 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual([list.status, list.body.map((f: any) => f.fields.name)], [200, ['Near Taranto']], JSON.stringify(list.body));
     const found = await s.json('/api/feature_layer/identify', { method: 'POST', body: JSON.stringify({ srs: 4326, geom: point, layers: [25] }) });
     assert.equal(found.body['25']?.featureCount, 1, JSON.stringify(found.body));
+  });
+
+  it('a table in UTM answers every tile and area however far from its zone: PROJ refuses points ~85° from the central meridian', async () => {
+    // Boxes reaching that far near the equator failed the whole transform, and the request with it (a 500).
+    const holding = new Map<string, string[]>();
+    for (const padding of ['', '&padding=0']) {
+      for (let z = 0; z <= 4; z++) {
+        for (let x = 0; x < 2 ** z; x++) {
+          for (let y = 0; y < 2 ** z; y++) {
+            const res = await s.get(`/api/component/feature_layer/mvt?resource=25&z=${z}&x=${x}&y=${y}${padding}`, { headers: { 'accept-encoding': 'identity' } });
+            assert.ok(res.status === 200 || res.status === 204, `${z}/${x}/${y}${padding}: ${res.status} ${res.status >= 400 ? await res.text() : ''}`);
+            if (res.status !== 200) continue;
+            const layer = decode(new Uint8Array(await res.arrayBuffer())).layers['ngw:25'];
+            holding.set(`${z}/${x}/${y}${padding}`, Array.from({ length: layer.length }, (_, i) => String(layer.feature(i).properties.name)).sort());
+          }
+        }
+      }
+    }
+    // Both sites lie in one tile per zoom (z4: 8/6, 15°E 36.6–40.05°N), and in no other without padding.
+    for (let z = 0; z <= 4; z++) {
+      const [x, y] = [8 >> (4 - z), 6 >> (4 - z)];
+      assert.deepEqual(holding.get(`${z}/${x}/${y}&padding=0`), ['Near Taranto', 'Off Sicily'], `z${z}`);
+    }
+    assert.equal([...holding.keys()].filter((k) => k.endsWith('padding=0')).length, 5, [...holding.keys()].join(' '));
+    const world = 'POLYGON((-179 -80, 179 -80, 179 80, -179 80, -179 -80))';
+    const list = await s.json(`/api/resource/25/feature/?srs=4326&geom=no&intersects=${encodeURIComponent(world)}`);
+    assert.deepEqual([list.status, list.body.map((f: any) => f.fields.name)], [200, ['Near Taranto', 'Off Sicily']], JSON.stringify(list.body));
+    const found = await s.json('/api/feature_layer/identify', { method: 'POST', body: JSON.stringify({ srs: 4326, geom: world, layers: [25] }) });
+    assert.equal(found.body['25']?.featureCount, 2, JSON.stringify(found.body));
+    const far = await s.json(`/api/resource/25/feature/?srs=4326&geom=no&intersects=${encodeURIComponent('POLYGON((100 -1, 110 -1, 110 1, 100 1, 100 -1))')}`);
+    assert.deepEqual([far.status, far.body], [200, []], 'an area all past the domain has nothing');
+    // The whole world, cut as a box is, goes into zones by the antimeridian (kept meridians on both sides of ±180°) and the British grid.
+    for (const [srid, lon, lat] of [[32601, -179, 0], [32660, 179, 0], [27700, -2, 50]]) {
+      const [{ proj4 }] = (await db.query('SELECT proj4text AS proj4 FROM spatial_ref_sys WHERE srid = $1', [srid])).rows;
+      const cut = domainCut(centralMeridian(proj4)!);
+      const { rows: [{ holds }] } = await db.query(`SELECT ST_Transform(ST_Segmentize(${cut('ST_MakeEnvelope(-180, -85, 180, 85, 4326)')}, 2), ${srid})
+        && ST_Transform(ST_SetSRID(ST_MakePoint(${lon}, ${lat}), 4326), ${srid}) AS holds`);
+      assert.equal(holds, true, String(srid));
+    }
   });
 
   it('a table whose geometries carry no SRID is read as EPSG:4326: lists, shapes, extent, tiles; POINT EMPTY as no geometry', async () => {

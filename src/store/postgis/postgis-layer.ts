@@ -14,6 +14,7 @@ import { SourceError } from '../source.js';
 import type { BBox, Feature, FeatureLayer, FeatureQuery, FieldValue, LayerSchema, SortKey } from '../types.js';
 import { guarded, leased, Lease } from './connections.js';
 import { filterSql } from './filter-sql.js';
+import { centralMeridianOf, domainCut } from './srs-domain.js';
 import { describeTable, qualified, type TableAddress, type TableColumns } from './table.js';
 
 /** Rows fetched per cursor read: small enough to stream, large enough to keep round trips few. */
@@ -103,8 +104,12 @@ export class PostgisLayer implements FeatureLayer {
 
   /** Rows of the ST_AsMVT query: the fid, the tile geometry, each field under its own name. */
   private readonly mvtSelect: string;
+  /** Cuts a box of EPSG:4326 to where the table's SRS takes points, if it does not take them all (srs-domain.ts). */
+  private readonly domain: ((box: string) => string) | undefined;
 
-  private constructor(private readonly db: pg.Pool, private readonly name: string, t: TableAddress, private readonly columns: TableColumns, subset?: string) {
+  private constructor(private readonly db: pg.Pool, private readonly name: string, t: TableAddress, private readonly columns: TableColumns,
+    subset: string | undefined, meridian: number | undefined) {
+    this.domain = meridian === undefined ? undefined : domainCut(meridian);
     this.schema = { fields: columns.fields, geometryType: columns.geometryType, sourceSrs: columns.srid };
     this.from = qualified(t);
     this.geom = pg.escapeIdentifier(t.columnGeom);
@@ -146,11 +151,13 @@ export class PostgisLayer implements FeatureLayer {
     if (srid === to) return box;
     if (STRAIGHT_GRATICULE.has(srid) && STRAIGHT_GRATICULE.has(to)) return `ST_Transform(${box}, ${to})`;
     const span = (g: string) => `GREATEST(ST_XMax(${g}) - ST_XMin(${g}), ST_YMax(${g}) - ST_YMin(${g}))`;
+    // Cut first to where the SRS takes points (nothing, if the box is all outside: no candidate).
+    const within = this.domain ? this.domain(srid === 4326 ? box : `ST_Transform(${box}, 4326)`) : box;
     // A scalar subquery: computed once per query (an InitPlan), and the index still serves `&&`.
     // A box of no size (a point's: an intersects= or identify click) has no edge to cut, and
     // ST_Segmentize refuses a length of 0.
     return `(SELECT ST_Expand(t, ${span('t')} / 100) FROM (SELECT ST_Transform(CASE WHEN ${span('e')} > 0 THEN ST_Segmentize(e, ${span('e')} / ${BOX_EDGE_CUTS}) ELSE e END, ${to}) AS t
-      FROM (SELECT ${box} AS e) b) c)`;
+      FROM (SELECT ${within} AS e) b) c)`;
   }
 
   /**
@@ -166,7 +173,8 @@ export class PostgisLayer implements FeatureLayer {
       await guarded(name, () => db.query({ text: `SELECT 1 FROM ${qualified(t)} WHERE (${subset}) LIMIT 0`, queryMode: 'extended' } as pg.QueryConfig), db)
         .catch((err: Error) => { throw err instanceof ApiError ? err : new SourceError(`its subset filter (sql=) does not apply: ${err.message}`); });
     }
-    return new PostgisLayer(db, name, t, columns, subset);
+    const meridian = STRAIGHT_GRATICULE.has(columns.srid) ? undefined : await guarded(name, () => centralMeridianOf(db, columns.srid), db);
+    return new PostgisLayer(db, name, t, columns, subset, meridian);
   }
 
   /** A WHERE clause of `terms` and the subset filter; empty when there are none. */
