@@ -108,7 +108,9 @@ describe('client mistakes', () => {
   it('feature ids', async () => {
     await expectError(s, '/api/resource/4/feature/1', 404, 'FEATURE_NOT_FOUND');
     await expectError(s, '/api/resource/4/feature/99999999999', 404, 'FEATURE_NOT_FOUND');
-    for (const fid of ['abc', '0', '-3', '2.5']) {
+    // Any integer is an id (NGW routes {fid:int}; a PostGIS table may hold 0 or below): a file layer has none of them.
+    for (const fid of ['0', '-3']) await expectError(s, `/api/resource/4/feature/${fid}`, 404, 'FEATURE_NOT_FOUND');
+    for (const fid of ['abc', '2.5', '-', '+3']) {
       assert.match((await expectError(s, `/api/resource/4/feature/${fid}`, 400, 'INVALID_PARAMETER')).message, /"fid"/);
     }
   });

@@ -56,6 +56,8 @@ const FILTER_ROWS = [
 const NONFINITE = 26;
 /** The resource of a table whose geometries carry no SRID (0), as shp2pgsql leaves them without -s: POINT EMPTY, then two points. */
 const NO_SRID = 27;
+/** The resource of a table whose (bigint) ids are -2, 0 and 5, as a sequence or a source may number rows. */
+const SIGNED_IDS = 28;
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
@@ -95,6 +97,8 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       FROM (VALUES (6, 'Infinity'::float8, 1e400), (7, '-Infinity', -1e400), (8, 0, 1e-400)) v (fid, r, d)`);
     await db.query(`CREATE TABLE ${SCHEMA}.no_srid (fid integer PRIMARY KEY, name text, geom geometry(Point));
       INSERT INTO ${SCHEMA}.no_srid VALUES (1, 'empty', 'POINT EMPTY'), (2, 'a', 'POINT(10 20)'), (3, 'b', 'POINT(11 21)')`);
+    await db.query(`CREATE TABLE ${SCHEMA}.signed_ids (fid bigint PRIMARY KEY, name text, geom geometry(Point, 4326));
+      INSERT INTO ${SCHEMA}.signed_ids VALUES (5, 'five', 'SRID=4326;POINT(5 5)'), (0, 'zero', 'SRID=4326;POINT(0 0)'), (-2, 'minus two', 'SRID=4326;POINT(-2 -2)')`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -121,6 +125,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: FILTERS, parent: 1, display_name: 'Filters', ...table('filters') },
         { id: NONFINITE, parent: 1, display_name: 'NaN and infinities', ...table('nonfinite') },
         { id: NO_SRID, parent: 1, display_name: 'No SRID', ...table('no_srid') },
+        { id: SIGNED_IDS, parent: 1, display_name: 'Ids from -2', ...table('signed_ids') },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -293,6 +298,18 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.equal(tile.status, 200);
     const names = decode(new Uint8Array(await tile.arrayBuffer())).layers[`ngw:${NO_SRID}`];
     assert.deepEqual(Array.from({ length: names.length }, (_, i) => names.feature(i).properties.name).sort(), ['a', 'b']);
+  });
+
+  it('feature ids of 0 and below are listed and each can be fetched by its id (NGW routes {fid:int})', async () => {
+    const listed = await s.json(`/api/resource/${SIGNED_IDS}/feature/`);
+    assert.deepEqual(listed.body.map((f: any) => [f.id, f.fields.name]), [[-2, 'minus two'], [0, 'zero'], [5, 'five']], JSON.stringify(listed.body));
+    for (const [fid, name] of [[-2, 'minus two'], [0, 'zero'], [5, 'five']]) {
+      const one = await s.json(`/api/resource/${SIGNED_IDS}/feature/${fid}`);
+      assert.deepEqual([one.status, one.body.id, one.body.fields?.name], [200, fid, name], JSON.stringify(one.body));
+    }
+    assert.equal((await s.json(`/api/resource/${SIGNED_IDS}/feature/1`)).status, 404);
+    const bad = await s.json(`/api/resource/${SIGNED_IDS}/feature/-`);
+    assert.deepEqual([bad.status, bad.body.status_code], [400, 400], JSON.stringify(bad.body));
   });
 
   it('intersects= past the poles is a 400 on a table in another srs (PostGIS cannot transform it)', async () => {

@@ -56,7 +56,7 @@ export function featureRoutes(services: Services): Router {
 
   router.get('feature_layer.feature.item', '/api/resource/:id/feature/:fid', async (ctx) => {
     const layer = await layerOf(services, ctx);
-    const fid = intParam(ctx.params.fid, 'fid', 1);
+    const fid = intParam(ctx.params.fid, 'fid'); // any integer, as NGW's {fid:int}: a table may number from 0 or below
     const feature = await layer.feature(fid);
     if (!feature) throw new ApiError(404, 'FEATURE_NOT_FOUND', `Feature ${fid} not found in resource ${ctx.params.id}.`, 'Feature not found');
     const srs = srsParam(q(ctx, 'srs'), LAYER_SRS);
