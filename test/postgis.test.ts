@@ -16,9 +16,11 @@ import type { Polygon } from 'geojson';
 import { PreparedArea } from '../src/identify/area.js';
 import { identifyLayer } from '../src/identify/search.js';
 import { inTransaction, Lease, leased } from '../src/store/postgis/connections.js';
+import { filterSql } from '../src/store/postgis/filter-sql.js';
 import { PostgisLayer } from '../src/store/postgis/postgis-layer.js';
+import { describeTable } from '../src/store/postgis/table.js';
 import { centralMeridian, domainCut } from '../src/store/postgis/srs-domain.js';
-import type { Feature } from '../src/store/types.js';
+import type { Feature, FilterTerm } from '../src/store/types.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
 import { copyLayer, countBytesRead, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
@@ -76,8 +78,9 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     for (const [id, name] of Object.entries(TABLES)) await copyLayer(db, embedded, Number(id), SCHEMA, name);
     await copyLayer(db, embedded, FILTERS, SCHEMA, 'filters');
     // 20,000 rows, for what a filter makes PostgreSQL read out.
-    await db.query(`CREATE TABLE ${SCHEMA}.many AS SELECT g AS fid, 'n' || g AS name, g % 10 AS band, ST_SetSRID(ST_MakePoint(g % 360 - 180, 0), 4326) AS geom
-      FROM generate_series(1, 20000) g`);
+    await db.query(`CREATE TABLE ${SCHEMA}.many AS SELECT g AS fid, 'n' || g AS name, g % 10 AS band, g / 4.0::float8 AS ratio,
+      ST_SetSRID(ST_MakePoint(g % 360 - 180, 0), 4326) AS geom FROM generate_series(1, 20000) g;
+      CREATE INDEX many_ratio ON ${SCHEMA}.many (ratio); ANALYZE ${SCHEMA}.many`);
     // The countries, 10 ms a row: a first batch that takes seconds to come.
     await db.query(`CREATE VIEW ${SCHEMA}.slow AS SELECT c.* FROM ${SCHEMA}.countries c, LATERAL (SELECT pg_sleep(0.01)) s`);
     // The countries, after a pause as long as the pause table says (an InitPlan: once per query that reads a row).
@@ -560,6 +563,11 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       assert.deepEqual(await ids(`fld_${field}__lt=1e308`), [4, 8], field);
       assert.deepEqual(await ids(`fld_${field}__ne=1`), [8], field);
       assert.deepEqual(await ids(`fld_${field}__notin=2`), [4, 8], field);
+      // 1e400 reads as Infinity: no value shown equals it, every finite one is below it.
+      assert.deepEqual(await ids(`fld_${field}=1e400`), [], field);
+      assert.deepEqual(await ids(`fld_${field}__in=1,1e400`), [4], field);
+      assert.deepEqual(await ids(`fld_${field}__le=1e400`), [4, 8], field);
+      assert.deepEqual(await ids(`fld_${field}__gt=-1e400`), [4, 8], field);
       assert.deepEqual(await ids(`order_by=-${field}`), [1, 2, 3, 5, 6, 7, 4, 8], `${field}: nulls first descending, by fid`);
     }
     const one = await s.json(`/api/resource/${NONFINITE}/feature/6`, { headers: bob() });
@@ -590,6 +598,32 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       assert.deepEqual(page.fids, [113, 123, 133, 143, 153]);
       for (const [what, read] of [['one', one], ['a page', page]] as const) {
         assert.ok(read.bytes < all.bytes / 100, `${what} read ${read.bytes} bytes, the table is ${all.bytes}`);
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('a filter on a float column is answered from an index on the column (its value is read through a CASE)', async () => {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    try {
+      const address = { schema: SCHEMA, table: 'many', columnId: 'fid', columnGeom: 'geom' };
+      const columns = { ...await describeTable(pool, address), fidColumn: '"fid"' };
+      const layer = await PostgisLayer.open(pool, 'many', address);
+      const cases: [FilterTerm, number[]][] = [
+        [{ field: 'ratio', op: 'gt', value: 4999 }, [19997, 19998, 19999, 20000]],
+        [{ field: 'ratio', op: 'le', value: 0.5 }, [1, 2]],
+        [{ field: 'ratio', op: 'eq', value: 12.25 }, [49]],
+        [{ field: 'ratio', op: 'in', values: [0.75, 2500] }, [3, 10000]],
+      ];
+      for (const [term, fids] of cases) {
+        const params: unknown[] = [];
+        const [where] = filterSql([term], columns, params);
+        const { rows: [plan] } = await pool.query(`EXPLAIN (FORMAT JSON) SELECT fid FROM ${SCHEMA}.many WHERE ${where}`, params);
+        assert.match(JSON.stringify(plan), /"Index Name":"many_ratio"/, `${JSON.stringify(term)}: ${JSON.stringify(plan)}`);
+        const found: number[] = [];
+        for await (const f of layer.features({ geometry: false, filter: [term] })) found.push(f.fid);
+        assert.deepEqual(found, fids, JSON.stringify(term));
       }
     } finally {
       await pool.end();

@@ -8,10 +8,11 @@ import type { FieldDef, FieldValue, FilterTerm } from '../types.js';
 
 type Value = NonNullable<FieldValue>;
 
-/** The table's side of a filter: its fields, the expression reading each one, and the fid column. */
+/** The table's side of a filter: its fields, the expression reading each one, its float columns (see TableColumns), and the fid column. */
 export interface FilterColumns {
   fields: FieldDef[];
   selects: string[];
+  floatColumns: (string | null)[];
   fidColumn: string;
 }
 
@@ -58,22 +59,26 @@ export function filterSql(terms: FilterTerm[], t: FilterColumns, params: unknown
       return `(${t.selects.map((s) => `(${s})::text ${term.caseless ? 'ILIKE' : 'LIKE'} ${pattern}`).join(' OR ')})`;
     }
     const k = term.field === null ? -1 : t.fields.findIndex((f) => f.keyname === term.field);
-    const column = k < 0 ? t.fidColumn : t.selects[k];
+    const float = k < 0 ? null : t.floatColumns[k];
     const type = k < 0 ? 'BIGINT' : t.fields[k].datatype;
+    const read = k < 0 ? t.fidColumn : t.selects[k];
+    if (term.op === 'isnull') return `${read} IS ${term.isNull ? '' : 'NOT '}NULL`;
+    // A float column's value reads as null unless finite (NaN ranks above 'Infinity'): a comparison
+    // passes only between the infinities, a range an index on the column scans.
+    const column = float ?? read;
+    const finite = (condition: string) => (float ? `(${condition} AND ${float} > '-Infinity' AND ${float} < 'Infinity')` : condition);
     switch (term.op) {
-      case 'isnull':
-        return `${column} IS ${term.isNull ? '' : 'NOT '}NULL`;
       case 'like':
       case 'ilike':
         return `${column} ${term.op === 'like' ? 'LIKE' : 'ILIKE'} ${param(likePattern(term.pattern), 'text')}`;
       case 'in':
       case 'notin': {
         const list = param(term.values.map(text), `${sqlType(type, term.values)}[]`);
-        return term.op === 'in' ? `${column} = ANY(${list})` : `(${column} <> ALL(${list}) AND ${column} IS NOT NULL)`;
+        return finite(term.op === 'in' ? `${column} = ANY(${list})` : `(${column} <> ALL(${list}) AND ${column} IS NOT NULL)`);
       }
       default: {
         const ordered = term.op !== 'eq' && term.op !== 'ne' && !NUMERIC.has(type);
-        return `${column}${ordered ? ' COLLATE "C"' : ''} ${OPERATORS[term.op]} ${param(text(term.value), sqlType(type, [term.value]))}`;
+        return finite(`${column}${ordered ? ' COLLATE "C"' : ''} ${OPERATORS[term.op]} ${param(text(term.value), sqlType(type, [term.value]))}`);
       }
     }
   });

@@ -15,6 +15,12 @@ export interface TableColumns {
   fields: FieldDef[];
   /** Per field, in order: the SELECT expression reading it (dates as ISO text, numerics as float8). */
   selects: string[];
+  /**
+   * Per field, in order: the column itself for a float4/float8 one (else null). Its select's CASE,
+   * which hides NaN and ±Infinity, also hides the column from the planner: a filter tests the column
+   * between the infinities instead, which means the same and which an index on it serves.
+   */
+  floatColumns: (string | null)[];
   geometryType: GeometryType;
   srid: number;
   /** The geometries carry no SRID (0, as shp2pgsql leaves them without -s): read as EPSG:4326, `srid`. */
@@ -74,11 +80,13 @@ export async function describeTable(db: pg.Pool, t: TableAddress): Promise<Table
   }
   const fields: FieldDef[] = [];
   const selects: string[] = [];
+  const floatColumns: (string | null)[] = [];
   for (const { name, udt } of columns.rows) {
     if (name === t.columnId || name === t.columnGeom) continue;
     const f = fieldOf(name, udt);
     fields.push({ keyname: name, datatype: f.datatype });
     selects.push(f.select);
+    floatColumns.push(udt === 'float4' || udt === 'float8' ? id(name) : null);
   }
   const declared = await db.query<{ type: string; srid: number }>(
     'SELECT upper(type) AS type, srid FROM geometry_columns WHERE f_table_schema = $1 AND f_table_name = $2 AND f_geometry_column = $3',
@@ -94,7 +102,7 @@ export async function describeTable(db: pg.Pool, t: TableAddress): Promise<Table
     if (!srid) srid = first.rows[0]?.srid ?? 0;
   }
   if (!GEOMETRY_TYPES.has(type)) throw new SourceError(`${type} geometries are not supported`);
-  return { fields, selects, geometryType: type as GeometryType, srid: srid || 4326, sridMissing: !srid };
+  return { fields, selects, floatColumns, geometryType: type as GeometryType, srid: srid || 4326, sridMissing: !srid };
 }
 
 /** The columns of the table's primary key, in key order; empty when it has none (or is not a table). */
