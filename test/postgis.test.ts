@@ -23,7 +23,7 @@ import { centralMeridian, domainCut } from '../src/store/postgis/srs-domain.js';
 import type { Feature, FilterTerm } from '../src/store/types.js';
 import { SQL_MVT_MIN_ZOOM } from '../src/tiling/mvt-tiles.js';
 import { decode, insideFeatures } from './helpers/mvt.js';
-import { copyLayer, countBytesRead, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort } from './helpers/pg.js';
+import { copyLayer, countBytesRead, dropSchema, freshSchema, inSchema, PG_SKIP, PG_URL, viaPort, withOptions } from './helpers/pg.js';
 import { wavyRing } from './helpers/shapes.js';
 import { Relay } from './helpers/relay.js';
 import { until } from './helpers/wait.js';
@@ -58,6 +58,8 @@ const FILTER_ROWS = [
 const NONFINITE = 26;
 /** The resource of a table whose geometries carry no SRID (0), as shp2pgsql leaves them without -s: POINT EMPTY, then two points. */
 const NO_SRID = 27;
+/** The resource of FILTERS' table through a connection whose DateStyle writes dates as 01/05/2024 (a database may be set so). */
+const FILTERS_SQL_DATES = 29;
 /** The resource of a table whose (bigint) ids are -2, 0 and 5, as a sequence or a source may number rows. */
 const SIGNED_IDS = 28;
 /** Sample vector layers: resource id → table. */
@@ -108,7 +110,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     configDir = mkdtempSync(join(tmpdir(), 'meridian-pg-'));
     writeFileSync(join(configDir, 'config.json'), JSON.stringify({
       // Port 1: nothing listens there, so this database is down from the start.
-      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: viaPort(PG_URL!, relay.port), small: PG_URL },
+      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: viaPort(PG_URL!, relay.port), small: PG_URL, sqlDates: withOptions(PG_URL!, '-c DateStyle=SQL,DMY') },
     }));
     const table = (t: string) => ({ cls: 'postgis_layer', schema: SCHEMA, table: t, column_id: 'fid', column_geom: 'geom', fields: 'update' });
     const catalog = {
@@ -129,6 +131,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: NONFINITE, parent: 1, display_name: 'NaN and infinities', ...table('nonfinite') },
         { id: NO_SRID, parent: 1, display_name: 'No SRID', ...table('no_srid') },
         { id: SIGNED_IDS, parent: 1, display_name: 'Ids from -2', ...table('signed_ids') },
+        { id: FILTERS_SQL_DATES, parent: 1, display_name: 'Filters, dates in the SQL style', ...table('filters'), connection: 'sqlDates' },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -540,6 +543,9 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       assert.ok(fromPg.length > 0, `${query} lists something`);
     }
     const ids = async (query: string) => (await both(`/api/resource/${FILTERS}/feature/?geom=no&${query}`))[0].map((f: { id: number }) => f.id);
+    const sqlDates = await s.json(`/api/resource/${FILTERS_SQL_DATES}/feature/?geom=no&fld_day__lt=2024-01-01`, { headers: bob() });
+    assert.deepEqual(sqlDates.body.map((f: { fields: { day: unknown } }) => f.fields.day), [{ year: 2023, month: 12, day: 31 }], 'a DateStyle other than ISO');
+    assert.deepEqual(sqlDates.body, (await both(`/api/resource/${FILTERS}/feature/?geom=no&fld_day__lt=2024-01-01`))[0], 'a DateStyle other than ISO');
     assert.deepEqual(await ids('fld_name__ne=100%25&fld_n__ge=7'), [3], 'the null name is not "not 100%"');
     assert.deepEqual(await ids(`fld_name__like=${e('a\\_b')}`), [3], 'an escaped _ is itself');
     assert.deepEqual(await ids(`fld_name__ilike=${e('%οσ')}`), [6], 'ΟΔΟΣ folds to οδοσ, its last Σ as any other');

@@ -50,6 +50,13 @@ export function viaPort(url: string, port: number): string {
   return u.href;
 }
 
+/** `url` with server settings for its sessions (libpq's `options`, e.g. `-c DateStyle=SQL`). */
+export function withOptions(url: string, options: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', options);
+  return u.href;
+}
+
 const SQL_TYPES: Record<string, string> = {
   INTEGER: 'integer', BIGINT: 'bigint', REAL: 'float8', STRING: 'text', DATE: 'date', TIME: 'time', DATETIME: 'timestamp',
 };

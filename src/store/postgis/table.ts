@@ -52,7 +52,8 @@ function fieldOf(column: string, udt: string): { datatype: FieldType; select: st
     // number is, one too large as null (as Infinity is), one too small as 0; NaN and ±Infinity
     // (above every number here) as null.
     case 'numeric': return { datatype: 'REAL', select: `CASE WHEN abs(${c}) >= ${DOUBLE_OVERFLOW} THEN NULL WHEN abs(${c}) * ${DOUBLE_UNDERFLOW} <= 1 THEN 0 ELSE ${c}::float8 END` };
-    case 'date': return { datatype: 'DATE', select: `${c}::text` };
+    // to_char, not ::text, whose form the session's DateStyle sets (SQL: 01/05/2024).
+    case 'date': return { datatype: 'DATE', select: `to_char(${c}, 'YYYY-MM-DD')` };
     case 'time': case 'timetz': return { datatype: 'TIME', select: `${c}::text` };
     case 'timestamp': return { datatype: 'DATETIME', select: iso(c) };
     case 'timestamptz': return { datatype: 'DATETIME', select: iso(`${c} AT TIME ZONE 'UTC'`) };
