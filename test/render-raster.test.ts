@@ -149,6 +149,20 @@ describe('raster layers', () => {
     assert.deepEqual(rasterOnTop.at(1, 6), [255, 0, 0, 255]);
   });
 
+  it('draws a frame far finer than a raster pixel, at its edge, without enlarging the raster whole', async () => {
+    // 1 mm across 256 px, on the edge between a red and a blue 32 km pixel (x = 128 km): the
+    // window enlarged whole would be 8 million pixels a side (past sharp's bound: a 500 before).
+    const edge = await image(s, [127999.9995, 100000, 128000.0005, 100000.001], [256, 256], '2');
+    assert.deepEqual([edge.at(0, 128), edge.at(127, 0), edge.at(128, 255), edge.at(255, 128)],
+      [[255, 0, 0, 255], [255, 0, 0, 255], [0, 0, 255, 255], [0, 0, 255, 255]]);
+    // The same in EPSG:4326 rows, at a row edge (lat 46: 100 above, 75 below), and a z22 tile in it.
+    const y = my(46);
+    const rows = await image(s, [mx(5.5), y - 0.0005, mx(5.5) + 0.001, y + 0.0005], [64, 64], '4');
+    assert.deepEqual([rows.at(32, 0), rows.at(32, 63)], [[77, 0, 179, 255], [102, 0, 153, 255]]);
+    const tile = await s.get('/api/component/render/tile?z=22&x=2160000&y=1500000&resource=4');
+    assert.equal(tile.status, 200);
+  });
+
   it('serves raster tiles with the empty-tile rules of vector ones', async () => {
     const empty = await s.get('/api/component/render/tile?z=4&x=0&y=0&resource=2&nd=204');
     assert.equal(empty.status, 204);

@@ -1,7 +1,7 @@
 // Drawing a GeoTIFF (EPSG:3857 or EPSG:4326) into a frame: the coarsest overview that is still
 // fine enough is chosen, only the window under the frame is read (geotiff reads just the tiles or
-// strips it covers), its pixels become RGBA, and sharp resamples them to the frame. EPSG:4326
-// rows are then moved to their Web Mercator places.
+// strips it covers), its pixels become RGBA, and sharp reduces them to the frame (EPSG:4326 rows
+// are then moved to their Web Mercator places), or each frame pixel takes the one under its centre.
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { BroadcastChannel } from 'node:worker_threads';
 import { GeoTIFF, type GeoTIFFImage } from 'geotiff';
@@ -258,11 +258,13 @@ async function draw({ tiff, info }: OpenRaster, style: RasterStyle, frame: Frame
   const left = Math.round((mx(wx0) - frame.extent[0]) * ppm), right = Math.round((mx(wx1) - frame.extent[0]) * ppm);
   const top = Math.round((fmaxy - my(wy1)) * ppm), bottom = Math.round((fmaxy - my(wy0)) * ppm);
   const outW = Math.max(1, right - left), outH = Math.max(1, bottom - top);
-  const enlarging = outW > w;
-  // QGIS draws enlarged raster pixels as crisp squares (nearest neighbour).
+  // QGIS draws enlarged raster pixels as crisp squares (nearest neighbour). Sampled at the frame's
+  // pixels only: the window enlarged whole is as many pixels as its raster pixels span at the
+  // frame's scale, which a deep zoom makes gigabytes (or past what sharp takes, a 500).
+  if (outW > w) return enlarged(rgba, w, h, frame, info.srs, { wx0, wy1, resX, resY });
   const rowsLinear = info.srs === 4326 ? Math.max(outH, h) : outH;
   let piece: Buffer = await sharp(rgba, { raw: { width: w, height: h, channels: 4 } })
-    .resize(outW, rowsLinear, { fit: 'fill', kernel: enlarging ? 'nearest' : 'lanczos3' })
+    .resize(outW, rowsLinear, { fit: 'fill', kernel: 'lanczos3' })
     .raw().toBuffer();
   if (info.srs === 4326) piece = mercatorRows(piece, outW, outH, rowsLinear, { top, fmaxy, ppm, wy0, wy1 });
 
@@ -275,6 +277,39 @@ async function draw({ tiff, info }: OpenRaster, style: RasterStyle, frame: Frame
   const data = await sharp({ create: { width: frame.width, height: frame.height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
     .composite([{ input: visible, raw: { width: cw, height: ch, channels: 4 }, left: Math.max(0, left), top: Math.max(0, top) }])
     .raw().toBuffer();
+  return { data, width: frame.width, height: frame.height };
+}
+
+/**
+ * The window's pixels (w × h RGBA, its top-left corner at `wx0`, `wy1` in the raster's CRS, `resX`
+ * × `resY` each) under each frame pixel's centre, frame-sized; null when none is under the frame.
+ */
+function enlarged(rgba: Buffer, w: number, h: number, frame: Frame, srs: 3857 | 4326,
+  at: { wx0: number; wy1: number; resX: number; resY: number }): Rgba8 | null {
+  const ppm = frame.width / (frame.extent[2] - frame.extent[0]);
+  const cols = new Int32Array(frame.width), rows = new Int32Array(frame.height);
+  let anyCol = false, anyRow = false;
+  for (let c = 0; c < frame.width; c++) {
+    const x = frame.extent[0] + (c + 0.5) / ppm;
+    const col = Math.floor(((srs === 4326 ? lonOf(x) : x) - at.wx0) / at.resX);
+    cols[c] = col >= 0 && col < w ? col : -1;
+    anyCol ||= cols[c] >= 0;
+  }
+  for (let r = 0; r < frame.height; r++) {
+    const y = frame.extent[3] - (r + 0.5) / ppm;
+    const row = Math.floor((at.wy1 - (srs === 4326 ? latOf(y) : y)) / at.resY);
+    rows[r] = row >= 0 && row < h ? row : -1;
+    anyRow ||= rows[r] >= 0;
+  }
+  if (!anyCol || !anyRow) return null;
+  const source = new Uint32Array(rgba.buffer, rgba.byteOffset, w * h);
+  const data = Buffer.alloc(frame.width * frame.height * 4);
+  const out = new Uint32Array(data.buffer, data.byteOffset, frame.width * frame.height);
+  for (let r = 0; r < frame.height; r++) {
+    if (rows[r] < 0) continue;
+    const from = rows[r] * w, to = r * frame.width;
+    for (let c = 0; c < frame.width; c++) if (cols[c] >= 0) out[to + c] = source[from + cols[c]];
+  }
   return { data, width: frame.width, height: frame.height };
 }
 
