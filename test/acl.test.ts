@@ -149,6 +149,13 @@ describe('resource ACLs', () => {
       assert.equal(r.status, 400, JSON.stringify(permissions));
       assert.equal(r.body.code, 'INVALID_ACL');
     }
+    // A principal was quoted back whole: one holding 10,000 nested lists overflowed the stack (a 500).
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    for (const principal of [`{"id": 424242, "note": ${deep}}`, `{"id": ${deep}}`]) {
+      const r = await s.json('/api/resource/2', { method: 'PUT', headers: { 'content-type': 'application/json', ...ADMIN },
+        body: `{"resource": {"permissions": [{"action": "allow", "principal": ${principal}}]}}` });
+      assert.deepEqual([r.status, r.body.code], [400, 'INVALID_ACL']);
+    }
     assert.equal((await send(s, 'PUT', '/api/resource/2', { resource: { display_name: 'x' } })).status, 422);
     assert.equal((await put([], bob)).status, 403);
     assert.equal((await put([], {})).status, 401);

@@ -48,9 +48,13 @@ export function parseAclRules(value: unknown, lookup: PrincipalLookup, classes: 
     }
     if (r.action !== 'allow' && r.action !== 'deny') throw new AclError(`${at}.action must be "allow" or "deny"`);
     const ref = r.principal as { id?: unknown; keyname?: unknown } | undefined;
-    if (!ref || typeof ref !== 'object') throw new AclError(`${at}.principal must be {"id": n} or {"keyname": "..."}`);
-    const id = lookup(ref);
-    if (id === undefined) throw new AclError(`${at}.principal ${JSON.stringify(ref)} is not a known user or group`);
+    // Only the reference is kept (and quoted back), not the rest of what was sent, of any depth.
+    const named = !ref || typeof ref !== 'object' ? undefined
+      : ref.id !== undefined ? (typeof ref.id === 'number' ? { id: ref.id } : undefined)
+      : typeof ref.keyname === 'string' ? { keyname: ref.keyname } : undefined;
+    if (!named) throw new AclError(`${at}.principal must be {"id": n} or {"keyname": "..."}`);
+    const id = lookup(named);
+    if (id === undefined) throw new AclError(`${at}.principal ${JSON.stringify(named)} is not a known user or group`);
     const identity = r.identity ?? '';
     if (typeof identity !== 'string' || (identity !== '' && !classes.includes(identity))) throw new AclError(`${at}.identity must be "" or a resource class (${classes.join(', ')})`);
     const scope = r.scope ?? '';
