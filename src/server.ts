@@ -1,5 +1,5 @@
 // Starting and stopping Meridian: services, the HTTP server, graceful shutdown.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createRequestListener } from './app.js';
@@ -8,7 +8,7 @@ import { Catalog } from './catalog/catalog.js';
 import { watchFileLayers } from './catalog/source-watch.js';
 import type { Config } from './config.js';
 import { authorizeBy } from './http/auth.js';
-import { answerClientErrors } from './http/client-error.js';
+import { createApiServer } from './http/client-error.js';
 import { Farm } from './farm/farm.js';
 import type { JobStore } from './farm/job-store.js';
 import { PgJobStore } from './farm/pg-job-store.js';
@@ -83,8 +83,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const sourceWatch = watchFileLayers(catalog, config.sourceCheckInterval * 1000, log);
   // Seeding starts once every layer is ready, so resumed tasks find their data.
   layersLoaded.then(() => services.farm.seeder.start()).catch((err) => log.error({ err }, 'seeding could not start'));
-  const server = createServer(createRequestListener(services));
-  answerClientErrors(server, log);
+  const server = createApiServer(createRequestListener(services), log);
   if (config.monitor) services.monitor.connections.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -91,6 +91,9 @@ describe('client mistakes', () => {
       ['headers past the limit', `GET /api/resource/0 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
       ['CONNECT, as to a proxy', 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n', 405, 'METHOD_NOT_ALLOWED'],
       ['a chunked body with a bad chunk size', 'POST /api/feature_layer/identify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, 'MALFORMED_REQUEST'],
+      // Node refuses these two after parsing them, with a bare status.
+      ['an HTTP/1.1 request without Host', 'GET /api/resource/0 HTTP/1.1\r\n\r\n', 400, 'MALFORMED_REQUEST'],
+      ['an expectation other than 100-continue', 'POST /api/feature_layer/identify HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}', 417, 'EXPECTATION_FAILED'],
     ];
     for (const [what, bytes, status, code] of cases) {
       const answer = await exchange(bytes);
@@ -101,6 +104,7 @@ describe('client mistakes', () => {
       assert.deepEqual([error.status_code, error.code, error.exception], [status, code, exceptionOf(code)], what);
       assert.equal(error.request_id, /\r\nx-request-id: (\S+)/i.exec(head)?.[1], what);
       assert.ok(error.message, what);
+      assert.notEqual(error.title, 'Error', what);
     }
     assert.equal((await s.get('/api/resource/0')).status, 200, 'still serving');
   });

@@ -2,8 +2,9 @@
 // limit, a broken chunked body) never reach Koa, and Node would answer them with a bare status and
 // no body. They are answered here in the API's JSON error shape, with a code, as every other
 // client mistake is; a connection that already began an answer is only closed, as Node does.
-// So is CONNECT, which never reaches Koa either.
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+// So are CONNECT, an HTTP/1.1 request without Host and an Expect other than 100-continue, which
+// Node also keeps from Koa.
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError, ngwErrorBody } from './errors.js';
@@ -26,12 +27,39 @@ function answerRaw(socket: Duplex, error: ApiError): string {
   return id;
 }
 
+/** Answers `error` to a request Node parsed but keeps from the listener, closing the connection after. */
+function answerParsed(req: IncomingMessage, res: ServerResponse, error: ApiError, log: Logger): void {
+  const started = performance.now();
+  const id = requestIdOf(undefined);
+  const body = JSON.stringify(ngwErrorBody(error, id));
+  res.writeHead(error.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': id, Connection: 'close' });
+  res.end(body);
+  logRequest(log, id, req.method ?? '', req.url ?? '', error.status, Buffer.byteLength(body), started);
+}
+
 /**
- * `server` answers what its HTTP parser refuses as JSON errors (see above), and CONNECT (which Node
- * hands to 'connect' listeners, closing the connection unanswered when there are none) as the 405
- * it is: Meridian is no proxy.
+ * An HTTP server for `listener` whose refusals are JSON errors: Node's own Host check (a bare 400)
+ * is made here instead, and the rest is in `answerClientErrors`.
  */
-export function answerClientErrors(server: Server, log: Logger): void {
+export function createApiServer(listener: RequestListener, log: Logger): Server {
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    // RFC 9112: a server must refuse an HTTP/1.1 request without Host (1.0 has none to send).
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      answerParsed(req, res, new ApiError(400, 'MALFORMED_REQUEST', 'The request is not well-formed HTTP/1.1 (it has no Host header).'), log);
+      return;
+    }
+    listener(req, res);
+  });
+  answerClientErrors(server, log);
+  return server;
+}
+
+/**
+ * `server` answers what its HTTP parser refuses as JSON errors (see above), CONNECT (which Node
+ * hands to 'connect' listeners, closing the connection unanswered when there are none) as the 405
+ * it is: Meridian is no proxy, and an expectation it cannot meet as 417.
+ */
+function answerClientErrors(server: Server, log: Logger): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Node's own rule: a response already under way on this connection must not be interleaved.
     const answering = (socket as Duplex & { _httpMessage?: { headersSent: boolean } })._httpMessage;
@@ -46,5 +74,9 @@ export function answerClientErrors(server: Server, log: Logger): void {
     const started = performance.now();
     const id = answerRaw(socket, new ApiError(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not served here: this is no proxy.'));
     logRequest(log, id, 'CONNECT', req.url ?? '', 405, 0, started);
+  });
+  // Only 100-continue reaches the listener; Node answers any other Expect with a bare 417 unless heard here.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    answerParsed(req, res, new ApiError(417, 'EXPECTATION_FAILED', `Expect: ${req.headers.expect} is not met here (only 100-continue is).`), log);
   });
 }

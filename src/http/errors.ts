@@ -23,7 +23,8 @@ export const resourceNotFound = (id: unknown) =>
 
 const TITLES: Record<number, string> = {
   400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed',
-  408: 'Request timeout', 409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 422: 'Unprocessable entity',
+  408: 'Request timeout', 409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 417: 'Expectation failed',
+  422: 'Unprocessable entity',
   431: 'Request header fields too large', 500: 'Internal server error', 503: 'Service unavailable',
 };
 

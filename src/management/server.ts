@@ -1,10 +1,10 @@
 // The management port: the management API alone, bound to 127.0.0.1 by default, as py-qgis-server serves it.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
 import { apiRouter } from '../http/router.js';
 import Koa from 'koa';
-import { answerClientErrors } from '../http/client-error.js';
+import { createApiServer } from '../http/client-error.js';
 import { errorHandler, requestId, requestLog } from '../http/middleware.js';
 import type { Services } from '../services.js';
 import { managementPortGuard } from './access.js';
@@ -35,8 +35,7 @@ export async function startManagementServer(services: Services, port: number, ho
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
-  const server = createServer(app.callback());
-  answerClientErrors(server, services.log);
+  const server = createApiServer(app.callback(), services.log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });
