@@ -126,6 +126,26 @@ describe('QGIS project cache API on QGIS-written projects', () => {
     rmSync(file);
   });
 
+  it('refuses a project past 32 MB, plain or zipped, and serves on', async () => {
+    // Parsed whole, 200 MB of it (in a 190 KB .qgz) filled the heap and stopped the server.
+    const xml = `<qgis>${' '.repeat(32 * 2 ** 20)}</qgis>`;
+    writeFileSync(join(root, 'projects/huge.qgs'), xml);
+    const zip = new ZipFile();
+    zip.addBuffer(Buffer.from(xml), 'huge.qgs');
+    zip.end();
+    const chunks: Buffer[] = [];
+    for await (const c of zip.outputStream) chunks.push(c as Buffer);
+    writeFileSync(join(root, 'projects/huge_zipped.qgz'), Buffer.concat(chunks));
+    for (const uri of ['projects/huge', 'projects/huge_zipped']) {
+      const r = await call(m, `/cache/${uri}`);
+      assertManagementError(r, 422);
+      assert.match(r.body.error.message, /larger than 32 MB/);
+    }
+    assert.equal((await call(m, '/cache/projects/world110')).status, 200);
+    rmSync(join(root, 'projects/huge.qgs'));
+    rmSync(join(root, 'projects/huge_zipped.qgz'));
+  });
+
   it('evicts with DELETE and loads again with PUT', async () => {
     assert.deepEqual((await call(m, '/cache/projects/world110.qgz', { method: 'DELETE' })).body, { status: 'ok' });
     let cached = (await call(m, '/cache/')).body.cached.map((c: any) => c.name);
