@@ -254,6 +254,8 @@ test('bad parameters are 400 naming the parameter; unknown 404; not a layer 422'
     ['/api/resource/abc/0/0/0.mvt', 400, 'id'],
     ['/api/component/feature_layer/mvt?z=0&x=0&y=0', 400, 'resource'],
     ['/api/component/feature_layer/mvt?resource=2,2&z=0&x=0&y=0', 400, 'resource'],
+    // The same resource written two ways: a tile holding layer ngw:2 twice was answered (also as a guest, before Koa).
+    ['/api/component/feature_layer/mvt?resource=2,02&z=0&x=0&y=0', 400, 'resource'],
     ['/api/component/feature_layer/mvt?resource=2&z=0&x=0', 400, 'y'],
     ['/api/component/feature_layer/mvt?resource=2&z=0&x=0&y=0&extent=abc', 400, 'extent'],
     ['/api/component/feature_layer/mvt?resource=2&z=0&x=0&y=0&padding=0.9', 400, 'padding'],

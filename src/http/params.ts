@@ -93,13 +93,18 @@ export function wktParam(value: string, name: string): Geometry {
 /** The most resources one tile or image request names (MVT layers, styles to composite). */
 export const MAX_RESOURCES = 64;
 
+/** Whether decimal ids name one resource twice, written alike or not ("2" and "02"). */
+export function namesTwice(ids: string[]): boolean {
+  return new Set(ids.map(BigInt)).size !== ids.length;
+}
+
 /** A comma-separated list of resource ids (`resource=`), each named once, at most MAX_RESOURCES. */
 export function resourceListParam(value: string | undefined, name = 'resource'): string[] {
   if (!value) throw badParameter(name, 'is required');
   const ids = value.split(',').map((s) => s.trim());
   if (ids.some((id) => !/^\d+$/.test(id))) throw badParameter(name, 'must be resource ids separated by commas');
   if (ids.length > MAX_RESOURCES) throw badParameter(name, `lists more than ${MAX_RESOURCES} resources`);
-  if (new Set(ids).size !== ids.length) throw badParameter(name, 'lists a resource twice');
+  if (namesTwice(ids)) throw badParameter(name, 'lists a resource twice');
   return ids;
 }
 

@@ -133,7 +133,7 @@ function parse(url: string): CachedTileRequest | undefined {
 
 /** The catalog layers of the ids, if each is a ready feature layer the caller may read (and none is named twice). */
 function readableLayers(catalog: Catalog, ids: string[], mayRead: (entry: ResourceEntry) => boolean): { id: number; layer: FeatureLayer }[] | undefined {
-  if (ids.length > MAX_RESOURCES || (ids.length > 1 && new Set(ids).size !== ids.length)) return undefined;
+  if (ids.length > MAX_RESOURCES) return undefined;
   const layers: { id: number; layer: FeatureLayer }[] = [];
   for (const text of ids) {
     const entry = RESOURCE_ID.test(text) ? catalog.get(Number(text)) : undefined;
@@ -142,5 +142,6 @@ function readableLayers(catalog: Catalog, ids: string[], mayRead: (entry: Resour
     if (!cls?.featureLayer || cls.qgisProject || state?.status !== 'ready' || !mayRead(entry!)) return undefined;
     layers.push({ id: entry!.id, layer: state.layer });
   }
-  return layers;
+  // One named twice, alike or not ("2,2", "2,02"), is Koa's 400.
+  return layers.length > 1 && new Set(layers.map((l) => l.id)).size !== layers.length ? undefined : layers;
 }
