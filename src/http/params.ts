@@ -94,7 +94,7 @@ export function wktParam(value: string, name: string): Geometry {
 export const MAX_RESOURCES = 64;
 
 /** Whether decimal ids name one resource twice, written alike or not ("2" and "02"). */
-export function namesTwice(ids: string[]): boolean {
+function namesTwice(ids: string[]): boolean {
   return new Set(ids.map(BigInt)).size !== ids.length;
 }
 
