@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { tileFrame } from '../src/render/frame.js';
-import { encodePng, rasterizeSvg } from '../src/render/png.js';
+import { encodePng, rasterizeSvg, transparentPng } from '../src/render/png.js';
 import { parseQml } from '../src/render/qml.js';
 import { pixelGeometries, type RenderLayerData } from '../src/render/layer-render.js';
 import { renderSvg } from '../src/render/svg.js';
@@ -67,6 +67,19 @@ async function main(): Promise<void> {
   console.log(`floor (PNG encoding only): ${(drawn / (sum(floor) / 1000)).toFixed(0)} tiles/s, p50 ${ms(quantile(floor, 0.5))}, p95 ${ms(quantile(floor, 0.95))}`);
   console.log(`ratio render / floor: ${(sum(render) / sum(floor)).toFixed(2)}× (p50 ${(quantile(render, 0.5) / quantile(floor, 0.5)).toFixed(2)}×)`);
   console.log(`wall time ${elapsed.toFixed(1)} s`);
+  await emptyImages();
+}
+
+/** An image of nothing (render/image where nothing is drawn): the written transparent PNG against encoding its pixels. */
+async function emptyImages(): Promise<void> {
+  for (const size of [256, 1024, 4096]) {
+    const t0 = performance.now();
+    const written = transparentPng(size, size);
+    const t1 = performance.now();
+    const encoded = await encodePng({ data: Buffer.alloc(size * size * 4), width: size, height: size });
+    const t2 = performance.now();
+    console.log(`empty ${size}×${size}: written ${ms(t1 - t0)} (${written.length} B), encoded ${ms(t2 - t1)} (${encoded.length} B): ${((t2 - t1) / (t1 - t0)).toFixed(0)}×`);
+  }
 }
 
 await main();

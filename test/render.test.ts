@@ -113,6 +113,18 @@ describe('render API on the sample data', () => {
     assert.equal(none.status, 204);
   });
 
+  it('answers an image of nothing as a transparent PNG of its size, small whatever the size', async () => {
+    for (const [w, h] of [[4096, 4096], [13, 7]]) {
+      const res = await s.get(`/api/component/render/image?extent=0,0,1,1&size=${w},${h}&resource=4`);
+      assert.deepEqual([res.status, res.headers.get('content-type')], [200, 'image/png']);
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.ok(body.length < 4096, `${w}×${h}: ${body.length} bytes`);
+      const img = await pixels(body);
+      assert.deepEqual([img.width, img.height], [w, h]);
+      assert.ok(img.data.every((v, i) => i % 4 !== 3 || v === 0), `${w}×${h}: every pixel transparent`);
+    }
+  });
+
   it('sends ETag and Cache-Control, and 304 for a matching If-None-Match', async () => {
     const path = '/api/component/render/tile?z=2&x=2&y=1&resource=3';
     const first = await s.get(path);

@@ -7,7 +7,7 @@ import { clientGone } from '../http/client-gone.js';
 import { badParameter } from '../http/errors.js';
 import { decimal, resourceListParam, single } from '../http/params.js';
 import { RENDER_DPI } from '../render/frame.js';
-import { emptyTile, transparentPng } from '../render/png.js';
+import { EMPTY_TILE, transparentPng } from '../render/png.js';
 import { styledLayers } from '../render/service.js';
 import { LayerSelection } from '../qgis/project-resource.js';
 import { tileAddress } from '../tiles/address.js';
@@ -80,7 +80,7 @@ export function renderRoutes(services: Services): Router {
     if (store) ctx.set('X-Tile-Store', store);
     const cached = found.tile;
     if (cached.body.length) return sendPng(ctx, services, cached.body, cached.etag);
-    if (nd === 200) return sendPng(ctx, services, await emptyTile());
+    if (nd === 200) return sendPng(ctx, services, EMPTY_TILE);
     ctx.set('Cache-Control', services.config.tileCacheControl);
     ctx.status = 204;
   };
@@ -101,7 +101,7 @@ export function renderRoutes(services: Services): Router {
     const frame = imageFrame(ctx);
     const layers = await styledLayers(ctx, services, resourceListParam(q(ctx, 'resource')), 'resource', LayerSelection.parse(q(ctx, 'layers')));
     const png = await services.renderer.image(layers, frame, clientGone(ctx.res));
-    sendPng(ctx, services, png ?? await transparentPng(frame.width, frame.height));
+    sendPng(ctx, services, png ?? transparentPng(frame.width, frame.height));
   });
 
   return router;
