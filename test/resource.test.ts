@@ -36,6 +36,11 @@ describe('resource API on the sample data', () => {
     assert.deepEqual(await ids('display_name__like=Countries%25&cls__eq=qgis_vector_style'), [5, 4, 3]);
     assert.deepEqual(await ids('root=8&cls__ilike=VECTOR%25'), [11, 9]);
     assert.deepEqual(await ids('root=999'), []);
+    // Every resource is the administrator's (the owner_user its JSON names), none another user's.
+    const administrator = (await s.json('/api/resource/2')).body.resource.owner_user.id;
+    assert.equal(administrator, s.services.auth.policy.system.administrator);
+    assert.deepEqual(await ids(`owner_user__id=${administrator}&cls=vector_layer`), [11, 2, 6, 9]);
+    assert.deepEqual(await ids(`owner_user__id=${s.services.auth.policy.system.guest}`), []);
     // Only the resource block, unless serialization=full asks for the whole JSON.
     const brief = (await s.json('/api/resource/search/?id=2')).body;
     assert.deepEqual(Object.keys(brief[0]), ['resource']);
@@ -43,7 +48,7 @@ describe('resource API on the sample data', () => {
   });
 
   it('refuses a search filter it does not know, rather than ignoring it', async () => {
-    for (const query of ['owner_user__id=1', 'keyname__like=c%25', 'id=x', 'serialization=all', 'root=-1', 'display_name__', 'cls__in__eq=a']) {
+    for (const query of ['owner_user__id=x', 'keyname__like=c%25', 'id=x', 'serialization=all', 'root=-1', 'display_name__', 'cls__in__eq=a']) {
       const { status, body } = await s.json(`/api/resource/search/?${query}`);
       assert.deepEqual([status, body.code], [400, 'INVALID_PARAMETER'], query);
     }

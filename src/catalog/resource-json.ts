@@ -17,7 +17,7 @@ export function resourceJson(services: Services, entry: ResourceEntry, visible: 
       id: entry.id,
       cls: entry.cls,
       parent: entry.parent === null ? null : { id: entry.parent },
-      owner_user: { id: 1 },
+      owner_user: { id: services.auth.policy.system.administrator }, // catalog.json's resources are the administrator's
       permissions: services.auth.policy.aclOf(entry.id),
       keyname: entry.keyname ?? null,
       display_name: entry.display_name,

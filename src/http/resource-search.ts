@@ -1,6 +1,7 @@
 // The query of /api/resource/search/, as NextGIS Web reads it: attribute filters
 // `{attr}[__{op}]=value` (all must hold), `root` (search under it, itself included) and
-// `serialization` (`resource`: only the resource block, the default; `full`: the whole JSON).
+// `serialization` (`resource`: only the resource block, the default; `full`: the whole JSON),
+// `owner_user__id` (the owner's user id: every resource here is the administrator's).
 import type { ParsedUrlQuery } from 'node:querystring';
 import type { ResourceEntry } from '../catalog/types.js';
 import { likeMatcher } from '../store/attribute-filter.js';
@@ -35,7 +36,8 @@ export interface ResourceSearch {
   matches: (entry: ResourceEntry) => boolean;
 }
 
-export function resourceSearch(query: ParsedUrlQuery): ResourceSearch {
+/** `owner`: the user id of every resource's owner. */
+export function resourceSearch(query: ParsedUrlQuery, owner: number): ResourceSearch {
   let root = 0;
   let full = false;
   const tests: ((e: ResourceEntry) => boolean)[] = [];
@@ -46,6 +48,9 @@ export function resourceSearch(query: ParsedUrlQuery): ResourceSearch {
       full = text === 'full';
     } else if (name === 'root' || name === 'parent_id__recursive') {
       root = intParam(text, name, 0, MAX_ID);
+    } else if (name === 'owner_user__id') {
+      const owned = intParam(text, name, 0, MAX_ID) === owner;
+      tests.push(() => owned);
     } else {
       tests.push(attributeTest(name, text));
     }

@@ -26,7 +26,7 @@ export function resourceRoutes(services: Services): Router {
 
   // Before /api/resource/:id, which would take "search" for an id.
   router.get('resource.search', '/api/resource/search/', async (ctx) => {
-    const search = resourceSearch(ctx.query);
+    const search = resourceSearch(ctx.query, services.auth.policy.system.administrator);
     const mayRead = readable(ctx);
     const found = services.catalog.subtreeOf(search.root).filter((e) => search.matches(e) && mayRead(e));
     found.sort(byDisplayName);
