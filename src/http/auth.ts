@@ -80,12 +80,6 @@ export function requireAdministrator(ctx: Context): Caller {
   return ctx.state.user;
 }
 
-/** For endpoints any logged-in user may use. */
-export function requireAuthenticated(ctx: Context): Caller {
-  if (ctx.state.user.guest) throw denied(ctx, 'use this endpoint');
-  return ctx.state.user;
-}
-
 export function authorizeBy(policy: AccessPolicy): Authorize {
   return (caller, entry, permission) => {
     if (!policy.allows(caller, entry, permission)) throw deniedTo(caller, `access resource ${entry.id} (needs ${permission})`);
