@@ -10,7 +10,7 @@
 //   npm run bench:identify -- --quick  # up to 7 runs per case, smaller time budgets
 import { createRequire } from 'node:module';
 import { booleanIntersects } from '@turf/turf';
-import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
+import type { Geometry, LineString, MultiPolygon, Polygon, Position } from 'geojson';
 import pg from 'pg';
 import pino from 'pino';
 import { PreparedArea } from '../src/identify/area.js';
@@ -101,7 +101,10 @@ const box = (x0: number, y0: number, x1: number, y1: number): Polygon =>
   ({ type: 'Polygon', coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] });
 /** A shape as drawn by hand: `n` vertices on a wavy ring around cx, cy, radius r° (1.5 r wide). */
 const drawn = (cx: number, cy: number, r: number, n: number): Polygon => ({ type: 'Polygon', coordinates: [wavyRing(cx, cy, 1.5 * r, r, n)] });
-const vertices = (p: Polygon) => p.coordinates.reduce((n, r) => n + r.length, 0);
+/** A line as drawn by hand, many vertices: `turns` turns of a spiral out from cx, cy to radius r°. */
+const spiral = (cx: number, cy: number, r: number, turns: number, n: number): LineString => ({ type: 'LineString', coordinates:
+  Array.from({ length: n }, (_, k) => [cx + (r * k / n) * Math.cos((2 * Math.PI * turns * k) / n), cy + (r * k / n) * Math.sin((2 * Math.PI * turns * k) / n)]) });
+const vertices = (g: Polygon | LineString) => (g.type === 'Polygon' ? g.coordinates.reduce((n, r) => n + r.length, 0) : g.coordinates.length);
 
 /** PostGIS over the same data, loaded once per database (tables are kept between runs). */
 class PostGis {
@@ -144,7 +147,7 @@ class PostGis {
     console.log(`  loaded ${n} rows into PostGIS table ${table} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
-  count(table: string, shape: Polygon): () => Promise<number> {
+  count(table: string, shape: Polygon | LineString): () => Promise<number> {
     const geojson = JSON.stringify(shape);
     return async () => (await this.client.query(
       `SELECT count(*)::int AS n FROM ${table} WHERE ST_Intersects(geom, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326))`, [geojson],
@@ -167,7 +170,7 @@ const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e6 ? 3 : 
  * here), with the bytes one identify read from PostgreSQL; then one read of every feature meeting
  * the shape with its geometry, as an export with intersects= reads them.
  */
-async function servedRows(layerName: string, memory: MemoryLayer, table: PostgisLayer, shapes: [string, Polygon][], bytesRead: () => number): Promise<void> {
+async function servedRows(layerName: string, memory: MemoryLayer, table: PostgisLayer, shapes: [string, Polygon | LineString][], bytesRead: () => number): Promise<void> {
   const limit = IDENTIFY_CAPS.defaultLimit;
   console.log(`\n${layerName} — identify as served (limit ${limit}), milliseconds p50 / p95; export = one read of every feature met, geometry included`);
   console.log('| shape | features | Meridian, layer in memory | Meridian, postgis_layer | postgis_layer ÷ memory | postgis_layer identify read | export: features, ms, read |');
@@ -217,13 +220,15 @@ async function main(): Promise<void> {
   const australia = mainland(countries, 'AUS');
   const france = mainland(countries, 'FRA');
   const [px, py] = points[0];
-  const shapes: [string, Polygon, Polygon][] = [
+  const line = spiral(10, 50, 15, 6, 20_000);
+  const shapes: [string, Polygon | LineString, Polygon | LineString][] = [
     // [name, shape over points, shape over countries]
     ['one feature (0.01° box)', box(px - 0.005, py - 0.005, px + 0.005, py + 0.005), box(2.5, 46.5, 2.51, 46.51)],
     ['Europe box (5 vertices, 40°×35°)', box(-10, 35, 30, 70), box(-10, 35, 30, 70)],
     ['drawn over central Europe (300 vertices)', drawn(10, 50, 7, 300), drawn(10, 50, 7, 300)],
     [`France mainland (${vertices(france)} vertices)`, france, france],
     [`Australia mainland, a continent (${vertices(australia)} vertices)`, australia, australia],
+    ['a line drawn over Europe (spiral, 20,000 vertices)', line, line],
   ];
 
   for (const [layerName, layer, table, pick] of [

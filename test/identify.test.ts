@@ -68,6 +68,9 @@ const GRID = Array.from({ length: 10 }, (_, k) => feature(k + 1, { type: 'Point'
 const SCATTER = scatter(3000, 7).map((c, k) => feature(k + 1, { type: 'Point', coordinates: c }));
 const SHAPES = shapes(600).map((g, k) => feature(k + 1, g));
 const AREAS = SHAPES.filter((f) => f.geometry.type !== 'LineString');
+/** Polygons of 400 vertices (more than LocalShapes keeps whole), small ones and one with a hole, over the same surroundings. */
+const BIG_AREAS = scatter(24, 3).map(([x, y], k) => feature(k + 1, { type: 'Polygon', coordinates: k === 0
+  ? [wavyRing(x, y, 3, 2, 399), wavyRing(x, y, 1.5, 1, 399).reverse()] : [wavyRing(x, y, 0.2 + (k % 4) * 0.4, 0.15 + (k % 4) * 0.3, 399)] }));
 const LINES = SHAPES.filter((f) => f.geometry.type === 'LineString');
 
 const rule = (action: string, scope: string, permission: string, propagate = true) =>
@@ -83,6 +86,7 @@ const CATALOG = {
     { id: 5, cls: 'vector_layer', parent: 1, display_name: 'Scatter', source: 'scatter.geojson' },
     { id: 6, cls: 'vector_layer', parent: 1, display_name: 'Areas', source: 'areas.geojson' },
     { id: 7, cls: 'vector_layer', parent: 1, display_name: 'Lines', source: 'lines.geojson' },
+    { id: 11, cls: 'vector_layer', parent: 1, display_name: 'Big areas', source: 'big-areas.geojson' },
     // Nobody may read this layer's data; its group's name is hidden from everyone, the layer is not.
     { id: 8, cls: 'resource_group', parent: 0, display_name: 'Hidden group', permissions: [rule('deny', 'resource', 'read', false)] },
     { id: 9, cls: 'vector_layer', parent: 8, display_name: 'Secret points', source: 'points.geojson', permissions: [rule('deny', 'data', 'read')] },
@@ -101,6 +105,7 @@ describe('identify', () => {
     write('scatter.geojson', SCATTER);
     write('areas.geojson', AREAS);
     write('lines.geojson', LINES);
+    write('big-areas.geojson', BIG_AREAS);
     s = await startServer({ dataDir: dir });
   });
   after(() => s.stop());
@@ -229,6 +234,29 @@ describe('identify', () => {
       const expected = features.filter((f) => booleanIntersects(f.geometry, star)).map((f) => f.id);
       assert.ok(expected.length > 20 && expected.length < features.length - 20, `a test that can fail: ${expected.length} hit`);
       assert.deepEqual(ids(body, layer), expected);
+    }
+  });
+
+  it('agrees with Turf booleanIntersects for a line and a cloud of points of thousands of vertices (tested piece by piece)', async () => {
+    // A spiral out from the centre, some 6 turns 3 degrees apart, and 3,000 points, half of them the scatter's own.
+    const spiral = Array.from({ length: 4000 }, (_, k) => {
+      const a = k / 100, r = 0.5 + (k / 4000) * 18.5;
+      return [r * Math.cos(a), r * Math.sin(a)];
+    });
+    const cloud = [...SCATTER.slice(0, 1500).map((f) => (f.geometry as any).coordinates), ...scatter(1500, 5)];
+    const cases: [string, Geometry, [number, Feature[]][]][] = [
+      [`LINESTRING${wktRing(spiral)}`, { type: 'LineString', coordinates: spiral }, [[6, AREAS], [7, LINES], [11, BIG_AREAS]]],
+      [`MULTIPOINT${wktRing(cloud)}`, { type: 'MultiPoint', coordinates: cloud }, [[5, SCATTER], [6, AREAS], [11, BIG_AREAS]]],
+    ];
+    for (const [geom, shape, layers] of cases) {
+      const { status, body } = await identify({ srs: 4326, geom, layers: layers.map(([id]) => id), limit: 10_000 });
+      assert.equal(status, 200, JSON.stringify(body));
+      for (const [layer, features] of layers) {
+        const expected = features.filter((f) => booleanIntersects(f.geometry, shape)).map((f) => f.id);
+        const margin = Math.min(20, features.length / 6);
+        assert.ok(expected.length > margin && expected.length < features.length - margin, `a test that can fail: ${expected.length} of ${features.length} hit`);
+        assert.deepEqual(ids(body, layer), expected, `${shape.type}, layer ${layer}`);
+      }
     }
   });
 

@@ -68,4 +68,25 @@ describe('intersects against a feature of 100,000 vertices', () => {
     const csv = await responsive('csv', async () => (await s.get(`/api/resource/1/csv?intersects=${encodeURIComponent(outside)}`)).text());
     assert.equal(csv.trim(), 'geom,name');
   });
+
+  it('identifies with a line or a cloud of 40,000 vertices around the feature, which meets it at one vertex or none', { timeout: 120_000 }, async () => {
+    // Around the circle a hair outside it, but at vertex `into` (if any), which lies inside. Tested
+    // whole by Turf, each took minutes (vertices × vertices); run by run, well under a second.
+    const around = (n: number, into?: number) => Array.from({ length: n }, (_, k) => {
+      const a = (2 * Math.PI * k) / n, r = k === into ? 9.99 : 10.01;
+      return `${(r * Math.cos(a)).toFixed(6)} ${(r * Math.sin(a)).toFixed(6)}`;
+    }).join(',');
+    const identified = async (geom: string) => {
+      const res = await s.json('/api/feature_layer/identify', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ srs: 4326, geom, layers: [1] }) });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body[1].featureCount;
+    };
+    for (const type of ['LINESTRING', 'MULTIPOINT']) {
+      assert.equal(await identified(`${type}(${around(40_000)})`), 0, `${type} outside`);
+      // At the start, the end, and vertices spread over the runs the shape is tested in.
+      for (const into of [0, 39_999, ...Array.from({ length: 10 }, (_, k) => 1_000 + k * 3_917)]) {
+        assert.equal(await identified(`${type}(${around(40_000, into)})`), 1, `${type} in at ${into}`);
+      }
+    }
+  });
 });

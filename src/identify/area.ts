@@ -9,7 +9,7 @@
 // cells under any box at once. Only the rest — near the boundary — get the Turf test, against the
 // stretch of outline around them (local-shape.ts).
 import { booleanIntersects } from '@turf/turf';
-import type { Geometry, LineString, MultiPolygon, Point, Polygon, Position } from 'geojson';
+import type { Geometry, LineString, MultiPoint, MultiPolygon, Point, Polygon, Position } from 'geojson';
 import { bboxOf } from '../store/memory-layer.js';
 import { BoxVerdict, type BBox, type GeometryPart, type SpatialFilter } from '../store/types.js';
 import { clip, grown, LEAF_VERTICES, LocalShapes, vertexCount } from './local-shape.js';
@@ -138,21 +138,48 @@ function partsOf(g: Geometry): Part[] {
   }
 }
 
+/** Runs of at most LEAF_VERTICES positions, each run's last the next one's first when `overlap` (a line's). */
+function runs(positions: Position[], overlap: boolean): Position[][] {
+  const out: Position[][] = [];
+  const step = overlap ? LEAF_VERTICES - 1 : LEAF_VERTICES;
+  for (let i = 0; i < positions.length - (overlap ? 1 : 0); i += step) out.push(positions.slice(i, i + LEAF_VERTICES));
+  return out;
+}
+
+/**
+ * A shape of many vertices as small parts whose union it is: a multipolygon's polygons, a line's
+ * runs of vertices, a cloud's runs of points; null for a shape that is one small part.
+ */
+function smallParts(shape: Geometry): Geometry[] | null {
+  switch (shape.type) {
+    case 'MultiPolygon':
+      return shape.coordinates.length < 2 ? null : shape.coordinates.map((coordinates): Polygon => ({ type: 'Polygon', coordinates }));
+    case 'LineString': case 'MultiLineString': {
+      const lines = shape.type === 'LineString' ? [shape.coordinates] : shape.coordinates;
+      if (lines.length < 2 && lines[0].length <= LEAF_VERTICES) return null;
+      return lines.flatMap((line) => runs(line, true).map((coordinates): LineString => ({ type: 'LineString', coordinates })));
+    }
+    case 'MultiPoint':
+      return shape.coordinates.length <= LEAF_VERTICES ? null : runs(shape.coordinates, false).map((coordinates): MultiPoint => ({ type: 'MultiPoint', coordinates }));
+    default:
+      return null;
+  }
+}
+
 /**
  * Whether `piece` (of a feature, clipped to the shape's box) meets `shape` (the shape around the
  * piece). Turf's test costs about the product of both sides' vertices, so a big polygon against a
- * shape of many parts goes part by part, each against only the stretch of the piece around it
- * (cut from the piece as LocalShapes cut the shape): 200 small parts over a feature of 25,000
- * vertices cost 200 small tests, not 200 tests of the whole feature. Sound as the shape's pieces
- * are: what clipping adds to the piece lies beyond the part's box, which holds all of the part.
+ * shape of many parts or vertices goes part by part (smallParts), each against only the stretch of
+ * the piece around it (cut from the piece as LocalShapes cut the shape): 200 small parts over a
+ * feature of 25,000 vertices cost 200 small tests, not 200 tests of the whole feature. Sound as the
+ * shape's pieces are: what clipping adds to the piece lies beyond the part's box, which holds all of the part.
  */
 function meets(piece: Geometry, shape: Geometry): boolean {
-  if (shape.type !== 'MultiPolygon' || shape.coordinates.length < 2
-    || (piece.type !== 'Polygon' && piece.type !== 'MultiPolygon') || vertexCount(piece) <= LEAF_VERTICES) return booleanIntersects(piece, shape);
+  const parts = (piece.type === 'Polygon' || piece.type === 'MultiPolygon') && vertexCount(piece) > LEAF_VERTICES ? smallParts(shape) : null;
+  if (!parts) return booleanIntersects(piece, shape);
   const [px0, py0, px1, py1] = bboxOf(piece);
-  const around = new LocalShapes(piece, [px0, py0, px1, py1]);
-  for (const coordinates of shape.coordinates) {
-    const part: Polygon = { type: 'Polygon', coordinates };
+  const around = new LocalShapes(piece as Polygon | MultiPolygon, [px0, py0, px1, py1]);
+  for (const part of parts) {
     const box = bboxOf(part);
     if (box[0] > px1 || box[2] < px0 || box[1] > py1 || box[3] < py0) continue;
     const near = around.around(box);
@@ -171,12 +198,15 @@ export class PreparedArea implements SpatialFilter {
   private made: { grid: CellGrid | null; local: LocalShapes | null } | null = null;
 
   readonly shape: Geometry;
+  /** A polygon or multipolygon: one with an inside, which the grid and LocalShapes.contains tell. */
+  private readonly polygonal: boolean;
 
   constructor(shape: Geometry) {
     // Turf's tests read one level of GEOMETRYCOLLECTION (a deeper one threw): its parts, opened, are the same shape.
     this.shape = shape.type === 'GeometryCollection' ? { type: 'GeometryCollection', geometries: partsOf(shape) } : shape;
     this.bbox = bboxOf(shape);
     this.clipBox = grown(this.bbox);
+    this.polygonal = shape.type === 'Polygon' || shape.type === 'MultiPolygon';
   }
 
   private prepared(): { grid: CellGrid | null; local: LocalShapes | null } {
@@ -188,7 +218,9 @@ export class PreparedArea implements SpatialFilter {
         if (grid) { classifyCells(grid, shape, local); grid.summarise(); }
         this.made = { grid, local };
       } else {
-        this.made = { grid: null, local: null };
+        // Lines and points have no inside for a grid to tell; they are cut into local pieces alike.
+        const cut = shape.type === 'LineString' || shape.type === 'MultiLineString' || shape.type === 'MultiPoint';
+        this.made = { grid: null, local: cut ? new LocalShapes(shape, this.bbox) : null };
       }
     }
     return this.made;
@@ -229,9 +261,9 @@ export class PreparedArea implements SpatialFilter {
   }
 
   intersectsParts(parts: Iterable<GeometryPart>): boolean {
-    const local = this.prepared().local;
+    const { local } = this.prepared();
     // Part by part: the grid settles the parts far from the shape's outline; Turf tests the rest,
-    // each against only the stretch of outline around it (Turf's polygon test is quadratic).
+    // each against only the stretch of the shape around it (Turf's tests are quadratic).
     for (const part of parts) {
       const [x0, y0, x1, y1] = part.box;
       const verdict = this.classify(x0, y0, x1, y1);
@@ -239,16 +271,18 @@ export class PreparedArea implements SpatialFilter {
       if (verdict === BoxVerdict.None) continue;
       if (this.vertexInside(part.coords)) return true;
       for (const piece of partsOf(part.geometry())) {
-        if (!local) {
+        if (!this.polygonal) {
           // A point or line shape: the piece is clipped to the shape's box first (a country's
-          // coast costs one clip, not Turf's test of every edge).
-          const localPart = clip(piece, this.clipBox);
-          if (localPart && booleanIntersects(localPart, this.shape)) return true;
+          // coast costs one clip, not Turf's test of every edge), and tested against the stretch
+          // of the shape around the part (a 100,000-vertex line took seconds against each country).
+          const localShape = local ? local.around(part.box) : this.shape;
+          const localPart = localShape && clip(piece, this.clipBox);
+          if (localShape && localPart && meets(localPart, localShape)) return true;
         } else if (piece.type === 'Point') {
           // Points are most features of big layers; the direct test skips booleanIntersects' bookkeeping.
-          if (local.contains(piece.coordinates)) return true;
+          if (local!.contains(piece.coordinates)) return true;
         } else {
-          const localShape = local.around(part.box);
+          const localShape = local!.around(part.box);
           const localPart = localShape && clip(piece, this.clipBox);
           if (localShape && localPart && meets(localPart, localShape)) return true;
         }

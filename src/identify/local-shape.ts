@@ -1,14 +1,17 @@
-// A big polygon cut into local pieces on demand, so that an exact Turf test near one spot costs the
-// vertices near that spot, not the whole outline (a continent has tens of thousands).
+// A big shape cut into local pieces on demand, so that an exact Turf test near one spot costs the
+// vertices near that spot, not the whole outline (a continent has tens of thousands; a drawn line
+// or a cloud of points as many).
 //
 // A quadtree over the shape's bounds: each node keeps the shape clipped to (a hair beyond) its box,
 // and is split into four children, lazily, while it holds many vertices. Clipping only adds edges
-// along the clip box's border; whatever is tested lies strictly inside that box, so those edges
-// never touch it and the clipped test answers exactly as the whole one would.
+// along the clip box's border (a polygon's) or cuts lines there; whatever is tested lies strictly
+// inside that box, so the clipped test answers exactly as the whole one would.
 import { bboxClip, booleanPointInPolygon } from '@turf/turf';
-import type { Geometry, LineString, MultiPolygon, Polygon, Position } from 'geojson';
+import type { Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Polygon, Position } from 'geojson';
 import type { BBox } from '../store/types.js';
-import { ringsOf } from './shape.js';
+
+/** What LocalShapes cut: a shape of many vertices. */
+export type Cuttable = Polygon | MultiPolygon | LineString | MultiLineString | MultiPoint;
 
 /** A node with at most this many vertices is tested as it is rather than split. */
 export const LEAF_VERTICES = 256;
@@ -23,7 +26,11 @@ export function grown(box: BBox): BBox {
 /** The part of `g` inside `box`, or null when nothing of it is. */
 export function clip(g: Geometry, box: BBox): Geometry | null {
   if (g.type === 'Point') return g;
-  const clipped = bboxClip(g as Polygon | MultiPolygon | LineString, box).geometry;
+  if (g.type === 'MultiPoint') {
+    const inside = g.coordinates.filter(([x, y]) => x >= box[0] && x <= box[2] && y >= box[1] && y <= box[3]);
+    return inside.length ? { type: 'MultiPoint', coordinates: inside } : null;
+  }
+  const clipped = bboxClip(g as Polygon | MultiPolygon | LineString | MultiLineString, box).geometry;
   if (clipped.type === 'MultiPolygon') {
     // A polygon whose outer ring vanished has no area in the box (its holes lie within that ring).
     const kept = clipped.coordinates.filter((p) => p.length > 0);
@@ -32,15 +39,22 @@ export function clip(g: Geometry, box: BBox): Geometry | null {
   return clipped.coordinates.length ? clipped : null;
 }
 
-export function vertexCount(g: Polygon | MultiPolygon | null): number {
-  return g ? ringsOf(g).reduce((n, r) => n + r.length, 0) : 0;
+/** Counted, not flattened: a country's outline is read at every node made. */
+export function vertexCount(g: Cuttable | null): number {
+  const rings = (r: Position[][]) => r.reduce((n, ring) => n + ring.length, 0);
+  switch (g?.type) {
+    case 'MultiPoint': case 'LineString': return g.coordinates.length;
+    case 'MultiLineString': case 'Polygon': return rings(g.coordinates);
+    case 'MultiPolygon': return g.coordinates.reduce((n, p) => n + rings(p), 0);
+    default: return 0;
+  }
 }
 
 class Node {
   private children: Node[] | null = null;
   readonly vertices: number;
 
-  constructor(readonly box: BBox, readonly shape: Polygon | MultiPolygon | null, readonly depth: number) {
+  constructor(readonly box: BBox, readonly shape: Cuttable | null, readonly depth: number) {
     this.vertices = vertexCount(shape);
   }
 
@@ -54,7 +68,7 @@ class Node {
     if (col < 0 || row < 0) return null;
     this.children ??= [[x0, y0, mx, my], [mx, y0, x1, my], [x0, my, mx, y1], [mx, my, x1, y1]].map((c) => {
       const box = c as BBox;
-      return new Node(box, this.shape && (clip(this.shape, grown(box)) as Polygon | MultiPolygon | null), this.depth + 1);
+      return new Node(box, this.shape && (clip(this.shape, grown(box)) as Cuttable | null), this.depth + 1);
     });
     return this.children[row * 2 + col];
   }
@@ -63,7 +77,7 @@ class Node {
 export class LocalShapes {
   private readonly root: Node;
 
-  constructor(shape: Polygon | MultiPolygon, box: BBox) {
+  constructor(shape: Cuttable, box: BBox) {
     this.root = new Node(box, shape, 0);
   }
 
@@ -74,10 +88,10 @@ export class LocalShapes {
     return node;
   }
 
-  /** Whether the shape (boundary included) holds the point. */
+  /** Whether the shape, a polygonal one (boundary included), holds the point. */
   contains(p: Position): boolean {
     const node = this.nodeFor([p[0], p[1], p[0], p[1]]);
-    return node.shape !== null && booleanPointInPolygon(p, node.shape);
+    return node.shape !== null && booleanPointInPolygon(p, node.shape as Polygon | MultiPolygon);
   }
 
   /** The shape clipped to a hair beyond `b`: tests of anything inside `b` answer as with the whole. */
