@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { tileFrame } from '../src/render/frame.js';
-import { encodePng, rasterizeSvg, transparentPng } from '../src/render/png.js';
+import sharp from 'sharp';
+import { encodePng, rasterizeSvg, transparentPng, type Rgba8 } from '../src/render/png.js';
 import { parseQml } from '../src/render/qml.js';
 import { pixelGeometries, type RenderLayerData } from '../src/render/layer-render.js';
 import { renderSvg } from '../src/render/svg.js';
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus()[0].model} ×${cpus().length}, node ${process.version}`);
   console.log(`dataset: sample Natural Earth 1:110m data (data/), QGIS-written styles (styles/), every tile of z0–${MAX_ZOOM}`);
   const render: number[] = [], floor: number[] = [];
+  /** Per palette tile: Meridian's encoding ms, libimagequant's ms, and both sizes. */
+  const palette: [number, number, number, number][] = [];
   let drawn = 0, total = 0, bytes = 0;
   const started = performance.now();
   for (const [file, qml] of STYLES) {
@@ -54,6 +57,12 @@ async function main(): Promise<void> {
           floor.push(t2 - t1);
           drawn++;
           bytes += png.length;
+          if (png[25] === 3) {
+            // A palette tile (IHDR's colour type 3): against libimagequant through sharp.
+            const t3 = performance.now();
+            const quantized = await quantizedPng(rgba);
+            palette.push([t2 - t1, performance.now() - t3, png.length, quantized.length]);
+          }
         }
       }
     }
@@ -67,7 +76,19 @@ async function main(): Promise<void> {
   console.log(`floor (PNG encoding only): ${(drawn / (sum(floor) / 1000)).toFixed(0)} tiles/s, p50 ${ms(quantile(floor, 0.5))}, p95 ${ms(quantile(floor, 0.95))}`);
   console.log(`ratio render / floor: ${(sum(render) / sum(floor)).toFixed(2)}× (p50 ${(quantile(render, 0.5) / quantile(floor, 0.5)).toFixed(2)}×)`);
   console.log(`wall time ${elapsed.toFixed(1)} s`);
+  const column = (k: number) => palette.map((row) => row[k]).sort((a, b) => a - b);
+  const [ours, quantized] = [column(0), column(1)];
+  console.log(`palette tiles (${palette.length}): written p50 ${ms(quantile(ours, 0.5))}, p95 ${ms(quantile(ours, 0.95))}, ${(sum(column(2)) / palette.length / 1024).toFixed(1)} KiB; `
+    + `libimagequant (sharp, effort 10) p50 ${ms(quantile(quantized, 0.5))}, p95 ${ms(quantile(quantized, 0.95))}, ${(sum(column(3)) / palette.length / 1024).toFixed(1)} KiB: `
+    + `${(sum(quantized) / sum(ours)).toFixed(1)}× the time (p50 ${(quantile(quantized, 0.5) / quantile(ours, 0.5)).toFixed(1)}×)`);
   await emptyImages();
+}
+
+/** The palette PNG sharp makes, through libimagequant: exact only at its slowest speed (the encoder before 25 Nov). */
+function quantizedPng({ data, width, height }: Rgba8): Promise<Buffer> {
+  const colours = new Set(new Uint32Array(data.buffer, data.byteOffset, width * height)).size;
+  return sharp(data, { raw: { width, height, channels: 4 } })
+    .png({ palette: true, colours: Math.max(2, colours), quality: 100, dither: 0, effort: 10, compressionLevel: 6 }).toBuffer();
 }
 
 /** An image of nothing (render/image where nothing is drawn): the written transparent PNG against encoding its pixels. */

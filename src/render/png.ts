@@ -1,6 +1,6 @@
 // Rasterizing (librsvg through sharp) and PNG encoding. A palette PNG is written only when the
-// image has at most 256 distinct RGBA values, so it is exact; otherwise RGBA (see bench/render.ts
-// for the zlib level chosen).
+// image has at most 256 distinct RGBA values, so it is exact; otherwise RGBA, by sharp (see
+// bench/render.ts for the zlib level chosen).
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
@@ -23,26 +23,42 @@ export async function composite(images: Rgba8[]): Promise<Rgba8> {
   return { data, width: base.width, height: base.height };
 }
 
-/** Distinct RGBA values, counting no further than `limit + 1`. */
-export function distinctColours(data: Uint8Array, limit: number): number {
-  const seen = new Set<number>();
-  const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
-  for (let i = 0; i < words.length; i++) {
-    seen.add(words[i]);
-    if (seen.size > limit) break;
-  }
-  return seen.size;
+export async function encodePng(image: Rgba8): Promise<Buffer> {
+  return exactPalettePng(image)
+    ?? sharp(image.data, { raw: { width: image.width, height: image.height, channels: 4 } }).png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
 }
 
-export async function encodePng(image: Rgba8): Promise<Buffer> {
-  const colours = distinctColours(image.data, 256);
-  const input = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 4 } });
-  if (colours <= 256) {
-    // libimagequant keeps every colour only at its slowest speed (effort 10): faster speeds
-    // posterize the input first and shift colours by one or two levels.
-    return input.png({ palette: true, colours: Math.max(2, colours), quality: 100, dither: 0, effort: 10, compressionLevel: 6 }).toBuffer();
+/**
+ * The image as a palette PNG when it has at most 256 distinct RGBA values, each its own entry (so
+ * exact), else null. Written here: sharp makes palettes only through libimagequant, which keeps
+ * every colour only at its slowest speed (effort 10: several times this; see bench/render.ts).
+ */
+function exactPalettePng({ data, width, height }: Rgba8): Buffer | null {
+  const words = new Uint32Array(data.buffer, data.byteOffset, width * height);
+  const index = new Map<number, number>();
+  const entries = Buffer.alloc(256 * 4);
+  // Each row: filter type 0 (none, as palette images are best left), then one index a pixel.
+  const rows = Buffer.alloc((width + 1) * height);
+  let last = -1, lastIndex = 0;
+  for (let y = 0, p = 0, o = 0; y < height; y++) {
+    o++;
+    for (let x = 0; x < width; x++, p++) {
+      const c = words[p];
+      if (c !== last) {
+        let i = index.get(c);
+        if (i === undefined) {
+          if (index.size === 256) return null;
+          i = index.size;
+          index.set(c, i);
+          data.copy(entries, i * 4, p * 4, p * 4 + 4);
+        }
+        last = c;
+        lastIndex = i;
+      }
+      rows[o++] = lastIndex;
+    }
   }
-  return input.png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
+  return palettePng(width, height, 8, entries.subarray(0, index.size * 4), rows);
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -58,19 +74,31 @@ function pngChunk(type: string, data: Buffer): Buffer {
 }
 
 /**
- * A fully transparent PNG: 1 bit a pixel, every pixel palette entry 0, which tRNS makes transparent.
- * Written here rather than by sharp, whose quantizer took 1.9 s over a 4096 × 4096 image of nothing
- * (0.3 s as RGBA, at 30 times the bytes); deflating its rows of zero bits takes milliseconds.
+ * A palette PNG: `bitDepth` bits an index, the palette's colours and alphas (PLTE, tRNS) from
+ * `rgba` (4 bytes an entry), `rows` as IDAT holds them before compression.
  */
-export function transparentPng(width: number, height: number): Buffer {
+function palettePng(width: number, height: number, bitDepth: 1 | 8, rgba: Buffer, rows: Buffer): Buffer {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
-  header.set([1, 3, 0, 0, 0], 8); // bit depth 1, colour type 3 (palette), deflate, no filter method, no interlace
-  // Each row: filter type 0 (none), then its pixels' bits, all 0.
-  const rows = Buffer.alloc((1 + Math.ceil(width / 8)) * height);
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', header), pngChunk('PLTE', Buffer.alloc(3)), pngChunk('tRNS', Buffer.alloc(1)),
-    pngChunk('IDAT', deflateSync(rows, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
+  header.set([bitDepth, 3, 0, 0, 0], 8); // colour type 3 (palette), deflate, no filter method, no interlace
+  const entries = rgba.length / 4, colours = Buffer.alloc(entries * 3), alphas = Buffer.alloc(entries);
+  for (let i = 0; i < entries; i++) {
+    rgba.copy(colours, i * 3, i * 4, i * 4 + 3);
+    alphas[i] = rgba[i * 4 + 3];
+  }
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', header), pngChunk('PLTE', colours), pngChunk('tRNS', alphas),
+    pngChunk('IDAT', deflateSync(rows, { level: 6 })), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+/**
+ * A fully transparent PNG: 1 bit a pixel, every pixel palette entry 0, which is transparent.
+ * Written directly: sharp's quantizer took 1.9 s over a 4096 × 4096 image of nothing (0.3 s as
+ * RGBA, at 30 times the bytes); deflating its rows of zero bits takes milliseconds.
+ */
+export function transparentPng(width: number, height: number): Buffer {
+  // Each row: filter type 0, then its pixels' bits, all 0.
+  return palettePng(width, height, 1, Buffer.alloc(4), Buffer.alloc((1 + Math.ceil(width / 8)) * height));
 }
 
 /** The transparent 256×256 tile, made once and shared by every empty tile. */
