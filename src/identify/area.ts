@@ -156,7 +156,7 @@ function smallParts(shape: Geometry): Geometry[] | null {
       return shape.coordinates.length < 2 ? null : shape.coordinates.map((coordinates): Polygon => ({ type: 'Polygon', coordinates }));
     case 'LineString': case 'MultiLineString': {
       const lines = shape.type === 'LineString' ? [shape.coordinates] : shape.coordinates;
-      if (lines.length < 2 && lines[0].length <= LEAF_VERTICES) return null;
+      if (lines.length < 2 && (lines[0]?.length ?? 0) <= LEAF_VERTICES) return null;
       return lines.flatMap((line) => runs(line, true).map((coordinates): LineString => ({ type: 'LineString', coordinates })));
     }
     case 'MultiPoint':
