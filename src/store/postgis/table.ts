@@ -37,8 +37,8 @@ export const qualified = (t: Pick<TableAddress, 'schema' | 'table'>) => `${id(t.
  */
 const DOUBLE_OVERFLOW = '(2::numeric ^ 1024 - 2::numeric ^ 970)', DOUBLE_UNDERFLOW = '2::numeric ^ 1075';
 
-/** NGW type and read expression of a column of PostgreSQL type `udt`. */
-function fieldOf(column: string, udt: string): { datatype: FieldType; select: string } {
+/** NGW type and read expression of a column of PostgreSQL type `udt`, and the column itself if it is a float one (TableColumns.floatColumns). */
+function fieldOf(column: string, udt: string): { datatype: FieldType; select: string; floatColumn?: string } {
   const c = id(column);
   const iso = (e: string) => `to_char(${e}, 'YYYY-MM-DD"T"HH24:MI:SS')`;
   switch (udt) {
@@ -47,7 +47,7 @@ function fieldOf(column: string, udt: string): { datatype: FieldType; select: st
     case 'int8': return { datatype: 'BIGINT', select: c };
     // NaN and ±Infinity read as null, as the file store reads them and as JSON shows them: a filter,
     // order or search of the column then sees the null the list shows (PostgreSQL ranks NaN above every number).
-    case 'float4': case 'float8': return { datatype: 'REAL', select: `CASE WHEN abs(${c}::float8) < 'Infinity' THEN ${c}::float8 END` };
+    case 'float4': case 'float8': return { datatype: 'REAL', select: `CASE WHEN abs(${c}::float8) < 'Infinity' THEN ${c}::float8 END`, floatColumn: c };
     // A numeric past a double's range would fail the cast, and the query with it: read as a file's
     // number is, one too large as null (as Infinity is), one too small as 0; NaN and ±Infinity
     // (above every number here) as null.
@@ -87,7 +87,7 @@ export async function describeTable(db: pg.Pool, t: TableAddress): Promise<Table
     const f = fieldOf(name, udt);
     fields.push({ keyname: name, datatype: f.datatype });
     selects.push(f.select);
-    floatColumns.push(udt === 'float4' || udt === 'float8' ? id(name) : null);
+    floatColumns.push(f.floatColumn ?? null);
   }
   const declared = await db.query<{ type: string; srid: number }>(
     'SELECT upper(type) AS type, srid FROM geometry_columns WHERE f_table_schema = $1 AND f_table_name = $2 AND f_geometry_column = $3',
