@@ -79,11 +79,21 @@ export function inWorld([x0, y0, x1, y1]: BBox): boolean {
   return x0 >= -720 && x1 <= 720 && y0 >= -90 && y1 <= 90;
 }
 
-/** Whether every coordinate is a number (a transform past its CRS's area leaves NaN or Infinity). */
+/**
+ * Whether every coordinate is a number (a transform past its CRS's area leaves NaN or Infinity).
+ * Walked in place, not flattened: every row a PostGIS layer reads is checked.
+ */
 export function allFinite(g: Geometry): boolean {
-  if (g.type === 'GeometryCollection') return g.geometries.every(allFinite);
-  return positionsOf(g).every((p) => p.length >= 2 && p.every(Number.isFinite));
+  switch (g.type) {
+    case 'Point': return finitePosition(g.coordinates);
+    case 'MultiPoint': case 'LineString': return g.coordinates.every(finitePosition);
+    case 'MultiLineString': case 'Polygon': return g.coordinates.every((r) => r.every(finitePosition));
+    case 'MultiPolygon': return g.coordinates.every((p) => p.every((r) => r.every(finitePosition)));
+    case 'GeometryCollection': return g.geometries.every(allFinite);
+  }
 }
+
+const finitePosition = (p: Position) => p.length >= 2 && p.every(Number.isFinite);
 
 export function isPolygonal(g: Shape): boolean {
   return g.type === 'Polygon' || g.type === 'MultiPolygon';
