@@ -2,7 +2,7 @@
 import type { Geometry } from 'geojson';
 import wkx from 'wkx';
 import { PreparedArea } from '../identify/area.js';
-import { allFinite, inWorld } from '../identify/shape.js';
+import { allFinite, inWorld } from '../common/coordinates.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import { bboxOf } from '../store/memory-layer.js';
 import type { Feature, FieldDef, FieldValue } from '../store/types.js';

@@ -1,7 +1,7 @@
 // Query and path parameters, read strictly: a bad value is a 400 that names the parameter.
 import type { Geometry, Position } from 'geojson';
 import { readWkt } from '../common/wkt.js';
-import { allFinite } from '../identify/shape.js';
+import { allFinite } from '../common/coordinates.js';
 import { CrsError, parseSrs } from '../store/crs.js';
 import { badParameter } from './errors.js';
 

@@ -5,7 +5,8 @@ import { srsParam } from '../http/params.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import { bboxOf } from '../store/memory-layer.js';
 import { PreparedArea } from './area.js';
-import { allFinite, inWorld, invalidGeometry, isPolygonal, parseShape, positionsOf, type Shape } from './shape.js';
+import { allFinite, inWorld } from '../common/coordinates.js';
+import { invalidGeometry, isPolygonal, parseShape, positionsOf, type Shape } from './shape.js';
 import { bufferShape } from './tolerance.js';
 
 /** Documented caps (README, "Identify"). */

@@ -1,5 +1,6 @@
 // The identify shape as the client sends it: WKT, parsed and checked before any layer is touched.
-import type { BBox, Geometry, Position } from 'geojson';
+import type { Geometry, Position } from 'geojson';
+import { allFinite } from '../common/coordinates.js';
 import { readWkt } from '../common/wkt.js';
 import { ApiError } from '../http/errors.js';
 import { firstCrossing, MAX_EDGE_TESTS } from './crossing.js';
@@ -70,30 +71,6 @@ export function parseShape(wkt: string, maxVertices: number): Shape {
   checkParts(shape);
   return shape;
 }
-
-/**
- * Whether a box in EPSG:4326 lies where longitudes and latitudes mean something: latitudes within
- * the poles, longitudes within two turns either way (a shape across the antimeridian goes past 180).
- */
-export function inWorld([x0, y0, x1, y1]: BBox): boolean {
-  return x0 >= -720 && x1 <= 720 && y0 >= -90 && y1 <= 90;
-}
-
-/**
- * Whether every coordinate is a number (a transform past its CRS's area leaves NaN or Infinity).
- * Walked in place, not flattened: every row a PostGIS layer reads is checked.
- */
-export function allFinite(g: Geometry): boolean {
-  switch (g.type) {
-    case 'Point': return finitePosition(g.coordinates);
-    case 'MultiPoint': case 'LineString': return g.coordinates.every(finitePosition);
-    case 'MultiLineString': case 'Polygon': return g.coordinates.every((r) => r.every(finitePosition));
-    case 'MultiPolygon': return g.coordinates.every((p) => p.every((r) => r.every(finitePosition)));
-    case 'GeometryCollection': return g.geometries.every(allFinite);
-  }
-}
-
-const finitePosition = (p: Position) => p.length >= 2 && p.every(Number.isFinite);
 
 export function isPolygonal(g: Shape): boolean {
   return g.type === 'Polygon' || g.type === 'MultiPolygon';

@@ -7,7 +7,7 @@ import type { Geometry } from 'geojson';
 import pg from 'pg';
 import wkx from 'wkx';
 import { ApiError } from '../../http/errors.js';
-import { allFinite } from '../../identify/shape.js';
+import { allFinite } from '../../common/coordinates.js';
 import { NUMERIC } from '../columns.js';
 import { coerce } from '../fields.js';
 import { SourceError } from '../source.js';
