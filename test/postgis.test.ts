@@ -41,7 +41,7 @@ const FILTER_ROWS = [
   { name: '100 percent', day: '2023-12-31', stamp: '2023-12-31T23:59:59', starts: '09:00:00', n: -3, r: 1e20 },
   { name: 'a_b', day: null, stamp: '2024-05-01T13:45:01', starts: '09:00:30', n: 42, r: 1.5e-5 },
   { name: 'axb', n: null, r: 2.5 },
-  { name: 'back\\slash' },
+  { name: 'back\\slash', r: 0.1 + 0.2 }, // 0.30000000000000004: 17 significant digits
   { name: 'ΟΔΟΣ' },
   { name: 'İstanbul' },
   { name: 'École' },
@@ -58,8 +58,11 @@ const FILTER_ROWS = [
 const NONFINITE = 26;
 /** The resource of a table whose geometries carry no SRID (0), as shp2pgsql leaves them without -s: POINT EMPTY, then two points. */
 const NO_SRID = 27;
-/** The resource of FILTERS' table through a connection whose DateStyle writes dates as 01/05/2024 (a database may be set so). */
-const FILTERS_SQL_DATES = 29;
+/**
+ * The resource of FILTERS' table through a connection whose sessions write dates as 01/05/2024 (DateStyle) and
+ * doubles to 15 digits (extra_float_digits 0), as a database or role may be set.
+ */
+const FILTERS_OTHER_SETTINGS = 29;
 /** The resource of a table whose (bigint) ids are -2, 0 and 5, as a sequence or a source may number rows. */
 const SIGNED_IDS = 28;
 /** Sample vector layers: resource id → table. */
@@ -110,7 +113,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     configDir = mkdtempSync(join(tmpdir(), 'meridian-pg-'));
     writeFileSync(join(configDir, 'config.json'), JSON.stringify({
       // Port 1: nothing listens there, so this database is down from the start.
-      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: viaPort(PG_URL!, relay.port), small: PG_URL, sqlDates: withOptions(PG_URL!, '-c DateStyle=SQL,DMY') },
+      connections: { broken: 'postgres://nobody:x@127.0.0.1:1/none', relayed: viaPort(PG_URL!, relay.port), small: PG_URL, otherSettings: withOptions(PG_URL!, '-c DateStyle=SQL,DMY -c extra_float_digits=0') },
     }));
     const table = (t: string) => ({ cls: 'postgis_layer', schema: SCHEMA, table: t, column_id: 'fid', column_geom: 'geom', fields: 'update' });
     const catalog = {
@@ -131,7 +134,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: NONFINITE, parent: 1, display_name: 'NaN and infinities', ...table('nonfinite') },
         { id: NO_SRID, parent: 1, display_name: 'No SRID', ...table('no_srid') },
         { id: SIGNED_IDS, parent: 1, display_name: 'Ids from -2', ...table('signed_ids') },
-        { id: FILTERS_SQL_DATES, parent: 1, display_name: 'Filters, dates in the SQL style', ...table('filters'), connection: 'sqlDates' },
+        { id: FILTERS_OTHER_SETTINGS, parent: 1, display_name: 'Filters, other session settings', ...table('filters'), connection: 'otherSettings' },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -543,9 +546,15 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       assert.ok(fromPg.length > 0, `${query} lists something`);
     }
     const ids = async (query: string) => (await both(`/api/resource/${FILTERS}/feature/?geom=no&${query}`))[0].map((f: { id: number }) => f.id);
-    const sqlDates = await s.json(`/api/resource/${FILTERS_SQL_DATES}/feature/?geom=no&fld_day__lt=2024-01-01`, { headers: bob() });
-    assert.deepEqual(sqlDates.body.map((f: { fields: { day: unknown } }) => f.fields.day), [{ year: 2023, month: 12, day: 31 }], 'a DateStyle other than ISO');
-    assert.deepEqual(sqlDates.body, (await both(`/api/resource/${FILTERS}/feature/?geom=no&fld_day__lt=2024-01-01`))[0], 'a DateStyle other than ISO');
+    const otherSettings = async (query: string) => {
+      const { status, body } = await s.json(`/api/resource/${FILTERS_OTHER_SETTINGS}/feature/?geom=no&${query}`, { headers: bob() });
+      assert.equal(status, 200, `${query}: ${JSON.stringify(body)}`);
+      assert.deepEqual(body, (await both(`/api/resource/${FILTERS}/feature/?geom=no&${query}`))[0], `${query}, with other session settings`);
+      return body.map((f: { id: number; fields: { day: unknown; r: unknown } }) => ({ id: f.id, day: f.fields.day, r: f.fields.r }));
+    };
+    assert.deepEqual(await otherSettings('fld_day__lt=2024-01-01'), [{ id: 2, day: { year: 2023, month: 12, day: 31 }, r: 1e20 }], 'a DateStyle other than ISO');
+    assert.deepEqual(await otherSettings('like=000000000004'), [{ id: 5, day: null, r: 0.30000000000000004 }], 'a double read and searched to its last digit');
+    await otherSettings('limit=100');
     assert.deepEqual(await ids('fld_name__ne=100%25&fld_n__ge=7'), [3], 'the null name is not "not 100%"');
     assert.deepEqual(await ids(`fld_name__like=${e('a\\_b')}`), [3], 'an escaped _ is itself');
     assert.deepEqual(await ids(`fld_name__ilike=${e('%οσ')}`), [6], 'ΟΔΟΣ folds to οδοσ, its last Σ as any other');

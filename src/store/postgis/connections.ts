@@ -8,6 +8,13 @@ import { cancelRunning } from './cancel-request.js';
 
 export const DEFAULT_CONNECTION = 'default';
 
+/**
+ * Doubles written in their shortest exact digits (PostgreSQL 12's default, which a database or role
+ * may change): values are read from that text, and a whole-layer `like=` searches it, so with fewer
+ * digits 0.30000000000000004 would read as 0.3 and not be found by its last ones.
+ */
+const EXACT_FLOATS = 'SET extra_float_digits = 1';
+
 export interface PoolLimits {
   /** Most connections per pool (MERIDIAN_DATABASE_POOL_SIZE). */
   max: number;
@@ -64,6 +71,10 @@ export class DatabaseConnections {
       // An idle client whose server went away emits 'error' on the pool; unhandled it would crash
       // the process. The pool drops that client and opens a new one on the next query.
       pool.on('error', (err) => this.log.warn({ connection: label, err: err.message }, 'database connection lost'));
+      // Run before any query of the new session (a client runs its queries in turn).
+      pool.on('connect', (client) => {
+        client.query(EXACT_FLOATS).catch((err: Error) => this.log.warn({ connection: label, err: err.message }, 'session setting refused'));
+      });
       this.pools.set(key, pool);
     }
     return pool;
