@@ -24,7 +24,7 @@ describe('seed CLI', () => {
   after(() => s.stop());
 
   it('creates a job, follows it to completion and exits 0', async () => {
-    const bbox = [5, 40, 25, 55];
+    const bbox = [-10, 40, 25, 55]; // `--bbox -10,…`: a value starting with "-", which parseArgs alone refuses
     const r = await seed(['--url', s.url, '--resource', '2', '--zoom', '0-3', '--bbox', bbox.join(',')], { MERIDIAN_PASSWORD: ADMIN_PASSWORD });
     assert.equal(r.code, 0, r.stderr);
     const id = /^job (\S+) completed/m.exec(r.stdout)?.[1];

@@ -19,11 +19,29 @@ function numbers(text: string, name: string, separator: string, count: number): 
   return values;
 }
 
+/**
+ * `--bbox -10,35,30,60` as `--bbox=-10,35,30,60`: parseArgs refuses a value starting with "-" as
+ * ambiguous, and a box reaching west of Greenwich starts so. Every option here takes a value.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (/^--\w+$/.test(argv[i]) && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      joined.push(argv[i]);
+    }
+  }
+  return joined;
+}
+
 export function seedCommand(argv: string[], env: NodeJS.ProcessEnv): SeedCommand {
   let values;
   try {
     values = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       options: {
         resource: { type: 'string', multiple: true }, zoom: { type: 'string' }, bbox: { type: 'string' },
         format: { type: 'string' }, type: { type: 'string' }, priority: { type: 'string' },
