@@ -96,7 +96,8 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-const DEFAULTS: Config = {
+/** Without seedConcurrency, whose default (half the pool) is known once `workers` is; a 0 set is kept. */
+const DEFAULTS: Omit<Config, 'seedConcurrency'> = {
   port: 8080,
   host: '0.0.0.0',
   dataDir: 'data',
@@ -107,7 +108,6 @@ const DEFAULTS: Config = {
   tileStore: '',
   tileStoreBytes: 1024 * 1024 * 1024,
   workers: availableParallelism(),
-  seedConcurrency: 0,
   maxJobTiles: 1_000_000,
   managerTimeout: 60,
   taskTimeoutMs: 20_000,
@@ -204,7 +204,7 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (file) {
     try { fromFile = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new ConfigError(`config file ${file}: ${(e as Error).message}`); }
   }
-  const c: Config = { ...DEFAULTS, ...fromFile };
+  const c: Omit<Config, 'seedConcurrency'> & Partial<Config> = { ...DEFAULTS, ...fromFile };
   const pick = (arg: string | undefined, envName: string) => arg ?? env[envName];
   const p = pick(args.port, 'PORT');
   if (p !== undefined) c.port = port(p, args.port ? '--port' : 'PORT');
@@ -216,7 +216,7 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.tileCacheControl = env.MERIDIAN_TILE_CACHE_CONTROL ?? c.tileCacheControl;
   if (env.MERIDIAN_TILE_CACHE_MB !== undefined) c.tileCacheBytes = positive(env.MERIDIAN_TILE_CACHE_MB, 'MERIDIAN_TILE_CACHE_MB') * 1024 * 1024;
   if (env.MERIDIAN_WORKERS !== undefined) c.workers = Math.ceil(positive(env.MERIDIAN_WORKERS, 'MERIDIAN_WORKERS'));
-  c.seedConcurrency = integer(env.MERIDIAN_SEED_CONCURRENCY ?? (c.seedConcurrency || Math.max(1, Math.floor(c.workers / 2))), 'MERIDIAN_SEED_CONCURRENCY', 0, c.workers);
+  const seedConcurrency = integer(env.MERIDIAN_SEED_CONCURRENCY ?? c.seedConcurrency ?? Math.max(1, Math.floor(c.workers / 2)), 'MERIDIAN_SEED_CONCURRENCY', 0, c.workers);
   c.maxJobTiles = integer(env.MERIDIAN_MAX_JOB_TILES ?? c.maxJobTiles, 'MERIDIAN_MAX_JOB_TILES', 1, MAX_JOB_TILES);
   c.managerTimeout = integer(env.MERIDIAN_MANAGER_TIMEOUT_S ?? c.managerTimeout, 'MERIDIAN_MANAGER_TIMEOUT_S', 1, 24 * 3600);
   if (env.MERIDIAN_TASK_TIMEOUT_MS !== undefined) c.taskTimeoutMs = positive(env.MERIDIAN_TASK_TIMEOUT_MS, 'MERIDIAN_TASK_TIMEOUT_MS');
@@ -260,5 +260,5 @@ export function readConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   c.redisTtl = integer(env.MERIDIAN_REDIS_TTL ?? c.redisTtl, 'redisTtl', 1, 365 * 24 * 3600);
   c.trustProxy = flag(env.MERIDIAN_TRUST_PROXY ?? c.trustProxy, 'MERIDIAN_TRUST_PROXY');
   c.cluster = integer(pick(args.cluster, 'MERIDIAN_CLUSTER') ?? c.cluster, 'cluster', 1, 256);
-  return c;
+  return { ...c, seedConcurrency };
 }

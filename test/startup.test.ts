@@ -94,6 +94,23 @@ describe('settings', () => {
     }
   });
 
+  it('seedConcurrency 0 in the configuration file turns seeding off, as MERIDIAN_SEED_CONCURRENCY=0 does', async () => {
+    const file = join(data, 'config.json');
+    writeFileSync(file, JSON.stringify({ seedConcurrency: 0 }));
+    const password = 'settings-admin-1';
+    const child = await startMeridian(['--config', file, '--data', data, '--styles', SAMPLE_STYLES],
+      { MERIDIAN_ADMIN_PASSWORD: password, MERIDIAN_PASSWORD_COST: '10', MERIDIAN_WORKERS: '2' });
+    try {
+      const headers = { authorization: `Basic ${Buffer.from(`administrator:${password}`).toString('base64')}` };
+      const get = async (path: string) => (await fetch(`${child.url}/farm/api/v3${path}`, { headers })).json() as Promise<any>;
+      assert.equal((await get('/settings')).seed_concurrency, 0);
+      assert.deepEqual((await get('/workers')).workers.map((w: { status: string }) => w.status), ['offline', 'offline']);
+    } finally {
+      child.proc.kill('SIGTERM');
+      assert.equal(await child.exited, 0);
+    }
+  });
+
   it('a bad setting stops start-up with one line', async () => {
     for (const [args, message] of [[['--port', 'eighty'], /--port must be a port number/], [['--colour'], /Unknown option '--colour'/]] as const) {
       const child = spawnMeridian([...args]);
