@@ -310,6 +310,9 @@ describe('registration when enabled', () => {
     const user = (await s.json(`${AUTH}/user/${r.body.id}`, { headers: ADMIN })).body;
     const group = (await s.json(`${AUTH}/group/`, { headers: ADMIN })).body.find((g: any) => g.keyname === 'members');
     assert.deepEqual(user.member_of, [group.id]);
+    const groups = (await s.json(`${AUTH}/group/`, { headers: ADMIN })).body;
+    assert.deepEqual(groups.filter((g: any) => g.register).map((g: any) => g.keyname), ['members'], 'the registration group alone is flagged register');
+    assert.equal((await s.json(`${AUTH}/group/${group.id}`, { headers: ADMIN })).body.register, true);
     assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('newbie', 'newbie-password') })).body.keyname, 'newbie');
   });
 

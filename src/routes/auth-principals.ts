@@ -22,14 +22,18 @@ export function userJson(u: User) {
   };
 }
 
-export function groupJson(g: Group) {
-  return { id: g.id, keyname: g.keyname, display_name: g.display_name, description: g.description, system: g.system, register: false, members: g.members };
+/** `registrationGroup`: the group self-registered users join (NGW's `register` flag; here set by the configuration). */
+export function groupJson(g: Group, registrationGroup: string | null) {
+  return {
+    id: g.id, keyname: g.keyname, display_name: g.display_name, description: g.description, system: g.system,
+    register: g.keyname === registrationGroup, members: g.members,
+  };
 }
 
 export function principalRoutes(services: Services): Router {
   const { store, policy, authenticator } = services.auth;
   const { system } = policy;
-  const cost = services.config.passwordCost;
+  const { passwordCost: cost, registrationGroup } = services.config;
   const router = apiRouter({ prefix: BASE });
   router.use((ctx, next) => { requireAdministrator(ctx); return next(); });
 
@@ -82,13 +86,13 @@ export function principalRoutes(services: Services): Router {
     ctx.body = {};
   });
 
-  router.get('auth.group.collection', '/group/', async (ctx) => { ctx.body = (await store.groups()).map(groupJson); });
+  router.get('auth.group.collection', '/group/', async (ctx) => { ctx.body = (await store.groups()).map((g) => groupJson(g, registrationGroup)); });
 
   router.post('auth.group.collection', '/group/', readJson, async (ctx) => {
     ctx.body = { id: await store.createGroup(await groupFields(store, system, bodyObject(ctx))) };
   });
 
-  router.get('auth.group.item', '/group/:id', async (ctx) => { ctx.body = groupJson(await groupOr404(ctx)); });
+  router.get('auth.group.item', '/group/:id', async (ctx) => { ctx.body = groupJson(await groupOr404(ctx), registrationGroup); });
 
   router.put('auth.group.item', '/group/:id', readJson, async (ctx) => {
     const group = await groupOr404(ctx);
