@@ -52,6 +52,11 @@ describe('resource API on the sample data', () => {
       const { status, body } = await s.json(`/api/resource/search/?${query}`);
       assert.deepEqual([status, body.code], [400, 'INVALID_PARAMETER'], query);
     }
+    // The refusal of an unknown name lists every parameter the search takes.
+    const { body } = await s.json('/api/resource/search/?colour=red');
+    for (const known of ['id', 'cls', 'parent_id', 'keyname', 'display_name', 'owner_user__id', 'root', 'parent_id__recursive', 'serialization']) {
+      assert.match(body.message, new RegExp(`\\b${known}\\b`), known);
+    }
   });
 
   it('answers 404 in the NGW error shape for an unknown id', async () => {

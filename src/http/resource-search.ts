@@ -62,7 +62,8 @@ function attributeTest(name: string, text: string): (e: ResourceEntry) => boolea
   const [key, op = 'eq'] = name.split(/__(.*)/s) as [string, Op | undefined];
   const attr = Object.hasOwn(ATTRIBUTES, key) ? ATTRIBUTES[key] : undefined;
   if (!attr || !attr.ops.includes(op)) {
-    throw badParameter(name, 'is not a filter of the resource search (id, cls, parent, keyname, display_name; __eq, __in, and __like, __ilike on cls and display_name)');
+    throw badParameter(name, 'is not a parameter of the resource search (filters id, cls, parent, parent_id, keyname, display_name, owner_user__id;'
+      + ' __eq, __in, and __like, __ilike on cls and display_name; root or parent_id__recursive; serialization)');
   }
   const read = (v: string) => (attr.numeric ? intParam(v, name, 0, MAX_ID) : v);
   if (op === 'like' || op === 'ilike') {
