@@ -65,6 +65,11 @@ const NO_SRID = 27;
 const FILTERS_OTHER_SETTINGS = 29;
 /** The resource of a table whose (bigint) ids are -2, 0 and 5, as a sequence or a source may number rows. */
 const SIGNED_IDS = 28;
+/**
+ * The resource of a table whose dates and timestamps lie outside the years 1–9999 (past a timestamp's
+ * range, 44 BC, infinity; fids 1–3) and whose int8 values lie past 2^53, then ordinary ones (fid 4).
+ */
+const ODD_VALUES = 31;
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
@@ -107,6 +112,12 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       INSERT INTO ${SCHEMA}.no_srid VALUES (1, 'empty', 'POINT EMPTY'), (2, 'a', 'POINT(10 20)'), (3, 'b', 'POINT(11 21)')`);
     await db.query(`CREATE TABLE ${SCHEMA}.signed_ids (fid bigint PRIMARY KEY, name text, geom geometry(Point, 4326));
       INSERT INTO ${SCHEMA}.signed_ids VALUES (5, 'five', 'SRID=4326;POINT(5 5)'), (0, 'zero', 'SRID=4326;POINT(0 0)'), (-2, 'minus two', 'SRID=4326;POINT(-2 -2)')`);
+    await db.query(`CREATE TABLE ${SCHEMA}.odd_values (fid integer PRIMARY KEY, d date, ts timestamp, tstz timestamptz, big int8, geom geometry(Point, 4326));
+      INSERT INTO ${SCHEMA}.odd_values VALUES
+        (1, '5874897-12-31', '294276-12-31 23:59:59', '294276-12-31 23:59:59+00', 9223372036854775807, 'SRID=4326;POINT(1 1)'),
+        (2, '0044-03-15 BC', '0044-03-15 12:00 BC', '0044-03-15 12:00+00 BC', -9223372036854775808, 'SRID=4326;POINT(2 2)'),
+        (3, 'infinity', '-infinity', 'infinity', 9007199254740993, 'SRID=4326;POINT(3 3)'),
+        (4, '2024-05-01', '2024-05-01 13:45', '2024-05-01 13:45+02', 1, 'SRID=4326;POINT(4 4)')`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -135,6 +146,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: NO_SRID, parent: 1, display_name: 'No SRID', ...table('no_srid') },
         { id: SIGNED_IDS, parent: 1, display_name: 'Ids from -2', ...table('signed_ids') },
         { id: FILTERS_OTHER_SETTINGS, parent: 1, display_name: 'Filters, other session settings', ...table('filters'), connection: 'otherSettings' },
+        { id: ODD_VALUES, parent: 1, display_name: 'Dates past the years 1–9999, int8 past 2^53', ...table('odd_values') },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -319,6 +331,31 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.equal((await s.json(`/api/resource/${SIGNED_IDS}/feature/1`)).status, 404);
     const bad = await s.json(`/api/resource/${SIGNED_IDS}/feature/-`);
     assert.deepEqual([bad.status, bad.body.status_code], [400, 400], JSON.stringify(bad.body));
+  });
+
+  it('dates outside the years 1–9999 read as null, int8 values past 2^53 exactly: lists, filters, exports and tiles', async () => {
+    // A date past a timestamp's range failed every read of the table (to_char casts to timestamp: a 500);
+    // a BC date read as the AD one; -2^63 read as -9223372036854776000.
+    const listed = await s.json(`/api/resource/${ODD_VALUES}/feature/?geom=no&dt_format=iso`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.deepEqual(listed.body.map((f: any) => [f.id, f.fields]), [
+      [1, { d: null, ts: null, tstz: null, big: '9223372036854775807' }],
+      [2, { d: null, ts: null, tstz: null, big: '-9223372036854775808' }],
+      [3, { d: null, ts: null, tstz: null, big: '9007199254740993' }],
+      [4, { d: '2024-05-01', ts: '2024-05-01T13:45:00', tstz: '2024-05-01T11:45:00', big: 1 }],
+    ]);
+    const ids = async (query: string) => (await s.json(`/api/resource/${ODD_VALUES}/feature/?geom=no&${query}`)).body.map((f: any) => f.id);
+    assert.deepEqual(await ids('fld_d__isnull=yes'), [1, 2, 3]);
+    assert.deepEqual(await ids('fld_ts__lt=0100-01-01'), [], '44 BC is no year a DATETIME holds');
+    assert.deepEqual(await ids('order_by=-big'), [1, 3, 4, 2]);
+    const one = await s.json(`/api/resource/${ODD_VALUES}/feature/1?dt_format=obj`);
+    assert.deepEqual([one.status, one.body.fields], [200, { d: null, ts: null, tstz: null, big: '9223372036854775807' }]);
+    const csv = await s.get(`/api/resource/${ODD_VALUES}/csv`);
+    assert.equal(csv.status, 200);
+    assert.match(await csv.text(), /,-9223372036854775808\r\n/);
+    for (const path of [`/api/resource/${ODD_VALUES}/6/32/31.mvt`, `/api/resource/${ODD_VALUES}/2/2/1.mvt`]) {
+      assert.equal((await s.get(path)).status, 200, path);
+    }
   });
 
   it('intersects= past the poles is a 400 on a table in another srs (PostGIS cannot transform it)', async () => {

@@ -40,7 +40,10 @@ const DOUBLE_OVERFLOW = '(2::numeric ^ 1024 - 2::numeric ^ 970)', DOUBLE_UNDERFL
 /** NGW type and read expression of a column of PostgreSQL type `udt`, and the column itself if it is a float one (TableColumns.floatColumns). */
 function fieldOf(column: string, udt: string): { datatype: FieldType; select: string; floatColumn?: string } {
   const c = id(column);
-  const iso = (e: string) => `to_char(${e}, 'YYYY-MM-DD"T"HH24:MI:SS')`;
+  // Years 1–9999 only, which YYYY writes: to_char writes a BC year as the AD one, and fails the
+  // query on a date past a timestamp's range (5874897 AD); others read as null, as 'infinity' does.
+  const iso = (e: string, format = 'YYYY-MM-DD"T"HH24:MI:SS') =>
+    `CASE WHEN ${e} >= '0001-01-01' AND ${e} < '10000-01-01' THEN to_char(${e}, '${format}') END`;
   switch (udt) {
     case 'int2': case 'int4': return { datatype: 'INTEGER', select: c };
     case 'bool': return { datatype: 'INTEGER', select: `${c}::int` };
@@ -53,10 +56,10 @@ function fieldOf(column: string, udt: string): { datatype: FieldType; select: st
     // (above every number here) as null.
     case 'numeric': return { datatype: 'REAL', select: `CASE WHEN abs(${c}) >= ${DOUBLE_OVERFLOW} THEN NULL WHEN abs(${c}) * ${DOUBLE_UNDERFLOW} <= 1 THEN 0 ELSE ${c}::float8 END` };
     // to_char, not ::text, whose form the session's DateStyle sets (SQL: 01/05/2024).
-    case 'date': return { datatype: 'DATE', select: `to_char(${c}, 'YYYY-MM-DD')` };
+    case 'date': return { datatype: 'DATE', select: iso(c, 'YYYY-MM-DD') };
     case 'time': case 'timetz': return { datatype: 'TIME', select: `${c}::text` };
     case 'timestamp': return { datatype: 'DATETIME', select: iso(c) };
-    case 'timestamptz': return { datatype: 'DATETIME', select: iso(`${c} AT TIME ZONE 'UTC'`) };
+    case 'timestamptz': return { datatype: 'DATETIME', select: iso(`(${c} AT TIME ZONE 'UTC')`) };
     default: return { datatype: 'STRING', select: `${c}::text` };
   }
 }
