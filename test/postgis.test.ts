@@ -70,6 +70,8 @@ const SIGNED_IDS = 28;
  * range, 44 BC, infinity; fids 1–3) and whose int8 values lie past 2^53, then ordinary ones (fid 4).
  */
 const ODD_VALUES = 31;
+/** The resource of a table whose column is a bare `geometry` holding a polygon, a curve polygon and a triangle. */
+const UNTYPED = 32;
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
@@ -118,6 +120,9 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         (2, '0044-03-15 BC', '0044-03-15 12:00 BC', '0044-03-15 12:00+00 BC', -9223372036854775808, 'SRID=4326;POINT(2 2)'),
         (3, 'infinity', '-infinity', 'infinity', 9007199254740993, 'SRID=4326;POINT(3 3)'),
         (4, '2024-05-01', '2024-05-01 13:45', '2024-05-01 13:45+02', 1, 'SRID=4326;POINT(4 4)')`);
+    await db.query(`CREATE TABLE ${SCHEMA}.untyped (fid integer PRIMARY KEY, name text, geom geometry);
+      INSERT INTO ${SCHEMA}.untyped VALUES (1, 'polygon', 'SRID=4326;POLYGON((0 0, 4 0, 4 4, 0 4, 0 0))'),
+        (2, 'curve', 'SRID=4326;CURVEPOLYGON(CIRCULARSTRING(6 0, 10 0, 10 4, 6 4, 6 0))'), (3, 'triangle', 'SRID=4326;TRIANGLE((7 1, 7 3, 9 1, 7 1))')`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -147,6 +152,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: SIGNED_IDS, parent: 1, display_name: 'Ids from -2', ...table('signed_ids') },
         { id: FILTERS_OTHER_SETTINGS, parent: 1, display_name: 'Filters, other session settings', ...table('filters'), connection: 'otherSettings' },
         { id: ODD_VALUES, parent: 1, display_name: 'Dates past the years 1–9999, int8 past 2^53', ...table('odd_values') },
+        { id: UNTYPED, parent: 1, display_name: 'Curves and triangles', ...table('untyped') },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -355,6 +361,26 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.match(await csv.text(), /,-9223372036854775808\r\n/);
     for (const path of [`/api/resource/${ODD_VALUES}/6/32/31.mvt`, `/api/resource/${ODD_VALUES}/2/2/1.mvt`]) {
       assert.equal((await s.get(path)).status, 200, path);
+    }
+  });
+
+  it('a bare geometry column\'s curves and triangles are read as lines and polygons: lists, single features, exports, tiles at every zoom', async () => {
+    // wkx reads no curve or triangle, nor does ST_AsMVTGeom: each was a 500, for every list or tile that met one.
+    const listed = await s.json(`/api/resource/${UNTYPED}/feature/?srs=4326`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.deepEqual(listed.body.map((f: any) => [f.id, /^POLYGON\(\(/.test(f.geom)]), [[1, true], [2, true], [3, true]]);
+    const curve = coordinates(listed.body[1].geom);
+    assert.ok(curve.length > 20, 'the arc is cut into many segments');
+    assert.deepEqual((await s.json(`/api/resource/${UNTYPED}/feature/3?srs=4326`)).body.geom, 'POLYGON((7 1,7 3,9 1,7 1))');
+    assert.equal((await s.get(`/api/resource/${UNTYPED}/geojson`)).status, 200);
+    const near = await s.json(`/api/resource/${UNTYPED}/feature/?geom=no&srs=4326&intersects=${encodeURIComponent('POLYGON((5 -1, 11 -1, 11 5, 5 5, 5 -1))')}`);
+    assert.deepEqual(near.body.map((f: any) => f.id), [2, 3]);
+    for (const path of [`/api/resource/${UNTYPED}/6/33/31.mvt`, `/api/resource/${UNTYPED}/2/2/1.mvt`]) {
+      const tile = await s.get(path, { headers: { 'accept-encoding': 'identity' } });
+      assert.equal(tile.status, 200, path);
+      const layer = decode(new Uint8Array(await tile.arrayBuffer())).layers[`ngw:${UNTYPED}`];
+      const names = Array.from({ length: layer.length }, (_, i) => layer.feature(i).properties.name);
+      assert.ok(names.includes('curve') && names.includes('triangle'), `${path}: ${names}`);
     }
   });
 

@@ -84,7 +84,10 @@ export class PostgisLayer implements FeatureLayer {
   private readonly from: string;
   /** The geometry column, as the GiST index serves `&&` (which does not compare SRIDs). */
   private readonly geom: string;
-  /** The geometry column in its SRID: set where the rows carry none (TableColumns.sridMissing), else transforms and tests refuse them. */
+  /**
+   * The geometry column in its SRID: set where the rows carry none (TableColumns.sridMissing), else
+   * transforms and tests refuse them; as simple types where it may hold others (TableColumns.untyped).
+   */
   private readonly geomInSrid: string;
   /** The geometry column in EPSG:4326, where shapes are tested (see `plan`). */
   private readonly geom4326: string;
@@ -113,8 +116,10 @@ export class PostgisLayer implements FeatureLayer {
     this.schema = { fields: columns.fields, geometryType: columns.geometryType, sourceSrs: columns.srid };
     this.from = qualified(t);
     this.geom = pg.escapeIdentifier(t.columnGeom);
-    this.geomInSrid = columns.sridMissing ? `ST_SetSRID(${this.geom}, ${columns.srid})` : this.geom;
-    this.geom4326 = columns.srid === 4326 ? this.geomInSrid : `ST_Transform(${this.geom}, 4326)`;
+    // Read as the simple types (curves as lines, triangles as polygons) where the column may hold others.
+    const simple = columns.untyped ? `ST_ForceSFS(${this.geom})` : this.geom;
+    this.geomInSrid = columns.sridMissing ? `ST_SetSRID(${simple}, ${columns.srid})` : simple;
+    this.geom4326 = columns.srid === 4326 ? this.geomInSrid : `ST_Transform(${simple}, 4326)`;
     this.transformed = pg.escapeIdentifier(unusedName('geom_4326', new Set([t.table, t.columnId, t.columnGeom, ...columns.fields.map((f) => f.keyname)])));
     this.fidColumn = pg.escapeIdentifier(t.columnId);
     this.cursor = pg.escapeIdentifier(`${t.schema}.${t.table}`);
@@ -243,7 +248,7 @@ export class PostgisLayer implements FeatureLayer {
     const testedInSql = area !== undefined && vertexCount(area.shape) <= SQL_SHAPE_MAX_VERTICES;
     const transformOnce = area !== undefined && (query.geometry !== false || !testedInSql) && this.columns.srid !== 4326;
     const geom4326 = transformOnce ? this.transformed : this.geom4326;
-    const from = transformOnce ? `${this.from} CROSS JOIN LATERAL ST_Transform(${this.geom}, 4326) AS ${this.transformed}` : this.from;
+    const from = transformOnce ? `${this.from} CROSS JOIN LATERAL ${this.geom4326} AS ${this.transformed}` : this.from;
     let geometry = query.geometry === false ? null : wkbOf(geom4326);
     const bbox = query.bbox ?? area?.bbox;
     if (bbox) {

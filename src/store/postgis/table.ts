@@ -25,6 +25,11 @@ export interface TableColumns {
   srid: number;
   /** The geometries carry no SRID (0, as shp2pgsql leaves them without -s): read as EPSG:4326, `srid`. */
   sridMissing: boolean;
+  /**
+   * The column is not declared of one of GEOMETRY_TYPES (a bare `geometry`): its rows may also hold
+   * curves, triangles, TINs or polyhedral surfaces, which neither WKB readers nor ST_AsMVTGeom take.
+   */
+  untyped: boolean;
 }
 
 const id = (name: string) => pg.escapeIdentifier(name);
@@ -95,9 +100,10 @@ export async function describeTable(db: pg.Pool, t: TableAddress): Promise<Table
   const declared = await db.query<{ type: string; srid: number }>(
     'SELECT upper(type) AS type, srid FROM geometry_columns WHERE f_table_schema = $1 AND f_table_name = $2 AND f_geometry_column = $3',
     [t.schema, t.table, t.columnGeom]);
+  const untyped = !GEOMETRY_TYPES.has(declared.rows[0]?.type ?? 'GEOMETRY');
   let type = declared.rows[0]?.type ?? 'GEOMETRY';
   let srid = declared.rows[0]?.srid ?? 0;
-  if (!GEOMETRY_TYPES.has(type) || !srid) {
+  if (untyped || !srid) {
     // A generic geometry column: the first stored geometry tells.
     const first = await db.query<{ type: string; srid: number }>(
       `SELECT upper(GeometryType(${id(t.columnGeom)})) AS type, ST_SRID(${id(t.columnGeom)}) AS srid
@@ -106,7 +112,7 @@ export async function describeTable(db: pg.Pool, t: TableAddress): Promise<Table
     if (!srid) srid = first.rows[0]?.srid ?? 0;
   }
   if (!GEOMETRY_TYPES.has(type)) throw new SourceError(`${type} geometries are not supported`);
-  return { fields, selects, floatColumns, geometryType: type as GeometryType, srid: srid || 4326, sridMissing: !srid };
+  return { fields, selects, floatColumns, geometryType: type as GeometryType, srid: srid || 4326, sridMissing: !srid, untyped };
 }
 
 /** The columns of the table's primary key, in key order; empty when it has none (or is not a table). */
