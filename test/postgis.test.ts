@@ -72,6 +72,8 @@ const SIGNED_IDS = 28;
 const ODD_VALUES = 31;
 /** The resource of a table whose column is a bare `geometry` holding a polygon, a curve polygon and a triangle. */
 const UNTYPED = 32;
+/** The resource of a table of multipolygons with an empty part each, as PostGIS keeps them. */
+const EMPTY_PARTS = 33;
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
@@ -123,6 +125,8 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     await db.query(`CREATE TABLE ${SCHEMA}.untyped (fid integer PRIMARY KEY, name text, geom geometry);
       INSERT INTO ${SCHEMA}.untyped VALUES (1, 'polygon', 'SRID=4326;POLYGON((0 0, 4 0, 4 4, 0 4, 0 0))'),
         (2, 'curve', 'SRID=4326;CURVEPOLYGON(CIRCULARSTRING(6 0, 10 0, 10 4, 6 4, 6 0))'), (3, 'triangle', 'SRID=4326;TRIANGLE((7 1, 7 3, 9 1, 7 1))')`);
+    await db.query(`CREATE TABLE ${SCHEMA}.empty_parts (fid integer PRIMARY KEY, geom geometry(MultiPolygon, 4326));
+      INSERT INTO ${SCHEMA}.empty_parts VALUES (1, 'SRID=4326;MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)), EMPTY)'), (2, 'SRID=4326;MULTIPOLYGON(EMPTY, ((2 2, 3 2, 3 3, 2 2)))')`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -153,6 +157,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: FILTERS_OTHER_SETTINGS, parent: 1, display_name: 'Filters, other session settings', ...table('filters'), connection: 'otherSettings' },
         { id: ODD_VALUES, parent: 1, display_name: 'Dates past the years 1–9999, int8 past 2^53', ...table('odd_values') },
         { id: UNTYPED, parent: 1, display_name: 'Curves and triangles', ...table('untyped') },
+        { id: EMPTY_PARTS, parent: 1, display_name: 'Multipolygons with an empty part', ...table('empty_parts') },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -382,6 +387,14 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
       const names = Array.from({ length: layer.length }, (_, i) => layer.feature(i).properties.name);
       assert.ok(names.includes('curve') && names.includes('triangle'), `${path}: ${names}`);
     }
+  });
+
+  it('a multipolygon\'s empty part is left out of its WKT (lists, single features, CSV)', async () => {
+    // wkx wrote it as "()" and a parenthesis too many: MULTIPOLYGON(((0 0,1 0,1 1,0 0)),())), which no WKT reader takes.
+    const wkts = ['MULTIPOLYGON(((0 0,1 0,1 1,0 0)))', 'MULTIPOLYGON(((2 2,3 2,3 3,2 2)))'];
+    assert.deepEqual((await s.json(`/api/resource/${EMPTY_PARTS}/feature/?srs=4326`)).body.map((f: any) => f.geom), wkts);
+    assert.equal((await s.json(`/api/resource/${EMPTY_PARTS}/feature/1?srs=4326`)).body.geom, wkts[0]);
+    assert.equal(await (await s.get(`/api/resource/${EMPTY_PARTS}/csv?srs=4326`)).text(), `geom\r\n"${wkts[0]}"\r\n"${wkts[1]}"\r\n`);
   });
 
   it('intersects= past the poles is a 400 on a table in another srs (PostGIS cannot transform it)', async () => {

@@ -43,8 +43,21 @@ export function jsonValue(value: FieldValue, type: FieldDef['datatype'], dates: 
   return value;
 }
 
+/**
+ * `g` without the empty parts of its multi-geometries (PostGIS keeps MULTIPOLYGON(((…)), EMPTY)),
+ * which wkx writes as WKT no reader takes: MULTIPOLYGON(((…)),())).
+ */
+function withoutEmptyParts(g: Geometry): Geometry {
+  switch (g.type) {
+    case 'MultiLineString': return g.coordinates.some((p) => !p.length) ? { ...g, coordinates: g.coordinates.filter((p) => p.length) } : g;
+    case 'MultiPolygon': return g.coordinates.some((p) => !p.length) ? { ...g, coordinates: g.coordinates.filter((p) => p.length) } : g;
+    case 'GeometryCollection': return { ...g, geometries: g.geometries.map(withoutEmptyParts) };
+    default: return g;
+  }
+}
+
 export function toWkt(g: Geometry): string {
-  return wkx.Geometry.parseGeoJSON(g).toWkt();
+  return wkx.Geometry.parseGeoJSON(withoutEmptyParts(g)).toWkt();
 }
 
 /** Reprojects stored EPSG:4326 geometry for output; identity for 4326. */
