@@ -74,6 +74,8 @@ const ODD_VALUES = 31;
 const UNTYPED = 32;
 /** The resource of a table of multipolygons with an empty part each, as PostGIS keeps them. */
 const EMPTY_PARTS = 33;
+/** The resource of a table holding a point at the north pole, the world's envelope (corners at the poles) and a point at 10°N 10°E. */
+const POLES = 34;
 /** Sample vector layers: resource id → table. */
 const TABLES: Record<number, string> = { 2: 'countries', 6: 'parallels', 9: 'sites', 11: 'capitals' };
 describe('PostGIS layers', { skip: PG_SKIP }, () => {
@@ -127,6 +129,8 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         (2, 'curve', 'SRID=4326;CURVEPOLYGON(CIRCULARSTRING(6 0, 10 0, 10 4, 6 4, 6 0))'), (3, 'triangle', 'SRID=4326;TRIANGLE((7 1, 7 3, 9 1, 7 1))')`);
     await db.query(`CREATE TABLE ${SCHEMA}.empty_parts (fid integer PRIMARY KEY, geom geometry(MultiPolygon, 4326));
       INSERT INTO ${SCHEMA}.empty_parts VALUES (1, 'SRID=4326;MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)), EMPTY)'), (2, 'SRID=4326;MULTIPOLYGON(EMPTY, ((2 2, 3 2, 3 3, 2 2)))')`);
+    await db.query(`CREATE TABLE ${SCHEMA}.poles (fid integer PRIMARY KEY, geom geometry(Geometry, 4326));
+      INSERT INTO ${SCHEMA}.poles VALUES (1, 'SRID=4326;POINT(0 90)'), (2, ST_MakeEnvelope(-180, -90, 180, 90, 4326)), (3, 'SRID=4326;POINT(10 10)')`);
     await db.query(`CREATE TABLE ${SCHEMA}.sites3857 AS SELECT fid, ST_Transform(geom, 3857)::geometry(Geometry, 3857) AS geom FROM ${SCHEMA}.sites`);
     relay = new Relay(new URL(PG_URL!));
     await relay.open();
@@ -158,6 +162,7 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
         { id: ODD_VALUES, parent: 1, display_name: 'Dates past the years 1–9999, int8 past 2^53', ...table('odd_values') },
         { id: UNTYPED, parent: 1, display_name: 'Curves and triangles', ...table('untyped') },
         { id: EMPTY_PARTS, parent: 1, display_name: 'Multipolygons with an empty part', ...table('empty_parts') },
+        { id: POLES, parent: 1, display_name: 'At the poles', ...table('poles') },
       ],
     };
     s = await authServer({ catalog, env: { MERIDIAN_DATABASE_URL: inSchema(PG_URL!, SCHEMA), MERIDIAN_CONFIG: join(configDir, 'config.json')} });
@@ -395,6 +400,20 @@ describe('PostGIS layers', { skip: PG_SKIP }, () => {
     assert.deepEqual((await s.json(`/api/resource/${EMPTY_PARTS}/feature/?srs=4326`)).body.map((f: any) => f.geom), wkts);
     assert.equal((await s.json(`/api/resource/${EMPTY_PARTS}/feature/1?srs=4326`)).body.geom, wkts[0]);
     assert.equal(await (await s.get(`/api/resource/${EMPTY_PARTS}/csv?srs=4326`)).text(), `geom\r\n"${wkts[0]}"\r\n"${wkts[1]}"\r\n`);
+  });
+
+  it('a geometry with a point at a pole has none in EPSG:3857 (lists, single features, exports), and is whole in EPSG:4326', async () => {
+    // proj4 takes a pole to NaN in EPSG:3857, and the list answered POINT(NaN NaN), which no WKT reader takes.
+    const geoms = async (path: string) => (await s.json(path)).body.map((f: any) => f.geom);
+    const [pole, world, point] = await geoms(`/api/resource/${POLES}/feature/`);
+    assert.deepEqual([pole, world], [null, null]);
+    sameCoordinates(coordinates(point), [1113194.9079327357, 1118889.9748579594], 'the point at 10°N 10°E');
+    assert.equal((await s.json(`/api/resource/${POLES}/feature/1`)).body.geom, null);
+    assert.deepEqual((await geoms(`/api/resource/${POLES}/feature/?srs=4326`)).map((g: string) => g.split('(')[0]), ['POINT', 'POLYGON', 'POINT']);
+    const csv = (await (await s.get(`/api/resource/${POLES}/csv?srs=3857`)).text()).split('\r\n');
+    assert.deepEqual(csv.slice(0, 3), ['geom', '', '']);
+    const geojson = (await s.json(`/api/resource/${POLES}/geojson?srs=3857`)).body;
+    assert.deepEqual(geojson.features.map((f: any) => f.geometry === null), [true, true, false]);
   });
 
   it('intersects= past the poles is a 400 on a table in another srs (PostGIS cannot transform it)', async () => {

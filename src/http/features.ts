@@ -60,10 +60,17 @@ export function toWkt(g: Geometry): string {
   return wkx.Geometry.parseGeoJSON(withoutEmptyParts(g)).toWkt();
 }
 
-/** Reprojects stored EPSG:4326 geometry for output; identity for 4326. */
+/**
+ * Reprojects stored EPSG:4326 geometry for output; identity for 4326. A geometry with a point the
+ * SRS does not take (a pole in EPSG:3857) is none: its NaNs were written as POINT(NaN NaN).
+ */
 export function outputProjector(srs: number): (g: Geometry | null) => Geometry | null {
   const t = transform(4326, srs);
-  return (g) => (g ? transformGeometry(g, t) : null);
+  if (!t) return (g) => g;
+  return (g) => {
+    const projected = g && transformGeometry(g, t);
+    return projected && allFinite(projected) ? projected : null;
+  };
 }
 
 /** NGW's feature extensions: Meridian knows their names and holds no data for them. */
