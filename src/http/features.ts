@@ -62,7 +62,7 @@ export function toWkt(g: Geometry): string {
 
 /**
  * Reprojects stored EPSG:4326 geometry for output; identity for 4326. A geometry with a point the
- * SRS does not take (a pole in EPSG:3857) is none: its NaNs were written as POINT(NaN NaN).
+ * SRS does not take (a latitude past 90° in Mercator) is none: its NaNs were written as POINT(NaN NaN).
  */
 export function outputProjector(srs: number): (g: Geometry | null) => Geometry | null {
   const t = transform(4326, srs);

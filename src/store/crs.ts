@@ -47,13 +47,21 @@ function isWgs84(def: string): boolean {
   return def === 'EPSG:4326' || def === 'WGS84';
 }
 
+/**
+ * How far from a pole, in degrees, a point at it is taken to be: proj4 makes a pole NaN in Mercator
+ * (within 1e-10 radians of it), where PROJ, and so PostGIS and NGW, give a far but finite y.
+ */
+const POLE_NUDGE = 1e-8;
+
 /** Transform from `from` to `to`, or null when they are the same. */
 export function transform(from: number | string, to: number | string): Transform | null {
   const a = crsDefinition(from), b = crsDefinition(to);
   if (a === b || (isWgs84(a) && isWgs84(b))) return null;
   const converter = proj4(a, b);
+  const fromWgs84 = isWgs84(a);
   return (p) => {
-    const q = converter.forward([p[0], p[1]]);
+    let q = converter.forward([p[0], p[1]]);
+    if (fromWgs84 && !Number.isFinite(q[1]) && Math.abs(p[1]) === 90) q = converter.forward([p[0], p[1] - Math.sign(p[1]) * POLE_NUDGE]);
     return [q[0], q[1]];
   };
 }
