@@ -4,7 +4,6 @@ import { ApiError, badParameter } from '../http/errors.js';
 import { srsParam } from '../http/params.js';
 import { transform, transformGeometry } from '../store/crs.js';
 import { bboxOf } from '../store/memory-layer.js';
-import { PreparedArea } from './area.js';
 import { allFinite, inWorld } from '../common/coordinates.js';
 import { invalidGeometry, isPolygonal, parseShape, positionsOf, type Shape } from './shape.js';
 import { bufferShape } from './tolerance.js';
@@ -24,8 +23,15 @@ export const IDENTIFY_CAPS = {
   maxLimit: 10_000,
 };
 
+/** The shape as the client sent it: read by `shapeOf`, on the main thread or in a worker (identify/offload.ts). */
+export interface ShapeRequest {
+  wkt: string;
+  srs: number;
+  tolerance: number;
+}
+
 export interface IdentifyRequest {
-  area: PreparedArea;
+  shape: ShapeRequest;
   /** Distinct layer ids, in the order given. */
   layers: number[];
   limit: number;
@@ -83,20 +89,21 @@ function grown(shape: Shape, tolerance: number): Shape {
   return area;
 }
 
-/** The area in EPSG:4326, from the client's WKT in its srs, grown by the tolerance for points and lines. */
-function areaOf(wkt: string, srs: number, tolerance: number): PreparedArea {
+/** The shape in EPSG:4326, from the client's WKT in its srs, grown by the tolerance for points and lines. */
+export function shapeOf({ wkt, srs, tolerance }: ShapeRequest): Shape {
   const shape = parseShape(wkt, IDENTIFY_CAPS.maxVertices);
   if (tolerance > 0 && isPolygonal(shape)) throw badParameter('tolerance', 'applies to POINT and LINESTRING shapes only');
   const wgs84 = transformGeometry(tolerance > 0 ? grown(shape, tolerance) : shape, transform(srs, 4326)) as Shape;
   if (!allFinite(wgs84) || !inWorld(bboxOf(wgs84))) throw invalidGeometry(`lies outside the area where EPSG:${srs} is defined`);
-  return new PreparedArea(wgs84);
+  return wgs84;
 }
 
+/** The request's fields checked; its shape is read apart (`shapeOf`), as it may be long. */
 export function parseIdentifyRequest(b: Record<string, unknown>): IdentifyRequest {
   for (const key of ['geom', 'srs', 'layers']) if (b[key] === undefined) throw badParameter(key, 'is required');
   if (typeof b.geom !== 'string') throw badParameter('geom', 'must be a WKT string');
   const srs = srsOf(b.srs);
   const layers = layersOf(b.layers);
   const limit = limitOf(b.limit);
-  return { area: areaOf(b.geom, srs, toleranceOf(b.tolerance)), layers, limit };
+  return { shape: { wkt: b.geom, srs, tolerance: toleranceOf(b.tolerance) }, layers, limit };
 }

@@ -172,7 +172,7 @@ function spawnWorker(workerData: WorkerStart): Worker {
 }
 
 function failureError(f: TaskFailure): Error {
-  if (f.status && f.code) return new ApiError(f.status, f.code, f.message);
+  if (f.status && f.code) return new ApiError(f.status, f.code, f.message, f.title);
   return new Error(f.message);
 }
 

@@ -39,11 +39,12 @@ export interface WorkerHealth {
   layers: number;
 }
 
-/** A handler's error, flattened for the trip: status and code survive so routes can answer them. */
+/** A handler's error, flattened for the trip: status, code and title survive so routes can answer them. */
 export interface TaskFailure {
   message: string;
   status?: number;
   code?: string;
+  title?: string;
 }
 
 /**

@@ -37,10 +37,11 @@ function handlerOf(module: string): Promise<TaskHandler> {
 
 /** A handler's error, flattened for the trip. */
 function failureOf(err: unknown): TaskFailure {
-  const e = err as Error & { status?: number; code?: string };
+  const e = err as Error & { status?: number; code?: string; title?: string };
   const failure: TaskFailure = { message: e?.message ?? String(err) };
   if (typeof e?.status === 'number') failure.status = e.status;
   if (typeof e?.code === 'string') failure.code = e.code;
+  if (typeof e?.title === 'string') failure.title = e.title;
   return failure;
 }
 

@@ -10,7 +10,7 @@ import { ApiError } from '../http/errors.js';
 import { resourceFor } from '../http/resources.js';
 import { parseIdentifyRequest } from '../identify/request.js';
 import { layerResult, mergedResult, type LayerResult } from '../identify/response.js';
-import { poolSearch } from '../identify/offload.js';
+import { poolSearch, poolShapes } from '../identify/offload.js';
 import { identifyLayer, type RowSearch } from '../identify/search.js';
 import { identifySources } from '../identify/sources.js';
 import type { LayerRef } from '../tiling/layers.js';
@@ -28,14 +28,17 @@ function readable(ctx: Context, services: Services, id: number, permission: 'dat
   }
 }
 
-async function identify(ctx: Context, services: Services, elsewhere: (ref: LayerRef) => RowSearch): Promise<void> {
+type AreaOf = ReturnType<typeof poolShapes>;
+
+async function identify(ctx: Context, services: Services, areaOf: AreaOf, elsewhere: (ref: LayerRef) => RowSearch): Promise<void> {
   const req = parseIdentifyRequest(bodyObject(ctx));
+  const gone = clientGone(ctx.res);
+  const area = await areaOf(req.shape, gone);
   // Every layer is checked (404, 422, 503) before any is searched, so a bad id fails fast.
   const targets = await Promise.all(req.layers.map(async (id) => {
     const entry = readable(ctx, services, id, 'data.read');
     return { id, entry, sources: entry && await identifySources(services, entry) };
   }));
-  const gone = clientGone(ctx.res);
   const result: Record<string, LayerResult | number> = {};
   let total = 0;
   for (const { id, entry, sources } of targets) {
@@ -44,7 +47,7 @@ async function identify(ctx: Context, services: Services, elsewhere: (ref: Layer
     const parts = [];
     for (const source of sources) {
       const started = performance.now();
-      const hits = await identifyLayer(source.layer, req.area, req.limit, elsewhere(source.ref), gone);
+      const hits = await identifyLayer(source.layer, area, req.limit, elsewhere(source.ref), gone);
       parts.push(layerResult(entry, source, hits, parent?.display_name));
       services.log.debug({ id: ctx.state.requestId, layer: source.ref, hits: hits.features.length, cut: hits.cut, ms: performance.now() - started }, 'identify layer');
     }
@@ -58,8 +61,9 @@ async function identify(ctx: Context, services: Services, elsewhere: (ref: Layer
 
 export function identifyRoutes(services: Services): Router {
   const router = apiRouter();
+  const areaOf = poolShapes(services.pool);
   const elsewhere = poolSearch(services.pool);
-  const handle = (ctx: Context) => identify(ctx, services, elsewhere);
+  const handle = (ctx: Context) => identify(ctx, services, areaOf, elsewhere);
   router.post('feature_layer.identify', '/api/feature_layer/identify', readLargeJson, handle);
   router.put('feature_layer.identify', '/api/feature_layer/identify', readLargeJson, handle);
   // NGW's older path, without a name of its own.
