@@ -1,13 +1,10 @@
 // Finding the features of one layer that meet a shape, lowest fids first, up to a limit: on the
 // main thread in slices for small searches, in a pool worker for big ones (see search-task.ts).
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { timeSlices } from '../common/time-slices.js';
 import { MemoryLayer, rowMatches } from '../store/memory-layer.js';
 import type { PackedGeometry } from '../store/packed.js';
 import type { Feature, FeatureLayer, FeatureQuery } from '../store/types.js';
 import type { PreparedArea } from './area.js';
-
-/** Longest stretch of work before other requests get a turn of the event loop. */
-const SLICE_MS = 15;
 
 export interface LayerHits {
   features: Feature[];
@@ -23,16 +20,13 @@ export interface LayerHits {
 export async function matchRows(g: PackedGeometry, rows: ArrayLike<number> | null, query: FeatureQuery, limit: number, throwIfAbandoned?: () => void): Promise<number[]> {
   const total = rows ? rows.length : g.count;
   const hits: number[] = [];
-  let sliceStart = performance.now();
+  const pause = timeSlices();
   for (let k = 0; k < total && hits.length <= limit; k++) {
     const row = rows ? rows[k] : k;
     if (rowMatches(g, row, query)) hits.push(row);
     if ((k & 1023) !== 1023) continue;
     throwIfAbandoned?.();
-    if (performance.now() - sliceStart > SLICE_MS) {
-      await nextTurn();
-      sliceStart = performance.now();
-    }
+    await pause();
   }
   return hits;
 }

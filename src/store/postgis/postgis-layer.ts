@@ -8,6 +8,7 @@ import pg from 'pg';
 import wkx from 'wkx';
 import { ApiError } from '../../http/errors.js';
 import { allFinite } from '../../common/coordinates.js';
+import { timeSlices } from '../../common/time-slices.js';
 import { NUMERIC } from '../columns.js';
 import { coerce } from '../fields.js';
 import { SourceError } from '../source.js';
@@ -310,13 +311,19 @@ export class PostgisLayer implements FeatureLayer {
         await run('BEGIN; SET LOCAL cursor_tuple_fraction = 1');
         await run(`DECLARE ${this.cursor} NO SCROLL CURSOR FOR ${select}`, params);
       }
+      // Tests here (a shape too big for SQL) take turns with other requests: a batch of big
+      // candidates can take seconds.
+      const pause = timeSlices();
       for (;;) {
         // A client gone between two reads found the backend idle: its cancel stopped nothing.
         query.signal?.throwIfAborted();
         const { rows } = await (onePage ? run<Row>(select, params) : run<Row>(`FETCH ${BATCH} FROM ${this.cursor}`));
         for (const row of rows) {
           const g = geometryOf(row);
-          if (test && !(g && test(g))) continue;
+          if (test) {
+            await pause();
+            if (!(g && test(g))) continue;
+          }
           if (skip > 0) { skip--; continue; }
           yield this.featureOf(row, keep ? g : null);
           if (--left <= 0) return;
