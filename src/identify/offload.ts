@@ -11,16 +11,15 @@ import { PreparedArea } from './area.js';
 import { packShape, unpackShape, type PackedShape } from './packed-shape.js';
 import { shapeOf, type ShapeRequest } from './request.js';
 import type { RowSearch } from './search.js';
-import { positionsOf, type Shape, type ShapeType } from './shape.js';
+import { isShape, positionsOf, type Shape } from './shape.js';
 import type { SearchRequest } from './search-task.js';
 
-export const SHAPE_TASK = 'identify.shape';
+const SHAPE_TASK = 'identify.shape';
 /** WKT longer than this (some 5,000 vertices: ~15 ms to read and check) is read in a worker. */
-export const OFFLOAD_WKT_CHARS = 100_000;
+const OFFLOAD_WKT_CHARS = 100_000;
 
 /** The shapes of searches sent to workers, packed once for every layer searched. */
 const packedShapes = new WeakMap<PreparedArea, PackedShape>();
-const PACKABLE = new Set<string>(['Point', 'MultiPoint', 'LineString', 'MultiLineString', 'Polygon', 'MultiPolygon'] satisfies ShapeType[]);
 
 /** The identify shape as an area: read here when short, in a worker when long (`signal`: its client has gone). */
 export function poolShapes(pool: WorkerPool): (shape: ShapeRequest, signal?: AbortSignal) => Promise<PreparedArea> {
@@ -37,7 +36,7 @@ export function poolShapes(pool: WorkerPool): (shape: ShapeRequest, signal?: Abo
 /** The area's shape for a worker: packed when it is an identify shape (intersects= may send any geometry). */
 function shapeForWorker(area: PreparedArea): PackedShape | Geometry {
   let packed = packedShapes.get(area);
-  if (!packed && PACKABLE.has(area.shape.type)) packedShapes.set(area, (packed = packShape(area.shape as Shape)));
+  if (!packed && isShape(area.shape)) packedShapes.set(area, (packed = packShape(area.shape)));
   return packed ?? area.shape;
 }
 

@@ -8,7 +8,10 @@ import { firstCrossing, MAX_EDGE_TESTS } from './crossing.js';
 export type ShapeType = 'Point' | 'MultiPoint' | 'LineString' | 'MultiLineString' | 'Polygon' | 'MultiPolygon';
 export type Shape = Extract<Geometry, { type: ShapeType }>;
 
-const ACCEPTED = new Set<string>(['Point', 'MultiPoint', 'LineString', 'MultiLineString', 'Polygon', 'MultiPolygon']);
+const SHAPE_TYPES = new Set<string>(['Point', 'MultiPoint', 'LineString', 'MultiLineString', 'Polygon', 'MultiPolygon'] satisfies ShapeType[]);
+
+/** Whether `g` is of a type identify takes (intersects= takes any geometry). */
+export const isShape = (g: Geometry): g is Shape => SHAPE_TYPES.has(g.type);
 
 export const invalidGeometry = (problem: string) =>
   new ApiError(422, 'INVALID_GEOMETRY', `Parameter "geom" ${problem}.`, 'Geometry is not valid');
@@ -58,10 +61,9 @@ function checkParts(g: Shape): void {
 
 /** Parses and validates the client's WKT: a supported type, finite, closed simple rings, at most `maxVertices`. */
 export function parseShape(wkt: string, maxVertices: number): Shape {
-  const { geometry: g, problem } = readWkt(wkt);
+  const { geometry: shape, problem } = readWkt(wkt);
   if (problem !== undefined) throw invalidGeometry(problem);
-  if (!ACCEPTED.has(g.type)) throw invalidGeometry(`is a ${g.type}; identify takes a POLYGON, MULTIPOLYGON, POINT, LINESTRING or their MULTI forms`);
-  const shape = g as Shape;
+  if (!isShape(shape)) throw invalidGeometry(`is a ${shape.type}; identify takes a POLYGON, MULTIPOLYGON, POINT, LINESTRING or their MULTI forms`);
   const positions = positionsOf(shape);
   if (positions.length === 0) throw invalidGeometry('is empty');
   if (positions.length > maxVertices) {
