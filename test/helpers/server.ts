@@ -50,6 +50,10 @@ export async function startServer(opts: { dataDir?: string; stylesDir?: string; 
     // The management port is off unless a test asks for it ("0" = any free port), so parallel runs never collide.
     { MERIDIAN_MANAGEMENT_PORT: 'off', ...database, ...opts.env });
   const running = await start(config, opts.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' }));
+  // A test may hold the event loop for seconds between two requests (an oracle worked out in its
+  // process): past the server's 5 s, the kept-alive connection fetch then reuses was being closed
+  // under it ("fetch failed"). Tests outwait that; the server's own setting is Node's.
+  running.server.keepAliveTimeout = 120_000;
   await running.layersLoaded;
   const get = (path: string, init?: RequestInit) => fetch(running.url + path, init);
   return {
