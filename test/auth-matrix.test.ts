@@ -120,6 +120,23 @@ describe('permission matrix over every data endpoint', () => {
     }
   }
 
+  it('a caller who may not read the data is refused before any complaint about the parameters (as NGW)', async () => {
+    const badPaths = (l: Layer) => [
+      `/api/resource/${l.id}/geojson?zipped=maybe`, `/api/resource/${l.id}/geojson?fid=no-such-name`, `/api/resource/${l.id}/csv?encoding=latin1`,
+      `/api/resource/${l.id}/csv?zipped=maybe`, `/api/resource/${l.id}/geojson?srs=mercator`, `/api/resource/${l.id}/feature/?limit=-1`,
+      `/api/resource/${l.id}/feature/?fld_nothing=1`, `/api/resource/${l.id}/feature/x`,
+    ];
+    for (const layer of Object.values(LAYERS)) {
+      for (const who of ['guest', 'user', 'admin'] as Who[]) {
+        for (const path of badPaths(layer)) {
+          const r = await fetchText(path, who);
+          const expected = layer.data[who] === 200 ? 400 : layer.data[who];
+          assert.equal(r.status, expected, `${who} ${path}: ${r.text.slice(0, 200)}`);
+        }
+      }
+    }
+  });
+
   it('identify answers for the layers the caller may read and leaks nothing of the others', async () => {
     const ids = Object.values(LAYERS).map((l) => l.id);
     const body = JSON.stringify({ srs: 4326, geom: 'POLYGON((-179 -85,179 -85,179 85,-179 85,-179 -85))', layers: ids });

@@ -31,7 +31,8 @@ function q(ctx: Context, name: string): string | undefined {
 
 /**
  * The options every export shares: srs (default 4326), fields, intersects (WKT in srs); `check`
- * sees the fields exported. The features are read from the answer's first chunk on, which
+ * sees the fields exported. Read once the caller may read the data (as NGW, a refusal comes
+ * before any complaint about parameters); the features are not read until the answer starts. The features are read from the answer's first chunk on, which
  * closes them however it ends (see streamedBody). A client that leaves stops the source's query,
  * also one still reading its first batch.
  */
@@ -117,20 +118,20 @@ export function exportRoutes(services: Services): Router {
 
   const geojson = async (ctx: Context) => {
     const fid = q(ctx, 'fid');
-    if (fid !== undefined && !/^\w+$/.test(fid)) throw badParameter('fid', 'must be a field name');
-    const zipped = zippedParam(ctx);
     const r = await exportRequest(services, ctx, (fields) => {
+      if (fid !== undefined && !/^\w+$/.test(fid)) throw badParameter('fid', 'must be a field name');
       if (fid && fields.some((f) => f.keyname === fid)) throw badParameter('fid', `names a field exported ("${fid}"): the id needs a name of its own`);
     });
+    const zipped = zippedParam(ctx);
     await sendFile(services, ctx, r, geojsonText(r, fid || undefined), fileName(r.entry, 'geojson'), 'application/geo+json', zipped);
   };
   router.get('feature_layer.geojson', '/api/resource/:id/geojson', geojson);
   router.get('/resource/:id/geojson/', geojson); // deprecated NGW form
 
   router.get('/api/resource/:id/csv', async (ctx) => {
+    const r = await exportRequest(services, ctx);
     const bom = csvBom(ctx);
     const zipped = zippedParam(ctx);
-    const r = await exportRequest(services, ctx);
     await sendFile(services, ctx, r, csvText(r, bom), fileName(r.entry, 'csv'), 'text/csv; charset=utf-8', zipped);
   });
 
