@@ -269,6 +269,42 @@ describe('auth API', () => {
     assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('fred', 'fred-new-password') })).body.keyname, 'fred');
   });
 
+  it('a Basic check under way when the password changes answers only the requests sent before the change', async () => {
+    const id = await createUser(s, 'gail', 'gail-password');
+    // The first check reads gail's user, then waits until the password has been changed (the
+    // interleaving a slow scrypt gives, driven here).
+    const store = s.services.auth.store;
+    const read = store.userByKeyname;
+    let reached!: () => void, release!: () => void;
+    const hasRead = new Promise<void>((resolve) => { reached = resolve; });
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    store.userByKeyname = async (keyname) => {
+      const user = await read.call(store, keyname);
+      if (keyname === 'gail' && store.userByKeyname !== read) {
+        store.userByKeyname = read;
+        reached();
+        await held;
+      }
+      return user;
+    };
+    try {
+      const before = s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-password') });
+      await hasRead;
+      assert.equal((await send(s, 'PUT', `${AUTH}/user/${id}`, { password: 'gail-new-password' })).status, 200);
+      // Sent after the change, while the old check is still under way: not answered by it.
+      const during = s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-password') });
+      release();
+      assert.equal((await before).body.keyname, 'gail', 'the request sent before the change is answered by the old password');
+      assert.equal((await during).status, 401);
+      // Nor remembered by it.
+      assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-password') })).status, 401);
+      assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-new-password') })).body.keyname, 'gail');
+    } finally {
+      store.userByKeyname = read;
+      release();
+    }
+  });
+
   it('keeps only a salted scrypt hash in the database, never the password', async () => {
     await createUser(s, 'gina', 'gina-password');
     await createUser(s, 'hank', 'gina-password');

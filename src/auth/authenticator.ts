@@ -29,6 +29,11 @@ export class Authenticator {
   private readonly basicMemory = new Map<string, { userId: number | null; until: number }>();
   /** Basic credentials being checked, by the same key: requests sending them meanwhile wait for that check. */
   private readonly basicChecks = new Map<string, Promise<User>>();
+  /**
+   * Bumped when users change: a check begun before (it read the old password hash) neither is
+   * remembered nor answers requests sent after the change.
+   */
+  private usersVersion = 0;
   /** Anonymous requests are most requests; guest changes only through userChanged. */
   private guestCaller: Promise<Caller> | undefined;
   private guestKnown: Caller | undefined;
@@ -99,6 +104,7 @@ export class Authenticator {
   /** Credentials from an "Authorization: Basic ..." header. */
   async basic(header: string, address: string): Promise<Caller> {
     const key = sha256(header);
+    const version = this.usersVersion;
     const known = this.basicMemory.get(key);
     if (known && known.until > Date.now()) {
       if (known.userId === null) throw wrongCredentials();
@@ -111,21 +117,24 @@ export class Authenticator {
     // A client's first burst (a map's tiles) sends the same header at once: one check, one throttled attempt.
     let checking = this.basicChecks.get(key);
     if (!checking) {
-      checking = this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), address).finally(() => this.basicChecks.delete(key));
-      this.basicChecks.set(key, checking);
+      const check = this.checkPassword(decoded.slice(0, colon), decoded.slice(colon + 1), address)
+        .finally(() => { if (this.basicChecks.get(key) === check) this.basicChecks.delete(key); });
+      this.basicChecks.set(key, (checking = check));
     }
     let user: User;
     try {
       user = await checking;
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'INVALID_CREDENTIALS') this.remember(key, null);
+      if (e instanceof ApiError && e.code === 'INVALID_CREDENTIALS') this.remember(key, null, version);
       throw e;
     }
-    this.remember(key, user.id);
+    this.remember(key, user.id, version);
     return this.callerOf(user, 'basic');
   }
 
-  private remember(key: string, userId: number | null): void {
+  /** Remembers what a check begun at `version` found, unless users have changed since. */
+  private remember(key: string, userId: number | null, version: number): void {
+    if (version !== this.usersVersion) return;
     if (this.basicMemory.size >= BASIC_MEMORY_MAX) this.basicMemory.clear();
     this.basicMemory.set(key, { userId, until: Date.now() + BASIC_MEMORY_MS });
   }
@@ -156,7 +165,9 @@ export class Authenticator {
 
   /** Forgets remembered Basic credentials and the guest caller (users changed, here or on another instance). */
   forget(): void {
+    this.usersVersion++;
     this.basicMemory.clear();
+    this.basicChecks.clear();
     this.guestCaller = this.guestKnown = undefined;
   }
 }
