@@ -305,6 +305,12 @@ describe('auth API', () => {
     }
   });
 
+  it('accepts Basic credentials refused before their user existed once it is created', async () => {
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('ivan', 'ivan-password') })).status, 401);
+    await createUser(s, 'ivan', 'ivan-password');
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('ivan', 'ivan-password') })).body.keyname, 'ivan');
+  });
+
   it('keeps only a salted scrypt hash in the database, never the password', async () => {
     await createUser(s, 'gina', 'gina-password');
     await createUser(s, 'hank', 'gina-password');
@@ -340,6 +346,8 @@ describe('registration when enabled', () => {
   after(() => s.stop());
 
   it('creates the user in the configured group, who can then log in', async () => {
+    // A client that asked before registering is not refused afterwards for having been refused then.
+    assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('newbie', 'newbie-password') })).status, 401);
     const r = await send(s, 'POST', `${AUTH}/register`, { keyname: 'newbie', display_name: 'New Bie', password: 'newbie-password' }, {});
     assert.equal(r.status, 200);
     assert.equal(r.body.keyname, 'newbie');

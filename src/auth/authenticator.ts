@@ -163,6 +163,16 @@ export class Authenticator {
     if (endSessions) await this.store.deleteSessionsOf(userId);
   }
 
+  /**
+   * A user was created: credentials remembered as wrong, or being checked, may be its own now (a map
+   * client that asked before its account existed). Those remembered right stay: no scrypt is paid again.
+   */
+  userAdded(): void {
+    this.usersVersion++;
+    this.basicChecks.clear();
+    for (const [key, known] of this.basicMemory) if (known.userId === null) this.basicMemory.delete(key);
+  }
+
   /** Forgets remembered Basic credentials and the guest caller (users changed, here or on another instance). */
   forget(): void {
     this.usersVersion++;

@@ -58,7 +58,9 @@ export function principalRoutes(services: Services): Router {
     const body = bodyObject(ctx);
     const password = passwordField(body, true)!;
     const fields = await userFields(store, system, body);
-    ctx.body = { id: await store.createUser({ ...fields, password_hash: await hashPassword(password, cost) }) };
+    const id = await store.createUser({ ...fields, password_hash: await hashPassword(password, cost) });
+    authenticator.userAdded();
+    ctx.body = { id };
   });
 
   router.get('auth.user.item', '/user/:id', async (ctx) => { ctx.body = userJson(await userOr404(ctx)); });

@@ -58,6 +58,7 @@ export function sessionRoutes(services: Services): Router {
     const group = config.registrationGroup ? await store.groupByKeyname(config.registrationGroup) : undefined;
     const fields = await userFields(store, policy.system, { ...body, member_of: group ? [group.id] : [] });
     const id = await store.createUser({ ...fields, password_hash: await hashPassword(password, config.passwordCost) });
+    authenticator.userAdded();
     ctx.body = { id, keyname: fields.keyname, display_name: fields.display_name };
   });
 
