@@ -233,6 +233,37 @@ describe('farm API', () => {
     }
   });
 
+  it('applies a cancel sent while a reset is under way after it: the job ends canceled, not queued with nothing to run', async () => {
+    const sleeping = await sleepWorkers(s);
+    const { jobs } = s.services.farm;
+    try {
+      const id = (await farm(s, 'POST', '/jobs', SMALL)).body.id;
+      assert.equal((await farm(s, 'PUT', `/jobs/${id}`, { command: 'stop' })).body.status, 'paused');
+      // The reset waits, its tasks just reset, for the cancel's answer (or, when the cancel waits for
+      // the reset, for a while).
+      const reset = jobs.resetJobTasks.bind(jobs);
+      let canceled!: () => void;
+      const cancelAnswered = new Promise<void>((resolve) => { canceled = resolve; });
+      jobs.resetJobTasks = async (jobId, window) => {
+        await reset(jobId, window);
+        await Promise.race([cancelAnswered, sleep(500)]);
+      };
+      let answers;
+      try {
+        const resetting = farm(s, 'PUT', `/jobs/${id}`, { command: 'reset' });
+        const canceling = farm(s, 'PUT', `/jobs/${id}`, { command: 'cancel' }).finally(canceled);
+        answers = await Promise.all([resetting, canceling]);
+      } finally {
+        Reflect.deleteProperty(jobs, 'resetJobTasks');
+      }
+      assert.deepEqual(answers.map((r) => [r.status, r.body.status]), [[200, 'queued'], [200, 'canceled']]);
+      assert.equal((await farm(s, 'GET', `/jobs/${id}`)).body.status, 'canceled');
+      assert.deepEqual((await farm(s, 'GET', `/tasks?job=${id}`)).body.tasks.map((t: any) => t.status), ['canceled', 'canceled', 'canceled']);
+    } finally {
+      for (const w of sleeping) await farm(s, 'POST', '/workers', { id: w, status: 'awake' });
+    }
+  });
+
   it('deletes jobs with their tasks, one or in bulk', async () => {
     const sleeping = await sleepWorkers(s);
     try {

@@ -34,6 +34,13 @@ export const notFound = (what: string, id: string) => new ApiError(404, 'NOT_FOU
 export class Farm {
   readonly seeder: Seeder;
   readonly settings: Settings;
+  /**
+   * The last change under way per job (command, deletion, task status set by a client): the next
+   * waits for it. Each reads the job's status, then changes the job and its tasks over several turns
+   * of the event loop; a reset and a cancel run together left a queued job whose tasks were all
+   * canceled, which nothing ever ran or finished.
+   */
+  private readonly changing = new Map<string, Promise<void>>();
 
   private constructor(private readonly services: FarmServices, readonly jobs: JobStore, readonly manager: string) {
     this.seeder = new Seeder(services, jobs, manager, services.config.seedConcurrency, services.config.managerTimeout * 1000);
@@ -79,8 +86,21 @@ export class Farm {
     return job;
   }
 
+  /** Runs `change` once the changes under way to any of the jobs are done, and holds off the next ones until it is. */
+  private inTurn<T>(jobIds: readonly string[], change: () => Promise<T>): Promise<T> {
+    const done = Promise.all(jobIds.map((id) => this.changing.get(id))).then(change);
+    const turn = done.then(() => {}, () => {});
+    for (const id of jobIds) this.changing.set(id, turn);
+    void turn.then(() => { for (const id of jobIds) if (this.changing.get(id) === turn) this.changing.delete(id); });
+    return done;
+  }
+
   /** Applies a command; 400 when the job's status does not allow it. */
-  async command(id: string, command: JobCommand): Promise<JobRecord> {
+  command(id: string, command: JobCommand): Promise<JobRecord> {
+    return this.inTurn([id], () => this.commandNow(id, command));
+  }
+
+  private async commandNow(id: string, command: JobCommand): Promise<JobRecord> {
     const job = await this.job(id);
     const from = COMMAND_FROM[command];
     if (!from.includes(job.status)) {
@@ -120,18 +140,24 @@ export class Farm {
     }
   }
 
-  async delete(ids: readonly string[]): Promise<void> {
-    // Hidden first, so no worker claims another of their tasks; their running ones stop before their rows go.
-    const hidden = await this.jobs.hideForDeletion(ids, this.manager);
-    for (const id of hidden) await this.seeder.interrupt(id);
-    await deleteHidden(this.jobs, hidden);
+  delete(ids: readonly string[]): Promise<void> {
+    return this.inTurn(ids, async () => {
+      // Hidden first, so no worker claims another of their tasks; their running ones stop before their rows go.
+      const hidden = await this.jobs.hideForDeletion(ids, this.manager);
+      for (const id of hidden) await this.seeder.interrupt(id);
+      await deleteHidden(this.jobs, hidden);
+    });
   }
 
   /** A task's status set by a client: it stops if running, and its job finishes if nothing is left. */
   async setTaskStatus(id: string, status: TaskStatus, activity: string): Promise<void> {
     const task = await this.jobs.task(id);
     if (!task) throw notFound('task', id);
-    const job = await this.job(task.jobId);
+    await this.inTurn([task.jobId], () => this.setTaskStatusNow(id, task.jobId, status, activity));
+  }
+
+  private async setTaskStatusNow(id: string, jobId: string, status: TaskStatus, activity: string): Promise<void> {
+    const job = await this.job(jobId);
     if (status === 'queued' && job.status === 'canceled') throw new ApiError(409, 'JOB_CANCELED', `Job ${job.id} is canceled: reset it to run its tasks again.`);
     await this.seeder.interrupt(id);
     await this.jobs.setTaskStatus(id, status, activity);
