@@ -269,39 +269,62 @@ describe('auth API', () => {
     assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('fred', 'fred-new-password') })).body.keyname, 'fred');
   });
 
-  it('a Basic check under way when the password changes answers only the requests sent before the change', async () => {
-    const id = await createUser(s, 'gail', 'gail-password');
-    // The first check reads gail's user, then waits until the password has been changed (the
-    // interleaving a slow scrypt gives, driven here).
+  /**
+   * The next read of `keyname`'s user (a password check's) waits, once done, until `release`: the
+   * interleaving a slow scrypt gives, driven here.
+   */
+  function holdNextRead(keyname: string) {
     const store = s.services.auth.store;
     const read = store.userByKeyname;
     let reached!: () => void, release!: () => void;
     const hasRead = new Promise<void>((resolve) => { reached = resolve; });
     const held = new Promise<void>((resolve) => { release = resolve; });
-    store.userByKeyname = async (keyname) => {
-      const user = await read.call(store, keyname);
-      if (keyname === 'gail' && store.userByKeyname !== read) {
+    store.userByKeyname = async (name) => {
+      const user = await read.call(store, name);
+      if (name === keyname && store.userByKeyname !== read) {
         store.userByKeyname = read;
         reached();
         await held;
       }
       return user;
     };
+    return { hasRead, release: () => { store.userByKeyname = read; release(); } };
+  }
+
+  it('a Basic check under way when the password changes answers only the requests sent before the change', async () => {
+    const id = await createUser(s, 'gail', 'gail-password');
+    const hold = holdNextRead('gail');
     try {
       const before = s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-password') });
-      await hasRead;
+      await hold.hasRead;
       assert.equal((await send(s, 'PUT', `${AUTH}/user/${id}`, { password: 'gail-new-password' })).status, 200);
       // Sent after the change, while the old check is still under way: not answered by it.
       const during = s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-password') });
-      release();
+      hold.release();
       assert.equal((await before).body.keyname, 'gail', 'the request sent before the change is answered by the old password');
       assert.equal((await during).status, 401);
       // Nor remembered by it.
       assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-password') })).status, 401);
       assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-new-password') })).body.keyname, 'gail');
     } finally {
-      store.userByKeyname = read;
-      release();
+      hold.release();
+    }
+  });
+
+  it('a login whose password is changed while it is checked leaves no session behind', async () => {
+    const id = await createUser(s, 'gus', 'gus-password');
+    const hold = holdNextRead('gus');
+    try {
+      const login = s.get(`${AUTH}/login`, { method: 'POST', body: JSON.stringify({ login: 'gus', password: 'gus-password' }) });
+      await hold.hasRead;
+      assert.equal((await send(s, 'PUT', `${AUTH}/user/${id}`, { password: 'gus-new-password' })).status, 200);
+      hold.release();
+      const res = await login;
+      assert.equal(res.status, 401);
+      const cookie = res.headers.getSetCookie().find((c) => c.startsWith('ngw_sid='));
+      if (cookie) assert.equal((await s.json(`${AUTH}/current_user`, { headers: { cookie: cookie.split(';')[0] } })).body.keyname, 'guest');
+    } finally {
+      hold.release();
     }
   });
 

@@ -143,6 +143,13 @@ export class Authenticator {
   async startSession(user: User): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     await this.store.createSession(sha256(token), user.id, Date.now() + this.sessionTtlMs);
+    // The password was checked against the user as read before: a change since (password, disabled,
+    // deleted) ended the user's sessions, maybe before this one was stored.
+    const now = await this.store.user(user.id);
+    if (!now || now.disabled || now.password_hash !== user.password_hash) {
+      await this.store.deleteSession(sha256(token));
+      throw wrongCredentials();
+    }
     return token;
   }
 
