@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ADMIN, authServer, basic, createUser, send } from './helpers/auth.js';
+import { holdNextCall } from './helpers/hold.js';
 import type { TestServer } from './helpers/server.js';
 
 const AUTH = '/api/component/auth';
@@ -269,34 +270,12 @@ describe('auth API', () => {
     assert.equal((await s.json(`${AUTH}/current_user`, { headers: basic('fred', 'fred-new-password') })).body.keyname, 'fred');
   });
 
-  /**
-   * The next read of `keyname`'s user (a password check's) waits, once done, until `release`: the
-   * interleaving a slow scrypt gives, driven here.
-   */
-  function holdNextRead(keyname: string) {
-    const store = s.services.auth.store;
-    const read = store.userByKeyname;
-    let reached!: () => void, release!: () => void;
-    const hasRead = new Promise<void>((resolve) => { reached = resolve; });
-    const held = new Promise<void>((resolve) => { release = resolve; });
-    store.userByKeyname = async (name) => {
-      const user = await read.call(store, name);
-      if (name === keyname && store.userByKeyname !== read) {
-        store.userByKeyname = read;
-        reached();
-        await held;
-      }
-      return user;
-    };
-    return { hasRead, release: () => { store.userByKeyname = read; release(); } };
-  }
-
   it('a Basic check under way when the password changes answers only the requests sent before the change', async () => {
     const id = await createUser(s, 'gail', 'gail-password');
-    const hold = holdNextRead('gail');
+    const hold = holdNextCall(s.services.auth.store, 'userByKeyname', (keyname) => keyname === 'gail');
     try {
       const before = s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-password') });
-      await hold.hasRead;
+      await hold.reached;
       assert.equal((await send(s, 'PUT', `${AUTH}/user/${id}`, { password: 'gail-new-password' })).status, 200);
       // Sent after the change, while the old check is still under way: not answered by it.
       const during = s.json(`${AUTH}/current_user`, { headers: basic('gail', 'gail-password') });
@@ -313,10 +292,10 @@ describe('auth API', () => {
 
   it('a login whose password is changed while it is checked leaves no session behind', async () => {
     const id = await createUser(s, 'gus', 'gus-password');
-    const hold = holdNextRead('gus');
+    const hold = holdNextCall(s.services.auth.store, 'userByKeyname', (keyname) => keyname === 'gus');
     try {
       const login = s.get(`${AUTH}/login`, { method: 'POST', body: JSON.stringify({ login: 'gus', password: 'gus-password' }) });
-      await hold.hasRead;
+      await hold.reached;
       assert.equal((await send(s, 'PUT', `${AUTH}/user/${id}`, { password: 'gus-new-password' })).status, 200);
       hold.release();
       const res = await login;
