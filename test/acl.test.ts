@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, AUTH_ENV, authServer, basic, createGroup, createUser, send } from './helpers/auth.js';
+import { holdNextCall } from './helpers/hold.js';
 import { SAMPLE_DATA, startServer, tempData, type TestServer } from './helpers/server.js';
 
 const sample = JSON.parse(readFileSync(join(SAMPLE_DATA, 'catalog.json'), 'utf8'));
@@ -126,6 +127,23 @@ describe('resource ACLs', () => {
     assert.equal((await s.json(`/api/resource/2/permission?user=${bobId}`, { headers: bob })).status, 200);
     assert.equal((await s.json('/api/resource/2/permission?user=999', { headers: ADMIN })).status, 404);
     assert.equal((await s.json('/api/resource/2/permission?user=abc', { headers: ADMIN })).status, 400);
+  });
+
+  it('keeps an ACL set while ACLs are re-read (a user deleted) in force', async () => {
+    const doraId = await createUser(s, 'dora', 'dora-password');
+    // The re-read waits, once it has read the database, until the ACL below has been set.
+    const hold = holdNextCall(s.services.auth.store, 'aclOverrides');
+    try {
+      const deleting = s.json(`/api/component/auth/user/${doraId}`, { method: 'DELETE', headers: ADMIN });
+      await hold.reached;
+      assert.equal((await send(s, 'PUT', '/api/resource/2', { resource: { permissions: [rule('deny', 'everyone', 'data', 'read')] } })).status, 200);
+      hold.release();
+      assert.equal((await deleting).status, 200);
+      assert.equal(await status('/api/resource/2/feature_count'), 401);
+    } finally {
+      hold.release();
+      assert.equal((await send(s, 'PUT', '/api/resource/2', { resource: { permissions: [] } })).status, 200);
+    }
   });
 
   it('validates ACL changes and keeps them to callers holding change_permissions', async () => {

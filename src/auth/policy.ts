@@ -18,6 +18,8 @@ const MAX_DECISIONS = 100_000;
 export class AccessPolicy {
   private readonly catalogAcls = new Map<number, AclRule[]>();
   private overrides = new Map<number, AclRule[]>();
+  /** ACLs set here so far: a reload that read the database before one was set reads it again. */
+  private aclsSet = 0;
   private readonly defaultRootAcl: AclRule[];
   /** Evaluated permissions per (caller's principals, resource): every request asks, ACLs rarely change. */
   private readonly decided = new Map<string, Set<Permission>>();
@@ -53,13 +55,19 @@ export class AccessPolicy {
   /** Replaces a resource's ACL; persisted before it takes effect. */
   async setAcl(id: number, rules: AclRule[]): Promise<void> {
     await this.store.setAcl(id, rules);
+    this.aclsSet++;
     this.overrides.set(id, rules);
     this.decided.clear();
   }
 
   /** Re-reads run-time ACLs (a deleted principal takes its rules with it). */
   async reload(): Promise<void> {
-    this.overrides = await this.store.aclOverrides();
+    let overrides, set;
+    do {
+      set = this.aclsSet;
+      overrides = await this.store.aclOverrides();
+    } while (set !== this.aclsSet);
+    this.overrides = overrides;
     this.decided.clear();
   }
 
