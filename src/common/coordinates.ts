@@ -17,6 +17,19 @@ export function allFinite(g: Geometry): boolean {
 
 const finitePosition = (p: Position) => p.length >= 2 && p.every(Number.isFinite);
 
+/** Vertices of a geometry, each ring and part counted; walked, not flattened (a country is counted at every quadtree node made). */
+export function vertexCount(g: Geometry | null): number {
+  const rings = (r: Position[][]) => r.reduce((n, ring) => n + ring.length, 0);
+  switch (g?.type) {
+    case 'Point': return 1;
+    case 'MultiPoint': case 'LineString': return g.coordinates.length;
+    case 'MultiLineString': case 'Polygon': return rings(g.coordinates);
+    case 'MultiPolygon': return g.coordinates.reduce((n, p) => n + rings(p), 0);
+    case 'GeometryCollection': return g.geometries.reduce((n, c) => n + vertexCount(c), 0);
+    default: return 0;
+  }
+}
+
 /**
  * Whether a box in EPSG:4326 lies where longitudes and latitudes mean something: latitudes within
  * the poles, longitudes within two turns either way (a shape across the antimeridian goes past 180).

@@ -12,7 +12,8 @@ import { booleanIntersects } from '@turf/turf';
 import type { Geometry, LineString, MultiPoint, MultiPolygon, Point, Polygon, Position } from 'geojson';
 import { bboxOf } from '../store/memory-layer.js';
 import { BoxVerdict, type BBox, type GeometryPart, type SpatialFilter } from '../store/types.js';
-import { clip, grown, LEAF_VERTICES, LocalShapes, vertexCount } from './local-shape.js';
+import { vertexCount } from '../common/coordinates.js';
+import { clip, grown, LEAF_VERTICES, LocalShapes } from './local-shape.js';
 import { positionsOf, ringsOf } from './shape.js';
 
 const enum Cell { Boundary = 0, Inside = 1, Outside = 2 }

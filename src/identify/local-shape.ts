@@ -8,6 +8,7 @@
 // inside that box, so the clipped test answers exactly as the whole one would.
 import { bboxClip, booleanPointInPolygon } from '@turf/turf';
 import type { Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Polygon, Position } from 'geojson';
+import { vertexCount } from '../common/coordinates.js';
 import type { BBox } from '../store/types.js';
 
 /** What LocalShapes cut: a shape of many vertices. */
@@ -37,17 +38,6 @@ export function clip(g: Geometry, box: BBox): Geometry | null {
     return kept.length ? { type: 'MultiPolygon', coordinates: kept } : null;
   }
   return clipped.coordinates.length ? clipped : null;
-}
-
-/** Counted, not flattened: a country's outline is read at every node made. */
-export function vertexCount(g: Cuttable | null): number {
-  const rings = (r: Position[][]) => r.reduce((n, ring) => n + ring.length, 0);
-  switch (g?.type) {
-    case 'MultiPoint': case 'LineString': return g.coordinates.length;
-    case 'MultiLineString': case 'Polygon': return rings(g.coordinates);
-    case 'MultiPolygon': return g.coordinates.reduce((n, p) => n + rings(p), 0);
-    default: return 0;
-  }
 }
 
 class Node {

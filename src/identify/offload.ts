@@ -3,6 +3,7 @@
 // requests; a short shape and a small search (a click) stay on the main thread, where they take
 // less time than the trip to a worker.
 import type { Geometry } from 'geojson';
+import { vertexCount } from '../common/coordinates.js';
 import { taskModule, type WorkerPool } from '../pool/pool.js';
 import type { MemoryLayer } from '../store/memory-layer.js';
 import type { LayerRef } from '../tiling/layers.js';
@@ -11,7 +12,7 @@ import { PreparedArea } from './area.js';
 import { packShape, unpackShape, type PackedShape } from './packed-shape.js';
 import { shapeOf, type ShapeRequest } from './request.js';
 import type { RowSearch } from './search.js';
-import { isShape, positionsOf, type Shape } from './shape.js';
+import { isShape } from './shape.js';
 import type { SearchRequest } from './search-task.js';
 
 const SHAPE_TASK = 'identify.shape';
@@ -57,7 +58,7 @@ export function poolSearch(pool: WorkerPool): (ref: LayerRef) => RowSearch {
   let nextVersion = 1;
   return (ref) => (layer, area, rows, limit, signal) => {
     const candidates = rows ? rows.length : layer.fids.length;
-    if (candidates < OFFLOAD_CANDIDATES && positionsOf(area.shape as Shape).length < OFFLOAD_VERTICES) return null;
+    if (candidates < OFFLOAD_CANDIDATES && vertexCount(area.shape) < OFFLOAD_VERTICES) return null;
     let version = versions.get(layer);
     if (version === undefined) versions.set(layer, (version = nextVersion++));
     const key = searchLayerKey(ref);

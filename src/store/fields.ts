@@ -77,7 +77,10 @@ export function coerce(v: unknown, type: FieldType): FieldValue {
     case 'BIGINT': {
       if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
       // An integer's digits past 2^53 (PostgreSQL's int8 comes as text) stay exact, as a bigint.
-      if (typeof v === 'string' && /^-?\d+$/.test(v)) return coerce(BigInt(v), type);
+      if (typeof v === 'string' && /^-?\d+$/.test(v)) {
+        const n = Number(v);
+        return Number.isSafeInteger(n) ? n : BigInt(v);
+      }
       const n = Number(v);
       return Number.isFinite(n) ? Math.trunc(n) : null;
     }

@@ -7,7 +7,7 @@ import type { Geometry } from 'geojson';
 import pg from 'pg';
 import wkx from 'wkx';
 import { ApiError } from '../../http/errors.js';
-import { allFinite } from '../../common/coordinates.js';
+import { allFinite, vertexCount } from '../../common/coordinates.js';
 import { timeSlices } from '../../common/time-slices.js';
 import { NUMERIC } from '../columns.js';
 import { coerce } from '../fields.js';
@@ -29,17 +29,6 @@ const BATCH = 500;
  * a 300-vertex shape over Europe took 1.5 s either way.
  */
 const SQL_SHAPE_MAX_VERTICES = 256;
-
-/** Vertices of a geometry (each ring and part counted). */
-function vertexCount(g: Geometry): number {
-  switch (g.type) {
-    case 'Point': return 1;
-    case 'MultiPoint': case 'LineString': return g.coordinates.length;
-    case 'MultiLineString': case 'Polygon': return g.coordinates.reduce((n, r) => n + r.length, 0);
-    case 'MultiPolygon': return g.coordinates.reduce((n, p) => n + p.reduce((m, r) => m + r.length, 0), 0);
-    case 'GeometryCollection': return g.geometries.reduce((n, c) => n + vertexCount(c), 0);
-  }
-}
 
 /** A row read: the fid, the geometry as WKB when selected, each field as f0, f1… */
 /** SRSs whose parallels and meridians are straight lines: a box in one is bounded in the other by its corners. */
